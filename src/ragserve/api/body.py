@@ -1,0 +1,76 @@
+"""Reading JSON request bodies the way RAGFlow's handlers expect them (spec 0.5 and 0.6)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ValidationError
+
+from ragserve.api.validation import validation_error
+from ragserve.errors import ArgumentError
+
+MALFORMED_JSON = "Malformed JSON syntax: Missing commas/brackets or invalid encoding"
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object; an empty body is ``{}``. Form posts become a dict too."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await request.form()
+        return {key: value for key, value in form.items() if isinstance(value, str)}
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    return parse_json_object(raw)
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ArgumentError(MALFORMED_JSON) from error
+    if not isinstance(payload, dict):
+        raise ArgumentError(
+            f"Invalid request payload: expected object, got {type(payload).__name__}"
+        )
+    return payload
+
+
+async def strict_json(request: Request, model: type[ModelT]) -> ModelT:
+    """Strict pydantic validation of a JSON body (spec 0.6): JSON content type required,
+    no coercion, unknown keys rejected, errors as ``Field: … - Message: …`` lines."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip() != "application/json":
+        raise ArgumentError(
+            f"Unsupported content type: Expected application/json, got {content_type}"
+        )
+    raw = await request.body()
+    if not raw.strip():
+        raise ArgumentError(MALFORMED_JSON)
+    payload = parse_json_object(raw)
+    try:
+        return model.model_validate(payload, strict=True)
+    except ValidationError as error:
+        raise validation_error(error.errors()) from error
+
+
+def require(body: Mapping[str, Any], *keys: str) -> None:
+    """RAGFlow's ``validate_request``: every key must be present."""
+    missing = [key for key in keys if key not in body]
+    if missing:
+        raise ArgumentError(f"required argument are missing: {','.join(missing)}; ")
+
+
+def text(body: Mapping[str, Any], key: str, default: str = "") -> str:
+    """A string field; any other JSON type is an argument error, not a crash."""
+    value = body.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise ArgumentError(f"`{key}` must be a string.")
+    return value

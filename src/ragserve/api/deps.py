@@ -1,0 +1,44 @@
+"""FastAPI dependencies: the runtime, and the caller behind each credential scheme."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader
+
+from ragserve.runtime import Runtime
+from ragserve.services.auth import authenticate_api_key, authenticate_web
+from ragserve.services.tenancy import Caller
+
+_authorization = APIKeyHeader(
+    name="Authorization",
+    auto_error=False,
+    description="`Bearer <API token>`; web routes also take the token that login returns.",
+)
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def api_caller(
+    runtime: RuntimeDep, authorization: Annotated[str | None, Depends(_authorization)]
+) -> Caller:
+    with runtime.transaction() as session:
+        return authenticate_api_key(session, authorization)
+
+
+def web_caller(
+    runtime: RuntimeDep, authorization: Annotated[str | None, Depends(_authorization)]
+) -> Caller:
+    with runtime.transaction() as session:
+        return authenticate_web(session, authorization, runtime.signer)
+
+
+ApiCaller = Annotated[Caller, Depends(api_caller)]
+WebCaller = Annotated[Caller, Depends(web_caller)]

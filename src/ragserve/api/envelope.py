@@ -1,0 +1,34 @@
+"""RAGFlow's response envelopes (spec 0.3). Routes return these; errors are raised, never built."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ragserve.errors import RagserveError, RetCode
+
+
+def api_result(data: Any = None) -> dict[str, Any]:
+    """``/api/v1`` success: ``{"code": 0}`` plus ``data`` when there is any; never a message."""
+    body: dict[str, Any] = {"code": RetCode.SUCCESS}
+    if data is not None:
+        body["data"] = data
+    return body
+
+
+def web_result(data: Any = None, message: str = "success") -> dict[str, Any]:
+    """``/v1`` web success: always code, message and data."""
+    return {"code": RetCode.SUCCESS, "message": message, "data": data}
+
+
+def is_web_path(path: str) -> bool:
+    return path.startswith("/v1/")
+
+
+def error_body(error: RagserveError, path: str) -> dict[str, Any]:
+    """Error envelope: web routes always carry ``data``; API routes only when the error has it."""
+    body: dict[str, Any] = {"code": int(error.code), "message": error.message}
+    if error.has_data:
+        body["data"] = error.data
+    elif is_web_path(path):
+        body["data"] = None
+    return body

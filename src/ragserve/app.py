@@ -1,0 +1,57 @@
+"""The FastAPI application: routers, middleware and error handlers over one ``Runtime``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from ragserve import __version__
+from ragserve.api import system, users
+from ragserve.api.errors import install_error_handlers
+from ragserve.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from ragserve.runtime import Runtime, build_runtime
+from ragserve.settings import Settings
+
+ROUTERS = (users.router, system.router)
+
+
+def _operation_id(route: APIRoute) -> str:
+    return f"{route.tags[0]}-{route.name}" if route.tags else route.name
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    """Build the app; the stores are opened (and migrated) here, closed at shutdown."""
+    runtime = runtime or build_runtime(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        runtime.close()
+
+    app = FastAPI(
+        title="ragserve",
+        version=__version__,
+        description="RAG engine with RAGFlow's HTTP API.",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.runtime = runtime
+    for router in ROUTERS:
+        app.include_router(router)
+    install_error_handlers(app)
+    # Added innermost first: CORS wraps everything, so even error responses carry its headers.
+    app.add_middleware(BodySizeLimitMiddleware, max_body_size=settings.max_body_size)
+    app.add_middleware(RequestContextMiddleware)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Authorization", "X-Request-ID"],
+        )
+    return app

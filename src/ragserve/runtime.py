@@ -1,0 +1,70 @@
+"""The started components of one ragserve process, built once from the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from ragserve.db import migrate
+from ragserve.db.engine import make_engine, make_session_factory, transaction
+from ragserve.services.health import (
+    Component,
+    database_probe,
+    directory_probe,
+    sqlite_fts5_probe,
+)
+from ragserve.services.security import PasswordDecryptor, SessionSigner
+from ragserve.services.users import TenantDefaults
+from ragserve.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    signer: SessionSigner
+    passwords: PasswordDecryptor
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with transaction(self.sessions) as session:
+            yield session
+
+    @property
+    def tenant_defaults(self) -> TenantDefaults:
+        return TenantDefaults(
+            llm_id=self.settings.default_chat_model,
+            embd_id=self.settings.default_embedding_model,
+        )
+
+    def probes(self) -> dict[str, Component]:
+        return {
+            "database": Component(self.engine.dialect.name, database_probe(self.engine)),
+            "storage": Component("local", directory_probe(self.settings.resolved_blob_dir)),
+            "doc_engine": Component("sqlite", sqlite_fts5_probe),
+        }
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Open the stores (migrating the metadata schema to the newest version) and load keys."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    migrate.upgrade(engine)
+    passphrase = settings.rsa_private_key_passphrase
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        signer=SessionSigner(settings.signing_key(), settings.session_max_age),
+        passwords=PasswordDecryptor.from_file(
+            settings.rsa_private_key_file, passphrase.get_secret_value() if passphrase else None
+        ),
+    )

@@ -1,0 +1,58 @@
+"""Turn an ``Authorization`` header into a ``Caller``, for API routes and for web routes."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ragserve.db.models import User
+from ragserve.errors import AuthenticationError, Unauthorized
+from ragserve.services.security import SessionSigner
+from ragserve.services.tenancy import Caller, CredentialKind
+from ragserve.services.tokens import find_token
+
+EMPTY_AUTHORIZATION = "`Authorization` can't be empty"
+BAD_AUTHORIZATION_FORMAT = "Please check your authorization format."
+INVALID_API_KEY = "Authentication error: API key is invalid!"
+
+
+def authenticate_api_key(session: Session, authorization: str | None) -> Caller:
+    """``Authorization: Bearer <api token>`` (any first word, as RAGFlow) to the token's tenant.
+
+    Failures carry ``data: false`` as RAGFlow's do, but never code 0.
+    """
+    if not authorization or not authorization.strip():
+        raise AuthenticationError(EMPTY_AUTHORIZATION, data=False)
+    parts = authorization.split()
+    if len(parts) != 2:
+        raise AuthenticationError(BAD_AUTHORIZATION_FORMAT, data=False)
+    caller = _caller_for_api_token(session, parts[1])
+    if caller is None:
+        raise AuthenticationError(INVALID_API_KEY, data=False)
+    return caller
+
+
+def authenticate_web(session: Session, authorization: str | None, signer: SessionSigner) -> Caller:
+    """A web session token as login returned it, or else ``<word> <api token>``."""
+    if authorization:
+        access_token = signer.unsign(authorization.strip())
+        if access_token is not None:
+            user = session.scalars(select(User).where(User.access_token == access_token)).first()
+            if user is not None and user.is_active:
+                return Caller(user.id, user.id, CredentialKind.SESSION)
+        parts = authorization.split()
+        if len(parts) == 2:
+            caller = _caller_for_api_token(session, parts[1])
+            if caller is not None:
+                return caller
+    raise Unauthorized("Unauthorized", data=None)
+
+
+def _caller_for_api_token(session: Session, token: str) -> Caller | None:
+    record = find_token(session, token)
+    if record is None:
+        return None
+    owner = session.get(User, record.tenant_id)
+    if owner is None or not owner.is_active:
+        return None
+    return Caller(record.tenant_id, record.tenant_id, CredentialKind.API_TOKEN)

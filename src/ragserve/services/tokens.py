@@ -1,0 +1,74 @@
+"""API tokens: create, list, revoke. Only a digest of each token is stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from ragserve.db.models import ApiToken
+from ragserve.errors import DataError
+from ragserve.services.security import (
+    API_TOKEN_PREFIX,
+    new_api_token,
+    new_beta_token,
+    token_digest,
+    token_display,
+)
+from ragserve.services.tenancy import Caller, owned_by, scoped
+from ragserve.services.users import owner_tenant
+
+
+@dataclass(frozen=True)
+class NewToken:
+    """A freshly made token: the only time its secret (and its beta twin) can be read."""
+
+    record: ApiToken
+    token: str
+    beta: str
+
+
+def create_token(session: Session, caller: Caller) -> NewToken:
+    tenant = owner_tenant(session, caller)
+    while True:
+        token = new_api_token()
+        display = token_display(token)
+        taken = session.scalars(
+            scoped(ApiToken, caller).where(ApiToken.token_prefix == display)
+        ).first()
+        if taken is None:
+            break
+    beta = new_beta_token()
+    record = ApiToken(
+        tenant_id=tenant.id,
+        token_hash=token_digest(token),
+        token_prefix=display,
+        beta_hash=token_digest(beta),
+    )
+    session.add(record)
+    session.flush()
+    return NewToken(record=record, token=token, beta=beta)
+
+
+def list_tokens(session: Session, caller: Caller) -> list[ApiToken]:
+    return list(session.scalars(scoped(ApiToken, caller).order_by(ApiToken.create_time)))
+
+
+def revoke_token(session: Session, caller: Caller, token: str) -> None:
+    """Revoke by the full token, or by the shortened form that listings show."""
+    if not token.startswith(API_TOKEN_PREFIX):
+        raise DataError("Token not found!")
+    if len(token) > len(token_display(token)):
+        match = ApiToken.token_hash == token_digest(token)
+    else:
+        match = ApiToken.token_prefix == token
+    result = session.execute(delete(ApiToken).where(owned_by(ApiToken, caller), match))
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise DataError("Token not found!")
+
+
+def find_token(session: Session, token: str) -> ApiToken | None:
+    return session.scalars(
+        select(ApiToken).where(ApiToken.token_hash == token_digest(token))
+    ).first()

@@ -1,0 +1,155 @@
+"""The one settings object: environment variables ``RAGSERVE_*``, then an optional TOML file.
+
+Precedence, highest first: values passed to ``Settings(...)`` (the CLI flags), environment
+variables, the TOML file named by ``--config`` or ``RAGSERVE_CONFIG``, the defaults below.
+Every field is documented in ``docs/configuration.md``; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+ENV_PREFIX = "RAGSERVE_"
+GiB = 1024**3
+
+
+class Settings(BaseSettings):
+    """Everything ragserve can be told. Loaded once at start-up and passed down explicitly."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid", frozen=True)
+
+    home: Path = Field(
+        default=Path("ragserve-data"),
+        description="Directory for the embedded database, files and keys.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `ragserve serve` listens on.")
+    port: int = Field(default=9380, ge=1, le=65535, description="Port `ragserve serve` listens on.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the metadata store; default: SQLite file in `home`.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs web session tokens; default: a random key kept in `home`.",
+    )
+    session_max_age: int = Field(
+        default=30 * 24 * 3600, ge=60, description="Seconds a web session token stays valid."
+    )
+    register_enabled: bool = Field(default=True, description="Allow `/v1/user/register`.")
+    cors_origins: list[str] = Field(
+        default=["*"], description="Origins allowed by CORS; an empty list turns CORS off."
+    )
+    max_body_size: int = Field(
+        default=GiB, ge=1, description="Largest request body accepted, in bytes."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        default="info", description="Log level of the server."
+    )
+    rsa_private_key_file: Path | None = Field(
+        default=None,
+        description="PEM private key for RAGFlow-style RSA-encrypted passwords; off if unset.",
+    )
+    rsa_private_key_passphrase: SecretStr | None = Field(
+        default=None, description="Passphrase of `rsa_private_key_file`, if it has one."
+    )
+    default_embedding_model: str = Field(
+        default="all-MiniLM-L6-v2@Builtin",
+        description="Embedding model (`name@factory`) given to new tenants.",
+    )
+    default_chat_model: str = Field(
+        default="", description="Chat model (`name@factory`) given to new tenants; may be empty."
+    )
+    blob_backend: Literal["local", "s3"] = Field(
+        default="local", description="Where uploaded files are kept."
+    )
+    blob_dir: Path | None = Field(
+        default=None, description="Directory of the local blob store; default: `home`/blobs."
+    )
+    s3_bucket: str = Field(default="", description="Bucket of the S3 blob store.")
+    s3_prefix: str = Field(default="", description="Key prefix inside the S3 bucket.")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="Endpoint of an S3-compatible service; default: AWS."
+    )
+    s3_region: str | None = Field(default=None, description="Region of the S3 bucket.")
+    s3_access_key_id: str | None = Field(
+        default=None, description="S3 access key; default: boto3's credential chain."
+    )
+    s3_secret_access_key: SecretStr | None = Field(default=None, description="S3 secret key.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalise_driver(cls, url: str | None) -> str | None:
+        """Pick the drivers ragserve ships when a URL names only the database kind."""
+        if url is None:
+            return None
+        for plain, with_driver in (
+            ("postgresql://", "postgresql+psycopg://"),
+            ("postgres://", "postgresql+psycopg://"),
+            ("mysql://", "mysql+pymysql://"),
+            ("mariadb://", "mysql+pymysql://"),
+        ):
+            if url.startswith(plain):
+                return with_driver + url[len(plain) :]
+        return url
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        config_file = settings_cls.model_config.get("toml_file") or os.environ.get(
+            ENV_PREFIX + "CONFIG"
+        )
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file:
+            path = Path(str(config_file))
+            if not path.is_file():
+                raise FileNotFoundError(f"config file not found: {path}")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The metadata store URL, defaulting to a SQLite file in ``home``."""
+        return self.database_url or f"sqlite:///{self.home.resolve() / 'ragserve.db'}"
+
+    @property
+    def resolved_blob_dir(self) -> Path:
+        return self.blob_dir or self.home / "blobs"
+
+    def signing_key(self) -> str:
+        """The session signing key; created once in ``home`` when none is configured."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        key_file = self.home / "secret_key"
+        if not key_file.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+        return key_file.read_text().strip()
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings; ``config_file`` wins over ``RAGSERVE_CONFIG``. ``None`` overrides
+    are ignored so that unset CLI flags fall through to the environment and file."""
+    settings_cls: type[Settings] = Settings
+    if config_file is not None:
+        config = SettingsConfigDict(**{**Settings.model_config, "toml_file": config_file})
+        settings_cls = type("FileSettings", (Settings,), {"model_config": config})
+    return settings_cls(**{k: v for k, v in overrides.items() if v is not None})
