@@ -85,7 +85,7 @@ def register(runtime: RuntimeDep, body: JsonBody, response: Response) -> dict[st
         return web_result(user_wire(user), f"{nickname}, welcome aboard!")
 
 
-@router.api_route("/login", methods=["POST", "GET"])
+@router.post("/login")
 def login(runtime: RuntimeDep, body: JsonBody, response: Response) -> dict[str, Any]:
     if not body:
         raise AuthenticationError("Unauthorized!", data=False)
@@ -95,6 +95,10 @@ def login(runtime: RuntimeDep, body: JsonBody, response: Response) -> dict[str, 
         user = users.login(session, email=email, password=password)
         _start_session(runtime, response, user)
         return web_result(user_wire(user), "Welcome back!")
+
+
+# RAGFlow also answers GET; kept out of the OpenAPI schema so operation ids stay unique.
+router.add_api_route("/login", login, methods=["GET"], include_in_schema=False)
 
 
 @router.get("/logout")

@@ -120,24 +120,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("user_tenant", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_user_tenant_user_id"))
-        batch_op.drop_index(batch_op.f("ix_user_tenant_tenant_id"))
-        batch_op.drop_index(batch_op.f("ix_user_tenant_create_time"))
-
-    op.drop_table("user_tenant")
-    with op.batch_alter_table("api_token", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_api_token_tenant_id"))
-        batch_op.drop_index(batch_op.f("ix_api_token_create_time"))
-        batch_op.drop_index(batch_op.f("ix_api_token_beta_hash"))
-
-    op.drop_table("api_token")
-    with op.batch_alter_table("user", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_user_create_time"))
-        batch_op.drop_index(batch_op.f("ix_user_access_token"))
-
-    op.drop_table("user")
-    with op.batch_alter_table("tenant", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_tenant_create_time"))
-
-    op.drop_table("tenant")
+    # Dropping a table drops its indexes; dropping them first fails on MariaDB where a
+    # foreign key still needs them.
+    for table in ("user_tenant", "api_token", "user", "tenant"):
+        op.drop_table(table)

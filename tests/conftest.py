@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from ragserve.app import create_app
+from ragserve.runtime import Runtime
+from ragserve.settings import Settings
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(home=tmp_path / "home")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def runtime(client: TestClient) -> Runtime:
+    runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    return runtime
+
+
+class Account:
+    """A registered user seen through the web API: its session token and an API token."""
+
+    def __init__(self, client: TestClient, email: str, password: str = "secret-pw") -> None:
+        self.client = client
+        self.email = email
+        self.password = password
+        response = client.post(
+            "/v1/user/register",
+            json={"nickname": email.split("@")[0], "email": email, "password": password},
+        )
+        body = response.json()
+        assert body["code"] == 0, body
+        self.id: str = body["data"]["id"]
+        self.session_token: str = response.headers["Authorization"]
+        token = client.post("/v1/system/new_token", headers=self.web_headers).json()
+        assert token["code"] == 0, token
+        self.api_key: str = token["data"]["token"]
+
+    @property
+    def web_headers(self) -> dict[str, str]:
+        return {"Authorization": self.session_token}
+
+    @property
+    def api_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.get(path, headers=self.web_headers, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.post(path, headers=self.web_headers, **kwargs)
+
+
+@pytest.fixture
+def alice(client: TestClient) -> Account:
+    return Account(client, "alice@example.com")
+
+
+@pytest.fixture
+def bob(client: TestClient) -> Account:
+    return Account(client, "bob@example.com")
