@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ragserve.blobs import BlobStore, make_blob_store
 from ragserve.db import migrate
 from ragserve.db.engine import make_engine, make_session_factory, transaction
 from ragserve.services.health import (
     Component,
     database_probe,
-    directory_probe,
     sqlite_fts5_probe,
 )
 from ragserve.services.security import PasswordDecryptor, SessionSigner
@@ -29,6 +29,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     signer: SessionSigner
     passwords: PasswordDecryptor
+    blobs: BlobStore
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -45,7 +46,7 @@ class Runtime:
     def probes(self) -> dict[str, Component]:
         return {
             "database": Component(self.engine.dialect.name, database_probe(self.engine)),
-            "storage": Component("local", directory_probe(self.settings.resolved_blob_dir)),
+            "storage": Component(self.blobs.name, self.blobs.check),
             "doc_engine": Component("sqlite", sqlite_fts5_probe),
         }
 
@@ -67,4 +68,5 @@ def build_runtime(settings: Settings) -> Runtime:
         passwords=PasswordDecryptor.from_file(
             settings.rsa_private_key_file, passphrase.get_secret_value() if passphrase else None
         ),
+        blobs=make_blob_store(settings),
     )

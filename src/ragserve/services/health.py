@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import Engine, text
 
@@ -49,15 +47,6 @@ def database_probe(engine: Engine) -> Probe:
     def probe() -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-
-    return probe
-
-
-def directory_probe(directory: Path) -> Probe:
-    def probe() -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=directory):
-            pass
 
     return probe
 
