@@ -9,7 +9,8 @@
     ├── Unauthorized              401: no valid web session (HTTP 401)
     ├── Forbidden                 403: the account may not log in
     ├── NotFound                  404: no such route (HTTP 404)
-    └── PayloadTooLarge           400: the request body exceeds the limit (HTTP 413)
+    ├── PayloadTooLarge           400: the request body exceeds the limit (HTTP 413)
+    └── BatchError                500: items of a batch failed, one line each (HTTP 200)
 
 Error codes are RAGFlow's RetCode numbers (spec section 0.4), which clients match on.
 """
@@ -99,3 +100,9 @@ class NotFound(RagserveError):
 class PayloadTooLarge(RagserveError):
     code = RetCode.BAD_REQUEST
     http_status = 413
+
+
+class BatchError(RagserveError):
+    """Several items of one request failed; the message has one line per item (RAGFlow's 500)."""
+
+    code = RetCode.SERVER_ERROR

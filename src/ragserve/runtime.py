@@ -11,7 +11,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ragserve.blobs import BlobStore, make_blob_store
 from ragserve.db import migrate
-from ragserve.db.engine import make_engine, make_session_factory, transaction
+from ragserve.db.engine import (
+    make_engine,
+    make_read_session_factory,
+    make_session_factory,
+    transaction,
+)
 from ragserve.services.health import (
     Component,
     database_probe,
@@ -27,13 +32,21 @@ class Runtime:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    read_sessions: sessionmaker[Session]
     signer: SessionSigner
     passwords: PasswordDecryptor
     blobs: BlobStore
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
+        """A transaction that may write; commits on success, rolls back on error."""
         with transaction(self.sessions) as session:
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction that only reads."""
+        with transaction(self.read_sessions) as session:
             yield session
 
     @property
@@ -64,6 +77,7 @@ def build_runtime(settings: Settings) -> Runtime:
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
+        read_sessions=make_read_session_factory(engine),
         signer=SessionSigner(settings.signing_key(), settings.session_max_age),
         passwords=PasswordDecryptor.from_file(
             settings.rsa_private_key_file, passphrase.get_secret_value() if passphrase else None

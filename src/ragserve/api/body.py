@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import typing
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -55,6 +56,46 @@ async def strict_json(request: Request, model: type[ModelT]) -> ModelT:
     payload = parse_json_object(raw)
     try:
         return model.model_validate(payload, strict=True)
+    except ValidationError as error:
+        raise validation_error(error.errors()) from error
+
+
+def strict_body(model: type[ModelT]) -> Callable[[Request], Awaitable[ModelT]]:
+    """A dependency reading a strict JSON body, so that routes can stay synchronous."""
+
+    async def dependency(request: Request) -> ModelT:
+        return await strict_json(request, model)
+
+    return dependency
+
+
+def query_model(model: type[ModelT]) -> Callable[[Request], ModelT]:
+    """A dependency validating the query string (lax: strings are coerced) against ``model``."""
+
+    repeatable = {
+        name
+        for name, field in model.model_fields.items()
+        if typing.get_origin(field.annotation) is list
+    }
+
+    def dependency(request: Request) -> ModelT:
+        params = request.query_params
+        data = {
+            key: params.getlist(key) if key in repeatable else params.getlist(key)[-1]
+            for key in params
+        }
+        try:
+            return model.model_validate(data)
+        except ValidationError as error:
+            raise validation_error(error.errors()) from error
+
+    return dependency
+
+
+def validate_model(model: type[ModelT], data: Mapping[str, Any]) -> ModelT:
+    """Validate already-parsed data (path parameters, a loose body) with ``model``'s messages."""
+    try:
+        return model.model_validate(data)
     except ValidationError as error:
         raise validation_error(error.errors()) from error
 

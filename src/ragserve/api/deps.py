@@ -29,14 +29,14 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 def api_caller(
     runtime: RuntimeDep, authorization: Annotated[str | None, Depends(_authorization)]
 ) -> Caller:
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         return authenticate_api_key(session, authorization)
 
 
 def web_caller(
     runtime: RuntimeDep, authorization: Annotated[str | None, Depends(_authorization)]
 ) -> Caller:
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         return authenticate_web(session, authorization, runtime.signer)
 
 

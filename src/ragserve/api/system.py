@@ -43,7 +43,7 @@ def new_token(runtime: RuntimeDep, caller: WebCaller) -> dict[str, Any]:
 
 @router.get("/token_list")
 def token_list(runtime: RuntimeDep, caller: WebCaller) -> dict[str, Any]:
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         records = tokens.list_tokens(session, caller)
     return web_result([token_wire(record, record.token_prefix, None) for record in records])
 

@@ -110,7 +110,7 @@ def logout(runtime: RuntimeDep, caller: WebCaller) -> dict[str, Any]:
 
 @router.get("/info")
 def info(runtime: RuntimeDep, caller: WebCaller) -> dict[str, Any]:
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         return web_result(user_wire(users.get_user(session, caller.user_id)))
 
 
@@ -134,7 +134,7 @@ def setting(runtime: RuntimeDep, caller: WebCaller, body: JsonBody) -> dict[str,
 
 @router.get("/tenant_info")
 def tenant_info(runtime: RuntimeDep, caller: WebCaller) -> dict[str, Any]:
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         return web_result(tenant_wire(users.owner_tenant(session, caller)))
 
 

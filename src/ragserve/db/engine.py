@@ -1,4 +1,4 @@
-"""Engine and session factory for the metadata store (SQLite, PostgreSQL or MariaDB/MySQL)."""
+"""Engine and session factories for the metadata store (SQLite, PostgreSQL or MariaDB/MySQL)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Execution option naming how a SQLite transaction begins. Writers begin IMMEDIATE (take the
+# write lock up front), so two writers queue on busy_timeout instead of one failing with
+# SQLITE_BUSY_SNAPSHOT after both read; readers begin DEFERRED and never block each other.
+SQLITE_BEGIN = "sqlite_begin"
 
 
 def make_engine(url: str) -> Engine:
@@ -22,11 +26,14 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _configure_sqlite_connection)
+        event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_recycle=3600)
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, issue BEGIN (needed for SAVEPOINT and IMMEDIATE).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -35,8 +42,21 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _begin_sqlite_transaction(connection: Connection) -> None:
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for transactions that write."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def make_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for transactions that only read (on SQLite they take no write lock)."""
+    return sessionmaker(
+        engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"}), expire_on_commit=False
+    )
 
 
 @contextmanager

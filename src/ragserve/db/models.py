@@ -1,11 +1,25 @@
-"""Tables of accounts and credentials. RAGFlow's model: a user owns a tenant with the same id."""
+"""The metadata tables. RAGFlow's model: a user owns a tenant with the same id; a tenant owns
+datasets, a dataset owns documents."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ragserve.db.base import ID_LENGTH, Record
@@ -73,3 +87,71 @@ class ApiToken(Record):
     beta_hash: Mapped[str] = mapped_column(String(64), index=True)
     dialog_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
     source: Mapped[str | None] = mapped_column(String(16), default=None)
+
+
+def _case_sensitive_name(length: int) -> String:
+    """A name column compared byte-for-byte everywhere (MariaDB's default collation folds case
+    and accents, which would make unique indexes disagree with SQLite and PostgreSQL)."""
+    return String(length).with_variant(
+        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    )
+
+
+class Dataset(Record):
+    """RAGFlow's knowledge base. Document and chunk counts are derived from the documents."""
+
+    __tablename__ = "dataset"
+    __table_args__ = (UniqueConstraint("tenant_id", "name_key"),)
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenant.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    # The name folded to lower case: names are unique per tenant regardless of case.
+    name_key: Mapped[str] = mapped_column(_case_sensitive_name(255))
+    avatar: Mapped[str | None] = mapped_column(Text, default=None)
+    language: Mapped[str] = mapped_column(String(32), default="English")
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    embedding_model: Mapped[str] = mapped_column(String(255))
+    permission: Mapped[str] = mapped_column(String(16), default="me")
+    created_by: Mapped[str] = mapped_column(String(ID_LENGTH))
+    similarity_threshold: Mapped[float] = mapped_column(Float, default=0.2)
+    vector_similarity_weight: Mapped[float] = mapped_column(Float, default=0.3)
+    chunk_method: Mapped[str] = mapped_column(String(32), default="naive")
+    pipeline_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    parser_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    pagerank: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Document(Record):
+    __tablename__ = "document"
+    __table_args__ = (UniqueConstraint("dataset_id", "name"),)
+
+    dataset_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("dataset.id", ondelete="CASCADE"), index=True
+    )
+    # The dataset's tenant, kept here so blob keys and scoping need no join.
+    tenant_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    name: Mapped[str] = mapped_column(_case_sensitive_name(255))
+    suffix: Mapped[str] = mapped_column(String(32), default="")
+    type: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    thumbnail: Mapped[str] = mapped_column(Text, default="")
+    source_type: Mapped[str] = mapped_column(String(32), default="local")
+    created_by: Mapped[str] = mapped_column(String(ID_LENGTH))
+    chunk_method: Mapped[str] = mapped_column(String(32))
+    pipeline_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    parser_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    meta_fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    token_count: Mapped[int] = mapped_column(Integer, default=0)
+    chunk_count: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    progress_msg: Mapped[str] = mapped_column(Text, default="")
+    process_begin_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    process_duration: Mapped[float] = mapped_column(Float, default=0.0)
+    run: Mapped[str] = mapped_column(String(1), default="0")
+    status: Mapped[str] = mapped_column(String(1), default="1")
+
+    @property
+    def blob_key(self) -> str:
+        return f"{self.tenant_id}/{self.dataset_id}/{self.id}"

@@ -1,0 +1,88 @@
+"""Requests on documents (spec 2.2). The list query keeps RAGFlow's lenient parsing."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from ragserve.errors import DataError
+from ragserve.rag.metadata_filter import MetadataCondition, parse_metadata_condition
+
+RUN_NAMES = {"0": "UNSTART", "1": "RUNNING", "2": "CANCEL", "3": "DONE", "4": "FAIL"}
+RUN_CODES = {name: code for code, name in RUN_NAMES.items()}
+SORTABLE_COLUMNS = (
+    "create_time",
+    "update_time",
+    "name",
+    "size",
+    "type",
+    "suffix",
+    "run",
+    "status",
+    "progress",
+    "chunk_count",
+    "token_count",
+)
+
+
+def _false_only_when_false(value: Any) -> bool:
+    """RAGFlow's ``desc``: false only for the string ``false`` (any case)."""
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() != "false"
+
+
+def _run_code(value: Any) -> str:
+    text = str(value).strip().upper()
+    if text in RUN_CODES:
+        return RUN_CODES[text]
+    if text in RUN_NAMES or text == "5":
+        return text
+    raise ValueError(f"run must be one of {', '.join(RUN_NAMES.values())} or 0-5")
+
+
+class ListDocuments(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    page: Annotated[int, Field(ge=1)] = 1
+    page_size: Annotated[int, Field(ge=1)] = 30
+    orderby: str = "create_time"
+    desc: Annotated[bool, BeforeValidator(_false_only_when_false)] = True
+    keywords: str | None = None
+    id: str | None = None
+    name: str | None = None
+    suffix: list[str] = []
+    run: list[Annotated[str, BeforeValidator(_run_code)]] = []
+    create_time_from: int = 0
+    create_time_to: int = 0
+    metadata_condition: MetadataCondition | None = None
+
+    @field_validator("orderby")
+    @classmethod
+    def _known_column(cls, value: str) -> str:
+        aliases = {"chunk_num": "chunk_count", "token_num": "token_count"}
+        value = aliases.get(value, value)
+        if value not in SORTABLE_COLUMNS:
+            raise ValueError(f"orderby must be one of {', '.join(SORTABLE_COLUMNS)}")
+        return value
+
+    @field_validator("metadata_condition", mode="before")
+    @classmethod
+    def _condition_json(cls, value: Any) -> Any:
+        if value is None or isinstance(value, MetadataCondition):
+            return value
+        try:
+            raw = json.loads(value) if isinstance(value, str) else value
+        except json.JSONDecodeError:
+            raise DataError("metadata_condition must be valid JSON.") from None
+        if not isinstance(raw, dict):
+            raise DataError("metadata_condition must be an object.")
+        return parse_metadata_condition(raw)
+
+
+class DeleteDocuments(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    ids: list[str] | None = None

@@ -1,0 +1,259 @@
+"""Datasets (RAGFlow's knowledge bases): create, list, update, delete, with tenant scoping.
+
+Document and chunk counts are never stored on the dataset: they are summed from its documents
+when read, so they cannot drift from the rows, whatever runs concurrently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ragserve.db.models import Dataset, Document, TenantRole, UserTenant
+from ragserve.errors import ArgumentError, DataError, PermissionDenied
+from ragserve.models.registry import check_embedding_model
+from ragserve.runtime import Runtime
+from ragserve.schemas.datasets import CreateDataset, ListDatasets, UpdateDataset
+from ragserve.services.parser_config import (
+    parser_config_for_dataset_update,
+    parser_config_for_new_dataset,
+)
+from ragserve.services.tenancy import Caller
+from ragserve.services.users import owner_tenant
+
+MAX_NAME_BYTES = 128
+NAME_ATTEMPTS = 20
+
+HasKey = Callable[[str], bool]
+
+
+def no_keys(_factory: str) -> bool:
+    """Until tenants can store provider keys, no API model is authorised."""
+    return False
+
+
+@dataclass(frozen=True)
+class DatasetStats:
+    document_count: int = 0
+    chunk_count: int = 0
+    token_num: int = 0
+
+
+@dataclass(frozen=True)
+class DatasetView:
+    dataset: Dataset
+    stats: DatasetStats
+
+
+def visible_to(caller: Caller) -> ColumnElement[bool]:
+    """The caller's own datasets, and `team` datasets of tenants the caller is a member of."""
+    member_of = select(UserTenant.tenant_id).where(
+        UserTenant.user_id == caller.user_id, UserTenant.role == TenantRole.NORMAL
+    )
+    return or_(
+        Dataset.tenant_id == caller.tenant_id,
+        Dataset.tenant_id.in_(member_of) & (Dataset.permission == "team"),
+    )
+
+
+def get_visible(session: Session, caller: Caller, dataset_id: str) -> Dataset | None:
+    return session.scalars(
+        select(Dataset).where(Dataset.id == dataset_id, visible_to(caller))
+    ).first()
+
+
+def get_owned(session: Session, caller: Caller, dataset_id: str) -> Dataset | None:
+    return session.scalars(
+        select(Dataset).where(Dataset.id == dataset_id, Dataset.tenant_id == caller.tenant_id)
+    ).first()
+
+
+def stats_for(session: Session, dataset_ids: Sequence[str]) -> dict[str, DatasetStats]:
+    rows = session.execute(
+        select(
+            Document.dataset_id,
+            func.count(Document.id),
+            func.coalesce(func.sum(Document.chunk_count), 0),
+            func.coalesce(func.sum(Document.token_count), 0),
+        )
+        .where(Document.dataset_id.in_(dataset_ids))
+        .group_by(Document.dataset_id)
+    ).all()
+    return {row[0]: DatasetStats(int(row[1]), int(row[2]), int(row[3])) for row in rows}
+
+
+def view(session: Session, dataset: Dataset) -> DatasetView:
+    return DatasetView(dataset, stats_for(session, [dataset.id]).get(dataset.id, DatasetStats()))
+
+
+def create_dataset(
+    session: Session, caller: Caller, request: CreateDataset, *, has_key: HasKey = no_keys
+) -> DatasetView:
+    """A new dataset; a name already taken (ignoring case) becomes ``name(1)``, ``name(2)``…"""
+    tenant = owner_tenant(session, caller)
+    name_bytes = len(request.name.encode())
+    if name_bytes > MAX_NAME_BYTES:
+        raise DataError(f"Dataset name length is {name_bytes} which is large than {MAX_NAME_BYTES}")
+    embedding_model = request.embedding_model or tenant.embd_id
+    check_embedding_model(embedding_model, has_key)
+    pipeline_mode = "chunk_method" not in request.model_fields_set and request.pipeline_id
+    chunk_method = "naive" if pipeline_mode else request.chunk_method
+    parser_config = parser_config_for_new_dataset(
+        chunk_method, request.parser_config, tenant.llm_id
+    )
+    for _ in range(NAME_ATTEMPTS):
+        dataset = Dataset(
+            tenant_id=tenant.id,
+            name=_free_name(session, tenant.id, request.name),
+            avatar=request.avatar,
+            description=request.description,
+            embedding_model=embedding_model,
+            permission=request.permission,
+            created_by=caller.user_id,
+            chunk_method=chunk_method,
+            pipeline_id=request.pipeline_id if pipeline_mode else None,
+            parser_config=parser_config,
+        )
+        dataset.name_key = dataset.name.lower()
+        try:
+            with session.begin_nested():
+                session.add(dataset)
+        except IntegrityError:
+            continue  # a concurrent request took the name first; pick the next free one
+        return DatasetView(dataset, DatasetStats())
+    raise DataError("Dataset created failed")
+
+
+def _free_name(session: Session, tenant_id: str, name: str) -> str:
+    taken = set(
+        session.scalars(
+            select(Dataset.name_key).where(
+                Dataset.tenant_id == tenant_id,
+                Dataset.name_key.startswith(name.lower(), autoescape=True),
+            )
+        )
+    )
+    candidate, number = name, 0
+    while candidate.lower() in taken:
+        number += 1
+        candidate = f"{name}({number})"
+    return candidate
+
+
+def list_datasets(
+    session: Session, caller: Caller, query: ListDatasets
+) -> tuple[list[DatasetView], int]:
+    """One page of the datasets the caller may see, and how many there are in all."""
+    condition = visible_to(caller)
+    if query.id is not None:
+        condition = condition & (Dataset.id == query.id)
+    if query.name is not None:
+        condition = condition & (Dataset.name_key == query.name.lower())
+    total = session.scalar(select(func.count()).select_from(Dataset).where(condition)) or 0
+    if total == 0 and (query.id is not None or query.name is not None):
+        raise _no_permission(caller, query.id if query.id is not None else query.name, "dataset")
+    column = Dataset.create_time if query.orderby == "create_time" else Dataset.update_time
+    order = (column.desc(), Dataset.id.desc()) if query.desc else (column.asc(), Dataset.id.asc())
+    datasets = session.scalars(
+        select(Dataset)
+        .where(condition)
+        .order_by(*order)
+        .offset((query.page - 1) * query.page_size)
+        .limit(query.page_size)
+    ).all()
+    stats = stats_for(session, [dataset.id for dataset in datasets])
+    views = [DatasetView(d, stats.get(d.id, DatasetStats())) for d in datasets]
+    return views, total
+
+
+def update_dataset(
+    session: Session,
+    caller: Caller,
+    dataset_id: str,
+    request: UpdateDataset,
+    *,
+    has_key: HasKey = no_keys,
+) -> DatasetView:
+    given = request.model_fields_set
+    if not given:
+        raise ArgumentError("No properties were modified")
+    dataset = get_owned(session, caller, dataset_id)
+    if dataset is None:
+        raise _no_permission(caller, dataset_id, "dataset")
+    current = view(session, dataset)
+    if request.name is not None and request.name.lower() != dataset.name_key:
+        _rename(session, dataset, request.name)
+    elif request.name is not None:
+        dataset.name = request.name
+    if request.embedding_model and request.embedding_model != dataset.embedding_model:
+        if current.stats.chunk_count > 0:
+            raise DataError(
+                f"When chunk_num ({current.stats.chunk_count}) > 0, "
+                f"embedding_model must remain {dataset.embedding_model}"
+            )
+        check_embedding_model(request.embedding_model, has_key)
+        dataset.embedding_model = request.embedding_model
+    new_method = request.chunk_method if "chunk_method" in given else None
+    patch = (
+        request.parser_config.model_dump(exclude_unset=True)
+        if request.parser_config is not None
+        else None
+    )
+    dataset.parser_config = parser_config_for_dataset_update(
+        dataset.parser_config, dataset.chunk_method, new_method, patch
+    )
+    if new_method is not None:
+        dataset.chunk_method = new_method
+    for field in ("avatar", "description", "permission", "pagerank", "pipeline_id"):
+        if field in given:
+            setattr(dataset, field, getattr(request, field))
+    session.flush()
+    return view(session, dataset)
+
+
+def _rename(session: Session, dataset: Dataset, name: str) -> None:
+    error = DataError(f"Dataset name '{name}' already exists")
+    taken = session.scalars(
+        select(Dataset.id).where(
+            Dataset.tenant_id == dataset.tenant_id,
+            Dataset.name_key == name.lower(),
+            Dataset.id != dataset.id,
+        )
+    ).first()
+    if taken is not None:
+        raise error
+    dataset.name, dataset.name_key = name, name.lower()
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:
+        raise error from None
+
+
+def delete_datasets(runtime: Runtime, caller: Caller, ids: list[str] | None) -> int:
+    """Delete the named datasets (``None``: all the caller owns) with their documents and
+    files. Any id the caller does not own fails the whole request, and nothing is deleted."""
+    with runtime.transaction() as session:
+        owned = select(Dataset.id).where(Dataset.tenant_id == caller.tenant_id)
+        if ids is not None:
+            owned = owned.where(Dataset.id.in_(ids))
+        found = list(session.scalars(owned))
+        missing = [i for i in ids or [] if i not in set(found)]
+        if missing:
+            raise PermissionDenied(
+                f"User '{caller.tenant_id}' lacks permission for datasets: '{', '.join(missing)}'"
+            )
+        session.execute(delete(Document).where(Document.dataset_id.in_(found)))
+        session.execute(delete(Dataset).where(Dataset.id.in_(found)))
+    # Files go after the rows are gone: a failure here leaves orphan files, never lost rows.
+    for dataset_id in found:
+        runtime.blobs.delete_prefix(f"{caller.tenant_id}/{dataset_id}")
+    return len(found)
+
+
+def _no_permission(caller: Caller, what: str | None, kind: str) -> PermissionDenied:
+    return PermissionDenied(f"User '{caller.tenant_id}' lacks permission for {kind} '{what}'")
