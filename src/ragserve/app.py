@@ -10,13 +10,19 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from ragserve import __version__
-from ragserve.api import datasets, documents, system, users
+from ragserve.api import datasets, documents, metadata, system, users
 from ragserve.api.errors import install_error_handlers
 from ragserve.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from ragserve.runtime import Runtime, build_runtime
 from ragserve.settings import Settings
 
-ROUTERS = (users.router, system.router, datasets.router, documents.router)
+ROUTERS = (
+    users.router,
+    system.router,
+    datasets.router,
+    documents.router,
+    metadata.router,
+)
 
 
 def _operation_id(route: APIRoute) -> str:

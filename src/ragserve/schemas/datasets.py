@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -44,9 +45,12 @@ def _avatar(value: str | None) -> str | None:
     return value
 
 
-def _embedding_model(value: str | None) -> str | None:
-    """``model@provider``; empty means "the tenant's default" on create, "keep" on update."""
-    if not value:
+def _embedding_model(value: Any) -> Any:
+    """``model@provider``, checked before stripping (so `` @x`` is whitespace-only, not empty);
+    empty means "the tenant's default" on create, "keep" on update."""
+    if not isinstance(value, str):
+        return value  # strict validation reports the wrong type
+    if not value.strip():
         return None
     if "@" not in value:
         raise PydanticCustomError(
@@ -83,7 +87,7 @@ Description = Annotated[str | None, Field(max_length=MAX_TEXT)]
 EmbeddingModel = Annotated[
     str | None,
     StringConstraints(strip_whitespace=True, max_length=255),
-    AfterValidator(_embedding_model),
+    BeforeValidator(_embedding_model),
 ]
 PipelineId = Annotated[str | None, AfterValidator(_pipeline_id)]
 

@@ -1,0 +1,68 @@
+"""Document metadata of a dataset: the key/value summary and batch updates (spec 2.2, 7)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from ragserve.db.models import Document
+from ragserve.errors import DataError
+from ragserve.rag.metadata_ops import (
+    apply_metadata_changes,
+    parse_metadata_update,
+    select_documents,
+    summarize_metadata,
+    unknown_document_ids,
+)
+from ragserve.services.documents import visible_dataset
+from ragserve.services.tenancy import Caller
+
+
+@dataclass(frozen=True)
+class MetadataUpdateOutcome:
+    updated: int
+    matched_docs: int
+
+
+def metadata_summary(
+    session: Session, caller: Caller, dataset_id: str, document_ids: Sequence[str] | None
+) -> dict[str, dict[str, object]]:
+    visible_dataset(session, caller, dataset_id, f"You don't own the dataset {dataset_id}. ")
+    query = select(Document.meta_fields).where(Document.dataset_id == dataset_id)
+    if document_ids:
+        query = query.where(Document.id.in_(document_ids))
+    return summarize_metadata(meta or {} for meta in session.scalars(query))
+
+
+def update_metadata(
+    session: Session, caller: Caller, dataset_id: str, body: Mapping[str, object]
+) -> MetadataUpdateOutcome:
+    """Patch the ``meta_fields`` of the selected documents; each changed row is written once."""
+    request = parse_metadata_update(body)
+    visible_dataset(session, caller, dataset_id, f"You don't own the dataset {dataset_id}. ")
+    documents = [
+        (document_id, meta or {})
+        for document_id, meta in session.execute(
+            select(Document.id, Document.meta_fields).where(Document.dataset_id == dataset_id)
+        )
+    ]
+    unknown = unknown_document_ids(request, {document_id for document_id, _ in documents})
+    if unknown:
+        raise DataError(
+            f"These documents do not belong to dataset {dataset_id}: {', '.join(unknown)}"
+        )
+    targets = set(select_documents(request, documents))
+    updated = 0
+    for document_id, meta in documents:
+        if document_id not in targets:
+            continue
+        changed = apply_metadata_changes(meta, request.updates, request.deletes)
+        if changed is not None:
+            session.execute(
+                update(Document).where(Document.id == document_id).values(meta_fields=changed)
+            )
+            updated += 1
+    return MetadataUpdateOutcome(updated=updated, matched_docs=len(targets))
