@@ -33,7 +33,7 @@ async def json_object(request: Request) -> dict[str, Any]:
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     try:
         payload = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
         raise ArgumentError(MALFORMED_JSON) from error
     if not isinstance(payload, dict):
         raise ArgumentError(
@@ -45,8 +45,8 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 async def strict_json(request: Request, model: type[ModelT]) -> ModelT:
     """Strict pydantic validation of a JSON body (spec 0.6): JSON content type required,
     no coercion, unknown keys rejected, errors as ``Field: … - Message: …`` lines."""
-    content_type = request.headers.get("content-type", "")
-    if content_type.split(";")[0].strip() != "application/json":
+    content_type = request.headers.get("content-type")
+    if content_type is None or content_type.split(";")[0].strip() != "application/json":
         raise ArgumentError(
             f"Unsupported content type: Expected application/json, got {content_type}"
         )

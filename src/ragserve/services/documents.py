@@ -115,7 +115,7 @@ def upload_documents(
 def _prepare(upload: Upload) -> tuple[str, tuple[FileType, str] | None, str]:
     """(clean name, detected type and suffix, problem or "")."""
     name = clean_filename(upload.filename)
-    if not name:
+    if name in ("", ".", ".."):
         raise ArgumentError("No file selected!")
     if len(name.encode()) > MAX_NAME_BYTES:
         raise ArgumentError("File name must be 255 bytes or less.")
