@@ -8,9 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from conftest import Account
+from helpers.spec_values import NAIVE_PARSER_CONFIG, STRUCTURED_PARSER_CONFIG
 from ragserve.db.models import Document, UserTenant
 from ragserve.runtime import Runtime
-from ragserve.services.parser_config import DEFAULT_RAPTOR_PROMPT
 
 URL = "/api/v1/datasets"
 UNKNOWN_ID = "9f3c1a2e0c1811ef8c0a0242ac120002"  # a valid uuid1 that names nothing
@@ -44,31 +44,7 @@ def error_lines(result: dict[str, Any]) -> list[str]:
     return lines
 
 
-NAIVE_DEFAULT = {
-    "table_context_size": 0,
-    "image_context_size": 0,
-    "layout_recognize": "DeepDOC",
-    "chunk_token_num": 512,
-    "delimiter": "\n",
-    "auto_keywords": 0,
-    "auto_questions": 0,
-    "html4excel": False,
-    "topn_tags": 3,
-    "raptor": {
-        "use_raptor": True,
-        "prompt": DEFAULT_RAPTOR_PROMPT,
-        "max_token": 256,
-        "threshold": 0.1,
-        "max_cluster": 64,
-        "random_seed": 0,
-    },
-    "graphrag": {
-        "use_graphrag": True,
-        "entity_types": ["organization", "person", "geo", "event", "category"],
-        "method": "light",
-    },
-    "llm_id": "",
-}
+NAIVE_DEFAULT = {**NAIVE_PARSER_CONFIG, "llm_id": ""}
 
 
 # --- create ------------------------------------------------------------------------------------
@@ -114,7 +90,7 @@ def test_create_with_every_field(alice: Account) -> None:
 @pytest.mark.parametrize(
     ("method", "extra"),
     [
-        ("qa", {"raptor": {"use_raptor": False}, "graphrag": {"use_graphrag": False}}),
+        ("qa", STRUCTURED_PARSER_CONFIG),
         ("table", {}),
         ("one", {}),
         ("email", {}),
@@ -487,12 +463,7 @@ def test_update_chunk_method_resets_parser_config(alice: Account) -> None:
     dataset_id = create(alice, name="m")["data"]["id"]
     data = update(alice, dataset_id, chunk_method="qa")["data"]
     assert data["chunk_method"] == "qa"
-    assert data["parser_config"] == {
-        "table_context_size": 0,
-        "image_context_size": 0,
-        "raptor": {"use_raptor": False},
-        "graphrag": {"use_graphrag": False},
-    }
+    assert data["parser_config"] == STRUCTURED_PARSER_CONFIG
 
 
 def test_update_parser_config_merges_only_sent_keys(alice: Account) -> None:

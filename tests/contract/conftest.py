@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from helpers.processes import stop
 from ragserve.blobs.s3 import S3BlobStore
 
 MOTO_START_TIMEOUT = 30.0
@@ -39,12 +40,7 @@ def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_until_answering(process, endpoint, log_path)
         yield endpoint
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture(scope="session")

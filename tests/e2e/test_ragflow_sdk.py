@@ -17,28 +17,12 @@ import pytest
 import ragflow_sdk
 
 from helpers.server import RunningServer, running_server
+from helpers.spec_values import NAIVE_PARSER_CONFIG, STRUCTURED_PARSER_CONFIG
 
 pytestmark = pytest.mark.e2e
 
 ID = re.compile(r"^[0-9a-f]{32}$")
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2@Builtin"
-NAIVE_DEFAULTS = {
-    "table_context_size": 0,
-    "image_context_size": 0,
-    "layout_recognize": "DeepDOC",
-    "chunk_token_num": 512,
-    "delimiter": "\n",
-    "auto_keywords": 0,
-    "auto_questions": 0,
-    "html4excel": False,
-    "topn_tags": 3,
-}
-METHOD_ONLY_DEFAULTS = {  # qa, manual, paper, book, laws, presentation (spec 3.3)
-    "table_context_size": 0,
-    "image_context_size": 0,
-    "raptor": {"use_raptor": False},
-    "graphrag": {"use_graphrag": False},
-}
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +68,7 @@ def run_scenario(rag_module: ModuleType, base_url: str, api_key: str) -> None:
     assert first.embedding_model == DEFAULT_EMBEDDING_MODEL
     assert (first.document_count, first.chunk_count, first.pagerank) == (0, 0, 0)
     config = plain(first.parser_config)
-    assert {key: config[key] for key in NAIVE_DEFAULTS} == NAIVE_DEFAULTS
+    assert config == {**NAIVE_PARSER_CONFIG, "llm_id": config["llm_id"]}
     assert config["raptor"]["use_raptor"] is True
     assert config["graphrag"]["use_graphrag"] is True
     assert config["graphrag"]["entity_types"] == [
@@ -120,7 +104,7 @@ def run_scenario(rag_module: ModuleType, base_url: str, api_key: str) -> None:
 
     book = rag.create_dataset(name="sdk-book", chunk_method="book")
     assert book.chunk_method == "book"
-    assert plain(book.parser_config) == {**METHOD_ONLY_DEFAULTS, "llm_id": config["llm_id"]}
+    assert plain(book.parser_config) == {**STRUCTURED_PARSER_CONFIG, "llm_id": config["llm_id"]}
 
     # Duplicate names are suffixed, ignoring case (spec 2.1).
     again = rag.create_dataset(name="sdk-first")
@@ -182,10 +166,10 @@ def run_scenario(rag_module: ModuleType, base_url: str, api_key: str) -> None:
     first.update({"chunk_method": "manual"})
     assert first.chunk_method == "manual"
     # A new method without a config replaces the config by the method's defaults (spec 2.1).
-    assert plain(first.parser_config) == METHOD_ONLY_DEFAULTS
+    assert plain(first.parser_config) == STRUCTURED_PARSER_CONFIG
     first.update({"parser_config": {"chunk_token_num": 256, "raptor": {"use_raptor": True}}})
     assert plain(first.parser_config) == {
-        **METHOD_ONLY_DEFAULTS,
+        **STRUCTURED_PARSER_CONFIG,
         "chunk_token_num": 256,
         "raptor": {"use_raptor": True},
     }

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from helpers.processes import stop
 from helpers.server import (
     ADMIN_EMAIL,
     RunningServer,
@@ -191,5 +192,4 @@ def test_serve_flags_and_startup_time(tmp_path: Path) -> None:
         assert (home / "ragserve.db").exists()
         assert elapsed < 10, elapsed  # generous bound for a loaded CI machine; target is < 3 s
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import httpx
 
+from helpers.processes import stop
+
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password"
 START_TIMEOUT_S = 30.0
@@ -96,12 +98,7 @@ def running_server(
         wait_until_healthy(server)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
 
 

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from helpers.spec_values import BASE_PARSER_CONFIG, NAIVE_PARSER_CONFIG, RAPTOR_PROMPT
 from ragserve.services.parser_config import (
     DATASET_CHUNK_METHODS,
     DOCUMENT_CHUNK_METHODS,
@@ -20,35 +21,6 @@ from ragserve.services.parser_config import (
     parser_config_for_new_dataset,
 )
 
-RAPTOR_PROMPT = (
-    "Please summarize the following paragraphs. Be careful with the numbers, do not make things "
-    "up. Paragraphs as following:\n      {cluster_content}\nThe above is the content you need to "
-    "summarize."
-)
-BASE: dict[str, Any] = {"table_context_size": 0, "image_context_size": 0}
-NAIVE_DEFAULT: dict[str, Any] = {
-    **BASE,
-    "layout_recognize": "DeepDOC",
-    "chunk_token_num": 512,
-    "delimiter": "\n",
-    "auto_keywords": 0,
-    "auto_questions": 0,
-    "html4excel": False,
-    "topn_tags": 3,
-    "raptor": {
-        "use_raptor": True,
-        "prompt": RAPTOR_PROMPT,
-        "max_token": 256,
-        "threshold": 0.1,
-        "max_cluster": 64,
-        "random_seed": 0,
-    },
-    "graphrag": {
-        "use_graphrag": True,
-        "entity_types": ["organization", "person", "geo", "event", "category"],
-        "method": "light",
-    },
-}
 MODEL_DEFAULT_DUMP: dict[str, Any] = {
     "auto_keywords": 0,
     "auto_questions": 0,
@@ -164,7 +136,7 @@ def test_document_chunk_methods() -> None:
 
 def test_naive_default_exact() -> None:
     config = default_parser_config("naive")
-    assert config == NAIVE_DEFAULT
+    assert config == NAIVE_PARSER_CONFIG
     assert config["delimiter"] == "\n"
     assert "\n      {cluster_content}\n" in config["raptor"]["prompt"]
 
@@ -172,7 +144,7 @@ def test_naive_default_exact() -> None:
 @pytest.mark.parametrize("method", ["qa", "manual", "paper", "book", "laws", "presentation"])
 def test_raptor_and_graphrag_off_defaults(method: str) -> None:
     assert default_parser_config(method) == {
-        **BASE,
+        **BASE_PARSER_CONFIG,
         "raptor": {"use_raptor": False},
         "graphrag": {"use_graphrag": False},
     }
@@ -181,7 +153,7 @@ def test_raptor_and_graphrag_off_defaults(method: str) -> None:
 def test_knowledge_graph_default() -> None:
     config = default_parser_config(ChunkMethod.KNOWLEDGE_GRAPH)
     assert config == {
-        **BASE,
+        **BASE_PARSER_CONFIG,
         "chunk_token_num": 8192,
         "delimiter": "\\n",
         "entity_types": ["organization", "person", "location", "event", "time"],
@@ -193,7 +165,7 @@ def test_knowledge_graph_default() -> None:
 
 @pytest.mark.parametrize("method", ["tag", "resume", "table", "one", "email", "picture", "audio"])
 def test_base_only_defaults(method: str) -> None:
-    assert default_parser_config(method) == BASE
+    assert default_parser_config(method) == BASE_PARSER_CONFIG
 
 
 def test_defaults_are_fresh_copies() -> None:
@@ -201,7 +173,7 @@ def test_defaults_are_fresh_copies() -> None:
     first["raptor"]["use_raptor"] = False
     first["graphrag"]["entity_types"].append("x")
     first["table_context_size"] = 9
-    assert default_parser_config("naive") == NAIVE_DEFAULT
+    assert default_parser_config("naive") == NAIVE_PARSER_CONFIG
     second = default_parser_config("qa")
     second["raptor"]["use_raptor"] = True
     assert default_parser_config("manual")["raptor"] == {"use_raptor": False}
@@ -418,16 +390,19 @@ def test_exclude_unset_keeps_only_sent_keys() -> None:
 
 def test_new_dataset_without_config() -> None:
     assert parser_config_for_new_dataset("naive", None, "qwen@Tongyi") == {
-        **NAIVE_DEFAULT,
+        **NAIVE_PARSER_CONFIG,
         "llm_id": "qwen@Tongyi",
     }
-    assert parser_config_for_new_dataset("tag", None, "m@f") == {**BASE, "llm_id": "m@f"}
+    assert parser_config_for_new_dataset("tag", None, "m@f") == {
+        **BASE_PARSER_CONFIG,
+        "llm_id": "m@f",
+    }
 
 
 def test_new_dataset_spec_example() -> None:
     provided = validate({"chunk_token_num": 1024})
     assert parser_config_for_new_dataset("naive", provided, "qwen@Tongyi") == {
-        **BASE,
+        **BASE_PARSER_CONFIG,
         **MODEL_DEFAULT_DUMP,
         "chunk_token_num": 1024,
         "llm_id": "qwen@Tongyi",
@@ -454,18 +429,18 @@ def test_new_dataset_knowledge_graph_keeps_method_only_keys() -> None:
 
 
 def test_dataset_update_merges_only_sent_keys() -> None:
-    current = {**NAIVE_DEFAULT, "llm_id": "m@f"}
+    current = {**NAIVE_PARSER_CONFIG, "llm_id": "m@f"}
     patch = validate({"raptor": {"max_token": 128}, "topn_tags": 7}).model_dump(exclude_unset=True)
     updated = parser_config_for_dataset_update(current, "naive", None, patch)
     expected = copy.deepcopy(current)
     expected["raptor"]["max_token"] = 128
     expected["topn_tags"] = 7
     assert updated == expected
-    assert current == {**NAIVE_DEFAULT, "llm_id": "m@f"}
+    assert current == {**NAIVE_PARSER_CONFIG, "llm_id": "m@f"}
 
 
 def test_dataset_update_with_method_change_and_patch_merges() -> None:
-    current = {**NAIVE_DEFAULT, "llm_id": "m@f"}
+    current = {**NAIVE_PARSER_CONFIG, "llm_id": "m@f"}
     updated = parser_config_for_dataset_update(current, "naive", "qa", {"chunk_token_num": 64})
     assert updated == {**current, "chunk_token_num": 64}
 
@@ -474,7 +449,7 @@ def test_dataset_update_with_method_change_and_patch_merges() -> None:
 def test_dataset_update_method_change_replaces_with_defaults(
     patch: dict[str, Any] | None,
 ) -> None:
-    current = {**NAIVE_DEFAULT, "llm_id": "m@f"}
+    current = {**NAIVE_PARSER_CONFIG, "llm_id": "m@f"}
     updated = parser_config_for_dataset_update(current, "naive", "qa", patch)
     assert updated == default_parser_config("qa")
     assert "llm_id" not in updated
@@ -484,7 +459,7 @@ def test_dataset_update_method_change_replaces_with_defaults(
 def test_dataset_update_without_change_keeps_current(
     new_method: str | None, patch: dict[str, Any] | None
 ) -> None:
-    current = {**NAIVE_DEFAULT, "llm_id": "m@f"}
+    current = {**NAIVE_PARSER_CONFIG, "llm_id": "m@f"}
     updated = parser_config_for_dataset_update(current, "naive", new_method, patch)
     assert updated == current
     updated["raptor"]["use_raptor"] = False
@@ -494,9 +469,9 @@ def test_dataset_update_without_change_keeps_current(
 def test_document_update_keeps_raptor_when_patch_lacks_it() -> None:
     current = default_parser_config("naive")
     updated = parser_config_for_document_update(current, {"chunk_token_num": 256})
-    assert updated["raptor"] == NAIVE_DEFAULT["raptor"]
+    assert updated["raptor"] == NAIVE_PARSER_CONFIG["raptor"]
     assert updated["chunk_token_num"] == 256
-    assert current == NAIVE_DEFAULT
+    assert current == NAIVE_PARSER_CONFIG
 
 
 def test_document_update_merges_nested_and_adds_new_keys() -> None:
@@ -505,8 +480,8 @@ def test_document_update_merges_nested_and_adds_new_keys() -> None:
         current,
         {"raptor": {"use_raptor": False}, "graphrag": {"community": True}, "pages": [[1, 2]]},
     )
-    assert updated["raptor"] == {**NAIVE_DEFAULT["raptor"], "use_raptor": False}
-    assert updated["graphrag"] == {**NAIVE_DEFAULT["graphrag"], "community": True}
+    assert updated["raptor"] == {**NAIVE_PARSER_CONFIG["raptor"], "use_raptor": False}
+    assert updated["graphrag"] == {**NAIVE_PARSER_CONFIG["graphrag"], "community": True}
     assert updated["pages"] == [[1, 2]]
 
 
