@@ -1,0 +1,1 @@
+"""Ingestion: parse uploaded files, chunk them, embed and index the chunks."""
