@@ -112,7 +112,7 @@ def test_empty_parser_config_means_default(alice: Account) -> None:
 
 def test_duplicate_names_are_suffixed_ignoring_case(alice: Account) -> None:
     names = [create(alice, name=name)["data"]["name"] for name in ("abc", "ABC", "abc", "Abc(1)")]
-    assert names == ["abc", "ABC(1)", "abc(2)", "Abc(1)(1)"]
+    assert names == ["abc", "ABC(1)", "abc(2)", "Abc(3)"]
 
 
 NAME_ERRORS = [

@@ -114,7 +114,7 @@ def download_document(
     runtime: RuntimeDep, caller: ApiCaller, dataset_id: str, document_id: str
 ) -> StreamingResponse:
     document, content = documents.open_document(runtime, caller, dataset_id, document_id)
-    disposition = f"attachment; filename*=UTF-8''{quote(document.name)}"
+    disposition = f"attachment; filename*=UTF-8''{quote(document.name, safe='')}"
     return StreamingResponse(
         content,
         media_type=content_type_for(document.name),

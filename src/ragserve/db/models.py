@@ -20,7 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects import mysql
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from ragserve.db.base import ID_LENGTH, Record
 
@@ -133,6 +133,8 @@ class Document(Record):
     # The dataset's tenant, kept here so blob keys and scoping need no join.
     tenant_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
     name: Mapped[str] = mapped_column(_case_sensitive_name(255))
+    # The name case-folded in Python (SQL lower() is ASCII-only on SQLite), for keyword search.
+    name_folded: Mapped[str] = mapped_column(String(255), default="")
     suffix: Mapped[str] = mapped_column(String(32), default="")
     type: Mapped[str] = mapped_column(String(16))
     size: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -151,6 +153,11 @@ class Document(Record):
     process_duration: Mapped[float] = mapped_column(Float, default=0.0)
     run: Mapped[str] = mapped_column(String(1), default="0")
     status: Mapped[str] = mapped_column(String(1), default="1")
+
+    @validates("name")
+    def _fold_name(self, _key: str, name: str) -> str:
+        self.name_folded = name.casefold()
+        return name
 
     @property
     def blob_key(self) -> str:

@@ -43,20 +43,31 @@ def _run_code(value: Any) -> str:
     raise ValueError(f"run must be one of {', '.join(RUN_NAMES.values())} or 0-5")
 
 
+def _empty_is_none(value: Any) -> Any:
+    """An empty query value (``?id=``) means the filter is not set, as in RAGFlow."""
+    return None if value == "" else value
+
+
+MAX_PAGE = 1_000_000_000
+MAX_PAGE_SIZE = 1_000_000
+MAX_TIME_MS = 2**53
+OptionalText = Annotated[str | None, BeforeValidator(_empty_is_none)]
+
+
 class ListDocuments(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    page: Annotated[int, Field(ge=1)] = 1
-    page_size: Annotated[int, Field(ge=1)] = 30
+    page: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1
+    page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 30
     orderby: str = "create_time"
     desc: Annotated[bool, BeforeValidator(_false_only_when_false)] = True
-    keywords: str | None = None
-    id: str | None = None
-    name: str | None = None
+    keywords: OptionalText = None
+    id: OptionalText = None
+    name: OptionalText = None
     suffix: list[str] = []
     run: list[Annotated[str, BeforeValidator(_run_code)]] = []
-    create_time_from: int = 0
-    create_time_to: int = 0
+    create_time_from: Annotated[int, Field(ge=0, le=MAX_TIME_MS)] = 0
+    create_time_to: Annotated[int, Field(ge=0, le=MAX_TIME_MS)] = 0
     metadata_condition: MetadataCondition | None = None
 
     @field_validator("orderby")
@@ -71,8 +82,8 @@ class ListDocuments(BaseModel):
     @field_validator("metadata_condition", mode="before")
     @classmethod
     def _condition_json(cls, value: Any) -> Any:
-        if value is None or isinstance(value, MetadataCondition):
-            return value
+        if value is None or value == "" or isinstance(value, MetadataCondition):
+            return None if value == "" else value
         try:
             raw = json.loads(value) if isinstance(value, str) else value
         except json.JSONDecodeError:

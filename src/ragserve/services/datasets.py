@@ -18,6 +18,7 @@ from ragserve.errors import ArgumentError, DataError, PermissionDenied
 from ragserve.models.registry import check_embedding_model
 from ragserve.runtime import Runtime
 from ragserve.schemas.datasets import CreateDataset, ListDatasets, UpdateDataset
+from ragserve.services.naming import free_name, shortest_stem
 from ragserve.services.parser_config import (
     parser_config_for_dataset_update,
     parser_config_for_new_dataset,
@@ -129,19 +130,15 @@ def create_dataset(
 
 
 def _free_name(session: Session, tenant_id: str, name: str) -> str:
+    prefix = shortest_stem(name, keep_extension=False, max_bytes=None).lower()
     taken = set(
         session.scalars(
             select(Dataset.name_key).where(
-                Dataset.tenant_id == tenant_id,
-                Dataset.name_key.startswith(name.lower(), autoescape=True),
+                Dataset.tenant_id == tenant_id, Dataset.name_key.startswith(prefix, autoescape=True)
             )
         )
     )
-    candidate, number = name, 0
-    while candidate.lower() in taken:
-        number += 1
-        candidate = f"{name}({number})"
-    return candidate
+    return free_name(name, lambda candidate: candidate.lower() in taken)
 
 
 def list_datasets(

@@ -22,6 +22,7 @@ from ragserve.runtime import Runtime
 from ragserve.schemas.documents import ListDocuments
 from ragserve.services.datasets import get_visible
 from ragserve.services.filetypes import FileType, detect
+from ragserve.services.naming import free_name, shortest_stem
 from ragserve.services.parser_config import (
     DOCUMENT_CHUNK_METHODS,
     chunk_method_for_upload,
@@ -140,26 +141,15 @@ def _insert_with_free_name(session: Session, document: Document) -> None:
 
 
 def _free_name(session: Session, dataset_id: str, name: str) -> str:
-    stem, dot, extension = name.rpartition(".")
-    if not dot:
-        stem, extension = name, ""
+    prefix = shortest_stem(name, keep_extension=True, max_bytes=MAX_NAME_BYTES)
     taken = set(
         session.scalars(
             select(Document.name).where(
-                Document.dataset_id == dataset_id, Document.name.startswith(stem, autoescape=True)
+                Document.dataset_id == dataset_id, Document.name.startswith(prefix, autoescape=True)
             )
         )
     )
-    candidate, number = name, 0
-    while candidate in taken:
-        number += 1
-        suffix = f"({number})" + (f".{extension}" if dot else "")
-        candidate = _truncate_bytes(stem, MAX_NAME_BYTES - len(suffix.encode())) + suffix
-    return candidate
-
-
-def _truncate_bytes(text: str, limit: int) -> str:
-    return text.encode()[:limit].decode(errors="ignore")
+    return free_name(name, taken.__contains__, keep_extension=True, max_bytes=MAX_NAME_BYTES)
 
 
 def list_documents(
@@ -167,14 +157,14 @@ def list_documents(
 ) -> tuple[list[Document], int]:
     visible_dataset(session, caller, dataset_id, f"You don't own the dataset {dataset_id}. ")
     conditions: list[ColumnElement[bool]] = [Document.dataset_id == dataset_id]
-    if query.id is not None:
-        conditions.append(Document.id == query.id)
-    if query.name is not None:
-        conditions.append(Document.name == query.name)
+    for column, wanted in ((Document.id, query.id), (Document.name, query.name)):
+        if wanted is None:
+            continue
+        conditions.append(column == wanted)
+        if session.scalar(select(Document.id).where(conditions[0], column == wanted)) is None:
+            raise DataError(f"You don't own the document {wanted}.")
     if query.keywords:
-        conditions.append(
-            func.lower(Document.name).contains(query.keywords.lower(), autoescape=True)
-        )
+        conditions.append(Document.name_folded.contains(query.keywords.casefold(), autoescape=True))
     if query.suffix:
         conditions.append(Document.suffix.in_([suffix.lower() for suffix in query.suffix]))
     if query.run:
@@ -190,8 +180,6 @@ def list_documents(
         matching = filter_documents(query.metadata_condition, [(i, m or {}) for i, m in all_meta])
         conditions.append(Document.id.in_(matching))
     total = session.scalar(select(func.count()).select_from(Document).where(*conditions)) or 0
-    if total == 0 and (query.id is not None or query.name is not None):
-        raise DataError(f"You don't own the document {query.id or query.name}.")
     column = getattr(Document, query.orderby)
     order = (column.desc(), Document.id.desc()) if query.desc else (column.asc(), Document.id.asc())
     documents = session.scalars(
@@ -251,6 +239,8 @@ def _document_in(session: Session, dataset_id: str, document_id: str) -> Documen
 def _rename_document(session: Session, document: Document, name: object) -> None:
     if not isinstance(name, str):
         raise ArgumentError("`name` must be a string.")
+    if clean_filename(name) != name:
+        raise ArgumentError("File name can't contain '/' or '\\' or surrounding spaces.")
     if len(name.encode()) > MAX_NAME_BYTES:
         raise ArgumentError("File name must be 255 bytes or less.")
     old_extension = document.name.rpartition(".")[2].lower() if "." in document.name else ""

@@ -78,6 +78,7 @@ def upgrade() -> None:
             ),
             nullable=False,
         ),
+        sa.Column("name_folded", sa.String(length=255), nullable=False),
         sa.Column("suffix", sa.String(length=32), nullable=False),
         sa.Column("type", sa.String(length=16), nullable=False),
         sa.Column("size", sa.BigInteger(), nullable=False),

@@ -1,0 +1,371 @@
+"""Embedding models: the builtin ONNX model and API models through LiteLLM (design section 4).
+
+Every model turns a sequence of texts into a float32 array with one L2-normalised row per text.
+``embedding_model_for`` maps RAGFlow's ``name@factory`` ids to a model; ``embed_chunks`` mixes the
+title and content vectors of chunks as RAGFlow does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ragserve.errors import RagserveError
+from ragserve.models.registry import (
+    BUILTIN_FACTORY,
+    CATALOGUE,
+    ModelType,
+    find_model,
+    split_model_id,
+)
+
+if TYPE_CHECKING:
+    from ragserve.models.builtin_minilm import MiniLMEmbedder
+
+FloatArray = npt.NDArray[np.float32]
+
+BUILTIN_MODEL_NAME = "all-MiniLM-L6-v2"
+BUILTIN_MODEL_ID = f"{BUILTIN_MODEL_NAME}@{BUILTIN_FACTORY}"
+BUILTIN_DIMENSION = 384
+
+# RAGFlow factory -> LiteLLM provider prefix. Factories not listed speak the OpenAI API at api_base.
+LITELLM_PREFIXES: dict[str, str] = {
+    "OpenAI": "openai",
+    "OpenAI-API-Compatible": "openai",
+    "Ollama": "ollama",
+    "Cohere": "cohere",
+    "Mistral": "mistral",
+    "Gemini": "gemini",
+    "Jina": "jina_ai",
+    "Voyage AI": "voyage",
+}
+DEFAULT_LITELLM_PREFIX = "openai"
+
+
+class EmbeddingError(RagserveError):
+    """An embedding model could not produce vectors; the message is safe to show (no secrets)."""
+
+
+class EmbeddingModel(Protocol):
+    """Texts -> float32 array (len(texts), dimension), rows of norm 1, in the order given."""
+
+    name: str
+    dimension: int
+
+    def embed(self, texts: Sequence[str]) -> FloatArray: ...
+
+
+def normalise_rows(vectors: npt.ArrayLike) -> FloatArray:
+    """float32 copy of ``vectors`` with each row scaled to norm 1 (zero rows stay zero)."""
+    array = np.asarray(vectors, dtype=np.float32)
+    if array.ndim != 2:
+        raise ValueError("expected a 2-D array of vectors")
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    result: FloatArray = (array / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+    return result
+
+
+def _check_texts(texts: Sequence[str]) -> None:
+    if isinstance(texts, str):
+        raise TypeError("embed() takes a sequence of texts, not one string")
+    for text in texts:
+        if not isinstance(text, str):
+            raise TypeError(f"texts must be strings, not {type(text).__name__}")
+
+
+# --- the builtin model ------------------------------------------------------------------------
+
+_builtin_lock = threading.Lock()
+_builtin: MiniLMEmbedder | None = None
+_builtin_pid: int | None = None
+_builtin_threads = 1
+
+
+def configure_builtin(*, intra_op_threads: int) -> None:
+    """Threads one builtin embedding call may use in this process (default 1)."""
+    global _builtin, _builtin_threads
+    if intra_op_threads < 1:
+        raise ValueError("intra_op_threads must be at least 1")
+    with _builtin_lock:
+        if intra_op_threads != _builtin_threads:
+            _builtin_threads = intra_op_threads
+            _builtin = None
+
+
+def builtin_embedder() -> MiniLMEmbedder:
+    """The process's one MiniLM session, created on first use (again after a fork)."""
+    global _builtin, _builtin_pid
+    embedder, pid = _builtin, os.getpid()
+    if embedder is not None and _builtin_pid == pid:
+        return embedder
+    with _builtin_lock:
+        if _builtin is None or _builtin_pid != pid:
+            from ragserve.models.builtin_minilm import MiniLMEmbedder, ModelFilesMissing
+
+            try:
+                _builtin = MiniLMEmbedder(intra_op_threads=_builtin_threads)
+            except ModelFilesMissing as exc:
+                raise EmbeddingError(str(exc)) from exc
+            _builtin_pid = pid
+        return _builtin
+
+
+class BuiltinEmbedding:
+    """all-MiniLM-L6-v2 (384 dimensions) run in this process; shares one session per process."""
+
+    def __init__(self, *, batch_size: int = 32, name: str = BUILTIN_MODEL_ID) -> None:
+        self.name = name
+        self.dimension = BUILTIN_DIMENSION
+        self.batch_size = batch_size
+
+    def embed(self, texts: Sequence[str]) -> FloatArray:
+        _check_texts(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return builtin_embedder().embed(texts, self.batch_size)
+
+    def __repr__(self) -> str:
+        return f"BuiltinEmbedding({self.name!r})"
+
+
+# --- API models through LiteLLM ---------------------------------------------------------------
+
+_litellm_lock = threading.Lock()
+
+
+def _litellm() -> Any:
+    """litellm, imported on first use (it takes seconds) and kept off the network."""
+    with _litellm_lock:
+        # Without this, importing litellm downloads its model price list from GitHub.
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        import litellm
+
+        litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" on stdout
+        litellm.telemetry = False
+        return litellm
+
+
+_SECRET_PATTERNS = (
+    re.compile(r"(?i)(api[ _-]?key provided:?\s*)\S+"),
+    re.compile(r"(?i)\b(bearer\s+)\S+"),
+    re.compile(r"\b(sk-)[A-Za-z0-9_\-*]{4,}"),
+)
+
+
+def _scrub(text: str, api_key: str | None) -> str:
+    """``text`` without the key (or anything shaped like one), shortened for an error message."""
+    if api_key:
+        text = text.replace(api_key, "***")
+        if len(api_key) >= 12:  # masked forms keep the ends ("sk-ab...wxyz")
+            text = text.replace(api_key[:8], "***").replace(api_key[-6:], "***")
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(r"\1***", text)
+    text = " ".join(text.split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+class LiteLLMEmbedding:
+    """An API embedding model called through ``litellm.embedding`` in batches.
+
+    ``model`` is a LiteLLM model string (``openai/text-embedding-3-small``). ``dimension`` is the
+    expected vector length when known; otherwise it is learnt from the first answer (0 before).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | None,
+        api_base: str | None,
+        dimension: int | None = None,
+        timeout: float = 60,
+        max_retries: int = 2,
+        batch_size: int = 64,
+        name: str | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.model = model
+        self.name = name or model
+        self.dimension = dimension or 0
+        self.api_key = api_key
+        self.api_base = api_base
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.batch_size = batch_size
+
+    def __repr__(self) -> str:  # never the key
+        return f"LiteLLMEmbedding({self.model!r}, api_base={self.api_base!r})"
+
+    def embed(self, texts: Sequence[str]) -> FloatArray:
+        _check_texts(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        parts = [
+            self._embed_batch(texts[start : start + self.batch_size])
+            for start in range(0, len(texts), self.batch_size)
+        ]
+        return normalise_rows(np.concatenate(parts, axis=0))
+
+    def _embed_batch(self, texts: Sequence[str]) -> FloatArray:
+        litellm = _litellm()
+        # Providers reject empty inputs; a space embeds as "nothing" just as well.
+        inputs = [text if text.strip() else " " for text in texts]
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "input": inputs,
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+        }
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        if self.api_key:
+            kwargs["api_key"] = self.api_key
+        elif self.api_base:
+            # Keyless servers (vLLM, LM Studio...) still need some key, and the process's own
+            # OPENAI_API_KEY must never be sent to a base URL a tenant chose.
+            kwargs["api_key"] = "no-key"
+        try:
+            response = litellm.embedding(**kwargs)
+        except Exception as exc:
+            raise self._error(exc, litellm) from None
+        return self._vectors(response, len(inputs))
+
+    def _vectors(self, response: Any, count: int) -> FloatArray:
+        data = getattr(response, "data", None)
+        if not isinstance(data, list) or len(data) != count:
+            got = len(data) if isinstance(data, list) else "no"
+            raise EmbeddingError(
+                f"Embedding model {self.name} returned {got} vectors for {count} texts."
+            )
+        items = [_item_fields(item) for item in data]
+        if all(index is not None for index, _ in items):
+            items.sort(key=lambda pair: pair[0] or 0)
+        try:
+            array = np.asarray([vector for _, vector in items], dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise EmbeddingError(f"Embedding model {self.name} returned malformed vectors.") from exc
+        if array.ndim != 2 or array.shape[1] == 0:
+            raise EmbeddingError(f"Embedding model {self.name} returned malformed vectors.")
+        if self.dimension and array.shape[1] != self.dimension:
+            raise EmbeddingError(
+                f"Embedding model {self.name} returned vectors of {array.shape[1]} dimensions; "
+                f"expected {self.dimension}."
+            )
+        self.dimension = array.shape[1]
+        return array
+
+    def _error(self, exc: Exception, litellm: Any) -> EmbeddingError:
+        name = self.name
+        detail = _scrub(str(getattr(exc, "message", "") or exc), self.api_key)
+        if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
+            return EmbeddingError(
+                f"Embedding model {name}: the provider rejected the API key "
+                f"(check the key set for this model's factory)."
+            )
+        if isinstance(exc, litellm.RateLimitError):
+            return EmbeddingError(
+                f"Embedding model {name}: rate limit or quota exceeded at the provider; "
+                f"try again later."
+            )
+        if isinstance(exc, litellm.Timeout):
+            return EmbeddingError(
+                f"Embedding model {name}: the provider did not answer within {self.timeout:g} s."
+            )
+        if isinstance(exc, litellm.APIConnectionError):
+            where = f" at {self.api_base}" if self.api_base else ""
+            return EmbeddingError(f"Embedding model {name}: cannot reach the provider{where}.")
+        if isinstance(exc, litellm.NotFoundError):
+            return EmbeddingError(f"Embedding model {name}: the provider does not know this model.")
+        if isinstance(exc, litellm.BadRequestError):
+            return EmbeddingError(f"Embedding model {name}: the provider refused: {detail}")
+        return EmbeddingError(f"Embedding model {name} failed: {type(exc).__name__}: {detail}")
+
+
+def _item_fields(item: Any) -> tuple[int | None, Any]:
+    if isinstance(item, dict):
+        return item.get("index"), item.get("embedding")
+    return getattr(item, "index", None), getattr(item, "embedding", None)
+
+
+# --- model ids ---------------------------------------------------------------------------------
+
+
+def litellm_model_string(name: str, factory: str | None) -> str:
+    """LiteLLM's model string for RAGFlow's ``name@factory``."""
+    prefix = LITELLM_PREFIXES.get(factory or "", DEFAULT_LITELLM_PREFIX)
+    return f"{prefix}/{name}"
+
+
+def embedding_model_for(
+    model_id: str, *, api_key: str | None = None, api_base: str | None = None
+) -> EmbeddingModel:
+    """The embedding model named by a RAGFlow id (``all-MiniLM-L6-v2@Builtin``,
+    ``text-embedding-3-small@OpenAI``, ``nomic-embed-text@Ollama``...).
+
+    An id without a known factory is looked up by name in the catalogue, and otherwise taken as a
+    model behind an OpenAI-compatible ``api_base``.
+    """
+    name, factory = split_model_id(model_id)
+    if factory is None:
+        matches = [
+            spec
+            for spec in CATALOGUE
+            if spec.name == name and spec.model_type == ModelType.EMBEDDING
+        ]
+        if len(matches) == 1:
+            factory = matches[0].factory
+    if factory == BUILTIN_FACTORY or (factory is None and name == BUILTIN_MODEL_NAME):
+        if name != BUILTIN_MODEL_NAME:
+            raise EmbeddingError(f"Unsupported model: <{model_id}>")
+        return BuiltinEmbedding(name=model_id)
+    spec = find_model(f"{name}@{factory}", ModelType.EMBEDDING) if factory else None
+    return LiteLLMEmbedding(
+        litellm_model_string(name, factory),
+        api_key=api_key,
+        api_base=api_base,
+        dimension=spec.dimension if spec else None,
+        name=model_id,
+    )
+
+
+# --- chunks ------------------------------------------------------------------------------------
+
+_TABLE_TAGS = re.compile(r"</?(table|td|caption|tr|th)( [^<>]{0,12})?>")
+
+
+def embed_chunks(
+    model: EmbeddingModel,
+    titles: Sequence[str],
+    contents: Sequence[str],
+    title_weight: float = 0.1,
+) -> FloatArray:
+    """Chunk vectors as RAGFlow computes them: ``normalise(w * v_title + (1 - w) * v_content)``.
+
+    ``w`` is the dataset's ``parser_config.filename_embd_weight`` (default 0.1); titles are usually
+    the document name, so each distinct title is embedded once. As in RAGFlow, table markup is
+    dropped from the content before embedding and an empty content embeds as "None".
+    """
+    if len(titles) != len(contents):
+        raise ValueError("titles and contents must have the same length")
+    if not 0.0 <= title_weight <= 1.0:
+        raise ValueError("title_weight must be between 0 and 1")
+    cleaned = [_TABLE_TAGS.sub(" ", content) or "None" for content in contents]
+    vectors = model.embed(cleaned) if title_weight < 1.0 else None
+    if title_weight == 0.0:
+        assert vectors is not None
+        return normalise_rows(vectors)
+    distinct = list(dict.fromkeys(titles))
+    title_vectors = model.embed(distinct)
+    rows = {title: row for row, title in enumerate(distinct)}
+    per_chunk = title_vectors[[rows[title] for title in titles]]
+    if vectors is None:
+        return normalise_rows(per_chunk)
+    weight = np.float32(title_weight)
+    return normalise_rows(weight * per_chunk + (np.float32(1.0) - weight) * vectors)
