@@ -1,0 +1,29 @@
+"""Chunk storage and search (full text and vectors) behind one interface.
+
+``SqliteChunkStore`` is the embedded backend (SQLite FTS5 + usearch HNSW); other backends
+implement ``ChunkStore`` and pass the same contract suite.
+"""
+
+from ragserve.store.base import (
+    ChunkCounts,
+    ChunkFilter,
+    ChunkNotFound,
+    ChunkRecord,
+    ChunkStore,
+    ChunkStoreError,
+    ScoredChunk,
+    chunk_id,
+)
+from ragserve.store.sqlite import SqliteChunkStore
+
+__all__ = [
+    "ChunkCounts",
+    "ChunkFilter",
+    "ChunkNotFound",
+    "ChunkRecord",
+    "ChunkStore",
+    "ChunkStoreError",
+    "ScoredChunk",
+    "SqliteChunkStore",
+    "chunk_id",
+]
