@@ -250,7 +250,9 @@ class LiteLLMEmbedding:
         try:
             array = np.asarray([vector for _, vector in items], dtype=np.float32)
         except (TypeError, ValueError) as exc:
-            raise EmbeddingError(f"Embedding model {self.name} returned malformed vectors.") from exc
+            raise EmbeddingError(
+                f"Embedding model {self.name} returned malformed vectors."
+            ) from exc
         if array.ndim != 2 or array.shape[1] == 0:
             raise EmbeddingError(f"Embedding model {self.name} returned malformed vectors.")
         if self.dimension and array.shape[1] != self.dimension:
@@ -278,7 +280,7 @@ class LiteLLMEmbedding:
             return EmbeddingError(
                 f"Embedding model {name}: the provider did not answer within {self.timeout:g} s."
             )
-        if isinstance(exc, litellm.APIConnectionError):
+        if isinstance(exc, litellm.APIConnectionError) or _is_connection_failure(exc):
             where = f" at {self.api_base}" if self.api_base else ""
             return EmbeddingError(f"Embedding model {name}: cannot reach the provider{where}.")
         if isinstance(exc, litellm.NotFoundError):
@@ -286,6 +288,20 @@ class LiteLLMEmbedding:
         if isinstance(exc, litellm.BadRequestError):
             return EmbeddingError(f"Embedding model {name}: the provider refused: {detail}")
         return EmbeddingError(f"Embedding model {name} failed: {type(exc).__name__}: {detail}")
+
+
+def _is_connection_failure(exc: BaseException) -> bool:
+    """litellm reports a refused connection to an OpenAI base as a 500 "Connection error"."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError) or "Connection error" in str(current):
+            return True
+        if type(current).__name__ in ("ConnectError", "APIConnectionError"):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _item_fields(item: Any) -> tuple[int | None, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from ragserve.ingest.types import Block, ParsedDocument
@@ -80,6 +81,7 @@ def decode_escapes(text: str) -> str:
     return _ESCAPE.sub(lambda m: _ESCAPES[m.group(1)], text)
 
 
+@lru_cache(maxsize=64)
 def parse_delimiters(delimiter: str) -> tuple[str, ...]:
     """The delimiters in a RAGFlow delimiter string, longest first, without duplicates."""
     text = decode_escapes(delimiter)
@@ -140,14 +142,20 @@ def position_of(block: Block) -> list[int] | None:
 def positions_of(blocks: Iterable[Block]) -> list[list[int]]:
     """The positions of ``blocks`` in order, each distinct position once."""
     positions: list[list[int]] = []
+    seen: set[tuple[int, ...]] = set()
     for block in blocks:
         position = position_of(block)
-        if position is not None and position not in positions:
+        if position is not None and tuple(position) not in seen:
+            seen.add(tuple(position))
             positions.append(position)
     return positions
 
 
-def draft(content: str, blocks: list[Block], **extra: Any) -> ChunkDraft:
+def draft(content: str, blocks: list[Block], fields: dict[str, Any] | None = None) -> ChunkDraft:
     """A chunk of ``content`` coming from ``blocks`` (positions and first page filled in)."""
-    page = blocks[0].page if blocks else 0
-    return ChunkDraft(content=content, positions=positions_of(blocks), page=page, **extra)
+    return ChunkDraft(
+        content=content,
+        positions=positions_of(blocks),
+        fields=fields or {},
+        page=blocks[0].page if blocks else 0,
+    )

@@ -75,8 +75,7 @@ def _in_reading_order(shapes: Iterable[BaseShape]) -> Iterator[BaseShape]:
 def _shape_block(shape: BaseShape, *, page: int, section: str) -> Block | None:
     if isinstance(shape, GraphicFrame) and shape.has_table:
         rows = [
-            ["" if cell.is_spanned else cell.text for cell in row.cells]
-            for row in shape.table.rows
+            ["" if cell.is_spanned else cell.text for cell in row.cells] for row in shape.table.rows
         ]
         return table_block(rows, page=page, section=section)
     if isinstance(shape, Shape):

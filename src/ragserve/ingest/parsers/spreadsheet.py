@@ -16,6 +16,7 @@ from python_calamine import CalamineWorkbook, PasswordError, SheetTypeEnum
 
 from ragserve.ingest.parsers.text import (
     PROTECTED,
+    clean_rows,
     damaged_file,
     decode_text,
     is_encrypted_office_file,
@@ -65,12 +66,13 @@ def _parse_workbook(data: bytes) -> ParsedDocument:
 def _sheet_block(
     values: Sequence[Sequence[_CellOrDelta]], *, page: int, section: str
 ) -> Block | None:
-    rows = [[cell_text(value) for value in row] for row in values]
-    first = values[0] if values else []
+    rows = clean_rows([[cell_text(value) for value in row] for row in values])
+    width = len(rows[0]) if rows else 0
+    # A header: more rows follow, and the first row's cells are all text, none blank.
     header = (
         len(rows) > 1
-        and bool(first)
-        and all(isinstance(value, str) and value.strip() for value in first)
+        and all(rows[0])
+        and all(isinstance(value, str) for value in values[0][:width])
     )
     return table_block(rows, has_header=header, page=page, section=section)
 
@@ -109,7 +111,7 @@ def parse_delimited(data: bytes, *, delimiter: str | None = None) -> ParsedDocum
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
     with damaged_file("The file is not a readable delimited text file."):
         rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    block = table_block(rows)
+    block = table_block(rows, page=1)
     return ParsedDocument(blocks=[block] if block else [], page_count=1)
 
 

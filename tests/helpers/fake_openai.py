@@ -1,0 +1,277 @@
+"""A small real HTTP server speaking the part of the OpenAI API that ragserve uses.
+
+``POST /v1/embeddings`` answers vectors derived from a hash of each input (not normalised, so
+callers must normalise); ``POST /v1/chat/completions`` answers a deterministic reply, plain or as
+an SSE stream (``data: {...}`` chunks, a usage chunk, ``data: [DONE]``).
+
+The API key picks a failure mode (the exact word, or the word followed by ``-anything``):
+
+* ``bad``: 401 with OpenAI's error body (which quotes the key, as OpenAI does, partly);
+* ``slow``: sleeps ``slow_seconds`` before answering, past any short client timeout;
+* ``limited``: 429 rate limit.
+
+Usage::
+
+    with fake_openai(dimension=8) as base_url:  # "http://127.0.0.1:<port>/v1"
+        ...
+
+or ``with FakeOpenAI() as server:`` for ``server.base_url`` and ``server.requests``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import numpy as np
+
+
+def fake_vector(text: str, dimension: int) -> list[float]:
+    """The vector the fake server answers for ``text``: seeded by its sha256, not normalised."""
+    seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+    values = np.random.default_rng(seed).standard_normal(dimension) * 3.0
+    return [float(v) for v in values]
+
+
+def default_reply(messages: list[dict[str, Any]]) -> str:
+    last: dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "user"), {})
+    content = last.get("content", "")
+    if isinstance(content, list):  # content parts
+        content = " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return f"Fake answer to: {content}"
+
+
+@dataclass
+class RecordedRequest:
+    path: str
+    api_key: str | None
+    body: dict[str, Any]
+
+
+def _failure_mode(api_key: str | None) -> str | None:
+    for mode in ("bad", "slow", "limited"):
+        if api_key is not None and (api_key == mode or api_key.startswith(mode + "-")):
+            return mode
+    return None
+
+
+class FakeOpenAI:
+    def __init__(
+        self,
+        *,
+        dimension: int = 16,
+        slow_seconds: float = 5.0,
+        reply: Callable[[list[dict[str, Any]]], str] = default_reply,
+    ) -> None:
+        self.dimension = dimension
+        self.slow_seconds = slow_seconds
+        self.reply = reply
+        self.requests: list[RecordedRequest] = []
+        self._stopping = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def start(self) -> FakeOpenAI:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()  # wakes "slow" requests
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeOpenAI:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # --- answers ---
+
+    def handle(self, path: str, api_key: str | None, body: dict[str, Any]) -> _Answer:
+        self.requests.append(RecordedRequest(path, api_key, body))
+        if path not in ("/v1/embeddings", "/v1/chat/completions"):
+            return _error(404, f"Unknown request URL: POST {path}.", "invalid_request_error")
+        mode = _failure_mode(api_key)
+        if not api_key or mode == "bad":
+            return _error(
+                401,
+                f"Incorrect API key provided: {api_key}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                "invalid_request_error",
+                "invalid_api_key",
+            )
+        if mode == "limited":
+            return _error(
+                429,
+                "Rate limit reached for requests. Please try again in 1ms.",
+                "requests",
+                "rate_limit_exceeded",
+            )
+        if mode == "slow":
+            self._stopping.wait(self.slow_seconds)
+        if path == "/v1/embeddings":
+            return self._embeddings(body)
+        return self._chat(body)
+
+    def _embeddings(self, body: dict[str, Any]) -> _Answer:
+        inputs = body.get("input")
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if not isinstance(inputs, list) or not inputs:
+            return _error(400, "'input' is a required property", "invalid_request_error")
+        if any(not isinstance(text, str) or not text for text in inputs):
+            return _error(400, "'$.input' is invalid.", "invalid_request_error")
+        dimension = int(body.get("dimensions") or self.dimension)
+        data = []
+        for index, text in enumerate(inputs):
+            vector = fake_vector(text, dimension)
+            embedding: Any = vector
+            if body.get("encoding_format") == "base64":
+                raw = np.asarray(vector, dtype="<f4").tobytes()
+                embedding = base64.b64encode(raw).decode()
+            data.append({"object": "embedding", "index": index, "embedding": embedding})
+        tokens = sum(len(text.split()) for text in inputs)
+        return _Answer(
+            200,
+            {
+                "object": "list",
+                "data": data,
+                "model": body.get("model", ""),
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+        )
+
+    def _chat(self, body: dict[str, Any]) -> _Answer:
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return _error(400, "'messages' is a required property", "invalid_request_error")
+        text = self.reply(messages)
+        prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
+        usage = {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": len(text.split()),
+            "total_tokens": prompt_tokens + len(text.split()),
+        }
+        model = str(body.get("model", ""))
+        ident, created = f"chatcmpl-{hashlib.sha256(text.encode()).hexdigest()[:24]}", 1700000000
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": text}
+            choice = {"index": 0, "message": message, "finish_reason": "stop"}
+            return _Answer(
+                200,
+                {
+                    "id": ident,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [choice],
+                    "usage": usage,
+                },
+            )
+        head = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": model}
+        pieces = [word + " " for word in text.split(" ")]
+        pieces[-1] = pieces[-1][:-1]
+        chunks: list[dict[str, Any]] = []
+        for number, piece in enumerate(pieces):
+            delta = {"role": "assistant", "content": piece} if number == 0 else {"content": piece}
+            chunks.append(
+                {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+            )
+        chunks.append({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+        chunks.append({**head, "choices": [], "usage": usage})
+        return _Answer(200, None, chunks)
+
+
+@dataclass
+class _Answer:
+    status: int
+    body: dict[str, Any] | None
+    stream: list[dict[str, Any]] | None = None
+
+
+def _error(status: int, message: str, kind: str, code: str | None = None) -> _Answer:
+    return _Answer(
+        status, {"error": {"message": message, "type": kind, "param": None, "code": code}}
+    )
+
+
+def _handler_class(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw or b"{}")
+            except ValueError:
+                body = None
+            auth = self.headers.get("Authorization", "")
+            api_key = auth[7:] if auth.lower().startswith("bearer ") else None
+            api_key = api_key or self.headers.get("api-key")
+            if not isinstance(body, dict):
+                answer = _error(400, "We could not parse the JSON body.", "invalid_request_error")
+            else:
+                answer = fake.handle(self.path.split("?")[0], api_key, body)
+            try:
+                if answer.stream is not None:
+                    self._send_stream(answer.stream)
+                else:
+                    self._send_json(answer.status, answer.body or {})
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+                self.close_connection = True
+
+        def _send_json(self, status: int, body: dict[str, Any]) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            if status == 429:
+                self.send_header("retry-after-ms", "1")
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _send_stream(self, chunks: list[dict[str, Any]]) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            for chunk in chunks:
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+            self.wfile.write(b"data: [DONE]\n\n")
+            self.wfile.flush()
+            self.close_connection = True
+
+    return Handler
+
+
+@contextmanager
+def fake_openai(
+    *,
+    dimension: int = 16,
+    slow_seconds: float = 5.0,
+    reply: Callable[[list[dict[str, Any]]], str] = default_reply,
+) -> Iterator[str]:
+    """A running fake server; yields its base URL (``http://127.0.0.1:<port>/v1``)."""
+    with FakeOpenAI(dimension=dimension, slow_seconds=slow_seconds, reply=reply) as server:
+        yield server.base_url
