@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,11 +91,50 @@ def serve(
     from ragserve.app import create_app
 
     settings = _settings(host=host, port=port, home=home)
+    _configure_logging(settings)
+    application = create_app(settings)
+    workers = _start_workers(settings) if settings.workers > 0 else None
+    try:
+        uvicorn.run(
+            application, host=settings.host, port=settings.port, log_level=settings.log_level
+        )
+    finally:
+        if workers is not None:
+            workers.terminate()
+            try:
+                workers.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                workers.kill()
+
+
+def _configure_logging(settings: Settings) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    application = create_app(settings)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level=settings.log_level)
+
+
+def _start_workers(settings: Settings) -> subprocess.Popen[bytes]:
+    """``ragserve worker`` as a child process, with the same settings."""
+    command = [sys.executable, "-m", "ragserve"]
+    if _State.config is not None:
+        command += ["--config", str(_State.config)]
+    command += ["worker", "--processes", str(settings.workers), "--home", str(settings.home)]
+    return subprocess.Popen(command)  # noqa: S603  (our own interpreter and arguments)
+
+
+@app.command()
+def worker(
+    processes: Annotated[
+        int | None, typer.Option(help="Worker processes [default: setting `workers`]")
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Run parsing workers (they take tasks from the queue the servers fill)."""
+    from ragserve.ingest.worker import run_workers
+
+    settings = _settings(home=home)
+    _configure_logging(settings)
+    run_workers(settings, processes or max(settings.workers, 1))
 
 
 @app.command()

@@ -9,6 +9,7 @@
     ├── Unauthorized              401: no valid web session (HTTP 401)
     ├── Forbidden                 403: the account may not log in
     ├── NotFound                  404: no such route (HTTP 404)
+    ├── ResourceNotFound          404: no such item (HTTP 200)
     ├── PayloadTooLarge           400: the request body exceeds the limit (HTTP 413)
     └── BatchError                500: items of a batch failed, one line each (HTTP 200)
 
@@ -95,6 +96,12 @@ class Forbidden(RagserveError):
 class NotFound(RagserveError):
     code = RetCode.NOT_FOUND
     http_status = 404
+
+
+class ResourceNotFound(RagserveError):
+    """A named item does not exist; code 404 in the body, HTTP 200 (RAGFlow's chunk lookups)."""
+
+    code = RetCode.NOT_FOUND
 
 
 class PayloadTooLarge(RagserveError):

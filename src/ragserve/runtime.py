@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,14 +18,17 @@ from ragserve.db.engine import (
     make_session_factory,
     transaction,
 )
+from ragserve.ingest.queue import TaskQueue, make_huey
+from ragserve.models.embedding import EmbeddingModel, embedding_model_for
 from ragserve.services.health import (
     Component,
     database_probe,
-    sqlite_fts5_probe,
 )
 from ragserve.services.security import PasswordDecryptor, SessionSigner
 from ragserve.services.users import TenantDefaults
 from ragserve.settings import Settings
+from ragserve.store.base import ChunkStore
+from ragserve.store.sqlite import SqliteChunkStore
 
 
 @dataclass
@@ -36,6 +40,10 @@ class Runtime:
     signer: SessionSigner
     passwords: PasswordDecryptor
     blobs: BlobStore
+    chunks: ChunkStore
+    queue: TaskQueue
+    _embedders: dict[str, EmbeddingModel] = field(default_factory=dict)
+    _embedders_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -56,24 +64,46 @@ class Runtime:
             embd_id=self.settings.default_embedding_model,
         )
 
+    def embedding_model(self, model_id: str) -> EmbeddingModel:
+        """The embedding model ``name@factory``, loaded once per process."""
+        with self._embedders_lock:
+            if model_id not in self._embedders:
+                self._embedders[model_id] = embedding_model_for(model_id)
+            return self._embedders[model_id]
+
     def probes(self) -> dict[str, Component]:
+        queue_kind = "redis" if self.settings.queue_url else "sqlite"
         return {
             "database": Component(self.engine.dialect.name, database_probe(self.engine)),
             "storage": Component(self.blobs.name, self.blobs.check),
-            "doc_engine": Component("sqlite", sqlite_fts5_probe),
+            "doc_engine": Component("sqlite", self.chunks.check),
+            "queue": Component(queue_kind, self.queue.check),
         }
 
     def close(self) -> None:
+        self.chunks.close()
         self.engine.dispose()
 
 
-def build_runtime(settings: Settings) -> Runtime:
-    """Open the stores (migrating the metadata schema to the newest version) and load keys."""
+def build_runtime(settings: Settings, *, run_tasks_inline: bool | None = None) -> Runtime:
+    """Open the stores (migrating the metadata schema to the newest version) and load keys.
+
+    ``run_tasks_inline`` (default: ``workers == 0``) makes queued tasks run in the caller.
+    """
+    from ragserve.ingest import pipeline
+
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     migrate.upgrade(engine)
     passphrase = settings.rsa_private_key_passphrase
-    return Runtime(
+    inline = settings.workers == 0 if run_tasks_inline is None else run_tasks_inline
+    holder: list[Runtime] = []
+    queue = TaskQueue(
+        make_huey(settings, immediate=inline),
+        run_task=lambda task_id: pipeline.run_task(holder[0], task_id),
+        reap=lambda: pipeline.requeue_expired(holder[0]),
+    )
+    runtime = Runtime(
         settings=settings,
         engine=engine,
         sessions=make_session_factory(engine),
@@ -83,4 +113,8 @@ def build_runtime(settings: Settings) -> Runtime:
             settings.rsa_private_key_file, passphrase.get_secret_value() if passphrase else None
         ),
         blobs=make_blob_store(settings),
+        chunks=SqliteChunkStore(settings.home / "chunks.db", settings.home / "vectors"),
+        queue=queue,
     )
+    holder.append(runtime)
+    return runtime

@@ -70,6 +70,27 @@ class Settings(BaseSettings):
     default_chat_model: str = Field(
         default="", description="Chat model (`name@factory`) given to new tenants; may be empty."
     )
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=0,
+        description="Worker processes `serve` starts for parsing; 0 parses inside the server.",
+    )
+    queue_url: str | None = Field(
+        default=None,
+        description="Task queue: `redis://…` for Redis; default: a SQLite file in `home`.",
+    )
+    task_timeout: int = Field(
+        default=3600, ge=1, description="Seconds one document may take to parse before it fails."
+    )
+    task_lease: int = Field(
+        default=120,
+        ge=2,
+        description="Seconds a worker holds a task without renewing; then it is retried.",
+    )
+    task_attempts: int = Field(
+        default=3, ge=1, description="Times a task is tried when its worker dies, before failing."
+    )
+    embedding_batch_size: int = Field(default=32, ge=1, description="Chunks embedded per batch.")
     blob_backend: Literal["local", "s3"] = Field(
         default="local", description="Where uploaded files are kept."
     )

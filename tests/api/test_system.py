@@ -23,6 +23,7 @@ def test_status_reports_each_component(alice: Account) -> None:
     assert data["database"]["database"] == "sqlite"
     assert data["storage"]["storage"] == "local"
     assert data["doc_engine"]["type"] == "sqlite"
+    assert data["queue"]["type"] == "sqlite"
     for component in data.values():
         assert component["status"] == "green"
         assert float(component["elapsed"]) >= 0

@@ -63,6 +63,7 @@ def test_status_and_unknown_route(server: RunningServer) -> None:
         "database": "green",
         "storage": "green",
         "doc_engine": "green",
+        "queue": "green",
     }
     missing = httpx.get(server.base_url + "/api/v1/nope")
     assert missing.status_code == 404 and missing.json()["code"] == 404

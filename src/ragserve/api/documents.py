@@ -105,7 +105,9 @@ def update_document(
     runtime: RuntimeDep, caller: ApiCaller, dataset_id: str, document_id: str, body: JsonBody
 ) -> dict[str, Any]:
     with runtime.transaction() as session:
-        document = documents.update_document(session, caller, dataset_id, document_id, body)
+        document = documents.update_document(
+            session, runtime.chunks, caller, dataset_id, document_id, body
+        )
         return api_result(document_wire(document))
 
 

@@ -162,3 +162,27 @@ class Document(Record):
     @property
     def blob_key(self) -> str:
         return f"{self.tenant_id}/{self.dataset_id}/{self.id}"
+
+
+class TaskStatus(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class IngestTask(Record):
+    """One parse of one document. The queue only carries task ids; this row is the truth: a
+    worker claims it with a lease, renews the lease while it works, and a task whose lease ran
+    out (its worker died) is queued again or failed."""
+
+    __tablename__ = "ingest_task"
+
+    document_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("document.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.QUEUED, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_expires_at: Mapped[int] = mapped_column(BigInteger, default=0)  # epoch ms
+    worker_id: Mapped[str] = mapped_column(String(64), default="")

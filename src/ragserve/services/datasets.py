@@ -248,6 +248,7 @@ def delete_datasets(runtime: Runtime, caller: Caller, ids: list[str] | None) -> 
         session.execute(delete(Dataset).where(Dataset.id.in_(found)))
     # Files go after the rows are gone: a failure here leaves orphan files, never lost rows.
     for dataset_id in found:
+        runtime.chunks.delete_dataset(dataset_id)
         runtime.blobs.delete_prefix(f"{caller.tenant_id}/{dataset_id}")
     return len(found)
 

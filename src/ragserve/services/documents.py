@@ -30,6 +30,7 @@ from ragserve.services.parser_config import (
     parser_config_for_document_update,
 )
 from ragserve.services.tenancy import Caller
+from ragserve.store.base import ChunkStore
 from ragserve.timeutil import new_id
 
 MAX_NAME_BYTES = 255
@@ -193,7 +194,12 @@ def list_documents(
 
 
 def update_document(
-    session: Session, caller: Caller, dataset_id: str, document_id: str, body: dict[str, Any]
+    session: Session,
+    chunks: ChunkStore,
+    caller: Caller,
+    dataset_id: str,
+    document_id: str,
+    body: dict[str, Any],
 ) -> Document:
     """Apply RAGFlow's document update (spec 2.2) in its order of checks."""
     dataset = session.scalars(
@@ -219,8 +225,10 @@ def update_document(
         document.parser_config = parser_config_for_document_update(
             document.parser_config, body["parser_config"]
         )
-    if "chunk_method" in body:
-        _change_chunk_method(document, body["chunk_method"], "parser_config" in body)
+    if "chunk_method" in body and _change_chunk_method(
+        document, body["chunk_method"], "parser_config" in body
+    ):
+        chunks.delete_document(document.id)
     if "enabled" in body:
         enabled = body["enabled"]
         if not isinstance(enabled, bool | int):
@@ -265,13 +273,14 @@ def _rename_document(session: Session, document: Document, name: object) -> None
         raise error from None
 
 
-def _change_chunk_method(document: Document, method: object, config_sent: bool) -> None:
+def _change_chunk_method(document: Document, method: object, config_sent: bool) -> bool:
+    """Switch the method; ``True`` when it changed (the old chunks are then stale)."""
     if not isinstance(method, str) or method not in DOCUMENT_CHUNK_METHODS:
         raise DataError(f"`chunk_method` {method} doesn't exist")
     if document.type == FileType.VISUAL or document.suffix in PRESENTATION_SUFFIXES:
         raise DataError("Not supported yet!")
     if method == document.chunk_method:
-        return
+        return False
     document.chunk_method = method
     document.progress, document.progress_msg, document.run = 0.0, "", "0"
     document.chunk_count, document.token_count = 0, 0
@@ -279,6 +288,7 @@ def _change_chunk_method(document: Document, method: object, config_sent: bool) 
         document.parser_config = parser_config_for_document_update(
             document.parser_config, default_parser_config(method)
         )
+    return True
 
 
 def open_document(
@@ -312,6 +322,7 @@ def delete_documents(
         session.execute(delete(Document).where(Document.id.in_(found)))
         outcome.deleted = len(found)
     for document in documents:
+        runtime.chunks.delete_document(document.id)
         runtime.blobs.delete(document.blob_key)
     missing = [i for i in unique_ids if i not in found]
     if missing:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -49,12 +48,6 @@ def database_probe(engine: Engine) -> Probe:
             connection.execute(text("SELECT 1"))
 
     return probe
-
-
-def sqlite_fts5_probe() -> None:
-    """The embedded chunk store needs SQLite built with FTS5."""
-    with sqlite3.connect(":memory:") as connection:
-        connection.execute("CREATE VIRTUAL TABLE probe USING fts5(content)")
 
 
 def _ms_since(started: float) -> float:

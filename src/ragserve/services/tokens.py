@@ -64,7 +64,7 @@ def revoke_token(session: Session, caller: Caller, token: str) -> None:
     else:
         match = ApiToken.token_prefix == token
     result = session.execute(delete(ApiToken).where(owned_by(ApiToken, caller), match))
-    if result.rowcount == 0:  # type: ignore[attr-defined]
+    if int(getattr(result, "rowcount", 0)) == 0:
         raise DataError("Token not found!")
 
 

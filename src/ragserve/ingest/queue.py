@@ -1,0 +1,59 @@
+"""The task queue: huey on a SQLite file (embedded) or on Redis (scale-out).
+
+Producers (the API) and consumers (workers) build the same ``TaskQueue`` from the settings, so both
+register the same task names. Messages carry only a task id; the ``ingest_task`` rows decide what
+runs (see ``ingest.tasks``), so a message lost with a killed worker is made up for by the reaper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from huey import Huey, RedisHuey, SqliteHuey, crontab  # type: ignore[import-untyped]
+
+from ragserve.settings import Settings
+
+RunTask = Callable[[str], None]
+Reap = Callable[[], None]
+
+
+class TaskQueue:
+    def __init__(self, huey: Huey, run_task: RunTask, reap: Reap) -> None:
+        self.huey = huey
+
+        # huey names a task after the module of its function: defining both here gives producers
+        # and consumers the same names whoever passes the callables.
+        def run(task_id: str) -> None:
+            run_task(task_id)
+
+        def reap_expired() -> None:
+            reap()
+
+        self._run = huey.task(name="run")(run)
+        self._reap = huey.periodic_task(crontab(minute="*"), name="reap")(reap_expired)
+
+    def submit(self, task_id: str) -> None:
+        self._run(task_id)
+
+    def reap_now(self) -> None:
+        self._reap.call_local()
+
+    def pending(self) -> int:
+        return int(self.huey.pending_count())
+
+    def check(self) -> None:
+        """Health probe: the queue's storage answers."""
+        self.huey.pending_count()
+
+
+def make_huey(settings: Settings, *, immediate: bool = False) -> Huey:
+    """``immediate`` runs tasks inside the caller (no workers: `workers = 0`)."""
+    if settings.queue_url:
+        return RedisHuey("ragserve", url=settings.queue_url, immediate=immediate, results=False)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return SqliteHuey(
+        "ragserve",
+        filename=str(settings.home / "queue.db"),
+        immediate=immediate,
+        results=False,
+    )

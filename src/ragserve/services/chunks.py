@@ -1,0 +1,210 @@
+"""Chunks of a document: list, add, update, delete (spec 2.3). Added and edited chunks are
+embedded at once and searchable as soon as the call returns; counters follow the store."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ragserve.db.models import Dataset, Document
+from ragserve.errors import DataError, ResourceNotFound
+from ragserve.ingest.tokenizer import count_tokens, tokenize_to_text
+from ragserve.models.embedding import embed_chunks
+from ragserve.runtime import Runtime
+from ragserve.services.documents import visible_dataset
+from ragserve.services.tenancy import Caller
+from ragserve.store.base import ChunkRecord, chunk_id
+
+MANUAL_ORDER = -1  # added chunks: the id depends on the content only, so re-adding overwrites
+TITLE_WEIGHT = 0.1
+QA_SEPARATOR = re.compile(r"\t|\n")
+
+
+@dataclass
+class ChunkDeleteOutcome:
+    deleted: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _document(
+    session: Session, caller: Caller, dataset_id: str, document_id: str
+) -> tuple[Dataset, Document]:
+    dataset = visible_dataset(
+        session, caller, dataset_id, f"You don't own the dataset {dataset_id}."
+    )
+    document = session.scalars(
+        select(Document).where(Document.id == document_id, Document.dataset_id == dataset_id)
+    ).first()
+    if document is None:
+        raise DataError(f"You don't own the document {document_id}.")
+    return dataset, document
+
+
+def list_chunks(
+    runtime: Runtime,
+    caller: Caller,
+    dataset_id: str,
+    document_id: str,
+    *,
+    page: int,
+    page_size: int,
+    keywords: str | None,
+    chunk: str | None,
+) -> tuple[Document, list[ChunkRecord], int]:
+    with runtime.read() as session:
+        _, document = _document(session, caller, dataset_id, document_id)
+    records, total = runtime.chunks.list_document_chunks(
+        document_id,
+        keywords=keywords or None,
+        chunk_id=chunk or None,
+        offset=(page - 1) * page_size,
+        limit=page_size,
+    )
+    if chunk and not records:
+        raise ResourceNotFound(f"Chunk not found: {dataset_id}/{chunk}")
+    return document, records, total
+
+
+def add_chunk(
+    runtime: Runtime, caller: Caller, dataset_id: str, document_id: str, body: Mapping[str, Any]
+) -> ChunkRecord:
+    content = body.get("content")
+    if not isinstance(content, str) or not content.strip():
+        raise DataError("`content` is required")
+    keywords = _string_list(body, "important_keywords", "is required to be a list")
+    questions = _string_list(body, "questions", "is required to be a list")
+    with runtime.read() as session:
+        dataset, document = _document(session, caller, dataset_id, document_id)
+    record = ChunkRecord(
+        id=chunk_id(document.id, content, MANUAL_ORDER),
+        tenant_id=document.tenant_id,
+        dataset_id=document.dataset_id,
+        document_id=document.id,
+        document_name=document.name,
+        content=content,
+        content_tokens=tokenize_to_text(content),
+        title_tokens=tokenize_to_text(document.name),
+        keyword_tokens=tokenize_to_text(" ".join([*keywords, *questions])),
+        important_keywords=keywords,
+        questions=questions,
+        token_count=count_tokens(content),
+        order=_next_order(runtime, document.id),
+        create_time=time.time(),
+    )
+    record.vector = _embed(runtime, dataset, document, record)
+    if runtime.chunks.get([record.id], [document.tenant_id]):
+        runtime.chunks.update(record)
+    else:
+        runtime.chunks.insert([record])
+    _sync_counts(runtime, document.id)
+    return record
+
+
+def update_chunk(
+    runtime: Runtime,
+    caller: Caller,
+    dataset_id: str,
+    document_id: str,
+    chunk: str,
+    body: Mapping[str, Any],
+) -> None:
+    with runtime.read() as session:
+        dataset = visible_dataset(
+            session, caller, dataset_id, f"You don't own the dataset {dataset_id}."
+        )
+        found = runtime.chunks.get([chunk], [dataset.tenant_id])
+        if not found or found[0].document_id != document_id:
+            raise DataError(f"Can't find this chunk {chunk}")
+        _, document = _document(session, caller, dataset_id, document_id)
+    record = found[0]
+    changes: dict[str, Any] = {}
+    if "content" in body:
+        content = body["content"]
+        if not isinstance(content, str):
+            raise DataError("`content` should be a string")
+        changes.update(
+            content=content,
+            content_tokens=tokenize_to_text(content),
+            token_count=count_tokens(content),
+        )
+    for name in ("important_keywords", "questions"):
+        if name in body:
+            changes[name] = _string_list(body, name, "should be a list")
+    if "positions" in body:
+        if not isinstance(body["positions"], list):
+            raise DataError("`positions` should be a list")
+        changes["positions"] = body["positions"]
+    if "available" in body:
+        changes["available"] = bool(body["available"])
+    updated = replace(record, **changes)
+    if document.chunk_method == "qa" and len(QA_SEPARATOR.split(updated.content)) != 2:
+        raise DataError("Q&A must be separated by TAB/ENTER key.")
+    keywords = " ".join([*updated.important_keywords, *updated.questions])
+    updated.keyword_tokens = tokenize_to_text(keywords)
+    updated.vector = _embed(runtime, dataset, document, updated)
+    runtime.chunks.update(updated)
+    _sync_counts(runtime, document.id)
+
+
+def delete_chunks(
+    runtime: Runtime,
+    caller: Caller,
+    dataset_id: str,
+    document_id: str,
+    chunk_ids: Sequence[str] | None,
+) -> ChunkDeleteOutcome:
+    """Delete the named chunks (``None``: all of the document's)."""
+    outcome = ChunkDeleteOutcome()
+    with runtime.read() as session:
+        _, document = _document(session, caller, dataset_id, document_id)
+    if chunk_ids is None:
+        outcome.deleted = runtime.chunks.delete_document(document.id)
+        _sync_counts(runtime, document.id)
+        return outcome
+    unique = list(dict.fromkeys(chunk_ids))
+    outcome.errors.extend(f"Duplicate chunk ids: {i}" for i in unique if chunk_ids.count(i) > 1)
+    own = [
+        c.id
+        for c in runtime.chunks.get(unique, [document.tenant_id])
+        if c.document_id == document.id
+    ]
+    outcome.deleted = runtime.chunks.delete(own)
+    _sync_counts(runtime, document.id)
+    if outcome.deleted != len(unique):
+        raise DataError(f"rm_chunk deleted chunks {outcome.deleted}, expect {len(unique)}")
+    return outcome
+
+
+def _string_list(body: Mapping[str, Any], name: str, problem: str) -> list[str]:
+    value = body.get(name, [])
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise DataError(f"`{name}` {problem}")
+    return [item for item in value if item.strip()]
+
+
+def _embed(runtime: Runtime, dataset: Dataset, document: Document, record: ChunkRecord) -> Any:
+    """RAGFlow's rule: 0.1 x the document name + 0.9 x the questions (if any) or the content."""
+    text = "\n".join(record.questions) if record.questions else record.content
+    model = runtime.embedding_model(dataset.embedding_model)
+    weight = float(document.parser_config.get("filename_embd_weight") or TITLE_WEIGHT)
+    return embed_chunks(model, [document.name], [text], weight)[0]
+
+
+def _next_order(runtime: Runtime, document_id: str) -> int:
+    return runtime.chunks.counts(document_id=document_id).chunks
+
+
+def _sync_counts(runtime: Runtime, document_id: str) -> None:
+    counts = runtime.chunks.counts(document_id=document_id)
+    with runtime.transaction() as session:
+        document = session.get(Document, document_id)
+        if document is not None:
+            document.chunk_count, document.token_count = counts.chunks, counts.tokens

@@ -1,0 +1,97 @@
+"""Start and stop parsing documents (spec 2.2: POST / DELETE /datasets/{id}/chunks)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from ragserve.db.models import Document
+from ragserve.errors import DataError
+from ragserve.ingest import tasks
+from ragserve.runtime import Runtime
+from ragserve.services.documents import visible_dataset
+from ragserve.services.tenancy import Caller
+
+
+@dataclass
+class BatchOutcome:
+    done: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def _unique(document_ids: Sequence[str], outcome: BatchOutcome) -> list[str]:
+    unique = list(dict.fromkeys(document_ids))
+    outcome.errors.extend(
+        f"Duplicate document ids: {i}" for i in unique if document_ids.count(i) > 1
+    )
+    return unique
+
+
+def start_parsing(
+    runtime: Runtime, caller: Caller, dataset_id: str, document_ids: Sequence[str]
+) -> BatchOutcome:
+    """Queue a parse of each document; its old chunks go at once, new ones come when done."""
+    outcome = BatchOutcome()
+    queued: list[str] = []
+    with runtime.transaction() as session:
+        visible_dataset(session, caller, dataset_id, f"You don't own the dataset {dataset_id}.")
+        unique = _unique(document_ids, outcome)
+        documents = {
+            document.id: document
+            for document in session.scalars(
+                select(Document).where(Document.dataset_id == dataset_id, Document.id.in_(unique))
+            )
+        }
+        for document in documents.values():
+            if 0 < document.progress < 1:
+                raise DataError("Can't parse document that is currently being processed")
+        for document_id in unique:
+            if document_id not in documents:
+                continue
+            runtime.chunks.delete_document(document_id)
+            queued.append(tasks.new_task(session, documents[document_id]).id)
+            outcome.done += 1
+    for task_id in queued:
+        runtime.queue.submit(task_id)
+    _raise_for_missing(unique, documents.keys(), outcome)
+    return outcome
+
+
+def stop_parsing(
+    runtime: Runtime, caller: Caller, dataset_id: str, document_ids: Sequence[str]
+) -> BatchOutcome:
+    """Cancel running parses: the document becomes CANCEL with no chunks."""
+    outcome = BatchOutcome()
+    with runtime.transaction() as session:
+        visible_dataset(session, caller, dataset_id, f"You don't own the dataset {dataset_id}.")
+        for document_id in _unique(document_ids, outcome):
+            document = session.scalars(
+                select(Document).where(
+                    Document.dataset_id == dataset_id, Document.id == document_id
+                )
+            ).first()
+            if document is None:
+                raise DataError(f"You don't own the document {document_id}.")
+            if document.run != tasks.RUN_RUNNING:
+                raise DataError("Can't stop parsing document with progress at 0 or 1")
+            tasks.cancel_tasks(session, document.id)
+            runtime.chunks.delete_document(document.id)
+            document.run, document.progress = tasks.RUN_CANCEL, 0.0
+            document.chunk_count = document.token_count = 0
+            tasks.append_progress(document, "Task was cancelled.")
+            outcome.done += 1
+    if outcome.errors and not outcome.done:
+        raise DataError("; ".join(outcome.errors))
+    return outcome
+
+
+def _raise_for_missing(
+    wanted: Sequence[str], found: Collection[str], outcome: BatchOutcome
+) -> None:
+    missing = [i for i in wanted if i not in found]
+    if missing:
+        raise DataError(f"Documents not found: {missing}")
+    if outcome.errors and not outcome.done:
+        raise DataError("; ".join(outcome.errors))
