@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import logging
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -114,12 +116,19 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def _start_workers(settings: Settings) -> subprocess.Popen[bytes]:
-    """``ragserve worker`` as a child process, with the same settings."""
+    """``ragserve worker`` as a child process, with the same settings, that the kernel stops
+    when the server dies, however it dies (Linux; elsewhere the server stops it on exit)."""
     command = [sys.executable, "-m", "ragserve"]
     if _State.config is not None:
         command += ["--config", str(_State.config)]
     command += ["worker", "--processes", str(settings.workers), "--home", str(settings.home)]
-    return subprocess.Popen(command)  # noqa: S603  (our own interpreter and arguments)
+    return subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: S603
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 @app.command()

@@ -6,7 +6,15 @@ from ragserve.db import migrate
 from ragserve.db.base import Base
 from ragserve.db.engine import make_engine
 
-EXPECTED_TABLES = {"user", "tenant", "user_tenant", "api_token", "dataset", "document", "ingest_task"}
+EXPECTED_TABLES = {
+    "user",
+    "tenant",
+    "user_tenant",
+    "api_token",
+    "dataset",
+    "document",
+    "ingest_task",
+}
 
 
 def test_upgrade_creates_every_table(database_url: str) -> None:

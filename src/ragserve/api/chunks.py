@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ragserve.api.body import json_object, query_model
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.documents import document_wire
-from ragserve.api.envelope import api_result
+from ragserve.api.envelope import api_result, partial_result
 from ragserve.errors import DataError
 from ragserve.services import chunks, parsing
 from ragserve.store.base import ChunkRecord
@@ -52,19 +52,13 @@ def _document_ids(body: dict[str, Any]) -> list[str]:
     return ids
 
 
-def _batch_result(outcome: parsing.BatchOutcome) -> dict[str, Any]:
-    if outcome.errors:
-        return api_result({"success_count": outcome.done, "errors": outcome.errors})
-    return api_result()
-
-
 @router.post("/chunks")
 def parse_documents(
     runtime: RuntimeDep, caller: ApiCaller, dataset_id: str, body: JsonBody
 ) -> dict[str, Any]:
     """Queue the documents for parsing; progress shows in the document list."""
     outcome = parsing.start_parsing(runtime, caller, dataset_id, _document_ids(body))
-    return _batch_result(outcome)
+    return partial_result(outcome.done, outcome.errors)
 
 
 @router.delete("/chunks")
@@ -72,7 +66,7 @@ def stop_parsing(
     runtime: RuntimeDep, caller: ApiCaller, dataset_id: str, body: JsonBody
 ) -> dict[str, Any]:
     outcome = parsing.stop_parsing(runtime, caller, dataset_id, _document_ids(body))
-    return _batch_result(outcome)
+    return partial_result(outcome.done, outcome.errors)
 
 
 @router.get("/documents/{document_id}/chunks")
@@ -137,6 +131,4 @@ def delete_chunks(
     ):
         raise DataError("`chunk_ids` should be a list")
     outcome = chunks.delete_chunks(runtime, caller, dataset_id, document_id, chunk_ids)
-    if outcome.errors:
-        return api_result({"success_count": outcome.deleted, "errors": outcome.errors})
-    return api_result()
+    return partial_result(outcome.deleted, outcome.errors)

@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 
 from ragserve.api.body import json_object, query_model, validate_model
 from ragserve.api.deps import ApiCaller, RuntimeDep
-from ragserve.api.envelope import api_result
+from ragserve.api.envelope import api_result, partial_result
 from ragserve.db.models import Document
 from ragserve.schemas.documents import RUN_NAMES, DeleteDocuments, ListDocuments
 from ragserve.services import documents
@@ -130,6 +130,4 @@ def delete_documents(
 ) -> dict[str, Any]:
     request = validate_model(DeleteDocuments, body)
     outcome = documents.delete_documents(runtime, caller, dataset_id, request.ids)
-    if outcome.errors:
-        return api_result({"success_count": outcome.deleted, "errors": outcome.errors})
-    return api_result()
+    return partial_result(outcome.deleted, outcome.errors)

@@ -15,6 +15,13 @@ def api_result(data: Any = None) -> dict[str, Any]:
     return body
 
 
+def partial_result(succeeded: int, errors: list[str]) -> dict[str, Any]:
+    """A batch where some items failed: RAGFlow answers code 0 with a count and the errors."""
+    if not errors:
+        return api_result()
+    return api_result({"success_count": succeeded, "errors": errors})
+
+
 def web_result(data: Any = None, message: str = "success") -> dict[str, Any]:
     """``/v1`` web success: always code, message and data."""
     return {"code": RetCode.SUCCESS, "message": message, "data": data}

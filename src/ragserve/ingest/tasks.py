@@ -73,20 +73,15 @@ def claim(session: Session, task_id: str, worker_id: str, lease_ms: int) -> Clai
 
 def renew(session: Session, task_id: str, worker_id: str, lease_ms: int) -> bool:
     """Extend the lease; ``False`` when the task was cancelled or taken over meanwhile."""
-    result = session.execute(
-        update(IngestTask)
-        .where(
-            IngestTask.id == task_id,
-            IngestTask.worker_id == worker_id,
-            IngestTask.status == TaskStatus.RUNNING,
-        )
-        .values(lease_expires_at=now_ms() + lease_ms)
-    )
-    return _rowcount(result) == 1
+    return _update_own_running(session, task_id, worker_id, lease_expires_at=now_ms() + lease_ms)
 
 
 def finish(session: Session, task_id: str, worker_id: str, status: TaskStatus) -> bool:
     """Close the task; ``False`` when it no longer belongs to this worker (cancelled or lost)."""
+    return _update_own_running(session, task_id, worker_id, status=status)
+
+
+def _update_own_running(session: Session, task_id: str, worker_id: str, **values: object) -> bool:
     result = session.execute(
         update(IngestTask)
         .where(
@@ -94,7 +89,7 @@ def finish(session: Session, task_id: str, worker_id: str, status: TaskStatus) -
             IngestTask.worker_id == worker_id,
             IngestTask.status == TaskStatus.RUNNING,
         )
-        .values(status=status)
+        .values(**values)
     )
     return _rowcount(result) == 1
 

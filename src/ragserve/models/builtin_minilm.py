@@ -84,6 +84,11 @@ def _cut_at_whitespace(text: str, limit: int) -> str | None:
     return None
 
 
+# Measured on 2 cores with 256-piece chunks: batch 4 is the fastest (least padding) and peaks at
+# ~150 MB above the loaded model; batch 16 is 40% slower and peaks ~480 MB above it.
+BATCH_SIZE = 4
+
+
 class MiniLMEmbedder:
     """Sentence vectors of all-MiniLM-L6-v2: float32 rows of length 384, L2-normalised.
 
@@ -113,6 +118,9 @@ class MiniLMEmbedder:
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # The arena keeps the largest batch's buffers for good; without it a worker's memory
+        # returns to its baseline after each batch.
+        options.enable_cpu_mem_arena = False
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3  # errors only; no optimiser chatter on stderr
         # Idle pool threads sleep instead of spinning: other worker processes need the cores.
@@ -145,7 +153,7 @@ class MiniLMEmbedder:
                 encodings[i] = encoding
         return encodings
 
-    def embed(self, texts: Sequence[str], batch_size: int = 32) -> FloatArray:
+    def embed(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> FloatArray:
         """Vectors of ``texts`` in their order: float32 array (len(texts), 384), rows of norm 1."""
         if isinstance(texts, str):
             raise TypeError("embed() takes a sequence of texts, not one string")

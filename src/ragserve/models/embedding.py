@@ -119,7 +119,8 @@ def builtin_embedder() -> MiniLMEmbedder:
 class BuiltinEmbedding:
     """all-MiniLM-L6-v2 (384 dimensions) run in this process; shares one session per process."""
 
-    def __init__(self, *, batch_size: int = 32, name: str = BUILTIN_MODEL_ID) -> None:
+    def __init__(self, *, batch_size: int | None = None, name: str = BUILTIN_MODEL_ID) -> None:
+        """``batch_size`` None: the model's own (``builtin_minilm.BATCH_SIZE``)."""
         self.name = name
         self.dimension = BUILTIN_DIMENSION
         self.batch_size = batch_size
@@ -128,7 +129,10 @@ class BuiltinEmbedding:
         _check_texts(texts)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return builtin_embedder().embed(texts, self.batch_size)
+        embedder = builtin_embedder()
+        if self.batch_size is None:
+            return embedder.embed(texts)
+        return embedder.embed(texts, self.batch_size)
 
     def __repr__(self) -> str:
         return f"BuiltinEmbedding({self.name!r})"

@@ -38,6 +38,8 @@ from ragserve.ingest.parsers.ocr import (
 from ragserve.ingest.types import Block, BlockKind, Box, ParsedDocument, ParseError
 
 logger = logging.getLogger(__name__)
+# pdfminer (through pdfplumber) logs every odd font it meets; those are not our warnings.
+logging.getLogger("pdfminer").setLevel(logging.ERROR)
 
 PDFIUM_LOCK = threading.Lock()
 PASSWORD_MESSAGE = "The PDF is password-protected; remove the password and upload it again."  # noqa: S105
