@@ -90,9 +90,8 @@ def test_reparse_replaces_chunks(alice: Account, runtime: Runtime) -> None:
 
 
 def test_chunks_are_searchable_after_parse(alice: Account, runtime: Runtime) -> None:
-    from ragserve.store.base import ChunkFilter
-
     from ragserve.ingest.tokenizer import tokenize
+    from ragserve.store.base import ChunkFilter
 
     dataset_id = new_dataset(alice)
     document_id = upload(alice, dataset_id, "cranes.md", TEXT.encode())
@@ -200,3 +199,24 @@ def test_deleting_a_document_removes_its_chunks(alice: Account, runtime: Runtime
         headers=alice.api_headers,
     )
     assert runtime.chunks.counts(document_id=document_id).chunks == 0
+
+
+def test_embedding_errors_reach_the_document(
+    alice: Account, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragserve.models.embedding import EmbeddingError
+
+    def refuse(_model_id: str) -> object:
+        raise EmbeddingError("The embedding provider rejected the API key.")
+
+    monkeypatch.setattr(runtime, "embedding_model", refuse)
+    dataset_id = new_dataset(alice)
+    document_id = upload(alice, dataset_id, "a.txt", b"text to embed")
+    parse(alice, dataset_id, [document_id])
+    doc = document(alice, dataset_id, document_id)
+    assert doc["run"] == "FAIL"
+    assert (
+        doc["progress_msg"]
+        .splitlines()[-1]
+        .endswith("[ERROR] The embedding provider rejected the API key.")
+    )

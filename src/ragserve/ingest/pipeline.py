@@ -18,6 +18,7 @@ from types import FrameType
 import numpy as np
 
 from ragserve.db.models import Dataset, Document, TaskStatus
+from ragserve.errors import RagserveError
 from ragserve.ingest import tasks
 from ragserve.ingest.chunkers import ChunkingOptions, chunker_for
 from ragserve.ingest.chunkers.base import ChunkDraft
@@ -197,13 +198,15 @@ def run_task(runtime: Runtime, task_id: str) -> None:
         logger.info("task %s cancelled", task_id)
     except Exception as error:  # every failure is the document's, never the worker's
         _fail(runtime, claim, worker_id, _describe(error, runtime.settings.task_timeout))
-        if not isinstance(error, ParseError | TaskTimeout):
+        if not isinstance(error, ParseError | TaskTimeout | RagserveError):
             logger.exception("task %s failed", task_id)
 
 
 def _describe(error: Exception, timeout: int) -> str:
     if isinstance(error, ParseError):
         return str(error)
+    if isinstance(error, RagserveError):  # e.g. the embedding provider refused the key
+        return error.message
     if isinstance(error, TaskTimeout):
         return f"Parsing took longer than {timeout} s and was stopped."
     if isinstance(error, MemoryError):
