@@ -58,7 +58,7 @@ def parse_documents(
 ) -> dict[str, Any]:
     """Queue the documents for parsing; progress shows in the document list."""
     outcome = parsing.start_parsing(runtime, caller, dataset_id, _document_ids(body))
-    return partial_result(outcome.done, outcome.errors)
+    return partial_result(outcome.succeeded, outcome.errors)
 
 
 @router.delete("/chunks")
@@ -66,7 +66,7 @@ def stop_parsing(
     runtime: RuntimeDep, caller: ApiCaller, dataset_id: str, body: JsonBody
 ) -> dict[str, Any]:
     outcome = parsing.stop_parsing(runtime, caller, dataset_id, _document_ids(body))
-    return partial_result(outcome.done, outcome.errors)
+    return partial_result(outcome.succeeded, outcome.errors)
 
 
 @router.get("/documents/{document_id}/chunks")
@@ -131,4 +131,4 @@ def delete_chunks(
     ):
         raise DataError("`chunk_ids` should be a list")
     outcome = chunks.delete_chunks(runtime, caller, dataset_id, document_id, chunk_ids)
-    return partial_result(outcome.deleted, outcome.errors)
+    return partial_result(outcome.succeeded, outcome.errors)

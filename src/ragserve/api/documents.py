@@ -130,4 +130,4 @@ def delete_documents(
 ) -> dict[str, Any]:
     request = validate_model(DeleteDocuments, body)
     outcome = documents.delete_documents(runtime, caller, dataset_id, request.ids)
-    return partial_result(outcome.deleted, outcome.errors)
+    return partial_result(outcome.succeeded, outcome.errors)

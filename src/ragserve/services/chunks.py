@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -17,6 +17,7 @@ from ragserve.errors import DataError, ResourceNotFound
 from ragserve.ingest.tokenizer import count_tokens, tokenize_to_text
 from ragserve.models.embedding import embed_chunks
 from ragserve.runtime import Runtime
+from ragserve.services.batch import BatchOutcome, unique_ids
 from ragserve.services.documents import visible_dataset
 from ragserve.services.tenancy import Caller
 from ragserve.store.base import ChunkRecord, chunk_id
@@ -24,12 +25,6 @@ from ragserve.store.base import ChunkRecord, chunk_id
 MANUAL_ORDER = -1  # added chunks: the id depends on the content only, so re-adding overwrites
 TITLE_WEIGHT = 0.1
 QA_SEPARATOR = re.compile(r"\t|\n")
-
-
-@dataclass
-class ChunkDeleteOutcome:
-    deleted: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 def _document(
@@ -158,26 +153,25 @@ def delete_chunks(
     dataset_id: str,
     document_id: str,
     chunk_ids: Sequence[str] | None,
-) -> ChunkDeleteOutcome:
+) -> BatchOutcome:
     """Delete the named chunks (``None``: all of the document's)."""
-    outcome = ChunkDeleteOutcome()
+    outcome = BatchOutcome()
     with runtime.read() as session:
         _, document = _document(session, caller, dataset_id, document_id)
     if chunk_ids is None:
-        outcome.deleted = runtime.chunks.delete_document(document.id)
+        outcome.succeeded = runtime.chunks.delete_document(document.id)
         _sync_counts(runtime, document.id)
         return outcome
-    unique = list(dict.fromkeys(chunk_ids))
-    outcome.errors.extend(f"Duplicate chunk ids: {i}" for i in unique if chunk_ids.count(i) > 1)
+    unique = unique_ids(chunk_ids, "chunk", outcome)
     own = [
         c.id
         for c in runtime.chunks.get(unique, [document.tenant_id])
         if c.document_id == document.id
     ]
-    outcome.deleted = runtime.chunks.delete(own)
+    outcome.succeeded = runtime.chunks.delete(own)
     _sync_counts(runtime, document.id)
-    if outcome.deleted != len(unique):
-        raise DataError(f"rm_chunk deleted chunks {outcome.deleted}, expect {len(unique)}")
+    if outcome.succeeded != len(unique):
+        raise DataError(f"rm_chunk deleted chunks {outcome.succeeded}, expect {len(unique)}")
     return outcome
 
 

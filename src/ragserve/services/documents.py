@@ -8,7 +8,7 @@ after. Either way a failure leaves at worst an orphan file, never a row without 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from sqlalchemy import ColumnElement, delete, func, select
@@ -20,6 +20,7 @@ from ragserve.errors import ArgumentError, BatchError, DataError
 from ragserve.rag.metadata_filter import filter_documents
 from ragserve.runtime import Runtime
 from ragserve.schemas.documents import ListDocuments
+from ragserve.services.batch import BatchOutcome, unique_ids
 from ragserve.services.datasets import get_visible
 from ragserve.services.filetypes import FileType, detect
 from ragserve.services.naming import free_name, shortest_stem
@@ -46,12 +47,6 @@ class Upload:
 
     filename: str
     file: BinaryIO
-
-
-@dataclass
-class DeleteOutcome:
-    deleted: int = 0
-    errors: list[str] = field(default_factory=list)
 
 
 def visible_dataset(session: Session, caller: Caller, dataset_id: str, message: str) -> Dataset:
@@ -305,28 +300,24 @@ def open_document(
 
 def delete_documents(
     runtime: Runtime, caller: Caller, dataset_id: str, ids: list[str] | None
-) -> DeleteOutcome:
+) -> BatchOutcome:
     """Delete the named documents (``None`` or ``[]``: all) of the dataset, and their files."""
-    outcome = DeleteOutcome()
+    outcome = BatchOutcome()
     with runtime.transaction() as session:
         visible_dataset(session, caller, dataset_id, f"You don't own the dataset {dataset_id}. ")
         wanted = select(Document).where(Document.dataset_id == dataset_id)
-        unique_ids = list(dict.fromkeys(ids or []))
-        if ids:
-            wanted = wanted.where(Document.id.in_(unique_ids))
-            outcome.errors.extend(
-                f"Duplicate document ids: {i}" for i in unique_ids if ids.count(i) > 1
-            )
+        requested = unique_ids(ids or [], "document", outcome)
+        if requested:
+            wanted = wanted.where(Document.id.in_(requested))
         documents = list(session.scalars(wanted))
         found = {document.id for document in documents}
         session.execute(delete(Document).where(Document.id.in_(found)))
-        outcome.deleted = len(found)
+        outcome.succeeded = len(found)
     for document in documents:
         runtime.chunks.delete_document(document.id)
         runtime.blobs.delete(document.blob_key)
-    missing = [i for i in unique_ids if i not in found]
+    missing = [i for i in requested if i not in found]
     if missing:
         raise DataError(f"Documents not found: {missing}")
-    if outcome.errors and not outcome.deleted:
-        raise DataError("; ".join(outcome.errors))
+    outcome.raise_if_all_failed()
     return outcome

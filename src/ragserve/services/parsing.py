@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
@@ -11,22 +10,9 @@ from ragserve.db.models import Document
 from ragserve.errors import DataError
 from ragserve.ingest import tasks
 from ragserve.runtime import Runtime
+from ragserve.services.batch import BatchOutcome, unique_ids
 from ragserve.services.documents import visible_dataset
 from ragserve.services.tenancy import Caller
-
-
-@dataclass
-class BatchOutcome:
-    done: int = 0
-    errors: list[str] = field(default_factory=list)
-
-
-def _unique(document_ids: Sequence[str], outcome: BatchOutcome) -> list[str]:
-    unique = list(dict.fromkeys(document_ids))
-    outcome.errors.extend(
-        f"Duplicate document ids: {i}" for i in unique if document_ids.count(i) > 1
-    )
-    return unique
 
 
 def start_parsing(
@@ -37,7 +23,7 @@ def start_parsing(
     queued: list[str] = []
     with runtime.transaction() as session:
         visible_dataset(session, caller, dataset_id, f"You don't own the dataset {dataset_id}.")
-        unique = _unique(document_ids, outcome)
+        unique = unique_ids(document_ids, "document", outcome)
         documents = {
             document.id: document
             for document in session.scalars(
@@ -52,7 +38,7 @@ def start_parsing(
                 continue
             runtime.chunks.delete_document(document_id)
             queued.append(tasks.new_task(session, documents[document_id]).id)
-            outcome.done += 1
+            outcome.succeeded += 1
     for task_id in queued:
         runtime.queue.submit(task_id)
     _raise_for_missing(unique, documents.keys(), outcome)
@@ -66,7 +52,7 @@ def stop_parsing(
     outcome = BatchOutcome()
     with runtime.transaction() as session:
         visible_dataset(session, caller, dataset_id, f"You don't own the dataset {dataset_id}.")
-        for document_id in _unique(document_ids, outcome):
+        for document_id in unique_ids(document_ids, "document", outcome):
             document = session.scalars(
                 select(Document).where(
                     Document.dataset_id == dataset_id, Document.id == document_id
@@ -81,9 +67,8 @@ def stop_parsing(
             document.run, document.progress = tasks.RUN_CANCEL, 0.0
             document.chunk_count = document.token_count = 0
             tasks.append_progress(document, "Task was cancelled.")
-            outcome.done += 1
-    if outcome.errors and not outcome.done:
-        raise DataError("; ".join(outcome.errors))
+            outcome.succeeded += 1
+    outcome.raise_if_all_failed()
     return outcome
 
 
@@ -93,5 +78,4 @@ def _raise_for_missing(
     missing = [i for i in wanted if i not in found]
     if missing:
         raise DataError(f"Documents not found: {missing}")
-    if outcome.errors and not outcome.done:
-        raise DataError("; ".join(outcome.errors))
+    outcome.raise_if_all_failed()
