@@ -20,12 +20,12 @@ import numpy as np
 from ragserve.db.models import Dataset, Document, TaskStatus
 from ragserve.errors import RagserveError
 from ragserve.ingest import tasks
+from ragserve.ingest.chunk_text import embed_for_document, embedding_text, keyword_tokens
 from ragserve.ingest.chunkers import ChunkingOptions, chunker_for
 from ragserve.ingest.chunkers.base import ChunkDraft
 from ragserve.ingest.parsers import parse_file
 from ragserve.ingest.tokenizer import count_tokens, tokenize_to_text
 from ragserve.ingest.types import ParseError
-from ragserve.models.embedding import embed_chunks
 from ragserve.runtime import Runtime
 from ragserve.store.base import ChunkRecord, chunk_id
 
@@ -121,20 +121,14 @@ class DocumentJob:
 
     def _embed(self, model_id: str, document: Document, drafts: list[ChunkDraft]) -> np.ndarray:
         model = self.runtime.embedding_model(model_id)
-        weight = float(document.parser_config.get("filename_embd_weight") or 0.1)
         batch = self.runtime.settings.embedding_batch_size
         parts = []
         for start in range(0, len(drafts), batch):
-            contents = [_embedding_text(draft) for draft in drafts[start : start + batch]]
-            parts.append(embed_chunks(model, [document.name] * len(contents), contents, weight))
+            texts = [embedding_text(d.content, d.questions) for d in drafts[start : start + batch]]
+            parts.append(embed_for_document(model, document.name, document.parser_config, texts))
             done = min(start + batch, len(drafts))
             self.report(0.3 + 0.6 * done / len(drafts), f"Embedded {done}/{len(drafts)} chunks.")
         return np.vstack(parts) if parts else np.zeros((0, 1), dtype=np.float32)
-
-
-def _embedding_text(draft: ChunkDraft) -> str:
-    """RAGFlow embeds the questions of a chunk when it has any, else its content."""
-    return "\n".join(draft.questions) if draft.questions else draft.content
 
 
 def _records(
@@ -144,7 +138,6 @@ def _records(
     now = time.time()
     records = []
     for order, draft in enumerate(drafts):
-        keywords = " ".join([*draft.important_keywords, *draft.questions])
         records.append(
             ChunkRecord(
                 id=chunk_id(document.id, draft.content, order),
@@ -155,7 +148,7 @@ def _records(
                 content=draft.content,
                 content_tokens=tokenize_to_text(draft.content),
                 title_tokens=title_tokens,
-                keyword_tokens=tokenize_to_text(keywords) if keywords else "",
+                keyword_tokens=keyword_tokens(draft.important_keywords, draft.questions),
                 important_keywords=list(draft.important_keywords),
                 questions=list(draft.questions),
                 positions=[list(position) for position in draft.positions],

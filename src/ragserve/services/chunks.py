@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import Dataset, Document
 from ragserve.errors import DataError, ResourceNotFound
+from ragserve.ingest.chunk_text import embed_for_document, embedding_text, keyword_tokens
 from ragserve.ingest.tokenizer import count_tokens, tokenize_to_text
-from ragserve.models.embedding import embed_chunks
 from ragserve.runtime import Runtime
 from ragserve.services.batch import BatchOutcome, unique_ids
 from ragserve.services.documents import visible_dataset
@@ -23,7 +23,6 @@ from ragserve.services.tenancy import Caller
 from ragserve.store.base import ChunkRecord, chunk_id
 
 MANUAL_ORDER = -1  # added chunks: the id depends on the content only, so re-adding overwrites
-TITLE_WEIGHT = 0.1
 QA_SEPARATOR = re.compile(r"\t|\n")
 
 
@@ -85,7 +84,7 @@ def add_chunk(
         content=content,
         content_tokens=tokenize_to_text(content),
         title_tokens=tokenize_to_text(document.name),
-        keyword_tokens=tokenize_to_text(" ".join([*keywords, *questions])),
+        keyword_tokens=keyword_tokens(keywords, questions),
         important_keywords=keywords,
         questions=questions,
         token_count=count_tokens(content),
@@ -140,8 +139,7 @@ def update_chunk(
     updated = replace(record, **changes)
     if document.chunk_method == "qa" and len(QA_SEPARATOR.split(updated.content)) != 2:
         raise DataError("Q&A must be separated by TAB/ENTER key.")
-    keywords = " ".join([*updated.important_keywords, *updated.questions])
-    updated.keyword_tokens = tokenize_to_text(keywords)
+    updated.keyword_tokens = keyword_tokens(updated.important_keywords, updated.questions)
     updated.vector = _embed(runtime, dataset, document, updated)
     runtime.chunks.update(updated)
     _sync_counts(runtime, document.id)
@@ -185,11 +183,9 @@ def _string_list(body: Mapping[str, Any], name: str, problem: str) -> list[str]:
 
 
 def _embed(runtime: Runtime, dataset: Dataset, document: Document, record: ChunkRecord) -> Any:
-    """RAGFlow's rule: 0.1 x the document name + 0.9 x the questions (if any) or the content."""
-    text = "\n".join(record.questions) if record.questions else record.content
     model = runtime.embedding_model(dataset.embedding_model)
-    weight = float(document.parser_config.get("filename_embd_weight") or TITLE_WEIGHT)
-    return embed_chunks(model, [document.name], [text], weight)[0]
+    text = embedding_text(record.content, record.questions)
+    return embed_for_document(model, document.name, document.parser_config, [text])[0]
 
 
 def _next_order(runtime: Runtime, document_id: str) -> int:
