@@ -23,7 +23,7 @@ from ragserve.services.parser_config import (
     parser_config_for_dataset_update,
     parser_config_for_new_dataset,
 )
-from ragserve.services.tenancy import Caller
+from ragserve.services.tenancy import Caller, get_owned, owned_by
 from ragserve.services.users import owner_tenant
 
 MAX_NAME_BYTES = 128
@@ -64,12 +64,6 @@ def visible_to(caller: Caller) -> ColumnElement[bool]:
 def get_visible(session: Session, caller: Caller, dataset_id: str) -> Dataset | None:
     return session.scalars(
         select(Dataset).where(Dataset.id == dataset_id, visible_to(caller))
-    ).first()
-
-
-def get_owned(session: Session, caller: Caller, dataset_id: str) -> Dataset | None:
-    return session.scalars(
-        select(Dataset).where(Dataset.id == dataset_id, Dataset.tenant_id == caller.tenant_id)
     ).first()
 
 
@@ -178,7 +172,7 @@ def update_dataset(
     given = request.model_fields_set
     if not given:
         raise ArgumentError("No properties were modified")
-    dataset = get_owned(session, caller, dataset_id)
+    dataset = get_owned(session, Dataset, dataset_id, caller)
     if dataset is None:
         raise _no_permission(caller, dataset_id, "dataset")
     current = view(session, dataset)
@@ -235,7 +229,7 @@ def delete_datasets(runtime: Runtime, caller: Caller, ids: list[str] | None) -> 
     """Delete the named datasets (``None``: all the caller owns) with their documents and
     files. Any id the caller does not own fails the whole request, and nothing is deleted."""
     with runtime.transaction() as session:
-        owned = select(Dataset.id).where(Dataset.tenant_id == caller.tenant_id)
+        owned = select(Dataset.id).where(owned_by(Dataset, caller))
         if ids is not None:
             owned = owned.where(Dataset.id.in_(ids))
         found = list(session.scalars(owned))

@@ -30,7 +30,7 @@ from ragserve.services.parser_config import (
     default_parser_config,
     parser_config_for_document_update,
 )
-from ragserve.services.tenancy import Caller
+from ragserve.services.tenancy import Caller, get_owned
 from ragserve.store.base import ChunkStore
 from ragserve.timeutil import new_id
 
@@ -197,10 +197,7 @@ def update_document(
     body: dict[str, Any],
 ) -> Document:
     """Apply RAGFlow's document update (spec 2.2) in its order of checks."""
-    dataset = session.scalars(
-        select(Dataset).where(Dataset.id == dataset_id, Dataset.tenant_id == caller.tenant_id)
-    ).first()
-    if dataset is None:
+    if get_owned(session, Dataset, dataset_id, caller) is None:
         raise DataError("You don't own the dataset.")
     document = _document_in(session, dataset_id, document_id)
     if document is None:
