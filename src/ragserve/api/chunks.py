@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 from ragserve.api.body import json_object, query_model
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.documents import document_wire
 from ragserve.api.envelope import api_result, partial_result
 from ragserve.errors import DataError
+from ragserve.schemas.common import Page, PageSize
 from ragserve.services import chunks, parsing
 from ragserve.store.base import ChunkRecord
 
@@ -24,8 +25,8 @@ JsonBody = Annotated[dict[str, Any], Depends(json_object)]
 class ListChunks(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    page: Annotated[int, Field(ge=1, le=1_000_000_000)] = 1
-    page_size: Annotated[int, Field(ge=1, le=1_000_000)] = 30
+    page: Page = 1
+    page_size: PageSize = 30
     keywords: str | None = None
     id: str | None = None
 

@@ -18,12 +18,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ragserve.schemas.common import UUID1
+from ragserve.schemas.common import UUID1, Page, PageSize
 from ragserve.services.parser_config import DatasetChunkMethod, ParserConfig
 
-# Bounds that keep page offsets inside 64-bit integers.
-MAX_PAGE = 1_000_000_000
-MAX_PAGE_SIZE = 1_000_000
 ALLOWED_AVATAR_TYPES = ["image/jpeg", "image/png"]
 MAX_TEXT = 65535
 
@@ -171,8 +168,8 @@ class ListDatasets(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    page: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1
-    page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 30
+    page: Page = 1
+    page_size: PageSize = 30
     orderby: Literal["create_time", "update_time"] = "create_time"
     desc: bool = True
     id: UUID1 | None = None

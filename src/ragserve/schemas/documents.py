@@ -9,6 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from ragserve.errors import DataError
 from ragserve.rag.metadata_filter import MetadataCondition, parse_metadata_condition
+from ragserve.schemas.common import Page, PageSize
 
 RUN_NAMES = {"0": "UNSTART", "1": "RUNNING", "2": "CANCEL", "3": "DONE", "4": "FAIL"}
 RUN_CODES = {name: code for code, name in RUN_NAMES.items()}
@@ -48,8 +49,6 @@ def _empty_is_none(value: Any) -> Any:
     return None if value == "" else value
 
 
-MAX_PAGE = 1_000_000_000
-MAX_PAGE_SIZE = 1_000_000
 MAX_TIME_MS = 2**53
 OptionalText = Annotated[str | None, BeforeValidator(_empty_is_none)]
 
@@ -57,8 +56,8 @@ OptionalText = Annotated[str | None, BeforeValidator(_empty_is_none)]
 class ListDocuments(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    page: Annotated[int, Field(ge=1, le=MAX_PAGE)] = 1
-    page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = 30
+    page: Page = 1
+    page_size: PageSize = 30
     orderby: str = "create_time"
     desc: Annotated[bool, BeforeValidator(_false_only_when_false)] = True
     keywords: OptionalText = None
