@@ -23,6 +23,7 @@ import numpy
 import pytest
 
 from ragserve.store import (
+    Candidate,
     ChunkCounts,
     ChunkFilter,
     ChunkNotFound,
@@ -93,6 +94,12 @@ def scope(
 
 def ids(hits: Sequence[ScoredChunk]) -> list[str]:
     return [hit.chunk.id for hit in hits]
+
+
+def by_id(candidates: Sequence[Candidate]) -> dict[str, Candidate]:
+    found = {candidate.chunk_id: candidate for candidate in candidates}
+    assert len(found) == len(candidates), "a chunk appears twice among the candidates"
+    return found
 
 
 def search(
@@ -303,6 +310,91 @@ class ChunkStoreContract:
         assert ids(search(store, kind, shown, scope())) == [shown.id]
         found = search(store, kind, shown, scope(available_only=False))
         assert set(ids(found)) == {shown.id, hidden.id}
+
+    # hybrid candidates
+
+    def test_candidates_join_text_and_vector_hits_with_both_scores(self, store: ChunkStore) -> None:
+        query = unit_vector(7)
+        by_text = make_chunk("walrus tusk", seed=1)
+        by_vector = make_chunk("unrelated words", order=1, vector=query)
+        both = make_chunk("walrus again", order=2, vector=unit_vector(7) + 0.1 * unit_vector(8))
+        store.insert([by_text, by_vector, both, *fillers()])
+
+        found = by_id(store.candidates(["walrus"], query, scope(), 3))
+
+        assert set(found) >= {by_text.id, by_vector.id, both.id}
+        chunks = {c.id: c for c in [by_text, by_vector, both, *fillers()]}
+        for key, candidate in found.items():
+            vector = chunks[key].vector
+            assert vector is not None
+            expected = float(vector @ query / numpy.linalg.norm(vector))
+            assert candidate.vector_similarity == pytest.approx(expected, abs=1e-5)
+            assert candidate.document_id == chunks[key].document_id
+        assert found[by_vector.id].term_similarity == 0.0
+        assert 0.0 < found[by_text.id].term_similarity < 1.0
+        assert 0.0 < found[both.id].term_similarity < 1.0
+        assert found[by_vector.id].vector_similarity == pytest.approx(1.0, abs=1e-5)
+
+    def test_candidate_term_similarity_ranks_as_bm25(self, store: ChunkStore) -> None:
+        chunks = [
+            make_chunk("red green blue", order=0),
+            make_chunk("red green", order=1),
+            make_chunk("red", order=2),
+            make_chunk("blue blue blue", order=3),
+        ]
+        store.insert([*chunks, *fillers()])
+        tokens = ["red", "green", "blue"]
+
+        found = by_id(store.candidates(tokens, None, scope(), 10))
+        ranked = sorted(found, key=lambda key: -found[key].term_similarity)
+
+        assert ranked == ids(store.search_text(tokens, scope(), 10))
+        assert ranked[0] == chunks[0].id
+        assert all(c.vector_similarity == 0.0 for c in found.values())
+        assert all(0.0 < c.term_similarity < 1.0 for c in found.values())
+
+    def test_candidates_found_by_vector_get_their_term_score(self, store: ChunkStore) -> None:
+        query = unit_vector(3)
+        strong = [make_chunk(f"apple apple {i}", order=i, seed=100 + i) for i in range(5)]
+        weak = make_chunk("apple pie recipe text", order=9, vector=query)
+        store.insert([*strong, weak, *fillers()])
+
+        found = by_id(store.candidates(["apple"], query, scope(), 2))
+
+        assert weak.id in found
+        assert found[weak.id].term_similarity > 0.0
+        text_ids = {key for key, c in found.items() if key != weak.id}
+        assert len(text_ids) >= 2
+
+    def test_candidates_honour_filters(self, store: ChunkStore) -> None:
+        query = unit_vector(4)
+        mine = make_chunk("kiwi", vector=query)
+        hidden = make_chunk("kiwi", order=1, vector=query, available=False)
+        foreign = make_chunk("kiwi", order=2, vector=query, tenant_id=OTHER_TENANT)
+        elsewhere = make_chunk("kiwi", vector=query, document_id="doc-2")
+        store.insert([mine, hidden, foreign, elsewhere, *fillers()])
+
+        found = by_id(store.candidates(["kiwi"], query, scope(documents=[DOCUMENT]), 10))
+        assert set(found) == {mine.id}
+        assert store.candidates(["kiwi"], query, scope(documents=[]), 10) == []
+        assert store.candidates(["kiwi"], query, scope(), 0) == []
+        assert store.candidates([], None, scope(), 10) == []
+
+    def test_set_available_hides_and_shows_a_document(self, store: ChunkStore) -> None:
+        query = unit_vector(5)
+        chunks = [make_chunk(f"mango {i}", order=i, vector=query) for i in range(3)]
+        kept = make_chunk("mango", document_id="doc-2", seed=9)
+        store.insert([*chunks, kept, *fillers()])
+
+        assert store.set_available(DOCUMENT, False) == 3
+        assert ids(store.search_text(["mango"], scope(), 10)) == [kept.id]
+        assert set(by_id(store.candidates(["mango"], query, scope(), 10))) == {kept.id}
+        listed, total = store.list_document_chunks(DOCUMENT)
+        assert total == 3 and not any(chunk.available for chunk in listed)
+
+        assert store.set_available(DOCUMENT, True) == 3
+        assert len(store.search_text(["mango"], scope(), 10)) == 4
+        assert store.set_available("no-such-document", True) == 0
 
     # vector search
 

@@ -5,6 +5,7 @@ implement ``ChunkStore`` and pass the same contract suite.
 """
 
 from ragserve.store.base import (
+    Candidate,
     ChunkCounts,
     ChunkFilter,
     ChunkNotFound,
@@ -17,6 +18,7 @@ from ragserve.store.base import (
 from ragserve.store.sqlite import SqliteChunkStore
 
 __all__ = [
+    "Candidate",
     "ChunkCounts",
     "ChunkFilter",
     "ChunkNotFound",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import math
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -17,12 +18,16 @@ import numpy
 
 from ragserve.store._rows import COLUMNS, from_row
 from ragserve.store._schema import is_token_text
-from ragserve.store.base import ChunkFilter, ChunkStoreError, ScoredChunk
+from ragserve.store.base import Candidate, ChunkFilter, ChunkStoreError, ScoredChunk
 
 CONTENT_WEIGHT = 1.0
 TITLE_WEIGHT = 2.0
 KEYWORD_WEIGHT = 5.0
 """BM25 column weights: keywords and questions count most, the title more than the body."""
+BM25_K1 = 1.2
+"""FTS5's fixed BM25 ``k1``: one term contributes at most ``(k1 + 1) * idf``."""
+MIN_IDF = 1e-6
+"""FTS5 raises the IDF of terms in more than half of all rows to this."""
 COMMON_TERM_ROWS = 4096
 """Query terms in more chunks than this are common: see ``text_hits``."""
 EXACT_BATCH_ROWS = 8192
@@ -187,3 +192,84 @@ def fetch(conn: sqlite3.Connection, hits: list[Hit], filters: ChunkFilter) -> li
         for row_id, score in hits
         if row_id in by_row
     ]
+
+
+def candidates(
+    conn: sqlite3.Connection,
+    terms: list[str],
+    query: numpy.ndarray | None,
+    text: list[Hit],
+    vector: list[Hit],
+) -> list[Candidate]:
+    """The union of the ``text`` and ``vector`` hits, each scored on both sides: BM25 over its
+    bound for the hits that only vector search found, exact cosine for every hit."""
+    if not text and not vector:
+        return []
+    bm25 = dict(text)
+    missing = [row_id for row_id, _ in vector if row_id not in bm25]
+    if terms and missing:
+        bm25.update(_text_scores(conn, terms, missing))
+    bound = term_bound(conn, terms) if terms else 0.0
+    row_ids = list(dict.fromkeys([row_id for row_id, _ in text] + [r for r, _ in vector]))
+    rows = conn.execute(
+        "SELECT row_id, id, document_id, vector FROM chunk "
+        "WHERE row_id IN (SELECT value FROM json_each(?))",
+        (json.dumps(row_ids),),
+    ).fetchall()
+    cosines = _cosines(query, [row[3] for row in rows])
+    return [
+        Candidate(
+            chunk_id=row[1],
+            document_id=row[2],
+            term_similarity=bm25.get(row[0], 0.0) / bound if bound else 0.0,
+            vector_similarity=cosine,
+        )
+        for row, cosine in zip(rows, cosines, strict=True)
+    ]
+
+
+def term_bound(conn: sqlite3.Connection, terms: list[str]) -> float:
+    """The highest weighted BM25 a row could reach for these terms: ``(k1 + 1) * sum(idf)``,
+    with FTS5's IDF ``log((N - n + 0.5) / (n + 0.5))`` (at least ``MIN_IDF``)."""
+    rows = conn.execute("SELECT count(*) FROM chunk").fetchone()[0]
+    found = dict(
+        conn.execute(
+            "SELECT term, doc FROM temp.chunk_fts_vocab "
+            "WHERE term IN (SELECT value FROM json_each(?))",
+            (json.dumps(terms),),
+        ).fetchall()
+    )
+    total = 0.0
+    for term in terms:
+        hits = found.get(term, 0)
+        total += max(MIN_IDF, math.log((rows - hits + 0.5) / (hits + 0.5)))
+    return (BM25_K1 + 1.0) * total
+
+
+def _text_scores(conn: sqlite3.Connection, terms: list[str], row_ids: list[int]) -> list[Hit]:
+    """Weighted BM25 of these rows for the terms; rows matching no term are left out."""
+    rows: list[Hit] = conn.execute(
+        f"SELECT rowid, "  # noqa: S608
+        f"-bm25(chunk_fts, {CONTENT_WEIGHT}, {TITLE_WEIGHT}, {KEYWORD_WEIGHT}) "
+        f"FROM chunk_fts WHERE chunk_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))",
+        (" OR ".join(_quoted(term) for term in terms), json.dumps(row_ids)),
+    ).fetchall()
+    return rows
+
+
+def _cosines(query: numpy.ndarray | None, blobs: list[bytes | None]) -> list[float]:
+    """Cosine similarity of each stored vector to the unit ``query``; 0 where either is missing
+    or the sizes differ."""
+    if query is None:
+        return [0.0] * len(blobs)
+    width = query.size * 4
+    usable = [i for i, blob in enumerate(blobs) if blob is not None and len(blob) == width]
+    scores = [0.0] * len(blobs)
+    if usable:
+        matrix = numpy.frombuffer(b"".join(blobs[i] or b"" for i in usable), dtype=numpy.float32)
+        matrix = matrix.reshape(len(usable), query.size)
+        norms = numpy.linalg.norm(matrix, axis=1)
+        norms[norms == 0] = 1.0
+        for i, score in zip(usable, numpy.clip((matrix @ query) / norms, -1.0, 1.0), strict=True):
+            scores[i] = float(score)
+    return scores

@@ -106,6 +106,20 @@ class ScoredChunk:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A chunk found by text or by vector search, with both of its similarities to the query."""
+
+    chunk_id: str
+    document_id: str
+    term_similarity: float
+    """Weighted BM25 over its upper bound for the query, ``(k1 + 1)`` times the summed IDF of the
+    query terms: in [0, 1), 0 when no term matches. Ranks exactly as BM25 does."""
+    vector_similarity: float
+    """Cosine similarity to the query vector in [-1, 1]; 0 when there is no query vector or the
+    chunk has no vector."""
+
+
+@dataclass(frozen=True)
 class ChunkCounts:
     chunks: int
     tokens: int
@@ -142,6 +156,18 @@ class ChunkStore(Protocol):
         first. A vector of the wrong dimension raises ChunkStoreError."""
         ...
 
+    def candidates(
+        self,
+        query_tokens: Sequence[str],
+        vector: numpy.ndarray | None,
+        filters: ChunkFilter,
+        top_k: int,
+    ) -> list[Candidate]:
+        """The union of the ``top_k`` best chunks by text and the ``top_k`` nearest by vector
+        (when ``vector`` is given), each with both similarities; order unspecified. This is
+        what hybrid retrieval fuses, so it returns ids and scores, not records."""
+        ...
+
     def get(self, chunk_ids: Sequence[str], tenant_ids: Sequence[str]) -> list[ChunkRecord]:
         """The chunks with these ids owned by one of the tenants, in the order asked;
         unknown ids are left out."""
@@ -165,6 +191,11 @@ class ChunkStore(Protocol):
         """Replace the stored chunk with the same id by ``chunk`` (content, tokens, keywords,
         questions, available, vector, ...). Unknown id -> ChunkNotFound; a different tenant,
         dataset or document -> ChunkStoreError."""
+        ...
+
+    def set_available(self, document_id: str, available: bool) -> int:
+        """Make every chunk of the document (un)available to search (the document was enabled
+        or disabled); returns how many chunks it has."""
         ...
 
     def delete(self, chunk_ids: Sequence[str]) -> int:

@@ -34,6 +34,7 @@ from ragserve.store._rows import (
 )
 from ragserve.store._schema import connect, ensure_schema
 from ragserve.store.base import (
+    Candidate,
     ChunkCounts,
     ChunkFilter,
     ChunkNotFound,
@@ -106,15 +107,25 @@ class SqliteChunkStore:
         query = query_vector(vector)
         if not _search.searchable(filters, top_k):
             return []
-        hits: list[_search.Hit] = []
-        try:
-            for dataset_id in dict.fromkeys(filters.dataset_ids):
-                hits.extend(self._vector_hits(dataset_id, query, filters, top_k))
-        except sqlite3.Error as error:
-            raise ChunkStoreError(f"vector search failed: {error}") from error
-        hits.sort(key=lambda hit: (-hit[1], hit[0]))
+        hits = self._nearest(query, filters, top_k)
         with self._read() as conn:
-            return _search.fetch(conn, hits[:top_k], filters)
+            return _search.fetch(conn, hits, filters)
+
+    def candidates(
+        self,
+        query_tokens: Sequence[str],
+        vector: numpy.ndarray | None,
+        filters: ChunkFilter,
+        top_k: int,
+    ) -> list[Candidate]:
+        query = None if vector is None else query_vector(vector)
+        if not _search.searchable(filters, top_k):
+            return []
+        terms = _search.query_terms(query_tokens)
+        nearest = [] if query is None else self._nearest(query, filters, top_k)
+        with self._read() as conn:
+            text = _search.text_hits(conn, terms, filters, top_k) if terms else []
+            return _search.candidates(conn, terms, query, text, nearest)
 
     def get(self, chunk_ids: Sequence[str], tenant_ids: Sequence[str]) -> list[ChunkRecord]:
         if not chunk_ids or not tenant_ids:
@@ -173,6 +184,17 @@ class SqliteChunkStore:
                 _check_dimension(conn, chunk.dataset_id, len(blob), exclude_row=found[0])
             conn.execute(UPDATE, to_update_params(chunk, found[0]))
         self._refresh([chunk.dataset_id])
+
+    def set_available(self, document_id: str, available: bool) -> int:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE chunk SET available = ? WHERE document_id = ? AND available != ?",
+                (int(available), document_id, int(available)),
+            )
+            count: int = conn.execute(
+                "SELECT count(*) FROM chunk WHERE document_id = ?", (document_id,)
+            ).fetchone()[0]
+        return count
 
     def delete(self, chunk_ids: Sequence[str]) -> int:
         if not chunk_ids:
@@ -247,6 +269,17 @@ class SqliteChunkStore:
     def save_vector_indexes(self) -> None:
         """Save the vector indexes this process changed (also done by ``close``)."""
         self._vectors.save_all()
+
+    def _nearest(self, query: numpy.ndarray, filters: ChunkFilter, top_k: int) -> list[_search.Hit]:
+        """The ``top_k`` best vector hits over all datasets of the filter."""
+        hits: list[_search.Hit] = []
+        try:
+            for dataset_id in dict.fromkeys(filters.dataset_ids):
+                hits.extend(self._vector_hits(dataset_id, query, filters, top_k))
+        except sqlite3.Error as error:
+            raise ChunkStoreError(f"vector search failed: {error}") from error
+        hits.sort(key=lambda hit: (-hit[1], hit[0]))
+        return hits[:top_k]
 
     def _vector_hits(
         self, dataset_id: str, query: numpy.ndarray, filters: ChunkFilter, top_k: int
