@@ -87,6 +87,7 @@ def add_chunk(
         keyword_tokens=keyword_tokens(keywords, questions),
         important_keywords=keywords,
         questions=questions,
+        available=document.status == "1",
         token_count=count_tokens(content),
         order=_next_order(runtime, document.id),
         create_time=time.time(),

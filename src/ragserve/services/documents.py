@@ -226,6 +226,7 @@ def update_document(
         if not isinstance(enabled, bool | int):
             raise ArgumentError("`enabled` must be a boolean.")
         document.status = "1" if enabled else "0"
+        chunks.set_available(document.id, bool(enabled))
     session.flush()
     return document
 

@@ -1,0 +1,232 @@
+"""Hybrid retrieval over datasets (spec 5): used by ``/api/v1/retrieval``, Dify, chat and agents.
+
+``resolve_scope`` turns what a caller asked for into what may be searched (datasets the caller
+can see, their documents, the metadata filter); ``search`` runs the query: full-text and vector
+candidates from the chunk store, fused as ``(1 - w) * term + w * vector``, optionally reranked,
+thresholded, paged, with per-document counts and highlights.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ragserve.db.models import Dataset, Document
+from ragserve.errors import DataError
+from ragserve.ingest.tokenizer import tokenize
+from ragserve.rag import hybrid
+from ragserve.rag.highlight import highlight
+from ragserve.rag.metadata_filter import MetadataCondition, filter_documents
+from ragserve.runtime import Runtime
+from ragserve.services.datasets import visible_to
+from ragserve.services.tenancy import Caller
+from ragserve.store.base import ChunkFilter, ChunkRecord
+
+RERANK_WINDOW = 64
+"""A rerank model scores at most ``max(RERANK_WINDOW, page * page_size)`` fused candidates."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one retrieval may search."""
+
+    tenant_ids: tuple[str, ...]
+    dataset_ids: tuple[str, ...]
+    document_ids: tuple[str, ...] | None
+    """None: every document of the datasets; empty: none (a filter matched nothing)."""
+    embedding_model: str
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    page: int = 1
+    page_size: int = 30
+    similarity_threshold: float = 0.2
+    vector_similarity_weight: float = 0.3
+    top_k: int = 1024
+    highlight: bool = False
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: ChunkRecord
+    similarity: float
+    term_similarity: float
+    vector_similarity: float
+    highlight: str | None = None
+
+
+@dataclass(frozen=True)
+class DocumentCount:
+    document_id: str
+    document_name: str
+    count: int
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    total: int
+    """Chunks reaching the threshold among the candidates (``top_k`` caps the pool)."""
+    hits: list[Hit] = field(default_factory=list)
+    documents: list[DocumentCount] = field(default_factory=list)
+
+
+EMPTY = SearchResult(total=0)
+
+
+def resolve_scope(
+    session: Session,
+    caller: Caller,
+    dataset_ids: Sequence[str],
+    document_ids: Sequence[str] = (),
+    metadata_condition: MetadataCondition | None = None,
+) -> Scope:
+    """Check the caller may search these datasets and documents (spec 5's messages) and apply
+    the metadata filter, which only counts when no document ids are given."""
+    datasets = {
+        dataset.id: dataset
+        for dataset in session.scalars(
+            select(Dataset).where(Dataset.id.in_(set(dataset_ids)), visible_to(caller))
+        )
+    }
+    for dataset_id in dataset_ids:
+        if dataset_id not in datasets:
+            raise DataError(f"You don't own the dataset {dataset_id}.")
+    models = {dataset.embedding_model for dataset in datasets.values()}
+    if len(models) > 1:
+        raise DataError('Datasets use different embedding models."')
+    documents: tuple[str, ...] | None = None
+    if document_ids:
+        owned = set(
+            session.scalars(
+                select(Document.id).where(
+                    Document.id.in_(set(document_ids)), Document.dataset_id.in_(datasets)
+                )
+            )
+        )
+        for document_id in document_ids:
+            if document_id not in owned:
+                raise DataError(f"The datasets don't own the document {document_id}")
+        documents = tuple(dict.fromkeys(document_ids))
+    elif metadata_condition is not None and metadata_condition.conditions:
+        rows = session.execute(
+            select(Document.id, Document.meta_fields).where(Document.dataset_id.in_(datasets))
+        ).all()
+        documents = tuple(filter_documents(metadata_condition, ((i, m or {}) for i, m in rows)))
+    return Scope(
+        tenant_ids=tuple(sorted({dataset.tenant_id for dataset in datasets.values()})),
+        dataset_ids=tuple(dict.fromkeys(dataset_ids)),
+        document_ids=documents,
+        embedding_model=models.pop() if models else "",
+    )
+
+
+def search(
+    runtime: Runtime,
+    scope: Scope,
+    question: str,
+    options: SearchOptions,
+    rerank: hybrid.Rerank | None = None,
+) -> SearchResult:
+    """The page of chunks most similar to the question, with the total and document counts."""
+    terms = tokenize(question)
+    if not question.strip() or not scope.dataset_ids or scope.document_ids == ():
+        return EMPTY
+    vector = (
+        query_vector(runtime, scope.embedding_model, question) if scope.embedding_model else None
+    )
+    filters = ChunkFilter(
+        tenant_ids=scope.tenant_ids,
+        dataset_ids=scope.dataset_ids,
+        document_ids=scope.document_ids,
+    )
+    candidates = runtime.chunks.candidates(terms, vector, filters, options.top_k)
+    ranked = hybrid.fuse(candidates, options.vector_similarity_weight)
+    if rerank is not None:
+        ranked = ranked[: max(RERANK_WINDOW, options.page * options.page_size)]
+        contents = _records(runtime, scope, [s.chunk_id for s in ranked])
+        texts = [contents[s.chunk_id].content if s.chunk_id in contents else "" for s in ranked]
+        ranked = hybrid.rescore(ranked, rerank(question, texts), options.vector_similarity_weight)
+    kept = hybrid.above(ranked, options.similarity_threshold)
+    page = hybrid.page_of(kept, options.page, options.page_size)
+    records = _records(runtime, scope, [s.chunk_id for s in page])
+    term_set = set(terms)
+    hits = [
+        Hit(
+            chunk=records[s.chunk_id],
+            similarity=s.similarity,
+            term_similarity=s.term_similarity,
+            vector_similarity=s.vector_similarity,
+            highlight=highlight(records[s.chunk_id].content, term_set)
+            if options.highlight
+            else None,
+        )
+        for s in page
+        if s.chunk_id in records
+    ]
+    return SearchResult(total=len(kept), hits=hits, documents=_document_counts(runtime, kept))
+
+
+def _records(runtime: Runtime, scope: Scope, chunk_ids: list[str]) -> dict[str, ChunkRecord]:
+    return {record.id: record for record in runtime.chunks.get(chunk_ids, scope.tenant_ids)}
+
+
+def _document_counts(runtime: Runtime, kept: list[hybrid.Scored]) -> list[DocumentCount]:
+    counts = hybrid.document_counts(kept)
+    if not counts:
+        return []
+    with runtime.read() as session:
+        names = dict(
+            session.execute(
+                select(Document.id, Document.name).where(
+                    Document.id.in_([document_id for document_id, _ in counts])
+                )
+            ).all()
+        )
+    return [
+        DocumentCount(document_id, names[document_id], count)
+        for document_id, count in counts
+        if document_id in names
+    ]
+
+
+class _VectorCache:
+    """The last few question vectors per model: chat turns and paging repeat questions."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> np.ndarray | None:
+        with self._lock:
+            vector = self._items.get(key)
+            if vector is not None:
+                self._items.move_to_end(key)
+            return vector
+
+    def put(self, key: tuple[str, str], vector: np.ndarray) -> None:
+        with self._lock:
+            self._items[key] = vector
+            self._items.move_to_end(key)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+
+
+_vectors = _VectorCache()
+
+
+def query_vector(runtime: Runtime, model_id: str, question: str) -> np.ndarray:
+    """The question's embedding with the datasets' model (cached per process)."""
+    key = (model_id, question)
+    vector = _vectors.get(key)
+    if vector is None:
+        vector = runtime.embedding_model(model_id).embed([question])[0]
+        _vectors.put(key, vector)
+    return vector
