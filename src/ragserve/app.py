@@ -10,7 +10,16 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from ragserve import __version__
-from ragserve.api import chunks, datasets, documents, metadata, retrieval, system, users
+from ragserve.api import (
+    chunks,
+    datasets,
+    dify,
+    documents,
+    metadata,
+    retrieval,
+    system,
+    users,
+)
 from ragserve.api.errors import install_error_handlers
 from ragserve.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from ragserve.runtime import Runtime, build_runtime
@@ -24,6 +33,7 @@ ROUTERS = (
     metadata.router,
     chunks.router,
     retrieval.router,
+    dify.router,
 )
 
 

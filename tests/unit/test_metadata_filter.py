@@ -116,6 +116,11 @@ def test_logic_keys_and_defaults(raw: dict[str, object], expected: str) -> None:
         (">=", Operator.GE),
         ("≤", Operator.LE),
         ("<=", Operator.LE),
+        ("is not", Operator.NOT_IS),
+        ("before", Operator.LT),
+        ("after", Operator.GT),
+        ("null", Operator.EMPTY),
+        ("not null", Operator.NOT_EMPTY),
     ],
 )
 def test_operator_spellings(spelling: str, operator: Operator) -> None:
@@ -205,8 +210,8 @@ def _cond(**fields: object) -> dict[str, object]:
             "metadata_condition.conditions[1]: unknown comparison_operator 'foo'",
         ),
         (
-            _cond(name="k", comparison_operator="is not", value="v"),
-            "metadata_condition.conditions[1]: unknown comparison_operator 'is not'",
+            _cond(name="k", comparison_operator="is nope", value="v"),
+            "metadata_condition.conditions[1]: unknown comparison_operator 'is nope'",
         ),
         (
             _cond(name="k", comparison_operator="x" * 100, value="v"),
@@ -527,3 +532,17 @@ def test_matches_directly() -> None:
     assert matches(parsed, {"lang": "EN", "pages": 12}) is True
     assert matches(parsed, {"lang": "fr", "pages": 12}) is False
     assert matches(parsed, {"lang": "de", "pages": "9"}) is False
+
+
+def test_dify_list_names_and_dates() -> None:
+    raw = {"logical_operator": "and", "conditions": [
+        {"name": ["published"], "comparison_operator": "after", "value": "2024-01-01"},
+        {"name": ["author"], "comparison_operator": "not null"},
+    ]}  # fmt: skip
+    condition = parse_metadata_condition(raw)
+    assert condition is not None
+    assert matches(condition, {"published": "2024-06-30", "author": "ann"})
+    assert not matches(condition, {"published": "2023-12-31", "author": "ann"})
+    assert not matches(condition, {"published": "2024-06-30"})
+    with pytest.raises(MetadataConditionError):
+        parse_metadata_condition({"conditions": [{"name": ["a", "b"], "comparison_operator": "empty"}]})

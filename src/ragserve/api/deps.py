@@ -40,5 +40,6 @@ def web_caller(
         return authenticate_web(session, authorization, runtime.signer)
 
 
+AuthorizationHeader = Annotated[str | None, Depends(_authorization)]
 ApiCaller = Annotated[Caller, Depends(api_caller)]
 WebCaller = Annotated[Caller, Depends(web_caller)]

@@ -65,6 +65,9 @@ class Operator(enum.StrEnum):
 
 _OPERATORS = {op.value: op for op in Operator}
 _OPERATORS |= {">=": Operator.GE, "<=": Operator.LE, "!=": Operator.NE}
+# Dify's spellings (its external knowledge API): dates compare like any ordered value.
+_OPERATORS |= {"is not": Operator.NOT_IS, "before": Operator.LT, "after": Operator.GT}
+_OPERATORS |= {"null": Operator.EMPTY, "not null": Operator.NOT_EMPTY}
 _NEGATED = {Operator(f"not {op}"): Operator(op) for op in ("is", "contains", "in", "empty")}
 _NEGATED[Operator.NE] = Operator.EQ
 _ORDERS = {Operator.IS: {0}, Operator.EQ: {0}, Operator.GT: {1}, Operator.LT: {-1}}
@@ -114,6 +117,8 @@ def _parse_condition(where: str, item: object) -> Condition:
     if not isinstance(item, dict):
         raise _error(where, f"must be an object, got {_json_type(item)}")
     name = item.get("name")
+    if isinstance(name, list) and len(name) == 1:  # Dify's older docs type it as a list
+        name = name[0]
     if not isinstance(name, str) or not name.strip():
         raise _error(where, "name must be a non-empty string")
     if "comparison_operator" not in item:

@@ -12,6 +12,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sqlalchemy import select
@@ -194,6 +195,17 @@ def _document_counts(runtime: Runtime, kept: list[hybrid.Scored]) -> list[Docume
         for document_id, count in counts
         if document_id in names
     ]
+
+
+def document_metadata(runtime: Runtime, document_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """The ``meta_fields`` of these documents, by id."""
+    if not document_ids:
+        return {}
+    with runtime.read() as session:
+        rows = session.execute(
+            select(Document.id, Document.meta_fields).where(Document.id.in_(set(document_ids)))
+        ).all()
+    return {document_id: dict(meta or {}) for document_id, meta in rows}
 
 
 class _VectorCache:
