@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from helpers.fake_openai import FakeOpenAI, fake_openai, fake_vector
-from ragserve.models import embedding
+from ragserve.models import embedding, provider
 from ragserve.models.builtin_minilm import MAX_SEQ_LENGTH, MiniLMEmbedder, ModelFilesMissing
 from ragserve.models.embedding import (
     BuiltinEmbedding,
@@ -489,8 +489,8 @@ def test_provider_messages_are_scrubbed_of_keys() -> None:
         f"Incorrect API key provided: {key[:8]}****SECRET. Header was Bearer {key}; "
         f"also sk-another-key-1234 and the key {key} itself."
     )
-    scrubbed = embedding._scrub(message, key)
+    scrubbed = provider.scrub(message, key)
     assert "SECRET" not in scrubbed
     assert key[:8] not in scrubbed
     assert "sk-another-key-1234" not in scrubbed
-    assert len(embedding._scrub("x" * 1000, None)) == 300
+    assert len(provider.scrub("x" * 1000, None)) == 300

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ragserve.errors import RagserveError
+from ragserve.models.provider import call_options, litellm_module, provider_error
 from ragserve.models.registry import (
     BUILTIN_FACTORY,
     CATALOGUE,
@@ -140,39 +141,6 @@ class BuiltinEmbedding:
 
 # --- API models through LiteLLM ---------------------------------------------------------------
 
-_litellm_lock = threading.Lock()
-
-
-def _litellm() -> Any:
-    """litellm, imported on first use (it takes seconds) and kept off the network."""
-    with _litellm_lock:
-        # Without this, importing litellm downloads its model price list from GitHub.
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        import litellm
-
-        litellm.suppress_debug_info = True  # no "Give Feedback / Get Help" on stdout
-        litellm.telemetry = False
-        return litellm
-
-
-_SECRET_PATTERNS = (
-    re.compile(r"(?i)(api[ _-]?key provided:?\s*)\S+"),
-    re.compile(r"(?i)\b(bearer\s+)\S+"),
-    re.compile(r"\b(sk-)[A-Za-z0-9_\-*]{4,}"),
-)
-
-
-def _scrub(text: str, api_key: str | None) -> str:
-    """``text`` without the key (or anything shaped like one), shortened for an error message."""
-    if api_key:
-        text = text.replace(api_key, "***")
-        if len(api_key) >= 12:  # masked forms keep the ends ("sk-ab...wxyz")
-            text = text.replace(api_key[:8], "***").replace(api_key[-6:], "***")
-    for pattern in _SECRET_PATTERNS:
-        text = pattern.sub(r"\1***", text)
-    text = " ".join(text.split())
-    return text if len(text) <= 300 else text[:297] + "..."
-
 
 class LiteLLMEmbedding:
     """An API embedding model called through ``litellm.embedding`` in batches.
@@ -218,27 +186,13 @@ class LiteLLMEmbedding:
         return normalise_rows(np.concatenate(parts, axis=0))
 
     def _embed_batch(self, texts: Sequence[str]) -> FloatArray:
-        litellm = _litellm()
         # Providers reject empty inputs; a space embeds as "nothing" just as well.
         inputs = [text if text.strip() else " " for text in texts]
-        kwargs: dict[str, Any] = {
-            "model": self.model,
-            "input": inputs,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-        }
-        if self.api_base:
-            kwargs["api_base"] = self.api_base
-        if self.api_key:
-            kwargs["api_key"] = self.api_key
-        elif self.api_base:
-            # Keyless servers (vLLM, LM Studio...) still need some key, and the process's own
-            # OPENAI_API_KEY must never be sent to a base URL a tenant chose.
-            kwargs["api_key"] = "no-key"
+        kwargs = call_options(self.api_key, self.api_base, self.timeout, self.max_retries)
         try:
-            response = litellm.embedding(**kwargs)
+            response = litellm_module().embedding(model=self.model, input=inputs, **kwargs)
         except Exception as exc:
-            raise self._error(exc, litellm) from None
+            raise self._error(exc) from None
         return self._vectors(response, len(inputs))
 
     def _vectors(self, response: Any, count: int) -> FloatArray:
@@ -267,45 +221,12 @@ class LiteLLMEmbedding:
         self.dimension = array.shape[1]
         return array
 
-    def _error(self, exc: Exception, litellm: Any) -> EmbeddingError:
-        name = self.name
-        detail = _scrub(str(getattr(exc, "message", "") or exc), self.api_key)
-        if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
-            return EmbeddingError(
-                f"Embedding model {name}: the provider rejected the API key "
-                f"(check the key set for this model's factory)."
+    def _error(self, exc: Exception) -> EmbeddingError:
+        return EmbeddingError(
+            provider_error(
+                f"Embedding model {self.name}", exc, self.api_key, self.api_base, self.timeout
             )
-        if isinstance(exc, litellm.RateLimitError):
-            return EmbeddingError(
-                f"Embedding model {name}: rate limit or quota exceeded at the provider; "
-                f"try again later."
-            )
-        if isinstance(exc, litellm.Timeout):
-            return EmbeddingError(
-                f"Embedding model {name}: the provider did not answer within {self.timeout:g} s."
-            )
-        if isinstance(exc, litellm.APIConnectionError) or _is_connection_failure(exc):
-            where = f" at {self.api_base}" if self.api_base else ""
-            return EmbeddingError(f"Embedding model {name}: cannot reach the provider{where}.")
-        if isinstance(exc, litellm.NotFoundError):
-            return EmbeddingError(f"Embedding model {name}: the provider does not know this model.")
-        if isinstance(exc, litellm.BadRequestError):
-            return EmbeddingError(f"Embedding model {name}: the provider refused: {detail}")
-        return EmbeddingError(f"Embedding model {name} failed: {type(exc).__name__}: {detail}")
-
-
-def _is_connection_failure(exc: BaseException) -> bool:
-    """litellm reports a refused connection to an OpenAI base as a 500 "Connection error"."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, ConnectionError) or "Connection error" in str(current):
-            return True
-        if type(current).__name__ in ("ConnectError", "APIConnectionError"):
-            return True
-        current = current.__cause__ or current.__context__
-    return False
+        )
 
 
 def _item_fields(item: Any) -> tuple[int | None, Any]:
