@@ -70,6 +70,15 @@ class Settings(BaseSettings):
     default_chat_model: str = Field(
         default="", description="Chat model (`name@factory`) given to new tenants; may be empty."
     )
+    llm_api_base: str | None = Field(
+        default=None,
+        description="Base URL of API chat and rerank models (an OpenAI-compatible server, "
+        "vLLM, Ollama...); unset: each provider's public endpoint.",
+    )
+    llm_api_key: SecretStr | None = Field(
+        default=None,
+        description="API key sent to chat and rerank model providers (tenants' own keys win).",
+    )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,
@@ -80,7 +89,9 @@ class Settings(BaseSettings):
         description="Task queue: `redis://…` for Redis; default: a SQLite file in `home`.",
     )
     task_timeout: int = Field(
-        default=3600, ge=1, description="Seconds one document may take to parse before it fails."
+        default=3600,
+        ge=1,
+        description="Seconds a parse task (a document, or pages of a PDF) may take; then it fails.",
     )
     task_lease: int = Field(
         default=120,
@@ -89,6 +100,16 @@ class Settings(BaseSettings):
     )
     task_attempts: int = Field(
         default=3, ge=1, description="Times a task is tried when its worker dies, before failing."
+    )
+    task_page_size: int = Field(
+        default=12,
+        ge=1,
+        description="PDF pages per parse task; longer PDFs are parsed as page ranges in parallel.",
+    )
+    task_memory_limit: int = Field(
+        default=2048,
+        ge=0,
+        description="MB of heap each worker process may use (RLIMIT_DATA); 0: no limit.",
     )
     embedding_batch_size: int = Field(default=32, ge=1, description="Chunks embedded per batch.")
     blob_backend: Literal["local", "s3"] = Field(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Engine, update
+from sqlalchemy import Engine, select, update
 
 from ragserve.db.engine import make_session_factory, transaction
 from ragserve.db.models import Dataset, Document, IngestTask, TaskStatus
@@ -103,3 +103,64 @@ def test_a_live_lease_is_not_reaped(engine: Engine) -> None:
         session.execute(update(IngestTask).values(lease_expires_at=0))
     with transaction(sessions) as session:
         assert tasks.expired_tasks(session, max_attempts=3) == ([task_id], [])
+
+
+def test_a_split_parse_stages_ranges_and_fails_together(engine: Engine) -> None:
+    document_id = make_document(engine)
+    first = queue(engine, document_id)
+    sessions = make_session_factory(engine)
+    with transaction(sessions) as session:
+        claim = tasks.claim(session, first, "w1", 60_000)
+        assert claim is not None and claim.pages is None and claim.parse_id == first
+        others = tasks.split(session, claim, "w1", [(1, 12), (13, 24), (25, 30)])
+        assert others is not None and len(others) == 2
+        assert tasks.split(session, claim, "w2", [(1, 2), (3, 4)]) is None  # not w2's task
+    staged = bytes(range(256)) * 1024  # 256 KiB: more than a MariaDB BLOB holds
+    with transaction(sessions) as session:
+        second = tasks.claim(session, others[0], "w2", 60_000)
+        assert second is not None and second.pages == (13, 24) and second.parse_id == first
+        assert tasks.renew(session, first, "w1", 60_000, progress=0.5)
+        assert tasks.finish(session, others[0], "w2", TaskStatus.DONE, result=staged)
+        assert tasks.parse_progress(session, first) == (0.5 + 1.0 + 0.0) / 3
+    with transaction(sessions) as session:
+        assert tasks.lock_document(session, document_id) is not None
+        siblings = sorted(tasks.siblings(session, first, first), key=lambda s: s.from_page)
+        assert siblings == [
+            tasks.Sibling(TaskStatus.DONE, 13, 24, staged),
+            tasks.Sibling(TaskStatus.QUEUED, 25, 30, None),
+        ]
+        assert tasks.queued_tasks(session, first) == [others[1]]
+    with transaction(sessions) as session:  # the worker of pages 1-12 dies, out of attempts
+        session.execute(update(IngestTask).where(IngestTask.id == first).values(lease_expires_at=0))
+        assert tasks.expired_tasks(session, max_attempts=1) == ([], [first])
+    with transaction(sessions) as session:
+        document = session.get(Document, document_id)
+        assert document is not None and document.run == tasks.RUN_FAIL
+        assert document.progress_msg.endswith(
+            "[ERROR] The worker stopped 1 times on pages 1-12 of this document."
+        )
+        rows = {row.id: (row.status, row.result) for row in session.scalars(select(IngestTask))}
+        assert rows == {
+            first: (TaskStatus.FAILED, None),
+            others[0]: (TaskStatus.DONE, None),  # its staged chunks are dropped
+            others[1]: (TaskStatus.CANCELLED, None),
+        }
+
+
+def test_a_new_parse_drops_what_the_old_one_staged(engine: Engine) -> None:
+    document_id = make_document(engine)
+    first = queue(engine, document_id)
+    sessions = make_session_factory(engine)
+    with transaction(sessions) as session:
+        claim = tasks.claim(session, first, "w1", 60_000)
+        assert claim is not None
+        [other] = tasks.split(session, claim, "w1", [(1, 2), (3, 4)]) or []
+        assert tasks.finish(session, first, "w1", TaskStatus.DONE, result=b"pages 1-2")
+    second = queue(engine, document_id)
+    with transaction(sessions) as session:
+        rows = {row.id: (row.status, row.result) for row in session.scalars(select(IngestTask))}
+    assert rows == {
+        first: (TaskStatus.DONE, None),
+        other: (TaskStatus.CANCELLED, None),
+        second: (TaskStatus.QUEUED, None),
+    }

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -173,9 +174,14 @@ class TaskStatus(enum.StrEnum):
 
 
 class IngestTask(Record):
-    """One parse of one document. The queue only carries task ids; this row is the truth: a
-    worker claims it with a lease, renews the lease while it works, and a task whose lease ran
-    out (its worker died) is queued again or failed."""
+    """One parse of one document, or of a page range of it. The queue only carries task ids;
+    this row is the truth: a worker claims it with a lease, renews the lease while it works, and
+    a task whose lease ran out (its worker died) is queued again or failed.
+
+    The tasks of one parse share ``parse_id`` (the first task's id). A long PDF is split into
+    page ranges ``from_page``..``to_page`` (1-based, inclusive; 0 and 0 for the whole document).
+    A finished range keeps its chunks in ``result`` until the parse's last task puts every
+    range's chunks in place (see ``ingest.staging``)."""
 
     __tablename__ = "ingest_task"
 
@@ -186,3 +192,12 @@ class IngestTask(Record):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_expires_at: Mapped[int] = mapped_column(BigInteger, default=0)  # epoch ms
     worker_id: Mapped[str] = mapped_column(String(64), default="")
+    parse_id: Mapped[str] = mapped_column(String(ID_LENGTH), default="", index=True)
+    from_page: Mapped[int] = mapped_column(Integer, default=0)
+    to_page: Mapped[int] = mapped_column(Integer, default=0)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    result: Mapped[bytes | None] = mapped_column(
+        LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb"),
+        default=None,
+        deferred=True,
+    )

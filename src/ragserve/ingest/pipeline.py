@@ -1,8 +1,12 @@
 """Parse one document: fetch -> parse -> chunk -> tokenize -> embed -> index, reporting progress.
 
-Runs in a worker process (or in the server when ``workers = 0``). Cancellation is checked between
-stages and embedding batches through the task's lease renewal; the document's chunks are replaced
-in one transaction at the end, so a document is never visible half-indexed.
+Runs in a worker process (or in the server when ``workers = 0``). A long PDF is split by its first
+task into page-range tasks (``ingest.splitting``) that run in parallel; each parses, chunks and
+embeds its pages and stages the result on its task row (``ingest.staging``). The task that
+finishes last, decided under the document's row lock, replaces the document's chunks with every
+range's chunks in page order in one ``replace_document`` call, so a document is never visible
+half-indexed. Cancellation is checked between stages and embedding batches through the task's
+lease renewal.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import numpy as np
 
 from ragserve.db.models import Dataset, Document, TaskStatus
 from ragserve.errors import RagserveError
-from ragserve.ingest import tasks
+from ragserve.ingest import splitting, staging, tasks
 from ragserve.ingest.chunk_text import embed_for_document, embedding_text, keyword_tokens
 from ragserve.ingest.chunkers import ChunkingOptions, chunker_for
 from ragserve.ingest.chunkers.base import ChunkDraft
@@ -44,18 +48,26 @@ class TaskTimeout(Exception):
 
 @contextmanager
 def time_limit(seconds: int) -> Iterator[None]:
-    """Raise ``TaskTimeout`` in this thread after ``seconds``; a no-op off the main thread."""
+    """Raise ``TaskTimeout`` in this thread after ``seconds``; a no-op off the main thread.
+
+    Limits nest (a task that queues its page ranges with ``workers = 0`` runs them inside its
+    own run): an outer limit is armed again, with the time it had left, on the way out.
+    """
     try:
         previous = signal.signal(signal.SIGALRM, _raise_timeout)
     except ValueError:  # not the main thread: no signal-based limit possible
         yield
         return
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    outer, _interval = signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer > 0:
+            left = outer - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 0.001))
 
 
 def _raise_timeout(_signum: int, _frame: FrameType | None) -> None:
@@ -70,54 +82,83 @@ class DocumentJob:
         self.claim = claim
         self.worker_id = worker_id
         self.lease_ms = runtime.settings.task_lease * 1000
+        self.pages = claim.pages
+        self.started = time.monotonic()
+
+    @property
+    def label(self) -> str:
+        """What the progress lines of a page-range task start with."""
+        return f"Pages {self.pages[0]}-{self.pages[1]}: " if self.pages else ""
 
     def report(self, progress: float | None, message: str) -> None:
         """Log a step and renew the lease; raises ``Cancelled`` if the task is no longer ours."""
         with self.runtime.transaction() as session:
-            if not tasks.renew(session, self.claim.task_id, self.worker_id, self.lease_ms):
-                raise Cancelled
-            document = session.get(Document, self.claim.document_id)
-            if document is None:
+            document = tasks.lock_document(session, self.claim.document_id)
+            if document is None or not tasks.renew(
+                session, self.claim.task_id, self.worker_id, self.lease_ms, progress=progress
+            ):
                 raise Cancelled
             if progress is not None:
-                document.progress = progress
-            tasks.append_progress(document, message)
+                document.progress = tasks.parse_progress(session, self.claim.parse_id)
+            tasks.append_progress(document, self.label + message)
 
     def run(self) -> None:
-        started = time.monotonic()
         with self.runtime.read() as session:
             document = session.get(Document, self.claim.document_id)
             dataset = session.get(Dataset, document.dataset_id) if document else None
             if document is None or dataset is None:
                 raise Cancelled
         self.report(0.01, "Task has been received.")
+        if self.claim.attempt > 1:
+            self._queue_again()
+        data = self.runtime.blobs.read(document.blob_key)
+        if self.pages is None and splitting.splittable(document.suffix, document.chunk_method):
+            self._split(data, document.parser_config)
         parsed = parse_file(
-            self.runtime.blobs.read(document.blob_key),
+            data,
             suffix=document.suffix,
-            pages=_page_ranges(document.parser_config),
+            pages=[self.pages] if self.pages else splitting.selected_pages(document.parser_config),
             want_page_images=document.chunk_method in VISUAL_METHODS,
         )
+        del data
         pages = f"{parsed.page_count} pages, " if parsed.page_count else ""
         self.report(0.2, f"Parsing finished: {pages}{len(parsed.blocks)} blocks.")
         options = ChunkingOptions.from_parser_config(document.parser_config, title=document.name)
         drafts = chunker_for(document.chunk_method)(parsed, options, count_tokens)
+        del parsed
         self.report(0.3, f"Chunking finished: {len(drafts)} chunks.")
         vectors = self._embed(dataset.embedding_model, document, drafts)
-        records = _records(document, drafts, vectors)
+        self._finish(staging.Part([_staged(draft) for draft in drafts], vectors))
+
+    def _split(self, data: bytes, parser_config: dict[str, object]) -> None:
+        """Split this whole-PDF task into page-range tasks when the PDF is long; this task
+        keeps the first range, the others are queued."""
+        page_count = splitting.pdf_page_count(data)
+        if page_count is None:
+            return
+        size = splitting.task_page_size(parser_config, self.runtime.settings.task_page_size)
+        ranges = splitting.plan(page_count, splitting.selected_pages(parser_config), size)
+        if ranges is None:
+            return
         with self.runtime.transaction() as session:
-            if not tasks.renew(session, self.claim.task_id, self.worker_id, self.lease_ms):
+            document = tasks.lock_document(session, self.claim.document_id)
+            others = tasks.split(session, self.claim, self.worker_id, ranges) if document else None
+            if document is None or others is None:
                 raise Cancelled
-            self.runtime.chunks.replace_document(document.id, records)
-            current = session.get(Document, document.id)
-            if current is None:
-                raise Cancelled
-            current.chunk_count = len(records)
-            current.token_count = sum(record.token_count for record in records)
-            current.run, current.progress = tasks.RUN_DONE, 1.0
-            current.process_duration = round(time.monotonic() - started, 3)
-            tasks.append_progress(current, f"Indexing finished: {len(records)} chunks.")
-            tasks.append_progress(current, "Task done")
-            tasks.finish(session, self.claim.task_id, self.worker_id, TaskStatus.DONE)
+            tasks.append_progress(
+                document, f"Split into {len(ranges)} tasks of up to {size} pages."
+            )
+        self.pages = ranges[0]
+        for task_id in others:
+            self.runtime.queue.submit(task_id)
+
+    def _queue_again(self) -> None:
+        """Queue the parse's waiting tasks again: a worker that died right after splitting may
+        not have queued them (a task queued twice still runs once)."""
+        with self.runtime.read() as session:
+            waiting = tasks.queued_tasks(session, self.claim.parse_id)
+        for task_id in waiting:
+            self.runtime.queue.submit(task_id)
 
     def _embed(self, model_id: str, document: Document, drafts: list[ChunkDraft]) -> np.ndarray:
         model = self.runtime.embedding_model(model_id)
@@ -130,50 +171,90 @@ class DocumentJob:
             self.report(0.3 + 0.6 * done / len(drafts), f"Embedded {done}/{len(drafts)} chunks.")
         return np.vstack(parts) if parts else np.zeros((0, 1), dtype=np.float32)
 
+    def _finish(self, part: staging.Part) -> None:
+        """Stage this task's chunks or, when every other task of the parse is done, replace the
+        document's chunks with all of them in page order and mark the document done."""
+        elapsed = time.monotonic() - self.started
+        with self.runtime.transaction() as session:
+            document = tasks.lock_document(session, self.claim.document_id)
+            others = tasks.siblings(session, self.claim.parse_id, self.claim.task_id)
+            last = all(other.status == TaskStatus.DONE for other in others)
+            result = None if last else staging.encode(part)
+            if document is None or not tasks.finish(
+                session, self.claim.task_id, self.worker_id, TaskStatus.DONE, result=result
+            ):
+                raise Cancelled
+            document.process_duration = round(document.process_duration + elapsed, 3)
+            if not last:
+                document.progress = tasks.parse_progress(session, self.claim.parse_id)
+                tasks.append_progress(document, f"{self.label}Done: {len(part.chunks)} chunks.")
+                return
+            parts = [(other.from_page, _staged_part(other)) for other in others]
+            parts.append((self.pages[0] if self.pages else 0, part))
+            records = _records(document, [part for _page, part in sorted(parts, key=_first)])
+            self.runtime.chunks.replace_document(document.id, records)
+            tasks.drop_staged(session, self.claim.parse_id)
+            document.chunk_count = len(records)
+            document.token_count = sum(record.token_count for record in records)
+            document.run, document.progress = tasks.RUN_DONE, 1.0
+            tasks.append_progress(document, f"Indexing finished: {len(records)} chunks.")
+            tasks.append_progress(document, "Task done")
 
-def _records(
-    document: Document, drafts: list[ChunkDraft], vectors: np.ndarray
-) -> list[ChunkRecord]:
+
+def _first(item: tuple[int, staging.Part]) -> int:
+    return item[0]
+
+
+def _staged_part(sibling: tasks.Sibling) -> staging.Part:
+    if sibling.result is None:
+        raise RuntimeError(f"the chunks of pages {sibling.from_page}-{sibling.to_page} are lost")
+    return staging.decode(sibling.result)
+
+
+def _staged(draft: ChunkDraft) -> staging.StagedChunk:
+    return staging.StagedChunk(
+        content=draft.content,
+        content_tokens=tokenize_to_text(draft.content),
+        keyword_tokens=keyword_tokens(draft.important_keywords, draft.questions),
+        token_count=count_tokens(draft.content),
+        important_keywords=list(draft.important_keywords),
+        questions=list(draft.questions),
+        positions=[list(position) for position in draft.positions],
+        fields=dict(draft.fields),
+    )
+
+
+def _records(document: Document, parts: list[staging.Part]) -> list[ChunkRecord]:
+    """The chunks of every part, numbered in order."""
     title_tokens = tokenize_to_text(document.name)
     now = time.time()
-    records = []
-    for order, draft in enumerate(drafts):
-        records.append(
-            ChunkRecord(
-                id=chunk_id(document.id, draft.content, order),
-                tenant_id=document.tenant_id,
-                dataset_id=document.dataset_id,
-                document_id=document.id,
-                document_name=document.name,
-                content=draft.content,
-                content_tokens=tokenize_to_text(draft.content),
-                title_tokens=title_tokens,
-                keyword_tokens=keyword_tokens(draft.important_keywords, draft.questions),
-                important_keywords=list(draft.important_keywords),
-                questions=list(draft.questions),
-                positions=[list(position) for position in draft.positions],
-                available=document.status == "1",
-                token_count=count_tokens(draft.content),
-                order=order,
-                create_time=now,
-                fields=dict(draft.fields),
-                vector=vectors[order] if len(vectors) > order else None,
+    records: list[ChunkRecord] = []
+    for part in parts:
+        for index, chunk in enumerate(part.chunks):
+            order = len(records)
+            records.append(
+                ChunkRecord(
+                    id=chunk_id(document.id, chunk.content, order),
+                    tenant_id=document.tenant_id,
+                    dataset_id=document.dataset_id,
+                    document_id=document.id,
+                    document_name=document.name,
+                    content=chunk.content,
+                    content_tokens=chunk.content_tokens,
+                    title_tokens=title_tokens,
+                    keyword_tokens=chunk.keyword_tokens,
+                    important_keywords=chunk.important_keywords,
+                    questions=chunk.questions,
+                    positions=chunk.positions,
+                    available=document.status == "1",
+                    token_count=chunk.token_count,
+                    order=order,
+                    create_time=now,
+                    fields=chunk.fields,
+                    vector=part.vector(index),
+                )
             )
-        )
     return records
-
-
-def _page_ranges(parser_config: dict[str, object]) -> list[tuple[int, int]] | None:
-    pages = parser_config.get("pages")
-    if not isinstance(pages, list) or not pages:
-        return None
-    ranges = []
-    for item in pages:
-        if isinstance(item, list | tuple) and len(item) == 2:
-            first, last = item
-            if isinstance(first, int) and isinstance(last, int) and 1 <= first <= last:
-                ranges.append((first, last))
-    return ranges or None
 
 
 def run_task(runtime: Runtime, task_id: str) -> None:
@@ -184,15 +265,21 @@ def run_task(runtime: Runtime, task_id: str) -> None:
     if claim is None:
         return
     job = DocumentJob(runtime, claim, worker_id)
+    message = None
     try:
         with time_limit(runtime.settings.task_timeout):
             job.run()
     except Cancelled:
         logger.info("task %s cancelled", task_id)
     except Exception as error:  # every failure is the document's, never the worker's
-        _fail(runtime, claim, worker_id, _describe(error, runtime.settings.task_timeout))
-        if not isinstance(error, ParseError | TaskTimeout | RagserveError):
+        message = job.label + _describe(error, runtime.settings.task_timeout)
+        if isinstance(error, MemoryError):
+            logger.warning("task %s ran out of memory", task_id)
+        elif not isinstance(error, ParseError | TaskTimeout | RagserveError):
             logger.exception("task %s failed", task_id)
+    # Out of the except block, so the failed run's frames (and the memory they hold) are gone.
+    if message is not None:
+        _fail(runtime, claim, worker_id, message)
 
 
 def _describe(error: Exception, timeout: int) -> str:
@@ -208,12 +295,13 @@ def _describe(error: Exception, timeout: int) -> str:
 
 
 def _fail(runtime: Runtime, claim: tasks.Claim, worker_id: str, message: str) -> None:
+    """Fail the task and its document, and cancel the other tasks of the parse."""
     with runtime.transaction() as session:
+        document = tasks.lock_document(session, claim.document_id)
         if not tasks.finish(session, claim.task_id, worker_id, TaskStatus.FAILED):
             return
-        document = session.get(Document, claim.document_id)
         if document is not None:
-            tasks.fail_document(document, message)
+            tasks.fail_parse(session, document, message)
 
 
 def requeue_expired(runtime: Runtime) -> None:

@@ -27,7 +27,9 @@ def start_parsing(
         documents = {
             document.id: document
             for document in session.scalars(
-                select(Document).where(Document.dataset_id == dataset_id, Document.id.in_(unique))
+                select(Document)
+                .where(Document.dataset_id == dataset_id, Document.id.in_(unique))
+                .with_for_update()  # as workers do: the document's row before its tasks
             )
         }
         for document in documents.values():
@@ -54,9 +56,9 @@ def stop_parsing(
         visible_dataset(session, caller, dataset_id, f"You don't own the dataset {dataset_id}.")
         for document_id in unique_ids(document_ids, "document", outcome):
             document = session.scalars(
-                select(Document).where(
-                    Document.dataset_id == dataset_id, Document.id == document_id
-                )
+                select(Document)
+                .where(Document.dataset_id == dataset_id, Document.id == document_id)
+                .with_for_update()  # as workers do: the document's row before its tasks
             ).first()
             if document is None:
                 raise DataError(f"You don't own the document {document_id}.")
