@@ -19,7 +19,9 @@ from ragserve.db.engine import (
     transaction,
 )
 from ragserve.ingest.queue import TaskQueue, make_huey
+from ragserve.models.chat import ChatModel, chat_model_for
 from ragserve.models.embedding import EmbeddingModel, embedding_model_for
+from ragserve.models.rerank import RerankModel, rerank_model_for
 from ragserve.services.health import (
     Component,
     database_probe,
@@ -70,6 +72,24 @@ class Runtime:
             if model_id not in self._embedders:
                 self._embedders[model_id] = embedding_model_for(model_id)
             return self._embedders[model_id]
+
+    def chat_model(self, model_id: str) -> ChatModel:
+        """The API chat model ``name@factory`` (or a LiteLLM model string)."""
+        key = self.settings.llm_api_key
+        return chat_model_for(
+            model_id,
+            api_key=key.get_secret_value() if key else None,
+            api_base=self.settings.llm_api_base,
+        )
+
+    def rerank_model(self, model_id: str) -> RerankModel:
+        """The API rerank model ``name@factory`` (or a LiteLLM model string)."""
+        key = self.settings.llm_api_key
+        return rerank_model_for(
+            model_id,
+            api_key=key.get_secret_value() if key else None,
+            api_base=self.settings.llm_api_base,
+        )
 
     def probes(self) -> dict[str, Component]:
         queue_kind = "redis" if self.settings.queue_url else "sqlite"

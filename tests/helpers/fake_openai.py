@@ -2,7 +2,9 @@
 
 ``POST /v1/embeddings`` answers vectors derived from a hash of each input (not normalised, so
 callers must normalise); ``POST /v1/chat/completions`` answers a deterministic reply, plain or as
-an SSE stream (``data: {...}`` chunks, a usage chunk, ``data: [DONE]``).
+an SSE stream (``data: {...}`` chunks, a usage chunk, ``data: [DONE]``); ``POST /v1/rerank``
+(the Jina/Cohere protocol vLLM serves) scores each document by the share of the query's words
+it contains.
 
 The API key picks a failure mode (the exact word, or the word followed by ``-anything``):
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +41,13 @@ def fake_vector(text: str, dimension: int) -> list[float]:
     seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
     values = np.random.default_rng(seed).standard_normal(dimension) * 3.0
     return [float(v) for v in values]
+
+
+def rerank_score(query: str, text: str) -> float:
+    """The fake reranker's score: the share of the query's distinct words found in ``text``."""
+    words = set(re.findall(r"\w+", query.lower()))
+    found = set(re.findall(r"\w+", text.lower()))
+    return len(words & found) / len(words) if words else 0.0
 
 
 def default_reply(messages: list[dict[str, Any]]) -> str:
@@ -104,7 +114,7 @@ class FakeOpenAI:
 
     def handle(self, path: str, api_key: str | None, body: dict[str, Any]) -> _Answer:
         self.requests.append(RecordedRequest(path, api_key, body))
-        if path not in ("/v1/embeddings", "/v1/chat/completions"):
+        if path not in ("/v1/embeddings", "/v1/chat/completions", "/v1/rerank"):
             return _error(404, f"Unknown request URL: POST {path}.", "invalid_request_error")
         mode = _failure_mode(api_key)
         if not api_key or mode == "bad":
@@ -126,7 +136,25 @@ class FakeOpenAI:
             self._stopping.wait(self.slow_seconds)
         if path == "/v1/embeddings":
             return self._embeddings(body)
+        if path == "/v1/rerank":
+            return self._rerank(body)
         return self._chat(body)
+
+    def _rerank(self, body: dict[str, Any]) -> _Answer:
+        query, documents = body.get("query"), body.get("documents")
+        if not isinstance(query, str) or not isinstance(documents, list):
+            return _error(400, "'query' and 'documents' are required", "invalid_request_error")
+        results = []
+        for index, document in enumerate(documents):
+            text = document.get("text", "") if isinstance(document, dict) else str(document)
+            results.append({"index": index, "relevance_score": rerank_score(query, text)})
+        results.sort(key=lambda item: -float(item["relevance_score"]))
+        top_n = body.get("top_n")
+        if isinstance(top_n, int):
+            results = results[:top_n]
+        return _Answer(
+            200, {"id": "rerank-fake", "model": body.get("model", ""), "results": results}
+        )
 
     def _embeddings(self, body: dict[str, Any]) -> _Answer:
         inputs = body.get("input")

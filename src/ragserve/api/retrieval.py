@@ -47,9 +47,25 @@ def retrieve(runtime: RuntimeDep, caller: ApiCaller, body: JsonBody) -> dict[str
     if question is None:
         raise DataError("`question` is required.")
     options = search_options(body)
+    cross_languages = body.get("cross_languages") or []
+    if not isinstance(cross_languages, list) or not all(
+        isinstance(language, str) for language in cross_languages
+    ):
+        raise DataError("`cross_languages` should be a list of language names")
+    rerank_id = body.get("rerank_id") or None
+    if rerank_id is not None and not isinstance(rerank_id, str):
+        raise DataError("`rerank_id` should be a model name")
     if not isinstance(question, str) or not question.strip() or scope.document_ids == ():
         return api_result({"total": 0, "chunks": [], "doc_aggs": {}})
-    result = retrieval.search(runtime, scope, question, options)
+    question = retrieval.rewrite_question(
+        runtime,
+        caller.tenant_id,
+        question,
+        keyword=bool(body.get("keyword")),
+        cross_languages=cross_languages,
+    )
+    rerank = runtime.rerank_model(rerank_id).scores if rerank_id else None
+    result = retrieval.search(runtime, scope, question, options, rerank)
     return api_result(result_wire(result))
 
 

@@ -18,12 +18,13 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ragserve.db.models import Dataset, Document
+from ragserve.db.models import Dataset, Document, Tenant
 from ragserve.errors import DataError
 from ragserve.ingest.tokenizer import tokenize
 from ragserve.rag import hybrid
 from ragserve.rag.highlight import highlight
 from ragserve.rag.metadata_filter import MetadataCondition, filter_documents
+from ragserve.rag.question import translated, with_keywords
 from ragserve.runtime import Runtime
 from ragserve.services.datasets import visible_to
 from ragserve.services.tenancy import Caller
@@ -126,6 +127,31 @@ def resolve_scope(
         document_ids=documents,
         embedding_model=models.pop() if models else "",
     )
+
+
+def rewrite_question(
+    runtime: Runtime,
+    tenant_id: str,
+    question: str,
+    *,
+    keyword: bool = False,
+    cross_languages: Sequence[str] = (),
+) -> str:
+    """The question translated into ``cross_languages`` and/or followed by its keywords, by
+    the tenant's chat model; unchanged when the tenant has none (or it fails)."""
+    if not question.strip() or (not keyword and not cross_languages):
+        return question
+    with runtime.read() as session:
+        tenant = session.get(Tenant, tenant_id)
+        model_id = (tenant.llm_id if tenant else "") or runtime.settings.default_chat_model
+    if not model_id:
+        return question
+    chat = runtime.chat_model(model_id)
+    if cross_languages:
+        question = translated(chat, question, cross_languages)
+    if keyword:
+        question = with_keywords(chat, question)
+    return question
 
 
 def search(
