@@ -201,3 +201,65 @@ class IngestTask(Record):
         default=None,
         deferred=True,
     )
+
+
+class TenantModel(Record):
+    """A model a tenant configured (RAGFlow's ``tenant_llm``): a provider key, a base URL, or a
+    self-hosted model added by name. The key is stored encrypted (``services.secrets``)."""
+
+    __tablename__ = "tenant_model"
+    __table_args__ = (UniqueConstraint("tenant_id", "factory", "name"),)
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenant.id", ondelete="CASCADE"), index=True
+    )
+    factory: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(255))
+    model_type: Mapped[str] = mapped_column(String(32))
+    api_key_encrypted: Mapped[str | None] = mapped_column(Text, default=None)
+    api_base: Mapped[str] = mapped_column(String(1024), default="")
+    max_tokens: Mapped[int] = mapped_column(Integer, default=8192)
+    used_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(1), default="1")
+
+
+class Chat(Record):
+    """A chat assistant (RAGFlow's ``dialog``), in ragserve's field names. Deleting one sets
+    ``status`` to "0", as RAGFlow does."""
+
+    __tablename__ = "chat"
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenant.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    avatar: Mapped[str | None] = mapped_column(Text, default=None)
+    language: Mapped[str] = mapped_column(String(32), default="English")
+    llm_id: Mapped[str] = mapped_column(String(255), default="")
+    llm_setting: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    prompt_type: Mapped[str] = mapped_column(String(16), default="simple")
+    prompt_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    similarity_threshold: Mapped[float] = mapped_column(Float, default=0.2)
+    vector_similarity_weight: Mapped[float] = mapped_column(Float, default=0.3)
+    top_n: Mapped[int] = mapped_column(Integer, default=6)
+    top_k: Mapped[int] = mapped_column(Integer, default=1024)
+    rerank_id: Mapped[str] = mapped_column(String(255), default="")
+    do_refer: Mapped[str] = mapped_column(String(1), default="1")
+    meta_data_filter: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    dataset_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(1), default="1", index=True)
+
+
+class ChatSession(Record):
+    """A conversation with a chat assistant: its messages and, per answer, the reference."""
+
+    __tablename__ = "chat_session"
+
+    chat_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("chat.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255), default="New session")
+    user_id: Mapped[str] = mapped_column(String(255), default="")
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    answer_references: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
