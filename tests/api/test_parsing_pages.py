@@ -35,9 +35,11 @@ def page_lines(page: int, lines: int, seed: int = 0) -> list[str]:
     ]
 
 
-def sample_pdf(seed: int = 0) -> bytes:
-    """Nine pages; every third page has two chunks' worth of text."""
-    return text_pdf([page_lines(page, 7 if page % 3 == 0 else 4, seed) for page in range(1, 10)])
+def sample_pdf(seed: int = 0, pages: int = 9) -> bytes:
+    """``pages`` pages; every third page has two chunks' worth of text."""
+    return text_pdf(
+        [page_lines(page, 7 if page % 3 == 0 else 4, seed) for page in range(1, pages + 1)]
+    )
 
 
 def set_config(account: Account, dataset_id: str, document_id: str, **config: Any) -> None:

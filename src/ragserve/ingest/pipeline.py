@@ -273,7 +273,7 @@ def run_task(runtime: Runtime, task_id: str) -> None:
         logger.info("task %s cancelled", task_id)
     except Exception as error:  # every failure is the document's, never the worker's
         message = job.label + _describe(error, runtime.settings.task_timeout)
-        if isinstance(error, MemoryError):
+        if _out_of_memory(error):
             logger.warning("task %s ran out of memory", task_id)
         elif not isinstance(error, ParseError | TaskTimeout | RagserveError):
             logger.exception("task %s failed", task_id)
@@ -282,15 +282,27 @@ def run_task(runtime: Runtime, task_id: str) -> None:
         _fail(runtime, claim, worker_id, message)
 
 
+def _out_of_memory(error: BaseException) -> bool:
+    """Whether ``error`` is, or was caused by, a ``MemoryError`` (parsers wrap what they meet)."""
+    cause: BaseException | None = error
+    for _depth in range(10):
+        if cause is None:
+            return False
+        if isinstance(cause, MemoryError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
 def _describe(error: Exception, timeout: int) -> str:
+    if _out_of_memory(error):
+        return "The document needs more memory than a worker may use."
     if isinstance(error, ParseError):
         return str(error)
     if isinstance(error, RagserveError):  # e.g. the embedding provider refused the key
         return error.message
     if isinstance(error, TaskTimeout):
         return f"Parsing took longer than {timeout} s and was stopped."
-    if isinstance(error, MemoryError):
-        return "The document needs more memory than a worker may use."
     return f"Internal error while parsing ({type(error).__name__}); see the server log."
 
 

@@ -1,12 +1,15 @@
 """Worker processes: a huey consumer whose forked processes each build their own runtime.
 
 The runtime is built lazily in the process that runs a task, never before the fork, so no
-database connection, model session or index is shared across processes.
+database connection, model session or index is shared across processes. Each worker process
+caps its own memory (``task_memory_limit``) when it starts.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import resource
 import threading
 
 from ragserve.ingest import pipeline
@@ -32,13 +35,34 @@ class ProcessRuntime:
             return self._runtime
 
 
+def limit_memory(megabytes: int) -> None:
+    """Let this process use at most ``megabytes`` MB of heap and other private writable memory
+    (``RLIMIT_DATA``); 0 leaves the limit as it is.
+
+    An allocation past the limit fails: Python raises ``MemoryError`` (the task fails with a
+    message saying so, and the process lives on). ``RLIMIT_AS`` would count address space that is
+    only reserved, which onnxruntime and the allocators reserve by the gigabyte.
+    """
+    if megabytes <= 0:
+        return
+    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    soft = megabytes * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (soft, hard))
+    logger.info("worker process %d: memory limited to %d MB", os.getpid(), soft // 2**20)
+
+
 def worker_queue(settings: Settings) -> TaskQueue:
     runtime = ProcessRuntime(settings)
-    return TaskQueue(
+    queue = TaskQueue(
         make_huey(settings),
         run_task=lambda task_id: pipeline.run_task(runtime.get(), task_id),
         reap=lambda: pipeline.requeue_expired(runtime.get()),
     )
+    # Startup hooks run in each worker process (not in the consumer that forks them).
+    queue.huey.on_startup("memory_limit")(lambda: limit_memory(settings.task_memory_limit))
+    return queue
 
 
 def run_workers(settings: Settings, processes: int) -> None:
