@@ -1,17 +1,22 @@
 from __future__ import annotations
 
+import io
 import time
 import zlib
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+import pdfplumber
 import pypdfium2 as pdfium
 import pytest
 
 from helpers.data import PDF_SAMPLES
 from ragserve.ingest.parsers.pdf import PASSWORD_MESSAGE, PDFIUM_LOCK, parse_pdf
+from ragserve.ingest.parsers.pdf_grid import has_grid, page_edges
 from ragserve.ingest.types import BlockKind, ParsedDocument, ParseError
 
 SAMPLES = sorted(PDF_SAMPLES.glob("*/*.pdf"))
@@ -115,6 +120,76 @@ def _table_pdf() -> bytes:
             _stream(b"".join(ops)),
         ]
     )
+
+
+def _one_page_pdf(content: bytes, xobjects: Sequence[bytes] = ()) -> bytes:
+    """A 612x792 pt page in Helvetica (/F1) with form XObjects /Fm1, /Fm2, ..."""
+    names = b" ".join(b"/Fm%d %d 0 R" % (i, 5 + i) for i in range(1, len(xobjects) + 1))
+    return _build_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 5 0 R"
+            b" /Resources << /Font << /F1 4 0 R >> /XObject << %s >> >> >>" % names,
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            _stream(content),
+            *xobjects,
+        ]
+    )
+
+
+def _plot_pdf() -> bytes:
+    """A framed plot: three curves of 1000 short segments each, a zero line across the frame
+    and a legend line beside it (ruling lines enough to look like a table at first sight)."""
+    ops = [_text_op(72, 720, "Figure 1: three damped oscillations."), b"0.5 w\n"]
+    ops += [b"72 400 400 250 re S\n", b"72 525 m 472 525 l S\n", b"490 400 m 490 650 l S\n"]
+    for k in range(1, 4):
+        xs = np.linspace(72, 472, 1001)
+        ys = 525 + 100 / k * np.exp(-(xs - 72) / 200) * np.sin((xs - 72) / (4 * k))
+        path = " ".join(f"{x:.2f} {y:.2f} l" for x, y in zip(xs[1:], ys[1:], strict=True))
+        ops.append(f"{xs[0]:.2f} {ys[0]:.2f} m {path} S\n".encode())
+    return _one_page_pdf(b"".join(ops))
+
+
+def _form_table_pdf() -> bytes:
+    """A ruled 3x3 grid drawn in a form XObject that is moved and scaled twice."""
+    grid = [f"0 {y} m 300 {y} l S\n" for y in (0, 20, 40, 60)]
+    grid += [f"{x} 0 m {x} 60 l S\n" for x in (0, 100, 200, 300)]
+    form = _stream(
+        "".join(grid).encode(),
+        b"/Type /XObject /Subtype /Form /BBox [0 0 300 60] /Matrix [1 0 0 1 10 20]",
+    )
+    content = _text_op(72, 720, "A table in a form.") + b"q 1.5 0 0 1.2 50 300 cm /Fm1 Do Q\n"
+    return _one_page_pdf(content, [form])
+
+
+Edges = set[tuple[Any, ...]]
+
+
+def _straight_edges(edges: list[dict[str, Any]]) -> Edges:
+    """Horizontal and vertical edges of at least 1 pt, rounded to 0.1 pt."""
+    return {
+        (e["orientation"], *(round(e[k], 1) for k in ("x0", "top", "x1", "bottom")))
+        for e in edges
+        if e["orientation"] in ("h", "v")
+        and e["height" if e["orientation"] == "v" else "width"] >= 1
+    }
+
+
+def _grid_check(data: bytes) -> tuple[bool, Edges, Edges]:
+    """(has_grid, our edges, pdfplumber's edges) of the first page."""
+    with PDFIUM_LOCK:
+        pdf = pdfium.PdfDocument(data)
+        try:
+            page = pdf[0]
+            height = page.get_height()
+            edges = page_edges(page, lambda x, y: (x, height - y))
+        finally:
+            pdf.close()
+    assert edges is not None
+    with pdfplumber.open(io.BytesIO(data)) as plumber_pdf:
+        theirs = _straight_edges(plumber_pdf.pages[0].edges)
+    return has_grid(edges), _straight_edges(edges), theirs
 
 
 def _scanned_pdf() -> bytes:
@@ -260,6 +335,40 @@ def test_table_in_a_real_document() -> None:
     assert ("Capital", "Jakarta", "Berlin", "Vienna", "Paris", "Vatican City") in tables[0].rows
     texts = " ".join(b.text for b in doc.blocks if b.kind != BlockKind.TABLE)
     assert "Jakarta" not in texts
+
+
+def test_grid_check_reads_pdfplumbers_edges() -> None:
+    for data in (_table_pdf(), _form_table_pdf()):
+        grid, ours, theirs = _grid_check(data)
+        assert grid
+        assert theirs and ours >= theirs  # also inside a moved and scaled form XObject
+    doc = parse_pdf(_form_table_pdf())
+    # Not a table here: the first look at ruling lines sees top-level lines only (as before).
+    assert [b.kind for b in doc.blocks] == [BlockKind.TEXT]
+
+
+def test_plot_page_skips_table_detection(monkeypatch: pytest.MonkeyPatch) -> None:
+    opened: list[object] = []
+    real_open = pdfplumber.open
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        opened.append(args)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(pdfplumber, "open", spy)
+    plot = _plot_pdf()
+    grid, ours, theirs = _grid_check(plot)
+    assert not grid and ours >= theirs
+    opened.clear()
+    doc = parse_pdf(plot)
+    assert [b.kind for b in doc.blocks] == [BlockKind.TEXT]
+    assert opened == []  # pdfplumber never opened the file
+    with real_open(io.BytesIO(plot)) as plumber_pdf:  # and would not have found a table
+        found = plumber_pdf.pages[0].find_tables()
+        assert not [t for t in found if len(t.rows) >= 2 and len(t.columns) >= 2]
+    table = parse_pdf(_table_pdf())  # a ruled table is still looked for, and found
+    assert len(opened) == 1
+    assert [b.kind for b in table.blocks].count(BlockKind.TABLE) == 1
 
 
 def test_two_columns_read_column_by_column() -> None:

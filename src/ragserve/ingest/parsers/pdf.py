@@ -35,6 +35,7 @@ from ragserve.ingest.parsers.ocr import (
     page_blocks,
     union,
 )
+from ragserve.ingest.parsers.pdf_grid import Edge, has_grid, page_edges
 from ragserve.ingest.types import Block, BlockKind, Box, ParsedDocument, ParseError
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class _Page:
     number: int
     lines: list[TextLine] = field(default_factory=list)
     table_hint: bool = False  # has ruling lines: worth asking pdfplumber for tables
+    edges: list[Edge] | None = None  # those lines; None when there were too many to read
     needs_ocr: bool = False
     image: npt.NDArray[np.uint8] | None = None  # BGR rendering, ``scale`` pixels per point
     scale: float = 1.0
@@ -225,7 +227,8 @@ def _extract_page(doc: Any, number: int, opts: dict[str, Any]) -> _Page:
             tp.close()
         chars = sum(len(ln.text.replace(" ", "")) for ln in out.lines)
         ruled, total, covered = _scan_objects(page, geo)
-        out.table_hint = ruled and chars > 0
+        if ruled and chars > 0 and opts["tables"]:
+            out.table_hint, out.edges = True, page_edges(page, geo.point)
         scanned = chars < 20 and covered >= 0.25 * geo.size[0] * geo.size[1]
         out.needs_ocr = (chars == 0 and total > 0) or scanned
         if opts["images"] or (opts["ocr"] and out.needs_ocr):
@@ -282,6 +285,9 @@ def _parse_pdfium(raw: bytes, pages: Ranges, opts: dict[str, Any]) -> ParsedDocu
             except pdfium.PdfiumError as exc:
                 logger.warning("Skipping unreadable page %d of a PDF: %s", number, exc)
                 continue
+            if page.table_hint and page.edges is not None:  # do they form a grid?
+                page.table_hint = has_grid(page.edges)
+            page.edges = None
             if page.image is not None and opts["ocr"] and page.needs_ocr:
                 try:
                     page.ocr_blocks = group_lines(ocr_image(page.image), scale=page.scale)

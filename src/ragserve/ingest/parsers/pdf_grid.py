@@ -1,0 +1,152 @@
+"""Whether a PDF page's ruling lines form a table grid: a cheap check before asking pdfplumber.
+
+pdfplumber finds ruled tables from a page's edges (lines, sides of rectangles, straight pieces of
+paths), but to get them pdfminer interprets the whole page in Python first, which costs far more
+than the table search itself, most of all on pages of vector drawings (a plot is thousands of path
+segments). This module reads the same edges from PDFium's path objects, the way pdfminer and
+pdfplumber make them, and runs pdfplumber's own grid search on them with its default settings:
+a page whose edges give no table of at least two rows and two columns cannot give one to
+pdfplumber either, so pdfplumber need not open it. The edges read here are a superset of
+pdfplumber's (straight within ``STRAIGHT`` points rather than exactly), so the check errs towards
+asking pdfplumber.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import pypdfium2.raw as pdfium_c  # type: ignore[import-untyped]
+
+Edge = dict[str, Any]  # a pdfplumber edge: x0, x1, top, bottom, width, height, orientation
+Point = tuple[float, float]
+Matrix = tuple[float, float, float, float, float, float]
+
+MAX_OBJECTS = 5000  # page objects read; past that the check gives up (None)
+MAX_SEGMENTS = 200_000  # path segments read; likewise
+STRAIGHT = 0.01  # points: a piece this close to horizontal or vertical counts as straight
+
+
+def _matrix(obj: Any) -> Matrix:
+    m = pdfium_c.FS_MATRIX()
+    if not pdfium_c.FPDFPageObj_GetMatrix(obj.raw, ctypes.byref(m)):
+        raise ValueError("no matrix")
+    return (m.a, m.b, m.c, m.d, m.e, m.f)
+
+
+def _then(m: Matrix, n: Matrix) -> Matrix:
+    """The transform ``m`` followed by ``n``."""
+    a, b, c, d, e, f = m
+    a2, b2, c2, d2, e2, f2 = n
+    return (
+        a * a2 + b * c2,
+        a * b2 + b * d2,
+        c * a2 + d * c2,
+        c * b2 + d * d2,
+        e * a2 + f * c2 + e2,
+        e * b2 + f * d2 + f2,
+    )
+
+
+def _subpaths(obj: Any, to_page: Callable[[float, float], Point]) -> list[tuple[list[Point], bool]]:
+    """(points, has a curve) of each subpath, in page space; a Bézier curve adds its end only,
+    and a closed subpath ends where it began (pdfminer's points)."""
+    m = _matrix(obj)
+    form = obj.container
+    while form is not None:  # objects inside a form XObject are placed by the form's matrix
+        m = _then(m, _matrix(form))
+        form = form.container
+    a, b, c, d, e, f = m
+    x, y = ctypes.c_float(), ctypes.c_float()
+    out: list[tuple[list[Point], bool]] = []
+    points: list[Point] = []
+    curves = 0
+    for k in range(pdfium_c.FPDFPath_CountSegments(obj.raw)):
+        segment = pdfium_c.FPDFPath_GetPathSegment(obj.raw, k)
+        kind = pdfium_c.FPDFPathSegment_GetType(segment)
+        pdfium_c.FPDFPathSegment_GetPoint(segment, ctypes.byref(x), ctypes.byref(y))
+        point = to_page(a * x.value + c * y.value + e, b * x.value + d * y.value + f)
+        if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
+            if points:
+                out.append((points, curves > 0))
+            points, curves = [point], 0
+        elif kind == pdfium_c.FPDF_SEGMENT_BEZIERTO:
+            curves += 1
+            if curves % 3 == 0:  # two control points, then the end point
+                points.append(point)
+        else:
+            points.append(point)
+        if pdfium_c.FPDFPathSegment_GetClose(segment) and points and points[-1] != points[0]:
+            points.append(points[0])
+    if points:
+        out.append((points, curves > 0))
+    return out
+
+
+def page_edges(page: Any, to_page: Callable[[float, float], Point]) -> list[Edge] | None:
+    """pdfplumber's horizontal and vertical edges of a pypdfium2 page, in the space of
+    ``to_page`` (PDF user space to the displayed page); None when the page has too many objects
+    to look at them all."""
+    edges: list[Edge] = []
+    segments = 0
+    for count, obj in enumerate(page.get_objects(max_depth=3), start=1):
+        if count > MAX_OBJECTS:
+            return None
+        if obj.type != pdfium_c.FPDF_PAGEOBJ_PATH:
+            continue
+        segments += max(0, pdfium_c.FPDFPath_CountSegments(obj.raw))
+        if segments > MAX_SEGMENTS:
+            return None
+        try:
+            subpaths = _subpaths(obj, to_page)
+        except ValueError:
+            return None
+        for points, curved in subpaths:
+            line = not curved and len(set(points)) == 2  # pdfplumber's "line": any direction
+            for (x0, y0), (x1, y1) in itertools.pairwise(points):
+                if abs(y1 - y0) <= STRAIGHT:
+                    orientation = "h"
+                elif line or abs(x1 - x0) <= STRAIGHT:  # a slanted line is a "v" edge
+                    orientation = "v"
+                else:
+                    continue
+                left, right, top, bottom = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
+                edges.append(
+                    {
+                        "x0": left,
+                        "x1": right,
+                        "top": top,
+                        "bottom": bottom,
+                        "doctop": top,
+                        "width": right - left,
+                        "height": bottom - top,
+                        "orientation": orientation,
+                        "object_type": "edge",
+                    }
+                )
+    return edges
+
+
+class _Edges:
+    """As much of a pdfplumber page as its table finder reads with the "lines" strategies."""
+
+    def __init__(self, edges: list[Edge]) -> None:
+        self.edges = edges
+        self.bbox = (0.0, 0.0, 0.0, 0.0)  # read for explicit lines only
+
+
+def has_grid(edges: list[Edge]) -> bool:
+    """Whether pdfplumber's table search finds a table of two or more rows and columns."""
+    from pdfplumber.table import TableFinder
+
+    page: Any = _Edges(edges)
+    try:
+        tables = TableFinder(page).tables
+    except Exception:  # odd geometry: let pdfplumber itself decide
+        return True
+    return any(
+        len({cell[1] for cell in table.cells}) >= 2 and len({cell[0] for cell in table.cells}) >= 2
+        for table in tables
+    )
