@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from ragserve import __version__
 from ragserve.api import (
     chunks,
+    completions,
     datasets,
     dify,
     documents,
@@ -34,6 +35,7 @@ ROUTERS = (
     chunks.router,
     retrieval.router,
     dify.router,
+    completions.router,
 )
 
 

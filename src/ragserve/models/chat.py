@@ -1,11 +1,10 @@
-"""Chat models through LiteLLM: one blocking completion (question rewriting, keywords, ...).
-
-Streaming answers belong to the chat service; this is the small call retrieval needs.
-"""
+"""Chat models through LiteLLM: a blocking completion (question rewriting, keywords, ...) and
+a streamed one (answers), whose deltas carry text and, for reasoning models, reasoning."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ragserve.errors import RagserveError
@@ -18,11 +17,31 @@ class ChatError(RagserveError):
     """A chat model could not answer; the message is safe to show (no secrets)."""
 
 
+GENERATION_OPTIONS = ("temperature", "top_p", "presence_penalty", "frequency_penalty", "max_tokens")
+"""The ``llm_setting`` keys passed on to the provider."""
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of a streamed reply: answer text and/or reasoning text."""
+
+    text: str = ""
+    reasoning: str = ""
+
+
 class ChatModel(Protocol):
     name: str
 
     def complete(self, messages: Sequence[Mapping[str, str]], *, max_tokens: int = 512) -> str:
         """The assistant's reply to ``messages`` (``{"role", "content"}`` dicts)."""
+        ...
+
+    def stream(
+        self, messages: Sequence[Mapping[str, str]], options: Mapping[str, Any]
+    ) -> Iterator[Delta]:
+        """The reply as it is generated; ``options`` holds ``GENERATION_OPTIONS``. Raises
+        ``ChatError`` (also midway) when the provider fails. Closing the iterator closes the
+        connection."""
         ...
 
 
@@ -58,11 +77,54 @@ class LiteLLMChat:
                 **options,
             )
         except Exception as exc:
-            what = f"Chat model {self.name}"
-            raise ChatError(
-                provider_error(what, exc, self.api_key, self.api_base, self.timeout)
-            ) from None
+            raise self._error(exc) from None
         return _reply_text(response)
+
+    def stream(
+        self, messages: Sequence[Mapping[str, str]], options: Mapping[str, Any]
+    ) -> Iterator[Delta]:
+        chosen = {k: options[k] for k in GENERATION_OPTIONS if options.get(k) is not None}
+        call = call_options(self.api_key, self.api_base, self.timeout, self.max_retries)
+        try:
+            response = litellm_module().completion(
+                model=self.model,
+                messages=[dict(message) for message in messages],
+                stream=True,
+                **chosen,
+                **call,
+            )
+            try:
+                for chunk in response:
+                    delta = _delta(chunk)
+                    if delta.text or delta.reasoning:
+                        yield delta
+            finally:
+                close = getattr(response, "close", None) or getattr(
+                    getattr(response, "completion_stream", None), "close", None
+                )
+                if callable(close):
+                    close()
+        except ChatError:
+            raise
+        except Exception as exc:
+            raise self._error(exc) from None
+
+    def _error(self, exc: Exception) -> ChatError:
+        what = f"Chat model {self.name}"
+        return ChatError(provider_error(what, exc, self.api_key, self.api_base, self.timeout))
+
+
+def _delta(chunk: Any) -> Delta:
+    try:
+        delta = chunk.choices[0].delta
+    except (AttributeError, IndexError, TypeError):
+        return Delta()
+    text = getattr(delta, "content", None)
+    reasoning = getattr(delta, "reasoning_content", None)
+    return Delta(
+        text=text if isinstance(text, str) else "",
+        reasoning=reasoning if isinstance(reasoning, str) else "",
+    )
 
 
 def _reply_text(response: Any) -> str:

@@ -1,0 +1,82 @@
+"""Assembling what the model reads: the knowledge block, the system prompt, the history, all
+within the model's context budget (counted in cl100k tokens)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ragserve.errors import DataError
+from ragserve.ingest.tokenizer import count_tokens
+from ragserve.store.base import ChunkRecord
+
+CITATION_GUIDE = """
+
+When you use a passage of the knowledge base, cite it right after the sentence with its ID in \
+the form [ID:n], e.g. "Cranes migrate in autumn [ID:0]." Cite only IDs that appear in the \
+knowledge base, never more than three per sentence, and do not list the sources at the end."""
+
+NO_MODEL_NOTE = (
+    "No generative model is configured for this assistant, so here are the passages of the "
+    "knowledge base that match the question best:"
+)
+
+_VARIABLE = re.compile(r"\{(\w+)\}")
+
+
+@dataclass(frozen=True)
+class Variable:
+    key: str
+    optional: bool
+
+
+def knowledge_block(chunks: Sequence[ChunkRecord], budget: int) -> tuple[str, int]:
+    """The chunks as the model sees them, numbered from 0, and how many fit in ``budget``
+    tokens (at least one, cut to fit)."""
+    parts: list[str] = []
+    used = 0
+    for number, chunk in enumerate(chunks):
+        part = f"ID: {number}\n├── Title: {chunk.document_name}\n└── Content:\n{chunk.content}\n"
+        cost = count_tokens(part)
+        if parts and used + cost > budget:
+            break
+        parts.append(part)
+        used += cost
+    return "\n".join(parts), len(parts)
+
+
+def system_prompt(
+    template: str, variables: Sequence[Variable], values: Mapping[str, str], quote: bool
+) -> str:
+    """The template with each declared ``{key}`` replaced (``knowledge`` included); a missing
+    required value raises ``DataError``. Braces that are not declared keys stay as written."""
+    declared = {variable.key: variable for variable in variables}
+    for key, variable in declared.items():
+        if not variable.optional and key not in values:
+            raise DataError(f"Miss parameter: {key}")
+
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key in declared or key == "knowledge":
+            return values.get(key, "")
+        return match.group(0)
+
+    text = _VARIABLE.sub(fill, template)
+    return text + CITATION_GUIDE if quote and "knowledge" in values else text
+
+
+def fit_history(messages: Sequence[Mapping[str, str]], budget: int) -> list[dict[str, str]]:
+    """The latest messages whose tokens fit ``budget``; the last one always stays."""
+    kept: list[dict[str, str]] = []
+    used = 0
+    for message in reversed(messages):
+        cost = count_tokens(message.get("content", "")) + 4
+        if kept and used + cost > budget:
+            break
+        kept.append({"role": message["role"], "content": message.get("content", "")})
+        used += cost
+    kept.reverse()
+    while len(kept) > 1 and kept[0]["role"] != "user":
+        kept.pop(0)
+    return kept

@@ -1,0 +1,393 @@
+"""Answering with a chat assistant: refine the question, retrieve, prompt, stream, cite.
+
+``answer`` is the pipeline, shared by the native and the OpenAI-compatible endpoints: it takes
+a snapshot of the assistant and the conversation and yields ``Event``s — answer text, reasoning
+text, then one ``final`` event with the whole answer (citations inserted) and its reference.
+The endpoints turn events into their wire formats and store what was said.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import select
+
+from ragserve.db.models import Chat, ChatSession, Dataset, Tenant, TenantModel
+from ragserve.errors import DataError
+from ragserve.ingest.tokenizer import count_tokens
+from ragserve.models.chat import ChatError, ChatModel
+from ragserve.models.registry import ModelType, find_model, split_model_id
+from ragserve.rag import citations
+from ragserve.rag.metadata_filter import MetadataCondition
+from ragserve.rag.prompt import (
+    NO_MODEL_NOTE,
+    Variable,
+    fit_history,
+    knowledge_block,
+    system_prompt,
+)
+from ragserve.rag.think import ThinkSplitter
+from ragserve.runtime import Runtime
+from ragserve.services import retrieval
+from ragserve.services.retrieval import Hit, SearchOptions, SearchResult
+from ragserve.services.tenancy import Caller, CredentialKind
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONTEXT_TOKENS = 8192
+KNOWLEDGE_SHARE = 0.6
+"""Share of the model's context the retrieved passages may fill."""
+EXTRACTIVE_PASSAGES = 3
+REFINE_PROMPT = (
+    "Rewrite the user's last question so that it can be understood without the conversation "
+    "before it: resolve pronouns and references to earlier turns. Answer with the rewritten "
+    "question only, in its original language."
+)
+
+
+@dataclass(frozen=True)
+class Assistant:
+    """What answering needs of a chat assistant, read once from its row."""
+
+    id: str
+    tenant_id: str
+    llm_id: str
+    llm_setting: dict[str, Any]
+    prompt_config: dict[str, Any]
+    dataset_ids: tuple[str, ...]
+    similarity_threshold: float
+    vector_similarity_weight: float
+    top_n: int
+    top_k: int
+    rerank_id: str
+    context_tokens: int
+
+    @property
+    def variables(self) -> list[Variable]:
+        raw = self.prompt_config.get("parameters") or []
+        return [
+            Variable(str(item.get("key")), bool(item.get("optional")))
+            for item in raw
+            if isinstance(item, dict) and item.get("key")
+        ]
+
+
+@dataclass(frozen=True)
+class Request:
+    """One question in context: the conversation (ending with the user's message) and the
+    per-call options of the completion endpoints."""
+
+    messages: list[dict[str, str]]
+    quote: bool = True
+    document_ids: tuple[str, ...] = ()
+    extra_dataset_ids: tuple[str, ...] = ()
+    metadata_condition: MetadataCondition | None = None
+    values: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Final:
+    answer: str
+    """The whole answer, citations normalised (and inserted when the model wrote none)."""
+    reference: dict[str, Any]
+    """``{"total", "chunks", "doc_aggs"}``, or ``{}`` when nothing was retrieved or quoting
+    is off."""
+    prompt: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: Literal["text", "reasoning", "final"]
+    text: str = ""
+    final: Final | None = None
+
+
+def load_assistant(runtime: Runtime, caller: Caller, chat_id: str) -> Assistant:
+    with runtime.read() as session:
+        chat = session.scalars(
+            select(Chat).where(
+                Chat.id == chat_id, Chat.tenant_id == caller.tenant_id, Chat.status == "1"
+            )
+        ).first()
+        if chat is None:
+            raise DataError(f"You don't own the chat {chat_id}")
+        llm_id = chat.llm_id
+        if not llm_id:
+            tenant = session.get(Tenant, chat.tenant_id)
+            llm_id = (tenant.llm_id if tenant else "") or runtime.settings.default_chat_model
+        return Assistant(
+            id=chat.id,
+            tenant_id=chat.tenant_id,
+            llm_id=llm_id,
+            llm_setting=dict(chat.llm_setting or {}),
+            prompt_config=dict(chat.prompt_config or {}),
+            dataset_ids=tuple(chat.dataset_ids or ()),
+            similarity_threshold=chat.similarity_threshold,
+            vector_similarity_weight=chat.vector_similarity_weight,
+            top_n=chat.top_n,
+            top_k=chat.top_k,
+            rerank_id=chat.rerank_id,
+            context_tokens=_context_tokens(session, chat.tenant_id, llm_id),
+        )
+
+
+def _context_tokens(session: Any, tenant_id: str, model_id: str) -> int:
+    name, factory = split_model_id(model_id)
+    row = session.scalars(
+        select(TenantModel.max_tokens).where(
+            TenantModel.tenant_id == tenant_id, TenantModel.name == name
+        )
+    ).first()
+    if row:
+        return int(row)
+    spec = find_model(f"{name}@{factory}", ModelType.CHAT) if factory else None
+    return spec.max_tokens if spec else DEFAULT_CONTEXT_TOKENS
+
+
+def answer(runtime: Runtime, assistant: Assistant, request: Request) -> Iterator[Event]:
+    """The assistant's answer to the last user message, as events (see module docstring)."""
+    started = time.monotonic()
+    chat = runtime.chat_model(assistant.llm_id) if assistant.llm_id else None
+    question = request.messages[-1]["content"]
+    result = _retrieve(runtime, assistant, request, chat, question)
+    hits = result.hits if result is not None else []
+    empty_response = str(assistant.prompt_config.get("empty_response") or "")
+    if result is not None and not hits and empty_response:
+        yield from _final_only(empty_response)
+        return
+    knowledge_budget = int(assistant.context_tokens * KNOWLEDGE_SHARE)
+    knowledge, fitted = knowledge_block([hit.chunk for hit in hits], knowledge_budget)
+    hits = hits[:fitted]
+    if chat is None:
+        yield from _extractive(hits, result, request.quote)
+        return
+    values = {**request.values}
+    if result is not None:
+        values["knowledge"] = knowledge
+    quote = request.quote and bool(assistant.prompt_config.get("quote", True)) and bool(hits)
+    system = system_prompt(
+        str(assistant.prompt_config.get("system") or ""), assistant.variables, values, quote
+    )
+    max_answer = int(assistant.llm_setting.get("max_tokens") or 512)
+    history_budget = max(
+        assistant.context_tokens - count_tokens(system) - max_answer, count_tokens(question) + 8
+    )
+    messages = [
+        {"role": "system", "content": system},
+        *fit_history(request.messages, history_budget),
+    ]
+    prompt_tokens = sum(count_tokens(m["content"]) + 4 for m in messages)
+    text_parts: list[str] = []
+    completion_tokens = 0
+    splitter = ThinkSplitter()
+    for delta in chat.stream(messages, assistant.llm_setting):
+        pieces = [(True, delta.reasoning)] if delta.reasoning else []
+        pieces += splitter.feed(delta.text) if delta.text else []
+        for reasoning, text in pieces:
+            completion_tokens += count_tokens(text)
+            if reasoning:
+                yield Event("reasoning", text)
+            else:
+                text_parts.append(text)
+                yield Event("text", text)
+    for reasoning, text in splitter.flush():
+        yield Event("reasoning" if reasoning else "text", text)
+        if not reasoning:
+            text_parts.append(text)
+    full = "".join(text_parts)
+    reference: dict[str, Any] = {}
+    if quote and result is not None:
+        full = _cite(runtime, assistant, full, hits)
+        reference = _reference(hits, result, full)
+    prompt = (
+        f"{system}\n\n### Query:\n{question}\n\n### Elapsed: {time.monotonic() - started:.3f} s"
+    )
+    yield Event("final", final=Final(full, reference, prompt, prompt_tokens, completion_tokens))
+
+
+def _retrieve(
+    runtime: Runtime,
+    assistant: Assistant,
+    request: Request,
+    chat: ChatModel | None,
+    question: str,
+) -> SearchResult | None:
+    """The passages for the question; ``None`` for an assistant without datasets."""
+    dataset_ids = list(dict.fromkeys([*assistant.dataset_ids, *request.extra_dataset_ids]))
+    if not dataset_ids:
+        return None
+    caller = Caller(assistant.tenant_id, assistant.tenant_id, CredentialKind.API_TOKEN)
+    with runtime.read() as session:
+        scope = retrieval.resolve_scope(
+            session,
+            caller,
+            dataset_ids,
+            list(request.document_ids),
+            request.metadata_condition if question.strip() else None,
+        )
+    if chat is not None and assistant.prompt_config.get("refine_multiturn", True):
+        question = _refined(chat, request.messages) or question
+    options = SearchOptions(
+        page_size=max(assistant.top_n, 1),
+        similarity_threshold=assistant.similarity_threshold,
+        vector_similarity_weight=assistant.vector_similarity_weight,
+        top_k=max(assistant.top_k, 1),
+    )
+    rerank = runtime.rerank_model(assistant.rerank_id).scores if assistant.rerank_id else None
+    return retrieval.search(runtime, scope, question, options, rerank)
+
+
+def _refined(chat: ChatModel, messages: Sequence[Mapping[str, str]]) -> str | None:
+    """The last question rewritten to stand alone, when there are earlier user turns."""
+    if sum(1 for m in messages if m["role"] == "user") < 2:
+        return None
+    conversation = "\n".join(f"{m['role']}: {m['content']}" for m in messages[-8:])
+    try:
+        refined = chat.complete(
+            [
+                {"role": "system", "content": REFINE_PROMPT},
+                {"role": "user", "content": conversation},
+            ],
+            max_tokens=256,
+        ).strip()
+    except ChatError as error:
+        logger.warning("question refinement failed, searching the question as asked: %s", error)
+        return None
+    return refined or None
+
+
+def _cite(runtime: Runtime, assistant: Assistant, text: str, hits: list[Hit]) -> str:
+    text = citations.drop_invalid(citations.normalise(text), len(hits))
+    if citations.cited(text, len(hits)) or not hits:
+        return text
+    model_id = _embedding_model(runtime, hits)
+    if not model_id:
+        return text
+    model = runtime.embedding_model(model_id)
+    return citations.insert_citations(text, [hit.chunk.vector for hit in hits], model.embed)
+
+
+def _embedding_model(runtime: Runtime, hits: list[Hit]) -> str:
+    with runtime.read() as session:
+        dataset = session.get(Dataset, hits[0].chunk.dataset_id)
+        return dataset.embedding_model if dataset else ""
+
+
+def _reference(hits: list[Hit], result: SearchResult, text: str) -> dict[str, Any]:
+    chunks = [reference_chunk(hit) for hit in hits]
+    used = {hits[i].chunk.document_id for i in citations.cited(text, len(hits))}
+    documents = [d for d in result.documents if not used or d.document_id in used]
+    return {
+        "total": len(chunks),
+        "chunks": chunks,
+        "doc_aggs": [
+            {"doc_name": d.document_name, "doc_id": d.document_id, "count": d.count}
+            for d in documents
+        ],
+    }
+
+
+def reference_chunk(hit: Hit) -> dict[str, Any]:
+    chunk = hit.chunk
+    return {
+        "id": chunk.id,
+        "content": chunk.content,
+        "document_id": chunk.document_id,
+        "document_name": chunk.document_name,
+        "dataset_id": chunk.dataset_id,
+        "image_id": chunk.image_id,
+        "positions": [list(p) for p in chunk.positions if len(p) == 5],
+        "url": None,
+        "similarity": hit.similarity,
+        "vector_similarity": hit.vector_similarity,
+        "term_similarity": hit.term_similarity,
+        "doc_type": "",
+    }
+
+
+def _extractive(hits: list[Hit], result: SearchResult | None, quote: bool) -> Iterator[Event]:
+    """No chat model: the best passages, cited, after a note saying so."""
+    if not hits:
+        text = "No generative model is configured for this assistant, and no passage matches."
+        yield from _final_only(text)
+        return
+    shown = hits[:EXTRACTIVE_PASSAGES]
+    parts = [NO_MODEL_NOTE]
+    for number, hit in enumerate(shown):
+        marker = f" [ID:{number}]" if quote else ""
+        parts.append(f"{hit.chunk.content.strip()}{marker}")
+    text = "\n\n".join(parts)
+    for start in range(0, len(text), 200):
+        yield Event("text", text[start : start + 200])
+    reference = _reference(shown, result, text) if quote and result is not None else {}
+    yield Event("final", final=Final(text, reference, "", 0, count_tokens(text)))
+
+
+def _final_only(text: str) -> Iterator[Event]:
+    yield Event("text", text)
+    yield Event("final", final=Final(text, {}, "", 0, count_tokens(text)))
+
+
+# --- sessions ----------------------------------------------------------------------------------
+
+DEFAULT_PROLOGUE = "Hi! I'm your assistant. What can I do for you?"
+
+
+def prologue(assistant: Assistant) -> str:
+    return str(assistant.prompt_config.get("prologue") or DEFAULT_PROLOGUE)
+
+
+def open_session(runtime: Runtime, assistant: Assistant, name: str, user_id: str) -> str:
+    """A new session of the assistant holding its prologue; returns its id."""
+    with runtime.transaction() as session:
+        row = ChatSession(
+            chat_id=assistant.id,
+            name=name or "New session",
+            user_id=user_id,
+            messages=[{"role": "assistant", "content": prologue(assistant)}],
+            answer_references=[],
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def conversation(runtime: Runtime, assistant: Assistant, session_id: str) -> list[dict[str, str]]:
+    """The session's messages as ``{"role", "content"}``; raises if it is not the chat's."""
+    with runtime.read() as session:
+        row = session.get(ChatSession, session_id)
+        if row is None or row.chat_id != assistant.id:
+            raise DataError(f"You don't own the session {session_id}")
+        return [
+            {"role": str(m.get("role")), "content": str(m.get("content", ""))}
+            for m in row.messages or []
+            if m.get("role") in ("user", "assistant")
+        ]
+
+
+def record_exchange(
+    runtime: Runtime,
+    session_id: str,
+    message_id: str,
+    question: str,
+    answer_text: str,
+    reference: dict[str, Any],
+) -> None:
+    """Append the question and the answer (with its reference) to the session."""
+    now = time.time()
+    with runtime.transaction() as session:
+        row = session.get(ChatSession, session_id)
+        if row is None:
+            return
+        row.messages = [
+            *(row.messages or []),
+            {"role": "user", "content": question, "id": message_id, "created_at": now},
+            {"role": "assistant", "content": answer_text, "id": message_id, "created_at": now},
+        ]
+        row.answer_references = [*(row.answer_references or []), reference]
