@@ -228,11 +228,15 @@ class Chat(Record):
     ``status`` to "0", as RAGFlow does."""
 
     __tablename__ = "chat"
+    __table_args__ = (UniqueConstraint("tenant_id", "name_key"),)
 
     tenant_id: Mapped[str] = mapped_column(
         String(ID_LENGTH), ForeignKey("tenant.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of the case-folded name while the chat is live, NULL once deleted: names are
+    # unique per tenant among live chats, regardless of case and length.
+    name_key: Mapped[str | None] = mapped_column(String(64), default=None)
     description: Mapped[str | None] = mapped_column(Text, default=None)
     avatar: Mapped[str | None] = mapped_column(Text, default=None)
     language: Mapped[str] = mapped_column(String(32), default="English")

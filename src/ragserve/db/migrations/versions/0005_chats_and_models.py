@@ -22,6 +22,7 @@ def upgrade() -> None:
         "chat",
         sa.Column("tenant_id", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
+        sa.Column("name_key", sa.String(length=64), nullable=True),
         sa.Column("description", sa.Text(), nullable=True),
         sa.Column("avatar", sa.Text(), nullable=True),
         sa.Column("language", sa.String(length=32), nullable=False),
@@ -47,6 +48,7 @@ def upgrade() -> None:
             ["tenant_id"], ["tenant.id"], name=op.f("fk_chat_tenant_id_tenant"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chat")),
+        sa.UniqueConstraint("tenant_id", "name_key", name=op.f("uq_chat_tenant_id_name_key")),
     )
     with op.batch_alter_table("chat", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_chat_create_time"), ["create_time"], unique=False)
