@@ -11,6 +11,9 @@ from fastapi.routing import APIRoute
 
 from ragserve import __version__
 from ragserve.api import (
+    chat_sessions,
+    chats,
+    chats_openai,
     chunks,
     completions,
     datasets,
@@ -35,7 +38,10 @@ ROUTERS = (
     chunks.router,
     retrieval.router,
     dify.router,
+    chats.router,
+    chat_sessions.router,
     completions.router,
+    chats_openai.router,
 )
 
 

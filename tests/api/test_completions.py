@@ -289,3 +289,111 @@ def test_other_tenants_chats_and_sessions(
     assert ask(alice, "nope", stream=False)["code"] == 102
     result = ask(alice, other_chat, session_id=session_id, question="x", stream=False)
     assert result == {"code": 102, "message": f"You don't own the session {session_id}"}
+
+
+# --- OpenAI-compatible: /api/v1/chats_openai/{chat_id}/chat/completions ------------------------
+
+
+def openai_chat(account: Account, chat_id: str, body: Any, key: str | None = None) -> Any:
+    headers = {"Authorization": f"Bearer {key or account.api_key}"}
+    return account.client.post(
+        f"/api/v1/chats_openai/{chat_id}/chat/completions", json=body, headers=headers
+    )
+
+
+def test_openai_non_stream(alice: Account, corpus: Corpus, runtime: Runtime) -> None:
+    chat_id = make_chat(runtime, alice.id, [corpus.dataset_id])
+    body = {"model": "anything", "stream": False,
+            "messages": [{"role": "system", "content": "ignored"},
+                         {"role": "user", "content": "How do cranes travel?"}]}  # fmt: skip
+    response = openai_chat(alice, chat_id, body)
+    assert response.status_code == 200
+    data = response.json()
+    assert data["object"] == "chat.completion" and data["model"] == "anything"
+    assert data["id"] == f"chatcmpl-{chat_id}"
+    [choice] = data["choices"]
+    assert choice["finish_reason"] == "stop" and choice["message"]["role"] == "assistant"
+    assert choice["message"]["content"].startswith("Whooping cranes")
+    assert "reference" not in choice["message"] and "[ID:" not in choice["message"]["content"]
+    usage = data["usage"]
+    assert usage["completion_tokens"] > 0 and usage["prompt_tokens"] > 10
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+    for where in ({"reference": True}, {"extra_body": {"reference": True}}):
+        cited = openai_chat(alice, chat_id, {**body, **where}).json()["choices"][0]["message"]
+        assert cited["reference"][0]["document_name"] == "cranes.md"
+        assert "[ID:0]" in cited["content"]
+
+
+def test_openai_stream(alice: Account, corpus: Corpus, runtime: Runtime) -> None:
+    chat_id = make_chat(runtime, alice.id, [corpus.dataset_id])
+    body = {"model": "m", "reference": True,
+            "messages": [{"role": "user", "content": "think about cranes"}]}  # fmt: skip
+    response = openai_chat(alice, chat_id, body)
+    assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+    blocks = [b for b in response.text.split("\n\n") if b]
+    assert blocks[-1] == "data:[DONE]"
+    chunks = [json.loads(b[len("data:") :]) for b in blocks[:-1]]
+    assert {c["id"] for c in chunks} == {f"chatcmpl-{chat_id}"}
+    assert len({c["created"] for c in chunks}) == 1
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    deltas = [c["choices"][0]["delta"] for c in chunks[:-1]]
+    assert "".join(d["reasoning_content"] or "" for d in deltas) == "Let me see."
+    assert "".join(d["content"] or "" for d in deltas) == "The answer is 42."
+    last = chunks[-1]
+    assert last["choices"][0]["finish_reason"] == "stop"
+    assert 10 <= last["usage"]["completion_tokens"] <= 20  # summed over the streamed pieces
+    assert last["choices"][0]["delta"]["final_content"] == "The answer is 42."
+    assert isinstance(last["choices"][0]["delta"]["reference"], list)
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"messages": [{"role": "user", "content": "x"}]}, 400,
+         "required argument are missing: model; "),
+        ({"model": "m", "messages": [{"role": "assistant", "content": "x"}]}, 400,
+         "The last content of this conversation is not from user."),
+        ({"model": "m", "messages": "x"}, 400, "You have to provide messages."),
+        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "extra_body": 3}, 400,
+         "extra_body must be an object."),
+        ({"model": "m", "messages": [{"role": "user", "content": "x"}],
+          "metadata_condition": []}, 400, "metadata_condition must be an object."),
+    ],
+)  # fmt: skip
+def test_openai_validation(
+    alice: Account, corpus: Corpus, runtime: Runtime, body: Any, status: int, message: str
+) -> None:
+    chat_id = make_chat(runtime, alice.id, [corpus.dataset_id])
+    response = openai_chat(alice, chat_id, body)
+    assert response.status_code == status
+    assert response.json()["error"]["message"] == message
+
+
+def test_openai_auth_isolation_and_models(
+    alice: Account, bob: Account, corpus: Corpus, runtime: Runtime
+) -> None:
+    chat_id = make_chat(runtime, alice.id, [corpus.dataset_id])
+    body = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
+    unauthorised = openai_chat(alice, chat_id, body, key="ragflow-wrong")
+    assert unauthorised.status_code == 401
+    assert unauthorised.json()["error"]["code"] == "invalid_api_key"
+    foreign = openai_chat(bob, chat_id, body)
+    assert foreign.status_code == 404
+    assert foreign.json()["error"]["message"] == f"You don't own the chat {chat_id}"
+
+    models = alice.client.get(f"/api/v1/chats_openai/{chat_id}/models", headers=alice.api_headers)
+    assert models.json() == {"object": "list", "data": [
+        {"id": chat_id, "object": "model", "created": 0, "owned_by": "ragserve"}]}  # fmt: skip
+    hidden = bob.client.get(f"/api/v1/chats_openai/{chat_id}/models", headers=bob.api_headers)
+    assert hidden.status_code == 404
+
+
+@pytest.mark.parametrize("llm_key", ["limited"])
+def test_openai_provider_errors(alice: Account, corpus: Corpus, runtime: Runtime) -> None:
+    chat_id = make_chat(runtime, alice.id, [corpus.dataset_id])
+    body = {"model": "m", "messages": [{"role": "user", "content": "cranes"}]}
+    failed = openai_chat(alice, chat_id, {**body, "stream": False})
+    assert failed.status_code == 502 and "rate limit" in failed.json()["error"]["message"]
+    streamed = openai_chat(alice, chat_id, body).text
+    assert "**ERROR**: " in streamed and streamed.endswith("data:[DONE]\n\n")
