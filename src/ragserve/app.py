@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 
 from ragserve import __version__
 from ragserve.api import (
+    ask,
     chat_sessions,
     chats,
     chats_openai,
@@ -42,6 +43,7 @@ ROUTERS = (
     chat_sessions.router,
     completions.router,
     chats_openai.router,
+    ask.router,
 )
 
 

@@ -23,6 +23,8 @@ CRANES = "Whooping cranes migrate across North America every autumn."
 def reply(messages: list[dict[str, Any]]) -> str:
     """Restate the knowledge when asked about cranes; think aloud when asked to."""
     question = str(messages[-1]["content"])
+    if "Suggest" in str(messages[0]["content"]):
+        return "1. crane migration\n2) whooping crane\nnot numbered\n3. bird legs"
     if "Rewrite the user's last question" in str(messages[0]["content"]):
         return question.splitlines()[-1].removeprefix("user: ")
     if "think" in question:
@@ -397,3 +399,62 @@ def test_openai_provider_errors(alice: Account, corpus: Corpus, runtime: Runtime
     assert failed.status_code == 502 and "rate limit" in failed.json()["error"]["message"]
     streamed = openai_chat(alice, chat_id, body).text
     assert "**ERROR**: " in streamed and streamed.endswith("data:[DONE]\n\n")
+
+
+# --- /api/v1/sessions/ask and /related_questions ---------------------------------------------
+
+
+def test_ask_over_datasets(alice: Account, corpus: Corpus, bob: Account) -> None:
+    response = alice.client.post(
+        "/api/v1/sessions/ask",
+        json={"question": "How do cranes travel?", "dataset_ids": [corpus.dataset_id]},
+        headers=alice.api_headers,
+    )
+    blocks = [json.loads(b[len("data:") :]) for b in response.text.split("\n\n") if b]
+    assert blocks[-1] == {"code": 0, "message": "", "data": True}
+    deltas = [b["data"] for b in blocks[:-1] if b["data"]["final"] is False]
+    [final] = [b["data"] for b in blocks[:-1] if b["data"]["final"] is True]
+    assert "".join(d["answer"] for d in deltas).startswith("Whooping cranes")
+    assert final["answer"] == "" and final["reference"]["chunks"][0]["document_name"] == "cranes.md"
+
+    def error(account: Account, body: Any) -> Any:
+        return account.client.post(
+            "/api/v1/sessions/ask", json=body, headers=account.api_headers
+        ).json()
+
+    assert error(alice, {"dataset_ids": [corpus.dataset_id]}) == {
+        "code": 102, "message": "`question` is required."
+    }  # fmt: skip
+    assert error(alice, {"question": "x"})["message"] == "`dataset_ids` is required."
+    assert error(alice, {"question": "x", "dataset_ids": "a"})["message"] == (
+        "`dataset_ids` should be a list."
+    )
+    assert error(bob, {"question": "x", "dataset_ids": [corpus.dataset_id]})["message"] == (
+        f"You don't own the dataset {corpus.dataset_id}."
+    )
+    empty = alice.client.post(
+        "/api/v1/datasets", json={"name": "empty"}, headers=alice.api_headers
+    ).json()["data"]["id"]
+    assert error(alice, {"question": "x", "dataset_ids": [empty]})["message"] == (
+        f"The dataset {empty} doesn't own parsed file"
+    )
+
+
+def test_related_questions(alice: Account) -> None:
+    def related(body: Any) -> Any:
+        return alice.client.post(
+            "/api/v1/sessions/related_questions", json=body, headers=alice.api_headers
+        ).json()
+
+    assert related({"question": "cranes", "industry": "birding"}) == {
+        "code": 0, "data": ["crane migration", "whooping crane", "bird legs"]
+    }  # fmt: skip
+    assert related({}) == {"code": 102, "message": "`question` is required."}
+
+
+@pytest.mark.parametrize("chat_model", [""])
+def test_related_questions_need_a_chat_model(alice: Account) -> None:
+    result = alice.client.post(
+        "/api/v1/sessions/related_questions", json={"question": "x"}, headers=alice.api_headers
+    ).json()
+    assert result == {"code": 102, "message": "No chat model is configured for this tenant."}

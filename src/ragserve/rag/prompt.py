@@ -80,3 +80,15 @@ def fit_history(messages: Sequence[Mapping[str, str]], budget: int) -> list[dict
     while len(kept) > 1 and kept[0]["role"] != "user":
         kept.pop(0)
     return kept
+
+
+ASK_PROMPT = """You answer questions from the passages of a knowledge base below. Use only what \
+the passages say; when they do not answer the question, say so plainly. Answer in the language \
+of the question.
+
+Knowledge base:
+{knowledge}"""
+
+RELATED_PROMPT = """Suggest {count} short search queries a user might try next to learn more \
+about the topic of the question below{industry}. Answer with a numbered list, one query per \
+line ("1. ..."), and nothing else."""

@@ -9,6 +9,7 @@ The endpoints turn events into their wire formats and store what was said.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +25,9 @@ from ragserve.models.registry import ModelType, find_model, split_model_id
 from ragserve.rag import citations
 from ragserve.rag.metadata_filter import MetadataCondition
 from ragserve.rag.prompt import (
+    ASK_PROMPT,
     NO_MODEL_NOTE,
+    RELATED_PROMPT,
     Variable,
     fit_history,
     knowledge_block,
@@ -33,6 +36,7 @@ from ragserve.rag.prompt import (
 from ragserve.rag.think import ThinkSplitter
 from ragserve.runtime import Runtime
 from ragserve.services import retrieval
+from ragserve.services.datasets import stats_for
 from ragserve.services.retrieval import Hit, SearchOptions, SearchResult
 from ragserve.services.tenancy import Caller, CredentialKind
 
@@ -117,10 +121,7 @@ def load_assistant(runtime: Runtime, caller: Caller, chat_id: str) -> Assistant:
         ).first()
         if chat is None:
             raise DataError(f"You don't own the chat {chat_id}")
-        llm_id = chat.llm_id
-        if not llm_id:
-            tenant = session.get(Tenant, chat.tenant_id)
-            llm_id = (tenant.llm_id if tenant else "") or runtime.settings.default_chat_model
+        llm_id = chat.llm_id or tenant_chat_model(runtime, session, chat.tenant_id)
         return Assistant(
             id=chat.id,
             tenant_id=chat.tenant_id,
@@ -332,6 +333,64 @@ def _extractive(hits: list[Hit], result: SearchResult | None, quote: bool) -> It
 def _final_only(text: str) -> Iterator[Event]:
     yield Event("text", text)
     yield Event("final", final=Final(text, {}, "", 0, count_tokens(text)))
+
+
+# --- asking datasets without an assistant -------------------------------------------------------
+
+RELATED_COUNT = 5
+_NUMBERED = re.compile(r"^\s*\d+[.)]\s+(.+)$")
+
+
+def ad_hoc_assistant(runtime: Runtime, caller: Caller, dataset_ids: Sequence[str]) -> Assistant:
+    """An assistant over these datasets with the tenant's chat model and default settings
+    (``/sessions/ask``): every dataset must be the caller's and hold parsed chunks."""
+    with runtime.read() as session:
+        scope = retrieval.resolve_scope(session, caller, dataset_ids)
+        counts = stats_for(session, list(scope.dataset_ids))
+        for dataset_id in scope.dataset_ids:
+            if not counts.get(dataset_id) or counts[dataset_id].chunk_count <= 0:
+                raise DataError(f"The dataset {dataset_id} doesn't own parsed file")
+        llm_id = tenant_chat_model(runtime, session, caller.tenant_id)
+        return Assistant(
+            id="",
+            tenant_id=caller.tenant_id,
+            llm_id=llm_id,
+            llm_setting={},
+            prompt_config={
+                "system": ASK_PROMPT,
+                "parameters": [{"key": "knowledge", "optional": False}],
+                "quote": True,
+            },
+            dataset_ids=scope.dataset_ids,
+            similarity_threshold=0.2,
+            vector_similarity_weight=0.3,
+            top_n=6,
+            top_k=1024,
+            rerank_id="",
+            context_tokens=_context_tokens(session, caller.tenant_id, llm_id),
+        )
+
+
+def tenant_chat_model(runtime: Runtime, session: Any, tenant_id: str) -> str:
+    """The tenant's default chat model, else the server's; "" when neither is set."""
+    tenant = session.get(Tenant, tenant_id)
+    return (tenant.llm_id if tenant else "") or runtime.settings.default_chat_model
+
+
+def related_questions(runtime: Runtime, caller: Caller, question: str, industry: str) -> list[str]:
+    """Search queries related to the question, from the tenant's chat model."""
+    with runtime.read() as session:
+        llm_id = tenant_chat_model(runtime, session, caller.tenant_id)
+    if not llm_id:
+        raise DataError("No chat model is configured for this tenant.")
+    where = f" in the {industry} industry" if industry else ""
+    prompt = RELATED_PROMPT.format(count=RELATED_COUNT, industry=where)
+    reply = runtime.chat_model(llm_id).complete(
+        [{"role": "system", "content": prompt}, {"role": "user", "content": question}],
+        max_tokens=256,
+    )
+    found = (_NUMBERED.match(line) for line in reply.splitlines())
+    return [match.group(1).strip() for match in found if match]
 
 
 # --- sessions ----------------------------------------------------------------------------------
