@@ -17,7 +17,7 @@ import pytest
 from helpers.data import PDF_SAMPLES
 from ragserve.ingest.parsers.pdf import PASSWORD_MESSAGE, PDFIUM_LOCK, parse_pdf
 from ragserve.ingest.parsers.pdf_grid import has_grid, page_edges
-from ragserve.ingest.types import BlockKind, ParsedDocument, ParseError
+from ragserve.ingest.types import BlockKind, Box, ParsedDocument, ParseError
 
 SAMPLES = sorted(PDF_SAMPLES.glob("*/*.pdf"))
 TIME_BUDGET = 20.0  # seconds per file
@@ -176,8 +176,10 @@ def _straight_edges(edges: list[dict[str, Any]]) -> Edges:
     }
 
 
-def _grid_check(data: bytes) -> tuple[bool, Edges, Edges]:
-    """(has_grid, our edges, pdfplumber's edges) of the first page."""
+def _grid_check(
+    data: bytes, text: Sequence[Box] = (Box(0, 0, 612, 792),)
+) -> tuple[bool, Edges, Edges]:
+    """(has_grid, our edges, pdfplumber's edges) of the first page; text everywhere by default."""
     with PDFIUM_LOCK:
         pdf = pdfium.PdfDocument(data)
         try:
@@ -189,7 +191,7 @@ def _grid_check(data: bytes) -> tuple[bool, Edges, Edges]:
     assert edges is not None
     with pdfplumber.open(io.BytesIO(data)) as plumber_pdf:
         theirs = _straight_edges(plumber_pdf.pages[0].edges)
-    return has_grid(edges), _straight_edges(edges), theirs
+    return has_grid(edges, text), _straight_edges(edges), theirs
 
 
 def _scanned_pdf() -> bytes:
@@ -342,6 +344,8 @@ def test_grid_check_reads_pdfplumbers_edges() -> None:
         grid, ours, theirs = _grid_check(data)
         assert grid
         assert theirs and ours >= theirs  # also inside a moved and scaled form XObject
+        assert not _grid_check(data, text=[])[0]  # empty cells: no table kept, no need to look
+        assert not _grid_check(data, text=[Box(72, 70, 180, 80)])[0]  # text above the grid
     doc = parse_pdf(_form_table_pdf())
     # Not a table here: the first look at ruling lines sees top-level lines only (as before).
     assert [b.kind for b in doc.blocks] == [BlockKind.TEXT]

@@ -286,7 +286,7 @@ def _parse_pdfium(raw: bytes, pages: Ranges, opts: dict[str, Any]) -> ParsedDocu
                 logger.warning("Skipping unreadable page %d of a PDF: %s", number, exc)
                 continue
             if page.table_hint and page.edges is not None:  # do they form a grid?
-                page.table_hint = has_grid(page.edges)
+                page.table_hint = has_grid(page.edges, [ln.box for ln in page.lines])
             page.edges = None
             if page.image is not None and opts["ocr"] and page.needs_ocr:
                 try:

@@ -1,24 +1,26 @@
-"""Whether a PDF page's ruling lines form a table grid: a cheap check before asking pdfplumber.
+"""Whether a PDF page's ruling lines form a table: a cheap check before asking pdfplumber.
 
 pdfplumber finds ruled tables from a page's edges (lines, sides of rectangles, straight pieces of
 paths), but to get them pdfminer interprets the whole page in Python first, which costs far more
 than the table search itself, most of all on pages of vector drawings (a plot is thousands of path
 segments). This module reads the same edges from PDFium's path objects, the way pdfminer and
-pdfplumber make them, and runs pdfplumber's own grid search on them with its default settings:
-a page whose edges give no table of at least two rows and two columns cannot give one to
-pdfplumber either, so pdfplumber need not open it. The edges read here are a superset of
-pdfplumber's (straight within ``STRAIGHT`` points rather than exactly), so the check errs towards
-asking pdfplumber.
+pdfplumber make them, and runs pdfplumber's own grid search on them with its default settings. A
+page where that finds no table with text in two or more rows and columns (the tables the PDF
+parser keeps) needs no pdfplumber. The check errs towards asking pdfplumber: it reads a superset
+of pdfplumber's edges (straight within ``STRAIGHT`` points rather than exactly) and counts text
+within ``SLACK`` points of a cell as in it.
 """
 
 from __future__ import annotations
 
 import ctypes
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pypdfium2.raw as pdfium_c  # type: ignore[import-untyped]
+
+from ragserve.ingest.types import Box
 
 Edge = dict[str, Any]  # a pdfplumber edge: x0, x1, top, bottom, width, height, orientation
 Point = tuple[float, float]
@@ -27,6 +29,7 @@ Matrix = tuple[float, float, float, float, float, float]
 MAX_OBJECTS = 5000  # page objects read; past that the check gives up (None)
 MAX_SEGMENTS = 200_000  # path segments read; likewise
 STRAIGHT = 0.01  # points: a piece this close to horizontal or vertical counts as straight
+SLACK = 2.0  # points: text this close to a cell may be in it (PDFium's boxes are not pdfminer's)
 
 
 def _matrix(obj: Any) -> Matrix:
@@ -50,7 +53,7 @@ def _then(m: Matrix, n: Matrix) -> Matrix:
     )
 
 
-def _subpaths(obj: Any, to_page: Callable[[float, float], Point]) -> list[tuple[list[Point], bool]]:
+def _subpaths(obj: Any, to_page: Matrix) -> list[tuple[list[Point], bool]]:
     """(points, has a curve) of each subpath, in page space; a Bézier curve adds its end only,
     and a closed subpath ends where it began (pdfminer's points)."""
     m = _matrix(obj)
@@ -58,27 +61,28 @@ def _subpaths(obj: Any, to_page: Callable[[float, float], Point]) -> list[tuple[
     while form is not None:  # objects inside a form XObject are placed by the form's matrix
         m = _then(m, _matrix(form))
         form = form.container
-    a, b, c, d, e, f = m
+    a, b, c, d, e, f = _then(m, to_page)
     x, y = ctypes.c_float(), ctypes.c_float()
+    x_ref, y_ref = ctypes.byref(x), ctypes.byref(y)
     out: list[tuple[list[Point], bool]] = []
     points: list[Point] = []
     curves = 0
     for k in range(pdfium_c.FPDFPath_CountSegments(obj.raw)):
         segment = pdfium_c.FPDFPath_GetPathSegment(obj.raw, k)
         kind = pdfium_c.FPDFPathSegment_GetType(segment)
-        pdfium_c.FPDFPathSegment_GetPoint(segment, ctypes.byref(x), ctypes.byref(y))
-        point = to_page(a * x.value + c * y.value + e, b * x.value + d * y.value + f)
+        if kind == pdfium_c.FPDF_SEGMENT_BEZIERTO:
+            curves += 1
+            if curves % 3:  # a control point; the third point of a curve is its end
+                continue
+        pdfium_c.FPDFPathSegment_GetPoint(segment, x_ref, y_ref)
+        point = (a * x.value + c * y.value + e, b * x.value + d * y.value + f)
         if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
             if points:
                 out.append((points, curves > 0))
             points, curves = [point], 0
-        elif kind == pdfium_c.FPDF_SEGMENT_BEZIERTO:
-            curves += 1
-            if curves % 3 == 0:  # two control points, then the end point
-                points.append(point)
         else:
             points.append(point)
-        if pdfium_c.FPDFPathSegment_GetClose(segment) and points and points[-1] != points[0]:
+        if pdfium_c.FPDFPathSegment_GetClose(segment) and points[-1] != points[0]:
             points.append(points[0])
     if points:
         out.append((points, curves > 0))
@@ -87,8 +91,10 @@ def _subpaths(obj: Any, to_page: Callable[[float, float], Point]) -> list[tuple[
 
 def page_edges(page: Any, to_page: Callable[[float, float], Point]) -> list[Edge] | None:
     """pdfplumber's horizontal and vertical edges of a pypdfium2 page, in the space of
-    ``to_page`` (PDF user space to the displayed page); None when the page has too many objects
-    to look at them all."""
+    ``to_page`` (an affine map of PDF user space: to the displayed page); None when the page
+    has too many objects to look at them all."""
+    (e, f), (a, b), (c, d) = to_page(0, 0), to_page(1, 0), to_page(0, 1)
+    matrix = (a - e, b - f, c - e, d - f, e, f)
     edges: list[Edge] = []
     segments = 0
     for count, obj in enumerate(page.get_objects(max_depth=3), start=1):
@@ -100,7 +106,7 @@ def page_edges(page: Any, to_page: Callable[[float, float], Point]) -> list[Edge
         if segments > MAX_SEGMENTS:
             return None
         try:
-            subpaths = _subpaths(obj, to_page)
+            subpaths = _subpaths(obj, matrix)
         except ValueError:
             return None
         for points, curved in subpaths:
@@ -137,8 +143,9 @@ class _Edges:
         self.bbox = (0.0, 0.0, 0.0, 0.0)  # read for explicit lines only
 
 
-def has_grid(edges: list[Edge]) -> bool:
-    """Whether pdfplumber's table search finds a table of two or more rows and columns."""
+def has_grid(edges: list[Edge], text: Sequence[Box]) -> bool:
+    """Whether pdfplumber's table search finds a table with text (boxes ``text``) in two or more
+    of its rows and of its columns: a table the PDF parser keeps."""
     from pdfplumber.table import TableFinder
 
     page: Any = _Edges(edges)
@@ -146,7 +153,19 @@ def has_grid(edges: list[Edge]) -> bool:
         tables = TableFinder(page).tables
     except Exception:  # odd geometry: let pdfplumber itself decide
         return True
+    for table in tables:
+        filled = [cell for cell in table.cells if _has_text(cell, text)]
+        if len({cell[0] for cell in filled}) >= 2 and len({cell[1] for cell in filled}) >= 2:
+            return True  # text in two columns (cell x0) and two rows (cell top)
+    return False
+
+
+def _has_text(cell: tuple[float, float, float, float], text: Sequence[Box]) -> bool:
+    x0, top, x1, bottom = cell
     return any(
-        len({cell[1] for cell in table.cells}) >= 2 and len({cell[0] for cell in table.cells}) >= 2
-        for table in tables
+        b.x0 < x1 + SLACK
+        and b.x1 > x0 - SLACK
+        and b.top < bottom + SLACK
+        and b.bottom > top - SLACK
+        for b in text
     )
