@@ -329,7 +329,7 @@ def test_openai_non_stream(alice: Account, corpus: Corpus, runtime: Runtime) -> 
 
 def test_openai_stream(alice: Account, corpus: Corpus, runtime: Runtime) -> None:
     chat_id = make_chat(runtime, alice.id, [corpus.dataset_id])
-    body = {"model": "m", "reference": True,
+    body = {"model": "m", "reference": True, "stream": True,
             "messages": [{"role": "user", "content": "think about cranes"}]}  # fmt: skip
     response = openai_chat(alice, chat_id, body)
     assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
@@ -395,9 +395,9 @@ def test_openai_auth_isolation_and_models(
 def test_openai_provider_errors(alice: Account, corpus: Corpus, runtime: Runtime) -> None:
     chat_id = make_chat(runtime, alice.id, [corpus.dataset_id])
     body = {"model": "m", "messages": [{"role": "user", "content": "cranes"}]}
-    failed = openai_chat(alice, chat_id, {**body, "stream": False})
+    failed = openai_chat(alice, chat_id, body)  # stream defaults to false, as in OpenAI
     assert failed.status_code == 502 and "rate limit" in failed.json()["error"]["message"]
-    streamed = openai_chat(alice, chat_id, body).text
+    streamed = openai_chat(alice, chat_id, {**body, "stream": True}).text
     assert "**ERROR**: " in streamed and streamed.endswith("data:[DONE]\n\n")
 
 

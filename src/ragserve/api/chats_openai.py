@@ -236,7 +236,7 @@ def _call(assistant: Assistant, body: dict[str, Any]) -> Call:
         quote=reference,
         metadata_condition=parsed,
     )
-    stream = body.get("stream", True) not in (False, "false", "False", 0)
+    stream = body.get("stream", False) in (True, "true", "True", 1)
     return Call(assistant, str(body.get("model")), request, stream, reference)
 
 
