@@ -26,6 +26,7 @@ from ragserve.services.health import (
     Component,
     database_probe,
 )
+from ragserve.services.models import credentials
 from ragserve.services.security import PasswordDecryptor, SessionSigner
 from ragserve.services.users import TenantDefaults
 from ragserve.settings import Settings
@@ -44,7 +45,10 @@ class Runtime:
     blobs: BlobStore
     chunks: ChunkStore
     queue: TaskQueue
-    _embedders: dict[str, EmbeddingModel] = field(default_factory=dict)
+    # keyed by (model id, api key, api base): a tenant's new key gets a new client
+    _embedders: dict[tuple[str, str | None, str | None], EmbeddingModel] = field(
+        default_factory=dict
+    )
     _embedders_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @contextmanager
@@ -66,30 +70,49 @@ class Runtime:
             embd_id=self.settings.default_embedding_model,
         )
 
-    def embedding_model(self, model_id: str) -> EmbeddingModel:
-        """The embedding model ``name@factory``, loaded once per process."""
+    def embedding_model(self, model_id: str, tenant_id: str | None = None) -> EmbeddingModel:
+        """The embedding model ``name@factory`` with the tenant's credentials (see
+        ``services.models.credentials``), kept per model and credentials."""
+        api_key, api_base = self._credentials(model_id, tenant_id)
+        cache_key = (model_id, api_key, api_base)
         with self._embedders_lock:
-            if model_id not in self._embedders:
-                self._embedders[model_id] = embedding_model_for(model_id)
-            return self._embedders[model_id]
+            if cache_key not in self._embedders:
+                self._embedders[cache_key] = embedding_model_for(
+                    model_id,
+                    api_key=api_key,
+                    api_base=api_base,
+                    timeout=self.settings.llm_timeout,
+                    max_retries=self.settings.llm_max_retries,
+                )
+            return self._embedders[cache_key]
 
-    def chat_model(self, model_id: str) -> ChatModel:
-        """The API chat model ``name@factory`` (or a LiteLLM model string)."""
-        key = self.settings.llm_api_key
+    def chat_model(self, model_id: str, tenant_id: str | None) -> ChatModel:
+        """The API chat model ``name@factory`` (or a LiteLLM model string) with the tenant's
+        credentials."""
+        api_key, api_base = self._credentials(model_id, tenant_id)
         return chat_model_for(
             model_id,
-            api_key=key.get_secret_value() if key else None,
-            api_base=self.settings.llm_api_base,
+            api_key=api_key,
+            api_base=api_base,
+            timeout=self.settings.llm_timeout,
+            max_retries=self.settings.llm_max_retries,
         )
 
-    def rerank_model(self, model_id: str) -> RerankModel:
-        """The API rerank model ``name@factory`` (or a LiteLLM model string)."""
-        key = self.settings.llm_api_key
+    def rerank_model(self, model_id: str, tenant_id: str | None) -> RerankModel:
+        """The API rerank model ``name@factory`` (or a LiteLLM model string) with the tenant's
+        credentials."""
+        api_key, api_base = self._credentials(model_id, tenant_id)
         return rerank_model_for(
             model_id,
-            api_key=key.get_secret_value() if key else None,
-            api_base=self.settings.llm_api_base,
+            api_key=api_key,
+            api_base=api_base,
+            timeout=self.settings.llm_timeout,
+            max_retries=self.settings.llm_max_retries,
         )
+
+    def _credentials(self, model_id: str, tenant_id: str | None) -> tuple[str | None, str | None]:
+        with self.read() as session:
+            return credentials(session, self.settings, tenant_id, model_id)
 
     def probes(self) -> dict[str, Component]:
         queue_kind = "redis" if self.settings.queue_url else "sqlite"

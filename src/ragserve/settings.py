@@ -72,12 +72,20 @@ class Settings(BaseSettings):
     )
     llm_api_base: str | None = Field(
         default=None,
-        description="Base URL of API chat and rerank models (an OpenAI-compatible server, "
-        "vLLM, Ollama...); unset: each provider's public endpoint.",
+        description="Base URL sent with `llm_api_key` (an OpenAI-compatible server, vLLM, "
+        "Ollama...); unset: each provider's public endpoint.",
     )
     llm_api_key: SecretStr | None = Field(
         default=None,
-        description="API key sent to chat and rerank model providers (tenants' own keys win).",
+        description="API key sent to model providers when the tenant has none for the model.",
+    )
+    llm_timeout: float = Field(
+        default=60, gt=0, description="Seconds one call to a model provider may take."
+    )
+    llm_max_retries: int = Field(
+        default=2,
+        ge=0,
+        description="Times a failed call to a model provider is retried (rate limits, 5xx).",
     )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,

@@ -206,7 +206,7 @@ def test_embedding_errors_reach_the_document(
 ) -> None:
     from ragserve.models.embedding import EmbeddingError
 
-    def refuse(_model_id: str) -> object:
+    def refuse(_model_id: str, _tenant_id: str | None = None) -> object:
         raise EmbeddingError("The embedding provider rejected the API key.")
 
     monkeypatch.setattr(runtime, "embedding_model", refuse)

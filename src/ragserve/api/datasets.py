@@ -65,7 +65,8 @@ def create_dataset(
     request: Annotated[CreateDataset, Depends(strict_body(CreateDataset))],
 ) -> dict[str, Any]:
     with runtime.transaction() as session:
-        return api_result(dataset_wire(datasets.create_dataset(session, caller, request)))
+        view = datasets.create_dataset(session, caller, request, settings=runtime.settings)
+        return api_result(dataset_wire(view))
 
 
 @router.get("")
@@ -90,7 +91,9 @@ def update_dataset(
 ) -> dict[str, Any]:
     path = validate_model(DatasetPath, {"dataset_id": dataset_id})
     with runtime.transaction() as session:
-        view = datasets.update_dataset(session, caller, path.dataset_id, request)
+        view = datasets.update_dataset(
+            session, caller, path.dataset_id, request, settings=runtime.settings
+        )
         return api_result(dataset_wire(view))
 
 

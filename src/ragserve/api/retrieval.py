@@ -64,7 +64,7 @@ def retrieve(runtime: RuntimeDep, caller: ApiCaller, body: JsonBody) -> dict[str
         keyword=bool(body.get("keyword")),
         cross_languages=cross_languages,
     )
-    rerank = runtime.rerank_model(rerank_id).scores if rerank_id else None
+    rerank = runtime.rerank_model(rerank_id, caller.tenant_id).scores if rerank_id else None
     result = retrieval.search(runtime, scope, question, options, rerank)
     return api_result(result_wire(result))
 

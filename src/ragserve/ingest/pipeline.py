@@ -127,7 +127,7 @@ class DocumentJob:
         drafts = chunker_for(document.chunk_method)(parsed, options, count_tokens)
         del parsed
         self.report(0.3, f"Chunking finished: {len(drafts)} chunks.")
-        vectors = self._embed(dataset.embedding_model, document, drafts)
+        vectors = self._embed(dataset, document, drafts)
         self._finish(staging.Part([_staged(draft) for draft in drafts], vectors))
 
     def _split(self, data: bytes, parser_config: dict[str, object]) -> None:
@@ -160,8 +160,8 @@ class DocumentJob:
         for task_id in waiting:
             self.runtime.queue.submit(task_id)
 
-    def _embed(self, model_id: str, document: Document, drafts: list[ChunkDraft]) -> np.ndarray:
-        model = self.runtime.embedding_model(model_id)
+    def _embed(self, dataset: Dataset, document: Document, drafts: list[ChunkDraft]) -> np.ndarray:
+        model = self.runtime.embedding_model(dataset.embedding_model, dataset.tenant_id)
         batch = self.runtime.settings.embedding_batch_size
         parts = []
         for start in range(0, len(drafts), batch):

@@ -136,10 +136,22 @@ def _reply_text(response: Any) -> str:
 
 
 def chat_model_for(
-    model_id: str, *, api_key: str | None = None, api_base: str | None = None
+    model_id: str,
+    *,
+    api_key: str | None = None,
+    api_base: str | None = None,
+    timeout: float = 60,
+    max_retries: int = 2,
 ) -> ChatModel:
     """The chat model named by a RAGFlow id (``gpt-4o-mini@OpenAI``) or a LiteLLM model string
     (``openai/gpt-4o-mini``, ``ollama/llama3``)."""
     name, factory = split_model_id(model_id)
     model = name if factory is None and "/" in name else litellm_model_string(name, factory)
-    return LiteLLMChat(model, api_key=api_key, api_base=api_base, name=model_id)
+    return LiteLLMChat(
+        model,
+        api_key=api_key,
+        api_base=api_base,
+        timeout=timeout,
+        max_retries=max_retries,
+        name=model_id,
+    )

@@ -245,7 +245,12 @@ def litellm_model_string(name: str, factory: str | None) -> str:
 
 
 def embedding_model_for(
-    model_id: str, *, api_key: str | None = None, api_base: str | None = None
+    model_id: str,
+    *,
+    api_key: str | None = None,
+    api_base: str | None = None,
+    timeout: float = 60,
+    max_retries: int = 2,
 ) -> EmbeddingModel:
     """The embedding model named by a RAGFlow id (``all-MiniLM-L6-v2@Builtin``,
     ``text-embedding-3-small@OpenAI``, ``nomic-embed-text@Ollama``...).
@@ -272,6 +277,8 @@ def embedding_model_for(
         api_key=api_key,
         api_base=api_base,
         dimension=spec.dimension if spec else None,
+        timeout=timeout,
+        max_retries=max_retries,
         name=model_id,
     )
 

@@ -1,7 +1,8 @@
 """Which models exist, in RAGFlow's ``name@factory`` form (spec 3.2).
 
-Builtin models run inside ragserve. API models are known by name; using one needs the tenant's key
-for its factory (the chat issue adds the keys; until then every API model is unauthorised).
+Builtin models run inside ragserve. API models are known by name; using one needs a key for its
+factory (``/v1/llm/set_api_key``, see ``services.models``). Setting a factory's key makes every
+catalogue model of that factory available to the tenant; other models are added by name.
 """
 
 from __future__ import annotations
@@ -51,6 +52,14 @@ CATALOGUE: tuple[ModelSpec, ...] = (
     ModelSpec("voyage-3", "Voyage AI", ModelType.EMBEDDING, 32000, 1024),
     ModelSpec("embedding-3", "ZHIPU-AI", ModelType.EMBEDDING, 8192, 2048),
     ModelSpec("text-embedding-v3", "Tongyi-Qianwen", ModelType.EMBEDDING, 8192, 1024),
+    ModelSpec("gpt-4o-mini", "OpenAI", ModelType.CHAT, 128000),
+    ModelSpec("gpt-4o", "OpenAI", ModelType.CHAT, 128000),
+    ModelSpec("gpt-4.1-mini", "OpenAI", ModelType.CHAT, 1047576),
+    ModelSpec("mistral-small-latest", "Mistral", ModelType.CHAT, 32000),
+    ModelSpec("gemini-2.0-flash", "Gemini", ModelType.CHAT, 1048576),
+    ModelSpec("rerank-v3.5", "Cohere", ModelType.RERANK, 4096),
+    ModelSpec("jina-reranker-v2-base-multilingual", "Jina", ModelType.RERANK, 8196),
+    ModelSpec("rerank-2", "Voyage AI", ModelType.RERANK, 16000),
 )
 
 # Providers known by name, so that "a@b" with an unknown b is read as a model name with no factory.

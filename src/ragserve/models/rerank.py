@@ -96,7 +96,12 @@ def _scores(response: Any, count: int, name: str) -> list[float]:
 
 
 def rerank_model_for(
-    model_id: str, *, api_key: str | None = None, api_base: str | None = None
+    model_id: str,
+    *,
+    api_key: str | None = None,
+    api_base: str | None = None,
+    timeout: float = 60,
+    max_retries: int = 2,
 ) -> RerankModel:
     """The rerank model named by a RAGFlow id (``rerank-v3.5@Cohere``) or a LiteLLM string."""
     name, factory = split_model_id(model_id)
@@ -106,4 +111,11 @@ def rerank_model_for(
         model = name
     else:
         model = f"{RERANK_PROVIDERS.get(factory or '', DEFAULT_RERANK_PROVIDER)}/{name}"
-    return LiteLLMRerank(model, api_key=api_key, api_base=api_base, name=model_id)
+    return LiteLLMRerank(
+        model,
+        api_key=api_key,
+        api_base=api_base,
+        timeout=timeout,
+        max_retries=max_retries,
+        name=model_id,
+    )

@@ -184,7 +184,7 @@ def _string_list(body: Mapping[str, Any], name: str, problem: str) -> list[str]:
 
 
 def _embed(runtime: Runtime, dataset: Dataset, document: Document, record: ChunkRecord) -> Any:
-    model = runtime.embedding_model(dataset.embedding_model)
+    model = runtime.embedding_model(dataset.embedding_model, dataset.tenant_id)
     text = embedding_text(record.content, record.questions)
     return embed_for_document(model, document.name, document.parser_config, [text])[0]
 

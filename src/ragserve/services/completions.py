@@ -154,7 +154,7 @@ def _context_tokens(session: Any, tenant_id: str, model_id: str) -> int:
 def answer(runtime: Runtime, assistant: Assistant, request: Request) -> Iterator[Event]:
     """The assistant's answer to the last user message, as events (see module docstring)."""
     started = time.monotonic()
-    chat = runtime.chat_model(assistant.llm_id) if assistant.llm_id else None
+    chat = runtime.chat_model(assistant.llm_id, assistant.tenant_id) if assistant.llm_id else None
     question = request.messages[-1]["content"]
     result = _retrieve(runtime, assistant, request, chat, question)
     hits = result.hits if result is not None else []
@@ -240,7 +240,11 @@ def _retrieve(
         vector_similarity_weight=assistant.vector_similarity_weight,
         top_k=max(assistant.top_k, 1),
     )
-    rerank = runtime.rerank_model(assistant.rerank_id).scores if assistant.rerank_id else None
+    rerank = (
+        runtime.rerank_model(assistant.rerank_id, assistant.tenant_id).scores
+        if assistant.rerank_id
+        else None
+    )
     return retrieval.search(runtime, scope, question, options, rerank)
 
 
@@ -267,17 +271,18 @@ def _cite(runtime: Runtime, assistant: Assistant, text: str, hits: list[Hit]) ->
     text = citations.drop_invalid(citations.normalise(text), len(hits))
     if citations.cited(text, len(hits)) or not hits:
         return text
-    model_id = _embedding_model(runtime, hits)
+    model_id, tenant_id = _embedding_model(runtime, hits)
     if not model_id:
         return text
-    model = runtime.embedding_model(model_id)
+    model = runtime.embedding_model(model_id, tenant_id)
     return citations.insert_citations(text, [hit.chunk.vector for hit in hits], model.embed)
 
 
-def _embedding_model(runtime: Runtime, hits: list[Hit]) -> str:
+def _embedding_model(runtime: Runtime, hits: list[Hit]) -> tuple[str, str | None]:
+    """The embedding model of the hits' dataset, and the tenant whose keys call it."""
     with runtime.read() as session:
         dataset = session.get(Dataset, hits[0].chunk.dataset_id)
-        return dataset.embedding_model if dataset else ""
+        return (dataset.embedding_model, dataset.tenant_id) if dataset else ("", None)
 
 
 def _reference(hits: list[Hit], result: SearchResult, text: str) -> dict[str, Any]:
@@ -385,7 +390,7 @@ def related_questions(runtime: Runtime, caller: Caller, question: str, industry:
         raise DataError("No chat model is configured for this tenant.")
     where = f" in the {industry} industry" if industry else ""
     prompt = RELATED_PROMPT.format(count=RELATED_COUNT, industry=where)
-    reply = runtime.chat_model(llm_id).complete(
+    reply = runtime.chat_model(llm_id, caller.tenant_id).complete(
         [{"role": "system", "content": prompt}, {"role": "user", "content": question}],
         max_tokens=256,
     )

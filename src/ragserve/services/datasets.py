@@ -6,7 +6,7 @@ when read, so they cannot drift from the rows, whatever runs concurrently.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, delete, func, or_, select
@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import Dataset, Document, TenantRole, UserTenant
 from ragserve.errors import ArgumentError, DataError, PermissionDenied
-from ragserve.models.registry import check_embedding_model
 from ragserve.runtime import Runtime
 from ragserve.schemas.datasets import CreateDataset, ListDatasets, UpdateDataset
+from ragserve.services.models import check_embedding_model
 from ragserve.services.naming import free_name, shortest_stem
 from ragserve.services.parser_config import (
     parser_config_for_dataset_update,
@@ -25,16 +25,10 @@ from ragserve.services.parser_config import (
 )
 from ragserve.services.tenancy import Caller, get_owned, owned_by
 from ragserve.services.users import owner_tenant
+from ragserve.settings import Settings
 
 MAX_NAME_BYTES = 128
 NAME_ATTEMPTS = 20
-
-HasKey = Callable[[str], bool]
-
-
-def no_keys(_factory: str) -> bool:
-    """Until tenants can store provider keys, no API model is authorised."""
-    return False
 
 
 @dataclass(frozen=True)
@@ -86,7 +80,7 @@ def view(session: Session, dataset: Dataset) -> DatasetView:
 
 
 def create_dataset(
-    session: Session, caller: Caller, request: CreateDataset, *, has_key: HasKey = no_keys
+    session: Session, caller: Caller, request: CreateDataset, *, settings: Settings
 ) -> DatasetView:
     """A new dataset; a name already taken (ignoring case) becomes ``name(1)``, ``name(2)``…"""
     tenant = owner_tenant(session, caller)
@@ -94,7 +88,7 @@ def create_dataset(
     if name_bytes > MAX_NAME_BYTES:
         raise DataError(f"Dataset name length is {name_bytes} which is large than {MAX_NAME_BYTES}")
     embedding_model = request.embedding_model or tenant.embd_id
-    check_embedding_model(embedding_model, has_key)
+    check_embedding_model(session, settings, tenant.id, embedding_model)
     pipeline_mode = "chunk_method" not in request.model_fields_set and request.pipeline_id
     chunk_method = "naive" if pipeline_mode else request.chunk_method
     parser_config = parser_config_for_new_dataset(
@@ -167,7 +161,7 @@ def update_dataset(
     dataset_id: str,
     request: UpdateDataset,
     *,
-    has_key: HasKey = no_keys,
+    settings: Settings,
 ) -> DatasetView:
     given = request.model_fields_set
     if not given:
@@ -186,7 +180,7 @@ def update_dataset(
                 f"When chunk_num ({current.stats.chunk_count}) > 0, "
                 f"embedding_model must remain {dataset.embedding_model}"
             )
-        check_embedding_model(request.embedding_model, has_key)
+        check_embedding_model(session, settings, dataset.tenant_id, request.embedding_model)
         dataset.embedding_model = request.embedding_model
     new_method = request.chunk_method if "chunk_method" in given else None
     patch = (

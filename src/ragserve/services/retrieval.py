@@ -146,7 +146,7 @@ def rewrite_question(
         model_id = (tenant.llm_id if tenant else "") or runtime.settings.default_chat_model
     if not model_id:
         return question
-    chat = runtime.chat_model(model_id)
+    chat = runtime.chat_model(model_id, tenant_id)
     if cross_languages:
         question = translated(chat, question, cross_languages)
     if keyword:
@@ -165,9 +165,7 @@ def search(
     terms = tokenize(question)
     if not question.strip() or not scope.dataset_ids or scope.document_ids == ():
         return EMPTY
-    vector = (
-        query_vector(runtime, scope.embedding_model, question) if scope.embedding_model else None
-    )
+    vector = query_vector(runtime, scope, question) if scope.embedding_model else None
     filters = ChunkFilter(
         tenant_ids=scope.tenant_ids,
         dataset_ids=scope.dataset_ids,
@@ -260,11 +258,14 @@ class _VectorCache:
 _vectors = _VectorCache()
 
 
-def query_vector(runtime: Runtime, model_id: str, question: str) -> np.ndarray:
-    """The question's embedding with the datasets' model (cached per process)."""
+def query_vector(runtime: Runtime, scope: Scope, question: str) -> np.ndarray:
+    """The question's embedding with the datasets' model, called with the keys of the first
+    datasets' tenant (cached per process)."""
+    model_id = scope.embedding_model
     key = (model_id, question)
     vector = _vectors.get(key)
     if vector is None:
-        vector = runtime.embedding_model(model_id).embed([question])[0]
+        tenant_id = scope.tenant_ids[0] if scope.tenant_ids else None
+        vector = runtime.embedding_model(model_id, tenant_id).embed([question])[0]
         _vectors.put(key, vector)
     return vector
