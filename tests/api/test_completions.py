@@ -263,6 +263,20 @@ def test_provider_failure_gives_an_error_event_and_keeps_the_question(
     assert failed["code"] == 100 and "rejected the API key" in failed["message"]
 
 
+@pytest.mark.parametrize("llm_key", ["midway"])
+def test_failure_midway_keeps_what_was_said(
+    alice: Account, corpus: Corpus, runtime: Runtime
+) -> None:
+    chat_id = make_chat(runtime, alice.id, [corpus.dataset_id])
+    session_id = new_session(alice, chat_id)
+    events = ask(alice, chat_id, session_id=session_id, question="Tell me about cranes")
+    said = "".join(e["data"]["answer"] for e in events if isinstance(e["data"], dict)
+                   and e["data"].get("final") is False)  # fmt: skip
+    assert said and CRANES.startswith(said.strip())
+    assert events[-2]["code"] == 500 and events[-1] == {"code": 0, "data": True}
+    assert stored(runtime, session_id).messages[-1]["content"] == said
+
+
 def test_document_filters_and_variables(alice: Account, corpus: Corpus, runtime: Runtime) -> None:
     chat_id = make_chat(runtime, alice.id, [corpus.dataset_id], prompt_config={
         "system": "{knowledge} Speak like a {style}.",

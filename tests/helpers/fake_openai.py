@@ -10,7 +10,9 @@ The API key picks a failure mode (the exact word, or the word followed by ``-any
 
 * ``bad``: 401 with OpenAI's error body (which quotes the key, as OpenAI does, partly);
 * ``slow``: sleeps ``slow_seconds`` before answering, past any short client timeout;
-* ``limited``: 429 rate limit.
+* ``limited``: 429 rate limit;
+* ``midway``: a streamed reply stops halfway with an error event, as OpenAI's do when a
+  server fails during generation.
 
 Usage::
 
@@ -66,7 +68,7 @@ class RecordedRequest:
 
 
 def _failure_mode(api_key: str | None) -> str | None:
-    for mode in ("bad", "slow", "limited"):
+    for mode in ("bad", "slow", "limited", "midway"):
         if api_key is not None and (api_key == mode or api_key.startswith(mode + "-")):
             return mode
     return None
@@ -138,7 +140,12 @@ class FakeOpenAI:
             return self._embeddings(body)
         if path == "/v1/rerank":
             return self._rerank(body)
-        return self._chat(body)
+        answer = self._chat(body)
+        if mode == "midway" and answer.stream is not None:
+            error = {"message": "The server had an error while processing your request.",
+                     "type": "server_error", "param": None, "code": None}  # fmt: skip
+            answer.stream = answer.stream[: len(answer.stream) // 2] + [{"error": error}]
+        return answer
 
     def _rerank(self, body: dict[str, Any]) -> _Answer:
         query, documents = body.get("query"), body.get("documents")

@@ -125,6 +125,7 @@ class Turn:
         self.question = question
         self.has_datasets = bool(assistant.dataset_ids or request.extra_dataset_ids)
         self._stored = False
+        self._pending = ""
 
     def _data(self, answer: str, reference: Any, **extra: Any) -> dict[str, Any]:
         return {
@@ -158,41 +159,21 @@ class Turn:
         try:
             yield from self._pieces(said)
         except RagserveError as error:
+            yield from self._flush()
             yield _error_event(error.message)
         except Exception:
             logger.exception("answering in session %s failed", self.session_id)
+            yield from self._flush()
             yield _error_event("Internal error while answering; see the server log.")
         finally:  # also when the client goes away: keep what was said
             self._store("".join(said), {})
         yield sse({"code": 0, "data": True})
 
     def _pieces(self, said: list[str]) -> Iterator[str]:
-        buffer = ""
         thinking = False
         for event in completions.answer(self.runtime, self.assistant, self.request):
-            if event.kind == "reasoning" and not thinking:
-                if buffer:
-                    yield self._delta(buffer)
-                    buffer = ""
-                thinking = True
-                yield self._delta("", start_to_think=True)
-            elif event.kind == "text" and thinking:
-                if buffer:
-                    yield self._delta(buffer)
-                    buffer = ""
-                thinking = False
-                yield self._delta("", end_to_think=True)
-            if event.kind in ("text", "reasoning"):
-                if event.kind == "text":
-                    said.append(event.text)
-                buffer += event.text
-                if count_tokens(buffer) >= DELTA_TOKENS:
-                    yield self._delta(buffer)
-                    buffer = ""
-            elif event.final is not None:
-                if buffer:
-                    yield self._delta(buffer)
-                    buffer = ""
+            if event.final is not None:
+                yield from self._flush()
                 final = event.final
                 self._store(final.answer, final.reference)
                 if self.has_datasets:
@@ -200,6 +181,23 @@ class Turn:
                         "", final.reference, prompt=final.prompt, created_at=time.time(), final=True
                     )
                     yield sse({"code": 0, "data": data})
+                continue
+            if (event.kind == "reasoning") != thinking:
+                yield from self._flush()
+                thinking = not thinking
+                marker = "start_to_think" if thinking else "end_to_think"
+                yield self._delta("", **{marker: True})
+            if event.kind == "text":
+                said.append(event.text)
+            self._pending += event.text
+            if count_tokens(self._pending) >= DELTA_TOKENS:
+                yield from self._flush()
+
+    def _flush(self) -> Iterator[str]:
+        """Send the text held back for a full-size delta, if any."""
+        if self._pending:
+            text, self._pending = self._pending, ""
+            yield self._delta(text)
 
     def _delta(self, text: str, **flags: bool) -> str:
         return sse({"code": 0, "data": self._data(text, {"chunks": []}, final=False, **flags)})
