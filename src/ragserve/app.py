@@ -20,6 +20,7 @@ from ragserve.api import (
     datasets,
     dify,
     documents,
+    llm,
     metadata,
     retrieval,
     system,
@@ -33,6 +34,7 @@ from ragserve.settings import Settings
 ROUTERS = (
     users.router,
     system.router,
+    llm.router,
     datasets.router,
     documents.router,
     metadata.router,

@@ -237,17 +237,17 @@ class _VectorCache:
 
     def __init__(self, size: int = 256) -> None:
         self._size = size
-        self._items: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._items: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str]) -> np.ndarray | None:
+    def get(self, key: tuple[str, str, str]) -> np.ndarray | None:
         with self._lock:
             vector = self._items.get(key)
             if vector is not None:
                 self._items.move_to_end(key)
             return vector
 
-    def put(self, key: tuple[str, str], vector: np.ndarray) -> None:
+    def put(self, key: tuple[str, str, str], vector: np.ndarray) -> None:
         with self._lock:
             self._items[key] = vector
             self._items.move_to_end(key)
@@ -259,13 +259,14 @@ _vectors = _VectorCache()
 
 
 def query_vector(runtime: Runtime, scope: Scope, question: str) -> np.ndarray:
-    """The question's embedding with the datasets' model, called with the keys of the first
-    datasets' tenant (cached per process)."""
+    """The question's embedding with the datasets' model, called with the credentials of the
+    first datasets' tenant (cached per process and tenant: two tenants' models of the same
+    name may be different servers)."""
     model_id = scope.embedding_model
-    key = (model_id, question)
+    tenant_id = scope.tenant_ids[0] if scope.tenant_ids else None
+    key = (model_id, tenant_id or "", question)
     vector = _vectors.get(key)
     if vector is None:
-        tenant_id = scope.tenant_ids[0] if scope.tenant_ids else None
         vector = runtime.embedding_model(model_id, tenant_id).embed([question])[0]
         _vectors.put(key, vector)
     return vector
