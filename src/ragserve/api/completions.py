@@ -55,15 +55,15 @@ def chat_completion(
     stream = body.get("stream", True) not in (False, "false", "False", 0)
     session_id = body.get("session_id")
     if not session_id:
-        new_id = completions.open_session(
-            runtime, assistant, str(body.get("name") or ""), str(body.get("user_id") or "")
+        opened = completions.open_session(
+            runtime, caller, chat_id, str(body.get("name") or ""), str(body.get("user_id") or "")
         )
         opening: dict[str, Any] = {
-            "answer": completions.prologue(assistant),
+            "answer": opened.messages[0]["content"],
             "reference": {},
             "audio_binary": None,
             "id": None,
-            "session_id": new_id,
+            "session_id": opened.id,
         }
         if not stream:
             return api_result(opening)

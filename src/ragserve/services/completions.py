@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
-from ragserve.db.models import Chat, ChatSession, Dataset, Tenant, TenantModel
+from ragserve.db.models import ChatSession, Dataset, Tenant, TenantModel
 from ragserve.errors import DataError
 from ragserve.ingest.tokenizer import count_tokens
 from ragserve.models.chat import ChatError, ChatModel
@@ -35,7 +35,10 @@ from ragserve.rag.prompt import (
 )
 from ragserve.rag.think import ThinkSplitter
 from ragserve.runtime import Runtime
+from ragserve.schemas.chats import CreateSession
 from ragserve.services import retrieval
+from ragserve.services.chat_sessions import create_session
+from ragserve.services.chats import live_chat
 from ragserve.services.datasets import stats_for
 from ragserve.services.retrieval import Hit, SearchOptions, SearchResult
 from ragserve.services.tenancy import Caller, CredentialKind
@@ -114,11 +117,7 @@ class Event:
 
 def load_assistant(runtime: Runtime, caller: Caller, chat_id: str) -> Assistant:
     with runtime.read() as session:
-        chat = session.scalars(
-            select(Chat).where(
-                Chat.id == chat_id, Chat.tenant_id == caller.tenant_id, Chat.status == "1"
-            )
-        ).first()
+        chat = live_chat(session, caller, chat_id)
         if chat is None:
             raise DataError(f"You don't own the chat {chat_id}")
         llm_id = chat.llm_id or tenant_chat_model(runtime, session, chat.tenant_id)
@@ -400,26 +399,17 @@ def related_questions(runtime: Runtime, caller: Caller, question: str, industry:
 
 # --- sessions ----------------------------------------------------------------------------------
 
-DEFAULT_PROLOGUE = "Hi! I'm your assistant. What can I do for you?"
 
-
-def prologue(assistant: Assistant) -> str:
-    return str(assistant.prompt_config.get("prologue") or DEFAULT_PROLOGUE)
-
-
-def open_session(runtime: Runtime, assistant: Assistant, name: str, user_id: str) -> str:
-    """A new session of the assistant holding its prologue; returns its id."""
+def open_session(
+    runtime: Runtime, caller: Caller, chat_id: str, name: str, user_id: str
+) -> ChatSession:
+    """A new session of the chat, holding its opener (as ``POST .../sessions`` makes it)."""
     with runtime.transaction() as session:
-        row = ChatSession(
-            chat_id=assistant.id,
-            name=name or "New session",
-            user_id=user_id,
-            messages=[{"role": "assistant", "content": prologue(assistant)}],
-            answer_references=[],
+        row = create_session(
+            session, caller, chat_id, CreateSession(name=name or "New session", user_id=user_id)
         )
-        session.add(row)
-        session.flush()
-        return row.id
+        session.expunge(row)
+        return row
 
 
 def conversation(runtime: Runtime, assistant: Assistant, session_id: str) -> list[dict[str, str]]:
