@@ -26,7 +26,7 @@ from ragserve.services.health import (
     Component,
     database_probe,
 )
-from ragserve.services.models import credentials
+from ragserve.services.models import credentials, plain_model_id
 from ragserve.services.security import PasswordDecryptor, SessionSigner
 from ragserve.services.users import TenantDefaults
 from ragserve.settings import Settings
@@ -78,7 +78,7 @@ class Runtime:
         with self._embedders_lock:
             if cache_key not in self._embedders:
                 self._embedders[cache_key] = embedding_model_for(
-                    model_id,
+                    plain_model_id(model_id),
                     api_key=api_key,
                     api_base=api_base,
                     timeout=self.settings.llm_timeout,
@@ -91,7 +91,7 @@ class Runtime:
         credentials."""
         api_key, api_base = self._credentials(model_id, tenant_id)
         return chat_model_for(
-            model_id,
+            plain_model_id(model_id),
             api_key=api_key,
             api_base=api_base,
             timeout=self.settings.llm_timeout,
@@ -103,7 +103,7 @@ class Runtime:
         credentials."""
         api_key, api_base = self._credentials(model_id, tenant_id)
         return rerank_model_for(
-            model_id,
+            plain_model_id(model_id),
             api_key=api_key,
             api_base=api_base,
             timeout=self.settings.llm_timeout,

@@ -348,7 +348,9 @@ def test_a_chat_completion_uses_the_tenants_key(
     llm(alice, "add_llm", llm_factory="OpenAI-API-Compatible", llm_name="fake-chat",
         model_type="chat", api_base=fake.base_url, api_key=ALICE_KEY)  # fmt: skip
     with runtime.transaction() as session:
-        chat = Chat(tenant_id=alice.id, name="keyed", llm_id="fake-chat@OpenAI-API-Compatible",
+        # the id as RAGFlow writes it, with its internal suffix
+        chat = Chat(tenant_id=alice.id, name="keyed",
+                    llm_id="fake-chat___OpenAI-API@OpenAI-API-Compatible",
                     dataset_ids=[], prompt_config={"system": "Be brief.", "parameters": []},
                     llm_setting={"max_tokens": 64})  # fmt: skip
         session.add(chat)

@@ -117,6 +117,13 @@ def plain_name(name: str) -> str:
     return name
 
 
+def plain_model_id(model_id: str) -> str:
+    """``model_id`` with its name's internal suffix dropped (``qwen___VLLM@VLLM`` ->
+    ``qwen@VLLM``), as the provider knows the model."""
+    name, factory = split_model_id(model_id)
+    return f"{plain_name(name)}@{factory}" if factory is not None else model_id
+
+
 def factory_models(factory: str) -> list[ModelSpec]:
     return [spec for spec in CATALOGUE if spec.factory == factory]
 
