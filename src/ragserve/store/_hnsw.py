@@ -47,6 +47,9 @@ EXPANSION_ADD = 64
 EXPANSION_SEARCH = 256
 """Candidate list size while searching; random 384-d data needs ~256 for 0.95 recall@10,
 real embeddings (far lower intrinsic dimension) reach it well below."""
+EXACT_RATIO = 32
+"""An index of at most ``EXACT_RATIO`` times the requested count is scanned exactly (SIMD),
+which is then faster than walking the graph with a candidate list that long."""
 SAVE_AFTER = 10_000
 """Save an index once this many rows were replayed into it since it was last saved."""
 BATCH_ROWS = 4096
@@ -105,7 +108,7 @@ class VectorIndexes:
             count = min(count, size)
             # usearch declares the setter oddly, so mypy takes the property as read-only
             index.expansion_search = max(EXPANSION_SEARCH, count)  # type: ignore[misc]
-            matches = index.search(query, count)
+            matches = index.search(query, count, exact=size <= EXACT_RATIO * count)
             scores = numpy.clip(1.0 - matches.distances.astype(numpy.float64), -1.0, 1.0)
             return Neighbours(matches.keys.tolist(), scores.tolist(), count >= size)
 

@@ -4,7 +4,9 @@
 (external content, kept in step by triggers). ``vector_log`` records, in the writing
 transaction (also by triggers), every chunk row whose vector appeared, changed or vanished,
 so each process can bring its in-memory HNSW indexes up to date; ``vector_index_state`` says
-up to which log entry each saved ``<dataset>.usearch`` file is current.
+up to which log entry each saved ``<dataset>.usearch`` file is current. ``text_log`` does the
+same for the in-memory tantivy index (``_text``): rows whose tokens, availability or existence
+changed.
 
 The FTS tokenizer splits on whitespace and control characters only: every letter, mark,
 number, punctuation and symbol character is a token character, so the tokens made by the
@@ -20,7 +22,7 @@ from pathlib import Path
 
 from ragserve.store.base import ChunkStoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_SECONDS = 30.0
 TOKEN_CATEGORIES = ("L", "M", "N", "P", "S")
 """Unicode major categories of token characters, besides private use (Co); keep in step with
@@ -101,6 +103,31 @@ WHEN old.vector IS NOT new.vector BEGIN
 END;
 """
 
+_TEXT_LOG = """
+CREATE TABLE text_log (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    dataset_id TEXT NOT NULL,
+    chunk_row INTEGER NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('add', 'update', 'delete', 'drop'))
+);
+CREATE INDEX text_log_dataset ON text_log (dataset_id);
+
+CREATE TRIGGER chunk_text_inserted AFTER INSERT ON chunk BEGIN
+    INSERT INTO text_log (dataset_id, chunk_row, op) VALUES (new.dataset_id, new.row_id, 'add');
+END;
+
+CREATE TRIGGER chunk_text_deleted AFTER DELETE ON chunk BEGIN
+    INSERT INTO text_log (dataset_id, chunk_row, op)
+    VALUES (old.dataset_id, old.row_id, 'delete');
+END;
+
+CREATE TRIGGER chunk_text_updated
+AFTER UPDATE OF content_tokens, title_tokens, keyword_tokens, available ON chunk BEGIN
+    INSERT INTO text_log (dataset_id, chunk_row, op)
+    VALUES (new.dataset_id, new.row_id, 'update');
+END;
+"""
+
 
 def connect(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (callers BEGIN explicitly) with the store's pragmas."""
@@ -128,8 +155,11 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
-            for statement in _statements(_TABLES):
+        if version in (0, 1):
+            # Version 1 lacked the text log; the text index is rebuilt from ``chunk`` anyway.
+            for statement in _statements(_TABLES if version == 0 else ""):
+                conn.execute(statement)
+            for statement in _statements(_TEXT_LOG):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         elif version != SCHEMA_VERSION:

@@ -1,4 +1,4 @@
-"""The SQL side of searching: filters, BM25 over FTS5, exact cosine search and row fetching.
+"""The SQL side of searching: filters, exact cosine search, row fetching and candidate rows.
 
 Searches first find ``(row_id, score)`` hits, then decode only the rows they return.
 SQL text is assembled from fixed fragments only; every value is a bound parameter (hence the
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import heapq
 import json
-import math
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -20,17 +19,10 @@ from ragserve.store._rows import COLUMNS, from_row
 from ragserve.store._schema import is_token_text
 from ragserve.store.base import Candidate, ChunkFilter, ChunkStoreError, ScoredChunk
 
-CONTENT_WEIGHT = 1.0
-TITLE_WEIGHT = 2.0
-KEYWORD_WEIGHT = 5.0
-"""BM25 column weights: keywords and questions count most, the title more than the body."""
-BM25_K1 = 1.2
-"""FTS5's fixed BM25 ``k1``: one term contributes at most ``(k1 + 1) * idf``."""
-MIN_IDF = 1e-6
-"""FTS5 raises the IDF of terms in more than half of all rows to this."""
-COMMON_TERM_ROWS = 4096
-"""Query terms in more chunks than this are common: see ``text_hits``."""
 EXACT_BATCH_ROWS = 8192
+MAX_TERM_SIMILARITY = 1.0 - 1e-9
+"""BM25 over its bound stays below 1; the index's document count may include deleted rows
+that are not merged away yet, which can lift a score a hair past the bound."""
 
 Hit = tuple[int, float]
 """A chunk row id and its score."""
@@ -67,59 +59,12 @@ def filter_clause(
 
 
 def query_terms(query_tokens: Sequence[str]) -> list[str]:
-    """The distinct terms of the query that the FTS tokenizer keeps, in order."""
+    """The distinct terms of the query, lowercased as the text index folds them, in order."""
     return list(
         dict.fromkeys(
-            term for token in query_tokens for term in token.split() if is_token_text(term)
+            term.lower() for token in query_tokens for term in token.split() if is_token_text(term)
         )
     )
-
-
-def text_hits(
-    conn: sqlite3.Connection, terms: list[str], filters: ChunkFilter, top_k: int
-) -> list[Hit]:
-    """The best ``top_k`` rows matching any term, by weighted BM25 (negated: higher is better).
-
-    Scoring costs about a microsecond per matching row, so a query mixing selective terms
-    with common ones (each in more than ``COMMON_TERM_ROWS`` chunks, low IDF) is first
-    answered from the selective terms alone; only if that finds fewer than ``top_k`` chunks
-    are all terms scored."""
-    if len(terms) > 1:
-        selective = [term for term in terms if _rows_matching(conn, term) <= COMMON_TERM_ROWS]
-        if selective and len(selective) < len(terms):
-            hits = _ranked(conn, selective, filters, top_k)
-            if len(hits) >= top_k:
-                return hits
-    return _ranked(conn, terms, filters, top_k)
-
-
-def _ranked(
-    conn: sqlite3.Connection, terms: list[str], filters: ChunkFilter, top_k: int
-) -> list[Hit]:
-    where, params = filter_clause(filters, "c.")
-    rows: list[Hit] = conn.execute(
-        f"SELECT chunk_fts.rowid, "  # noqa: S608
-        f"-bm25(chunk_fts, {CONTENT_WEIGHT}, {TITLE_WEIGHT}, {KEYWORD_WEIGHT}) AS score "
-        f"FROM chunk_fts CROSS JOIN chunk AS c ON c.row_id = chunk_fts.rowid "
-        f"WHERE chunk_fts MATCH ? AND {where} "
-        f"ORDER BY score DESC, chunk_fts.rowid LIMIT ?",
-        [" OR ".join(_quoted(term) for term in terms), *params, top_k],
-    ).fetchall()
-    return rows
-
-
-def _rows_matching(conn: sqlite3.Connection, term: str) -> int:
-    """How many chunks hold the term, counting no further than ``COMMON_TERM_ROWS + 1``."""
-    count: int = conn.execute(
-        "SELECT count(*) FROM (SELECT 1 FROM chunk_fts WHERE chunk_fts MATCH ? LIMIT ?)",
-        (_quoted(term), COMMON_TERM_ROWS + 1),
-    ).fetchone()[0]
-    return count
-
-
-def _quoted(term: str) -> str:
-    """The term as an FTS5 string, so that operators and punctuation in it stay literal."""
-    return '"' + term.replace('"', '""') + '"'
 
 
 def count_vectors(conn: sqlite3.Connection, dataset_id: str, filters: ChunkFilter) -> int:
@@ -196,65 +141,43 @@ def fetch(conn: sqlite3.Connection, hits: list[Hit], filters: ChunkFilter) -> li
 
 def candidates(
     conn: sqlite3.Connection,
-    terms: list[str],
+    filters: ChunkFilter,
     query: numpy.ndarray | None,
-    text: list[Hit],
-    vector: list[Hit],
+    row_ids: list[int],
+    bm25: dict[int, float],
+    bound: float,
+    cosines: dict[int, float],
 ) -> list[Candidate]:
-    """The union of the ``text`` and ``vector`` hits, each scored on both sides: BM25 over its
-    bound for the hits that only vector search found, exact cosine for every hit."""
-    if not text and not vector:
+    """The rows that still pass the filter, each with its BM25 over ``bound`` (0 when it has
+    none) and the cosine similarity of its vector to ``query``: from ``cosines`` (what vector
+    search measured) or else computed from the stored vector."""
+    if not row_ids:
         return []
-    bm25 = dict(text)
-    missing = [row_id for row_id, _ in vector if row_id not in bm25]
-    if terms and missing:
-        bm25.update(_text_scores(conn, terms, missing))
-    bound = term_bound(conn, terms) if terms else 0.0
-    row_ids = list(dict.fromkeys([row_id for row_id, _ in text] + [r for r, _ in vector]))
+    where, params = filter_clause(filters)
     rows = conn.execute(
-        "SELECT row_id, id, document_id, vector FROM chunk "
-        "WHERE row_id IN (SELECT value FROM json_each(?))",
-        (json.dumps(row_ids),),
+        f"SELECT row_id, id, document_id FROM chunk "  # noqa: S608
+        f"WHERE row_id IN (SELECT value FROM json_each(?)) AND {where}",
+        [json.dumps(row_ids), *params],
     ).fetchall()
-    cosines = _cosines(query, [row[3] for row in rows])
+    missing = [row[0] for row in rows if row[0] not in cosines]
+    if query is not None and missing:
+        stored = conn.execute(
+            "SELECT row_id, vector FROM chunk WHERE row_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(missing),),
+        ).fetchall()
+        measured = _cosines(query, [vector for _, vector in stored])
+        cosines = {**cosines, **dict(zip([row_id for row_id, _ in stored], measured, strict=True))}
     return [
         Candidate(
             chunk_id=row[1],
             document_id=row[2],
-            term_similarity=bm25.get(row[0], 0.0) / bound if bound else 0.0,
-            vector_similarity=cosine,
+            term_similarity=min(bm25.get(row[0], 0.0) / bound, MAX_TERM_SIMILARITY)
+            if bound
+            else 0.0,
+            vector_similarity=cosines.get(row[0], 0.0),
         )
-        for row, cosine in zip(rows, cosines, strict=True)
+        for row in rows
     ]
-
-
-def term_bound(conn: sqlite3.Connection, terms: list[str]) -> float:
-    """The highest weighted BM25 a row could reach for these terms: ``(k1 + 1) * sum(idf)``,
-    with FTS5's IDF ``log((N - n + 0.5) / (n + 0.5))`` (at least ``MIN_IDF``)."""
-    rows = conn.execute("SELECT count(*) FROM chunk").fetchone()[0]
-    found = dict(
-        conn.execute(
-            "SELECT term, doc FROM temp.chunk_fts_vocab "
-            "WHERE term IN (SELECT value FROM json_each(?))",
-            (json.dumps(terms),),
-        ).fetchall()
-    )
-    total = 0.0
-    for term in terms:
-        hits = found.get(term, 0)
-        total += max(MIN_IDF, math.log((rows - hits + 0.5) / (hits + 0.5)))
-    return (BM25_K1 + 1.0) * total
-
-
-def _text_scores(conn: sqlite3.Connection, terms: list[str], row_ids: list[int]) -> list[Hit]:
-    """Weighted BM25 of these rows for the terms; rows matching no term are left out."""
-    rows: list[Hit] = conn.execute(
-        f"SELECT rowid, "  # noqa: S608
-        f"-bm25(chunk_fts, {CONTENT_WEIGHT}, {TITLE_WEIGHT}, {KEYWORD_WEIGHT}) "
-        f"FROM chunk_fts WHERE chunk_fts MATCH ? AND rowid IN (SELECT value FROM json_each(?))",
-        (" OR ".join(_quoted(term) for term in terms), json.dumps(row_ids)),
-    ).fetchall()
-    return rows
 
 
 def _cosines(query: numpy.ndarray | None, blobs: list[bytes | None]) -> list[float]:

@@ -1,4 +1,5 @@
-"""The embedded chunk store: SQLite (source of truth, FTS5) plus usearch HNSW indexes.
+"""The embedded chunk store: SQLite (source of truth, FTS5) plus usearch HNSW indexes and a
+tantivy text index, both derived caches kept in step through logs written with every change.
 
 Many processes may open the same files at once (a server searching, workers writing): SQLite
 in WAL mode serialises the writers (``BEGIN IMMEDIATE``) beside any number of readers, and each
@@ -33,6 +34,7 @@ from ragserve.store._rows import (
     vector_blob,
 )
 from ragserve.store._schema import connect, ensure_schema
+from ragserve.store._text import TextIndex
 from ragserve.store.base import (
     Candidate,
     ChunkCounts,
@@ -46,8 +48,12 @@ from ragserve.store.base import (
 EXACT_LIMIT = 20_000
 """Vector searches restricted to documents holding at most this many vectors scan them
 exactly instead of filtering HNSW results."""
-OVERSAMPLE = 2
-"""HNSW returns ``OVERSAMPLE * top_k + 32`` candidates, so filtering rarely leaves too few."""
+MARGIN = 32
+"""HNSW is first asked for ``top_k + MARGIN`` neighbours: only unavailable chunks (and, in a
+dataset shared by tenants, foreign ones) fail the filter after it, so these rarely fall short."""
+WIDEN = 4
+"""When too few neighbours pass the filter, ask once more for ``WIDEN`` times as many, then
+scan exactly."""
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +76,7 @@ class SqliteChunkStore:
             raise ChunkStoreError(f"cannot open the chunk store at {path}: {error}") from error
         self._vector_dir = vector_dir
         self._vectors = VectorIndexes(self._conn, vector_dir)
+        self._text = TextIndex(self._conn)
 
     def insert(self, chunks: Sequence[ChunkRecord]) -> None:
         if not chunks:
@@ -97,8 +104,8 @@ class SqliteChunkStore:
         terms = _search.query_terms(query_tokens)
         if not terms or not _search.searchable(filters, top_k):
             return []
+        hits = self._text_hits(terms, filters, top_k)
         with self._read() as conn:
-            hits = _search.text_hits(conn, terms, filters, top_k)
             return _search.fetch(conn, hits, filters)
 
     def search_vector(
@@ -123,9 +130,18 @@ class SqliteChunkStore:
             return []
         terms = _search.query_terms(query_tokens)
         nearest = [] if query is None else self._nearest(query, filters, top_k)
+        text = self._text_hits(terms, filters, top_k) if terms else []
+        bm25 = dict(text)
+        row_ids = list(dict.fromkeys([row_id for row_id, _ in text] + [r for r, _ in nearest]))
+        bound = 0.0
+        if terms and row_ids:
+            try:
+                bm25.update(self._text.scores(terms, [r for r in row_ids if r not in bm25]))
+                bound = self._text.bound(terms)
+            except (sqlite3.Error, ValueError) as error:
+                raise ChunkStoreError(f"text search failed: {error}") from error
         with self._read() as conn:
-            text = _search.text_hits(conn, terms, filters, top_k) if terms else []
-            return _search.candidates(conn, terms, query, text, nearest)
+            return _search.candidates(conn, filters, query, row_ids, bm25, bound, dict(nearest))
 
     def get(self, chunk_ids: Sequence[str], tenant_ids: Sequence[str]) -> list[ChunkRecord]:
         if not chunk_ids or not tenant_ids:
@@ -205,8 +221,8 @@ class SqliteChunkStore:
         return self._delete("document_id = ?", document_id)
 
     def delete_dataset(self, dataset_id: str) -> int:
-        """Delete the dataset's chunks, replace its log entries by one ``clear`` marker and
-        remove its index file."""
+        """Delete the dataset's chunks, replace its vector log entries by one ``clear`` marker
+        and its text log entries by one ``drop`` marker, and remove its index file."""
         with self._write() as conn:
             deleted = conn.execute("DELETE FROM chunk WHERE dataset_id = ?", (dataset_id,))
             count = deleted.rowcount
@@ -216,6 +232,11 @@ class SqliteChunkStore:
                 (dataset_id,),
             )
             conn.execute("DELETE FROM vector_index_state WHERE dataset_id = ?", (dataset_id,))
+            conn.execute("DELETE FROM text_log WHERE dataset_id = ?", (dataset_id,))
+            conn.execute(
+                "INSERT INTO text_log (dataset_id, chunk_row, op) VALUES (?, 0, 'drop')",
+                (dataset_id,),
+            )
         try:
             self._vectors.forget(dataset_id)
         except OSError as error:
@@ -256,6 +277,9 @@ class SqliteChunkStore:
             if vectors is not None:
                 vectors.save_all()
                 vectors.clear()
+            text: TextIndex | None = getattr(self, "_text", None)
+            if text is not None:
+                text.close()
             self._conn().execute("PRAGMA optimize")
         except (ChunkStoreError, sqlite3.Error):
             pass  # saving the cache and optimising are courtesies; closing must not fail
@@ -269,6 +293,12 @@ class SqliteChunkStore:
     def save_vector_indexes(self) -> None:
         """Save the vector indexes this process changed (also done by ``close``)."""
         self._vectors.save_all()
+
+    def _text_hits(self, terms: list[str], filters: ChunkFilter, top_k: int) -> list[_search.Hit]:
+        try:
+            return self._text.search(terms, filters, top_k)
+        except (sqlite3.Error, ValueError) as error:
+            raise ChunkStoreError(f"text search failed: {error}") from error
 
     def _nearest(self, query: numpy.ndarray, filters: ChunkFilter, top_k: int) -> list[_search.Hit]:
         """The ``top_k`` best vector hits over all datasets of the filter."""
@@ -285,25 +315,26 @@ class SqliteChunkStore:
         self, dataset_id: str, query: numpy.ndarray, filters: ChunkFilter, top_k: int
     ) -> list[_search.Hit]:
         """The dataset's best hits: exact for small document sets, else HNSW then filtered,
-        falling back to exact when filtering left too few."""
+        widened and then exact when filtering left too few."""
         conn = self._conn()
         if (
             filters.document_ids is not None
             and _search.count_vectors(conn, dataset_id, filters) <= EXACT_LIMIT
         ):
             return _search.exact_hits(conn, dataset_id, filters, query, top_k)
-        neighbours = self._vectors.search(dataset_id, query, OVERSAMPLE * top_k + 32)
-        if neighbours is None:
-            return []
-        allowed = _search.passing(conn, neighbours.row_ids, filters)
-        hits = [
-            (row_id, score)
-            for row_id, score in zip(neighbours.row_ids, neighbours.scores, strict=True)
-            if row_id in allowed
-        ][:top_k]
-        if len(hits) < top_k and not neighbours.exhaustive:
-            return _search.exact_hits(conn, dataset_id, filters, query, top_k)
-        return hits
+        for count in (top_k + MARGIN, WIDEN * (top_k + MARGIN)):
+            neighbours = self._vectors.search(dataset_id, query, count)
+            if neighbours is None:
+                return []
+            allowed = _search.passing(conn, neighbours.row_ids, filters)
+            hits = [
+                (row_id, score)
+                for row_id, score in zip(neighbours.row_ids, neighbours.scores, strict=True)
+                if row_id in allowed
+            ][:top_k]
+            if len(hits) >= top_k or neighbours.exhaustive:
+                return hits
+        return _search.exact_hits(conn, dataset_id, filters, query, top_k)
 
     def _refresh(self, dataset_ids: Iterable[str]) -> None:
         """Bring this process's indexes up to date after a committed write; a failure only
