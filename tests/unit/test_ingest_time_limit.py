@@ -23,4 +23,3 @@ def test_an_inner_limit_leaves_the_outer_one_armed() -> None:
             time.sleep(0.2)
         time.sleep(5)  # the outer second runs out here
     assert time.monotonic() - started < 3
-
