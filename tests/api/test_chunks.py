@@ -54,6 +54,18 @@ def test_list_chunks(alice: Account, parsed: tuple[str, str]) -> None:
     assert listing(alice, *parsed, id=first["id"])["data"]["chunks"] == [first]
 
 
+def test_list_chunks_by_keywords_highlights_the_matches(
+    alice: Account, parsed: tuple[str, str]
+) -> None:
+    every = listing(alice, *parsed)["data"]["chunks"]
+    found = listing(alice, *parsed, keywords="MIGRATING")["data"]  # stems: migrate
+    assert found["total"] == len(found["chunks"]) == 1
+    assert "<em>migrate</em>" in found["chunks"][0]["content"]
+    assert found["chunks"][0]["id"] in {chunk["id"] for chunk in every}
+    assert listing(alice, *parsed, keywords="penguins")["data"]["chunks"] == []
+    assert listing(alice, *parsed, keywords="the")["data"]["total"] == 0  # only a stop word
+
+
 def test_list_unknown_chunk(alice: Account, parsed: tuple[str, str]) -> None:
     assert listing(alice, *parsed, id="0" * 16) == {
         "code": 404,

@@ -659,20 +659,25 @@ class ChunkStoreContract:
         assert store.list_document_chunks(DOCUMENT, offset=10) == ([], 5)
         assert store.list_document_chunks("no-such-document") == ([], 0)
 
-    def test_list_document_chunks_by_keywords_and_id(self, store: ChunkStore) -> None:
-        contents = ["Apple pie", "apple TART", "Äpfel und Birnen", "pear"]
+    def test_list_document_chunks_by_terms_and_id(self, store: ChunkStore) -> None:
+        contents = ["apple pie", "apple tart", "äpfel und birnen", "pear"]
         chunks = [make_chunk(text, order=i) for i, text in enumerate(contents)]
-        store.insert(chunks)
+        titled = make_chunk("plum", order=4, title_tokens="orchard")
+        store.insert([*chunks, titled])
 
-        listed, total = store.list_document_chunks(DOCUMENT, keywords="APPLE")
+        listed, total = store.list_document_chunks(DOCUMENT, terms=["apple"])
         assert ([chunk.content for chunk in listed], total) == (contents[:2], 2)
-        listed, total = store.list_document_chunks(DOCUMENT, keywords="äPFEL")
-        assert ([chunk.content for chunk in listed], total) == (contents[2:3], 1)
-        listed, total = store.list_document_chunks(DOCUMENT, keywords="apple", limit=1, offset=1)
+        listed, total = store.list_document_chunks(DOCUMENT, terms=["äpfel", "pear"])
+        assert ([chunk.content for chunk in listed], total) == (contents[2:4], 2)
+        listed, total = store.list_document_chunks(DOCUMENT, terms=["apple"], limit=1, offset=1)
         assert ([chunk.content for chunk in listed], total) == (contents[1:2], 2)
+        assert store.list_document_chunks(DOCUMENT, terms=["orchard"])[1] == 1
+        assert store.list_document_chunks(DOCUMENT, terms=['"a" OR *']) == ([], 0)
+        assert store.list_document_chunks(DOCUMENT, terms=[]) == ([], 0)
+        assert store.list_document_chunks("other-document", terms=["apple"]) == ([], 0)
         assert store.list_document_chunks(DOCUMENT, chunk_id=chunks[3].id) == ([chunks[3]], 1)
         assert store.list_document_chunks(DOCUMENT, chunk_id="feedfacefeedface") == ([], 0)
-        assert store.list_document_chunks(DOCUMENT, chunk_id=chunks[3].id, keywords="x")[1] == 0
+        assert store.list_document_chunks(DOCUMENT, chunk_id=chunks[3].id, terms=["x"])[1] == 0
 
     # ids and lifecycle
 

@@ -13,6 +13,7 @@ from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.documents import document_wire
 from ragserve.api.envelope import api_result, partial_result
 from ragserve.errors import DataError
+from ragserve.rag.highlight import highlight
 from ragserve.schemas.common import Page, PageSize
 from ragserve.services import chunks, parsing
 from ragserve.store.base import ChunkRecord
@@ -88,9 +89,12 @@ def list_chunks(
         keywords=query.keywords,
         chunk=query.id,
     )
-    return api_result(
-        {"total": total, "chunks": [chunk_wire(r) for r in records], "doc": document_wire(document)}
-    )
+    listed = [chunk_wire(record) for record in records]
+    if query.keywords:  # RAGFlow shows the matches highlighted
+        terms = chunks.search_terms(query.keywords)
+        for wire, record in zip(listed, records, strict=True):
+            wire["content"] = highlight(record.content, terms)
+    return api_result({"total": total, "chunks": listed, "doc": document_wire(document)})
 
 
 @router.post("/documents/{document_id}/chunks")

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ragserve.db.models import Dataset, Document
 from ragserve.errors import DataError, ResourceNotFound
 from ragserve.ingest.chunk_text import embed_for_document, embedding_text, keyword_tokens
-from ragserve.ingest.tokenizer import count_tokens, tokenize_to_text
+from ragserve.ingest.tokenizer import count_tokens, tokenize, tokenize_to_text
 from ragserve.runtime import Runtime
 from ragserve.services.batch import BatchOutcome, unique_ids
 from ragserve.services.documents import visible_dataset
@@ -55,7 +55,7 @@ def list_chunks(
         _, document = _document(session, caller, dataset_id, document_id)
     records, total = runtime.chunks.list_document_chunks(
         document_id,
-        keywords=keywords or None,
+        terms=search_terms(keywords) if keywords else None,
         chunk_id=chunk or None,
         offset=(page - 1) * page_size,
         limit=page_size,
@@ -172,6 +172,12 @@ def delete_chunks(
     if outcome.succeeded != len(unique):
         raise DataError(f"rm_chunk deleted chunks {outcome.succeeded}, expect {len(unique)}")
     return outcome
+
+
+def search_terms(keywords: str) -> list[str]:
+    """The full-text terms of a keyword search; text the tokenizer drops entirely (stop words
+    only) is searched as the one term it spells."""
+    return tokenize(keywords) or [keywords.casefold().strip()]
 
 
 def _string_list(body: Mapping[str, Any], name: str, problem: str) -> list[str]:

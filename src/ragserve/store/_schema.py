@@ -144,7 +144,6 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA cache_size = -32768")
     conn.execute("PRAGMA mmap_size = 268435456")
-    conn.create_function("casefold_contains", 2, _casefold_contains, deterministic=True)
     # Per-term document counts for IDF; a temp table, so opening a store changes no schema.
     conn.execute("CREATE VIRTUAL TABLE temp.chunk_fts_vocab USING fts5vocab(main, chunk_fts, row)")
     return conn
@@ -191,9 +190,3 @@ def _statements(script: str) -> list[str]:
             statements.append(text)
             current = []
     return statements
-
-
-def _casefold_contains(text: str | None, needle: str | None) -> bool:
-    if text is None or needle is None:
-        return False
-    return needle.casefold() in text.casefold()

@@ -67,6 +67,14 @@ def query_terms(query_tokens: Sequence[str]) -> list[str]:
     )
 
 
+def match_expression(terms: Sequence[str]) -> str | None:
+    """An FTS5 query matching any of the terms, each quoted so that operators and punctuation
+    stay literal; None for no terms."""
+    if not terms:
+        return None
+    return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
+
+
 def count_vectors(conn: sqlite3.Connection, dataset_id: str, filters: ChunkFilter) -> int:
     """How many chunks of the dataset pass the filter and have a vector."""
     where, params = filter_clause(filters, dataset_id=dataset_id)

@@ -177,14 +177,15 @@ class ChunkStore(Protocol):
         self,
         document_id: str,
         *,
-        keywords: str | None = None,
+        terms: Sequence[str] | None = None,
         chunk_id: str | None = None,
         offset: int = 0,
         limit: int = 30,
     ) -> tuple[list[ChunkRecord], int]:
         """One page of the document's chunks by ``order``, and how many match in all.
-        ``keywords`` keeps chunks whose content contains it (case-insensitive);
-        ``chunk_id`` keeps only that chunk. Unavailable chunks are listed too."""
+        ``terms`` keeps chunks whose content, title or keyword tokens hold any of these
+        full-text tokens (an empty sequence keeps none); ``chunk_id`` keeps only that chunk.
+        Unavailable chunks are listed too."""
         ...
 
     def update(self, chunk: ChunkRecord) -> None:

@@ -159,7 +159,7 @@ class SqliteChunkStore:
         self,
         document_id: str,
         *,
-        keywords: str | None = None,
+        terms: Sequence[str] | None = None,
         chunk_id: str | None = None,
         offset: int = 0,
         limit: int = 30,
@@ -168,9 +168,12 @@ class SqliteChunkStore:
         if chunk_id is not None:
             where += " AND id = ?"
             params.append(chunk_id)
-        if keywords:
-            where += " AND casefold_contains(content, ?)"
-            params.append(keywords)
+        if terms is not None:
+            match = _search.match_expression(_search.query_terms(terms))
+            if match is None:
+                return [], 0
+            where += " AND row_id IN (SELECT rowid FROM chunk_fts WHERE chunk_fts MATCH ?)"
+            params.append(match)
         with self._read() as conn:
             total: int = conn.execute(
                 f"SELECT count(*) FROM chunk WHERE {where}",  # noqa: S608
