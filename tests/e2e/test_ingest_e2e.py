@@ -127,7 +127,7 @@ def test_kill_9_of_a_worker_mid_parse_is_recovered(
     assert victims
     for victim in victims:
         os.kill(victim.pid, signal.SIGKILL)
-    done = wait_for(dataset, document.id, {"DONE", "FAIL"}, 150)
+    done = wait_for(dataset, document.id, {"DONE", "FAIL"}, 300)
     assert done.run == "DONE", done.progress_msg  # type: ignore[attr-defined]
     chunks = done.list_chunks(page_size=10_000)  # type: ignore[attr-defined]
     assert len(chunks) == done.chunk_count == len({chunk.id for chunk in chunks})  # type: ignore[attr-defined]

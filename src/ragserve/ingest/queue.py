@@ -29,14 +29,22 @@ class TaskQueue:
         def reap_expired() -> None:
             reap()
 
+        def reap_once() -> None:
+            reap()
+
         self._run = huey.task(name="run")(run)
         self._reap = huey.periodic_task(crontab(minute="*"), name="reap")(reap_expired)
+        self._reap_once = huey.task(name="reap_once")(reap_once)
 
     def submit(self, task_id: str) -> None:
         self._run(task_id)
 
     def reap_now(self) -> None:
         self._reap.call_local()
+
+    def reap_after(self, seconds: float) -> None:
+        """Queue one reaper run in ``seconds`` (sooner than the minutely one)."""
+        self._reap_once.schedule(delay=seconds)
 
     def pending(self) -> int:
         return int(self.huey.pending_count())

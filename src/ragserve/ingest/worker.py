@@ -62,6 +62,9 @@ def worker_queue(settings: Settings) -> TaskQueue:
     )
     # Startup hooks run in each worker process (not in the consumer that forks them).
     queue.huey.on_startup("memory_limit")(lambda: limit_memory(settings.task_memory_limit))
+    # A worker process also starts when the consumer replaces one that died: the dead one's
+    # task is reaped as soon as its lease runs out, not at the next minutely reaper run.
+    queue.huey.on_startup("reap_after_lease")(lambda: queue.reap_after(settings.task_lease + 1))
     return queue
 
 
