@@ -96,7 +96,7 @@ def test_a_new_process_builds_its_index_from_sqlite(tmp_path: Path) -> None:
     second.close()
 
 
-def test_a_version_1_database_gains_the_text_log(tmp_path: Path) -> None:
+def test_a_version_1_database_is_upgraded(tmp_path: Path) -> None:
     store = open_store(tmp_path)
     chunk = make_chunk("walrus")
     store.insert([chunk, *fillers()])
@@ -105,6 +105,7 @@ def test_a_version_1_database_gains_the_text_log(tmp_path: Path) -> None:
         for trigger in ("chunk_text_inserted", "chunk_text_deleted", "chunk_text_updated"):
             conn.execute(f"DROP TRIGGER {trigger}")
         conn.execute("DROP TABLE text_log")
+        conn.execute("DROP INDEX chunk_candidate")
         conn.execute("PRAGMA user_version = 1")
 
     store = open_store(tmp_path)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ragserve.store.base import ChunkStoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_SECONDS = 30.0
 TOKEN_CATEGORIES = ("L", "M", "N", "P", "S")
 """Unicode major categories of token characters, besides private use (Co); keep in step with
@@ -128,6 +128,15 @@ AFTER UPDATE OF content_tokens, title_tokens, keyword_tokens, available ON chunk
 END;
 """
 
+_CANDIDATE_INDEX = """
+CREATE INDEX chunk_candidate ON chunk (row_id, id, document_id, dataset_id, tenant_id, available);
+"""
+"""Covers the look-ups of search hits by row id (``_search.candidates``, ``passing``): chunk
+rows are a few kB each, so reading them costs a page per hit."""
+
+_UPGRADES = {0: _TABLES, 1: _TEXT_LOG, 2: _CANDIDATE_INDEX}
+"""The DDL that brings a database from each version to the next."""
+
 
 def connect(path: Path) -> sqlite3.Connection:
     """A connection in autocommit mode (callers BEGIN explicitly) with the store's pragmas."""
@@ -144,24 +153,21 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA cache_size = -32768")
     conn.execute("PRAGMA mmap_size = 268435456")
-    # Per-term document counts for IDF; a temp table, so opening a store changes no schema.
-    conn.execute("CREATE VIRTUAL TABLE temp.chunk_fts_vocab USING fts5vocab(main, chunk_fts, row)")
     return conn
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
-    """Create the tables on a new database; refuse one made by a newer ragserve."""
+    """Create the tables on a new database, upgrade an older one, refuse a newer one."""
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version in (0, 1):
-            # Version 1 lacked the text log; the text index is rebuilt from ``chunk`` anyway.
-            for statement in _statements(_TABLES if version == 0 else ""):
-                conn.execute(statement)
-            for statement in _statements(_TEXT_LOG):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        elif version != SCHEMA_VERSION:
+        if version <= SCHEMA_VERSION:
+            for step in range(version, SCHEMA_VERSION):
+                for statement in _statements(_UPGRADES[step]):
+                    conn.execute(statement)
+            if version < SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        else:
             raise ChunkStoreError(
                 f"chunk database has schema version {version}, this ragserve knows {SCHEMA_VERSION}"
             )
