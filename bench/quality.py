@@ -19,7 +19,8 @@ only (``w = 0``), vector only (``w = 1``), hybrid weights, each with ``similarit
 and the defaults an API client gets (``w = 0.3``, ``similarity_threshold = 0.2``,
 ``top_k = 1024``). Chunk hits become documents by each document's best chunk. The baseline is
 ``bm25s`` (Lucene BM25, k1 = 1.5, b = 0.75, English stop words, Snowball stemming) over the
-title and text of each document, measured in the same run.
+title and text of each document, measured in the same run. With ``--rerank-model`` the API
+defaults also run reranked by that model (an API model: no offline cross-encoder ships on PyPI).
 
 Metrics, averaged over the queries that have at least one relevant document:
 
@@ -58,6 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from helpers.data import CRANFIELD
 from ragserve.app import create_app
+from ragserve.rag.hybrid import Rerank
 from ragserve.runtime import Runtime
 from ragserve.services import retrieval
 from ragserve.services.auth import authenticate_api_key
@@ -312,11 +314,12 @@ def ragserve_ranking(
     documents: dict[str, str],
     question: str,
     options: SearchOptions,
+    rerank: Rerank | None = None,
 ) -> Ranking:
     """The documents of the question's chunk hits, each at its best chunk's place."""
     ranking: dict[str, None] = {}
     for page in range(1, MAX_PAGES + 1):
-        result = retrieval.search(runtime, scope, question, replace(options, page=page))
+        result = retrieval.search(runtime, scope, question, replace(options, page=page), rerank)
         for hit in result.hits:
             ranking.setdefault(documents[hit.chunk.document_id], None)
         if len(ranking) >= DEPTH or len(result.hits) < options.page_size:
@@ -421,7 +424,9 @@ def configurations() -> list[tuple[str, SearchOptions]]:
     return rows
 
 
-def run(collection_dir: Path, home: Path, rebuild: bool, query_ids: str) -> dict[str, Any]:
+def run(
+    collection_dir: Path, home: Path, rebuild: bool, query_ids: str, rerank_model: str | None
+) -> dict[str, Any]:
     collection = load_collection(collection_dir, query_ids)
     manifest = prepared(home, collection, rebuild)
     if manifest["failed"]:
@@ -446,6 +451,23 @@ def run(collection_dir: Path, home: Path, rebuild: bool, query_ids: str) -> dict
             }
             seconds = time.perf_counter() - started
             rows.append(Row(name, evaluate(collection, rankings), seconds))
+        if rerank_model:
+            rerank = runtime.rerank_model(rerank_model, caller.tenant_id).scores
+            options = dict(configurations())["API defaults"]
+            started = time.perf_counter()
+            rankings = {
+                q.id: ragserve_ranking(runtime, scope, documents, q.text, options, rerank)
+                for q in collection.queries
+            }
+            seconds = time.perf_counter() - started
+            rows.append(Row("defaults + rerank", evaluate(collection, rankings), seconds))
+        else:
+            print(
+                "hybrid + rerank: skipped; pass --rerank-model name@factory (with "
+                "RAGSERVE_LLM_API_BASE/RAGSERVE_LLM_API_KEY): no offline cross-encoder ships "
+                "on PyPI, so a rerank model is always an API model",
+                file=sys.stderr,
+            )
     return report(collection, manifest, baseline, rows)
 
 
@@ -523,11 +545,20 @@ def main() -> None:
         default="position",
         help="judgments number queries by position in the query file, or by their .I field",
     )
+    parser.add_argument(
+        "--rerank-model",
+        help="also run the API defaults reranked by this model (name@factory), reached with "
+        "RAGSERVE_LLM_API_BASE and RAGSERVE_LLM_API_KEY",
+    )
     arguments = parser.parse_args()
     collection_dir: Path = arguments.collection
     home = arguments.home or Path(tempfile.gettempdir()) / "ragserve-bench-quality"
     run(
-        collection_dir, home / collection_dir.resolve().name, arguments.rebuild, arguments.query_ids
+        collection_dir,
+        home / collection_dir.resolve().name,
+        arguments.rebuild,
+        arguments.query_ids,
+        arguments.rerank_model,
     )
 
 
