@@ -69,7 +69,7 @@ class _Damaged(Exception):
 class _Page:
     number: int
     lines: list[TextLine] = field(default_factory=list)
-    table_hint: bool = False  # has ruling lines: worth asking pdfplumber for tables
+    table_hint: bool = False  # ruling lines (forming a grid with text): ask pdfplumber for tables
     edges: list[Edge] | None = None  # those lines; None when there were too many to read
     needs_ocr: bool = False
     image: npt.NDArray[np.uint8] | None = None  # BGR rendering, ``scale`` pixels per point
