@@ -36,7 +36,7 @@ from ragserve.services.secrets import SecretBox, mask
 from ragserve.settings import Settings
 
 SUPPORTED_TYPES = (ModelType.CHAT, ModelType.EMBEDDING, ModelType.RERANK)
-"""The model types ragserve can call; other types are refused by ``add_model``."""
+"""The model types ragserve can call; ``add_llm`` refuses the others."""
 
 HIDDEN_FACTORIES = frozenset({"Youdao", "FastEmbed", "BAAI", BUILTIN_FACTORY})
 """Not offered by ``/v1/llm/factories`` and refused by the key endpoints (as in RAGFlow)."""
@@ -146,15 +146,11 @@ def check_factory(factory: str) -> None:
 
 def model_type_of(value: str) -> ModelType:
     """A model type ragserve can call, from a request field."""
-    try:
-        model_type = ModelType(value)
-    except ValueError:
-        model_type = None
-    if model_type not in SUPPORTED_TYPES:
-        supported = ", ".join(SUPPORTED_TYPES)
-        raise ArgumentError(f"Model type `{value}` is not supported; use one of: {supported}.")
-    assert model_type is not None
-    return model_type
+    for model_type in SUPPORTED_TYPES:
+        if value == model_type:
+            return model_type
+    supported = ", ".join(SUPPORTED_TYPES)
+    raise ArgumentError(f"Model type `{value}` is not supported; use one of: {supported}.")
 
 
 # --- testing a key -----------------------------------------------------------------------
