@@ -1,0 +1,683 @@
+"""Retrieval latency of the service and of ``POST /api/v1/retrieval`` over N chunks.
+
+    .venv/bin/python bench/retrieval.py [--home DIR] [--sizes 20000,200000] [--million]
+                                        [--queries 200] [--documents 2000]
+
+Corpus: sentences of real English from this machine (the Cranfield abstracts, the text PDFs of
+../shared/data/pdf-samples, the docstrings of Python's standard library, READMEs and text files
+under /usr/share/doc), cut into chunks of 100-250 words (runs of neighbouring sentences with
+some drawn from elsewhere), spread over --documents documents whose ``meta_fields`` carry a topic
+and a year. Chunks get random unit vectors (384-d) and are inserted straight into the chunk
+store; the user, token, dataset and document rows go through the services and models, so scope
+checks run as usual. Each size is built once under ``--home/<size>`` and reused by later runs.
+
+Every size is measured twice with the same question sequence (the Cranfield queries, then
+sentences of the corpus; more distinct questions than the service's vector cache holds, so
+every question is embedded):
+
+* service: ``retrieval.resolve_scope`` + ``retrieval.search`` called as the endpoint calls them
+  (the question embedding with the builtin model included);
+* endpoint: a ``ragserve serve`` process (workers=0) on the same home, one keep-alive httpx
+  client, one request at a time.
+
+Cases: the endpoint's defaults (top_k 1024, highlight on), top_k 1024 and top_k 64 (highlight
+off), 20 documents by ``document_ids``, ~5% of the documents by ``metadata_condition``.
+Baselines in the same process: the embedding alone, a brute-force numpy top-1024 over all
+vectors, the store's text-only, vector-only and hybrid ``candidates`` calls, and the HTTP ping.
+Prints a table per size and ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import gzip
+import json
+import math
+import os
+import platform
+import random
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from helpers.data import CRANFIELD, PDF_SAMPLES, cranfield_text
+from helpers.processes import stop
+from helpers.server import RunningServer, free_port, server_env, wait_until_healthy
+from ragserve.api.retrieval import search_options
+from ragserve.db.models import Dataset, Document
+from ragserve.ingest.tokenizer import tokenize, tokenize_to_text
+from ragserve.models.embedding import BUILTIN_DIMENSION
+from ragserve.rag.metadata_filter import parse_metadata_condition
+from ragserve.runtime import Runtime, build_runtime
+from ragserve.services import retrieval, tokens, users
+from ragserve.services.tenancy import Caller, CredentialKind
+from ragserve.settings import Settings
+from ragserve.store.base import ChunkFilter, ChunkRecord, chunk_id
+
+SEED = 20240601
+TEXT_PDFS = (
+    "004-pdflatex-4-pages",
+    "009-pdflatex-geotopo",
+    "026-latex-multicolumn",
+    "011-google-doc-document",
+)
+TOPICS = (
+    "aerodynamics",
+    "structures",
+    "heat",
+    "software",
+    "systems",
+    "networking",
+    "mathematics",
+    "manuals",
+)
+FIRST_YEAR, YEARS = 1990, 35
+METADATA_CONDITION = {
+    "logic": "and",
+    "conditions": [
+        {"name": "topic", "comparison_operator": "is", "value": "heat"},
+        {"name": "year", "comparison_operator": ">", "value": 2010},
+    ],
+}
+"""1 topic in 8 and 14 years in 35: about 5% of the documents."""
+FILTER_DOCUMENTS = 20
+INSERT_BATCH = 5000
+QUESTIONS = 800
+"""Distinct questions, cycled: over 3x the service's cache of 256 question vectors."""
+WARM_UP = 20
+BASELINE_TOP_K = 1024
+TARGETS = {"size": 200_000, "service_p50_ms": 30.0, "service_p95_ms": 80.0, "overhead_ms": 5.0}
+
+CASES: dict[str, dict[str, Any]] = {
+    "default": {},
+    "top_k 1024": {"top_k": 1024, "highlight": False},
+    "top_k 64": {"top_k": 64, "highlight": False},
+    "document filter": {"document_ids": FILTER_DOCUMENTS},
+    "metadata filter": {"metadata_condition": METADATA_CONDITION},
+}
+"""Request bodies beside ``question`` and ``dataset_ids``; ``document_ids`` holds how many."""
+
+_WORD = re.compile(r"[A-Za-z][a-z'-]*[,.;:?!)]?$|\(?[a-z]+[,.;:]?$|[0-9]+[,.]?$")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
+
+
+# ---- corpus ---------------------------------------------------------------------------------
+
+
+def sentences_of(text: str) -> Iterator[str]:
+    """Prose sentences of 6-60 words, most of them plain words, from paragraphs of ``text``."""
+    for paragraph in re.split(r"\n\s*\n", text):
+        flat = " ".join(paragraph.split())
+        for sentence in _SENTENCE_END.split(flat):
+            words = sentence.split()
+            if not 6 <= len(words) <= 60 or sentence[-1] not in ".!?":
+                continue
+            if sum(bool(_WORD.match(word)) for word in words) >= 0.85 * len(words):
+                yield sentence
+
+
+def cranfield_abstracts() -> Iterator[str]:
+    yield from cranfield_text(1400).split("\n\n")
+
+
+def pdf_texts() -> Iterator[str]:
+    import pypdfium2
+
+    for folder in TEXT_PDFS:
+        pdf = pypdfium2.PdfDocument(next((PDF_SAMPLES / folder).glob("*.pdf")).read_bytes())
+        for page in pdf:
+            yield page.get_textpage().get_text_range().replace("\r", "")
+
+
+def stdlib_docstrings() -> Iterator[str]:
+    root = Path(sysconfig.get_paths()["stdlib"])
+    skip = {"site-packages", "test", "tests", "idlelib", "lib2to3", "turtledemo", "__pycache__"}
+    for path in sorted(root.rglob("*.py")):
+        if skip & set(path.relative_to(root).parts):
+            continue
+        try:
+            tree = ast.parse(path.read_bytes())
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
+                docstring = ast.get_docstring(node)
+                if docstring:
+                    yield docstring
+
+
+def system_docs() -> Iterator[str]:
+    pattern = re.compile(r"(readme.*|.*\.txt|.*\.md)(\.gz)?$", re.IGNORECASE)
+    for path in sorted(Path("/usr/share/doc").rglob("*")):
+        if not pattern.fullmatch(path.name) or not path.is_file() or path.stat().st_size > 1 << 20:
+            continue
+        data = path.read_bytes()
+        if path.suffix == ".gz":
+            try:
+                data = gzip.decompress(data)
+            except (OSError, EOFError):
+                continue
+        yield data.decode(errors="replace")
+
+
+def sentence_pool(cache: Path) -> list[str]:
+    """Every source's sentences in a fixed order (cached: parsing the stdlib takes a while)."""
+    if cache.is_file():
+        pool: list[str] = json.loads(cache.read_text())
+        return pool
+    pool = []
+    for source in (cranfield_abstracts, pdf_texts, stdlib_docstrings, system_docs):
+        pool.extend(dict.fromkeys(s for text in source() for s in sentences_of(text)))
+    pool = list(dict.fromkeys(pool))
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps(pool))
+    return pool
+
+
+def chunk_texts(pool: list[str], count: int) -> Iterator[str]:
+    """``count`` chunks of 100-250 words: a run of neighbouring sentences (so a chunk keeps a
+    topic) in which about one sentence in six is swapped for one from anywhere."""
+    rng = random.Random(SEED)
+    for _ in range(count):
+        target = rng.randint(100, 250)
+        position = rng.randrange(len(pool))
+        parts: list[str] = []
+        words = 0
+        while words < target:
+            sentence = pool[position % len(pool)]
+            if rng.random() < 0.17:
+                sentence = pool[rng.randrange(len(pool))]
+            parts.append(sentence)
+            words += sentence.count(" ") + 1
+            position += 1
+        yield " ".join(parts)
+
+
+def cranfield_queries() -> list[str]:
+    text = (CRANFIELD / "cran.qry").read_text(errors="replace")
+    return [" ".join(record.split("\n.W\n", 1)[-1].split()) for record in text.split(".I ")[1:]]
+
+
+def questions(pool: list[str]) -> list[str]:
+    """The Cranfield queries, then short sentences of the corpus, ``QUESTIONS`` in all."""
+    found = cranfield_queries()
+    rng = random.Random(SEED + 1)
+    while len(found) < QUESTIONS:
+        sentence = pool[rng.randrange(len(pool))]
+        if sentence.count(" ") < 20 and sentence not in found:
+            found.append(sentence)
+    return found
+
+
+# ---- building a home ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Built:
+    """What a built home holds, saved as ``bench.json`` beside it."""
+
+    home: Path
+    size: int
+    tenant_id: str
+    dataset_id: str
+    api_key: str
+    document_ids: list[str]
+    build_seconds: float
+    database_mb: float
+
+    def save(self) -> None:
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "home"}
+        (self.home / "bench.json").write_text(json.dumps(fields))
+
+    @classmethod
+    def load(cls, home: Path) -> Built | None:
+        path = home / "bench.json"
+        return cls(home=home, **json.loads(path.read_text())) if path.is_file() else None
+
+
+def settings_for(home: Path) -> Settings:
+    return Settings(home=home, workers=0, log_level="warning")
+
+
+def build(home: Path, size: int, documents: int, pool: list[str]) -> Built:
+    """A home with one user, token, dataset, ``documents`` documents and ``size`` chunks."""
+    print(f"building {size} chunks in {home} ...", flush=True)
+    started = time.perf_counter()
+    if home.exists():
+        shutil.rmtree(home)
+    runtime = build_runtime(settings_for(home))
+    try:
+        with runtime.transaction() as session:
+            user = users.create_account(
+                session,
+                email="bench@example.com",
+                nickname="bench",
+                password="bench-password",
+                defaults=runtime.tenant_defaults,
+            )
+            caller = Caller(user.id, user.id, CredentialKind.SESSION)
+            api_key = tokens.create_token(session, caller).token
+            dataset = Dataset(
+                tenant_id=user.id,
+                name="bench",
+                name_key="bench",
+                embedding_model=runtime.settings.default_embedding_model,
+                created_by=user.id,
+            )
+            session.add(dataset)
+            session.flush()
+            dataset_id = dataset.id
+        tenant_id = user.id
+        token_cache: dict[str, str] = {}
+
+        def tokens_of(text: str) -> str:
+            # Sentences repeat across chunks: tokenize each once (the tokenizer is per word).
+            if text not in token_cache:
+                token_cache[text] = tokenize_to_text(text)
+            return token_cache[text]
+
+        per_document = math.ceil(size / documents)
+        rng = np.random.default_rng(SEED)
+        texts = chunk_texts(pool, size)
+        document_ids: list[str] = []
+        made = 0
+        for number in range(documents):
+            count = min(per_document, size - made)
+            if count <= 0:
+                break
+            contents = [next(texts) for _ in range(count)]
+            title = " ".join(contents[0].split()[:6]).rstrip(".,;:")
+            with runtime.transaction() as session:
+                document = Document(
+                    dataset_id=dataset_id,
+                    tenant_id=tenant_id,
+                    name=f"{number:05d} {title}.pdf",
+                    suffix="pdf",
+                    type="pdf",
+                    created_by=tenant_id,
+                    chunk_method="naive",
+                    meta_fields={
+                        "topic": TOPICS[number % len(TOPICS)],
+                        "year": FIRST_YEAR + (number * 7) % YEARS,
+                    },
+                    chunk_count=count,
+                    progress=1.0,
+                    progress_msg="Task done",
+                    run="3",
+                )
+                session.add(document)
+                session.flush()
+                document_id = document.id
+                document_name = document.name
+            document_ids.append(document_id)
+            vectors = rng.standard_normal((count, BUILTIN_DIMENSION), dtype=np.float32)
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+            title_tokens = tokenize_to_text(title)
+            records = [
+                ChunkRecord(
+                    id=chunk_id(document_id, content, order),
+                    tenant_id=tenant_id,
+                    dataset_id=dataset_id,
+                    document_id=document_id,
+                    document_name=document_name,
+                    content=content,
+                    content_tokens=" ".join(tokens_of(s) for s in _SENTENCE_END.split(content)),
+                    title_tokens=title_tokens,
+                    token_count=content.count(" ") + 1,
+                    order=order,
+                    create_time=time.time(),
+                    vector=vectors[order],
+                )
+                for order, content in enumerate(contents)
+            ]
+            for start in range(0, len(records), INSERT_BATCH):
+                runtime.chunks.insert(records[start : start + INSERT_BATCH])
+            made += count
+            if number % 200 == 199:
+                print(f"  {made} chunks, {time.perf_counter() - started:.0f} s", flush=True)
+        # One vector search builds and saves the HNSW index, so every process can load it.
+        filters = ChunkFilter(tenant_ids=[tenant_id], dataset_ids=[dataset_id])
+        runtime.chunks.search_vector(vectors[0], filters, 1)
+    finally:
+        runtime.close()
+    built = Built(
+        home=home,
+        size=made,
+        tenant_id=tenant_id,
+        dataset_id=dataset_id,
+        api_key=api_key,
+        document_ids=document_ids,
+        build_seconds=round(time.perf_counter() - started, 1),
+        database_mb=round((home / "chunks.db").stat().st_size / 2**20, 1),
+    )
+    built.save()
+    print(f"built in {built.build_seconds:.0f} s, chunks.db {built.database_mb:.0f} MB")
+    return built
+
+
+# ---- measuring ------------------------------------------------------------------------------
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    rank = max(1, math.ceil(fraction * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def summary(durations: list[float]) -> dict[str, float]:
+    ordered = sorted(durations)
+    return {
+        "count": len(ordered),
+        "p50_ms": round(percentile(ordered, 0.50) * 1000, 2),
+        "p95_ms": round(percentile(ordered, 0.95) * 1000, 2),
+        "mean_ms": round(sum(ordered) / len(ordered) * 1000, 2),
+    }
+
+
+def timed(count: int, call: Callable[[int], object]) -> tuple[dict[str, float], list[object]]:
+    durations: list[float] = []
+    answers: list[object] = []
+    for index in range(count):
+        before = time.perf_counter()
+        answers.append(call(index))
+        durations.append(time.perf_counter() - before)
+    return summary(durations), answers
+
+
+class Questions:
+    """The question sequence, cycled: the same for the service and the endpoint runs."""
+
+    def __init__(self, items: list[str]) -> None:
+        self.items = items
+        self.cursor = 0
+
+    def next(self) -> str:
+        question = self.items[self.cursor % len(self.items)]
+        self.cursor += 1
+        return question
+
+
+def body_for(built: Built, case: str, question: str, index: int) -> dict[str, Any]:
+    body: dict[str, Any] = {"question": question, "dataset_ids": [built.dataset_id]}
+    body.update(CASES[case])
+    if "document_ids" in body:
+        ids = built.document_ids
+        body["document_ids"] = [
+            ids[(index * 37 + k * 101) % len(ids)] for k in range(body.pop("document_ids"))
+        ]
+    return body
+
+
+def serve_body(runtime: Runtime, caller: Caller, body: dict[str, Any]) -> list[str]:
+    """What the endpoint does with ``body`` up to the result, minus HTTP: the chunk ids."""
+    condition = parse_metadata_condition(body.get("metadata_condition") or None)
+    with runtime.read() as session:
+        scope = retrieval.resolve_scope(
+            session, caller, body["dataset_ids"], body.get("document_ids") or [], condition
+        )
+    result = retrieval.search(runtime, scope, body["question"], search_options(body))
+    return [hit.chunk.id for hit in result.hits]
+
+
+def measure_service(
+    built: Built, runtime: Runtime, sequence: Questions, queries: int
+) -> tuple[dict[str, dict[str, float]], dict[str, list[object]]]:
+    caller = Caller(built.tenant_id, built.tenant_id, CredentialKind.API_TOKEN)
+    sequence.cursor = 0
+    for index in range(WARM_UP):
+        serve_body(runtime, caller, body_for(built, "default", sequence.next(), index))
+    results: dict[str, dict[str, float]] = {}
+    answers: dict[str, list[object]] = {}
+    for case in CASES:
+        results[case], answers[case] = timed(
+            queries,
+            lambda i, case=case: serve_body(  # type: ignore[misc]
+                runtime, caller, body_for(built, case, sequence.next(), i)
+            ),
+        )
+    return results, answers
+
+
+def measure_baselines(
+    built: Built, runtime: Runtime, sequence: Questions, queries: int
+) -> dict[str, dict[str, float]]:
+    """The parts of a search alone, on fresh questions (their vectors computed up front)."""
+    model = runtime.embedding_model(runtime.settings.default_embedding_model)
+    sequence.cursor = len(sequence.items) // 2
+    asked = [sequence.next() for _ in range(queries)]
+    results: dict[str, dict[str, float]] = {}
+    results["embed question"], embedded = timed(queries, lambda i: model.embed([asked[i]])[0])
+    vectors = [np.asarray(vector) for vector in embedded]
+    matrix = stored_vectors(built.home)
+    results["numpy brute force"], _ = timed(
+        queries, lambda i: np.argpartition(-(matrix @ vectors[i]), BASELINE_TOP_K)[:BASELINE_TOP_K]
+    )
+    filters = ChunkFilter(tenant_ids=[built.tenant_id], dataset_ids=[built.dataset_id])
+    terms = [tokenize(question) for question in asked]
+    store = runtime.chunks
+    results["store text only"], _ = timed(
+        queries, lambda i: store.candidates(terms[i], None, filters, BASELINE_TOP_K)
+    )
+    results["store vector only"], _ = timed(
+        queries, lambda i: store.candidates([], vectors[i], filters, BASELINE_TOP_K)
+    )
+    results["store candidates"], _ = timed(
+        queries, lambda i: store.candidates(terms[i], vectors[i], filters, BASELINE_TOP_K)
+    )
+    return results
+
+
+def stored_vectors(home: Path) -> np.ndarray:
+    """Every chunk vector, read straight from the store's SQLite file."""
+    conn = sqlite3.connect(f"file:{home / 'chunks.db'}?mode=ro", uri=True)
+    try:
+        blobs = [row[0] for row in conn.execute("SELECT vector FROM chunk ORDER BY row_id")]
+    finally:
+        conn.close()
+    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
+
+
+def measure_endpoint(
+    built: Built, sequence: Questions, queries: int, service_answers: dict[str, list[object]]
+) -> tuple[dict[str, dict[str, float]], dict[str, float], float]:
+    """Per-case timings, the ping baseline, and the share of answers equal to the service's."""
+    env = server_env(built.home, {"RAGSERVE_WORKERS": "0"})
+    port = free_port()
+    with (built.home / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ragserve", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        server = RunningServer(f"http://127.0.0.1:{port}", built.api_key, built.home, process, env)
+        try:
+            wait_until_healthy(server)
+            with httpx.Client(
+                base_url=server.base_url,
+                headers={"Authorization": f"Bearer {built.api_key}"},
+                timeout=600,
+            ) as client:
+                return _endpoint_runs(client, built, sequence, queries, service_answers)
+        finally:
+            stop(process)
+
+
+def _endpoint_runs(
+    client: httpx.Client,
+    built: Built,
+    sequence: Questions,
+    queries: int,
+    service_answers: dict[str, list[object]],
+) -> tuple[dict[str, dict[str, float]], dict[str, float], float]:
+    def post(body: dict[str, Any]) -> list[str]:
+        response = client.post("/api/v1/retrieval", json=body)
+        if response.status_code != 200 or response.json().get("code") != 0:
+            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:500]}")
+        return [chunk["id"] for chunk in response.json()["data"]["chunks"]]
+
+    for _ in range(50):
+        client.get("/v1/system/ping")
+    ping, _ = timed(queries, lambda _: client.get("/v1/system/ping"))
+    sequence.cursor = 0
+    for index in range(WARM_UP):
+        post(body_for(built, "default", sequence.next(), index))
+    results: dict[str, dict[str, float]] = {}
+    same = total = 0
+    for case in CASES:
+        results[case], answers = timed(
+            queries, lambda i, case=case: post(body_for(built, case, sequence.next(), i))
+        )
+        same += sum(a == b for a, b in zip(answers, service_answers[case], strict=True))
+        total += len(answers)
+    return results, ping, same / total
+
+
+# ---- one size, the report -------------------------------------------------------------------
+
+
+def run_size(
+    home: Path, size: int, documents: int, queries: int, pool: list[str]
+) -> dict[str, Any]:
+    built = Built.load(home)
+    if built is None or built.size != size or len(built.document_ids) != documents:
+        built = build(home, size, documents, pool)
+    sequence = Questions(questions(pool))
+    runtime = build_runtime(settings_for(home))
+    try:
+        service, answers = measure_service(built, runtime, sequence, queries)
+        baselines = measure_baselines(built, runtime, sequence, queries)
+    finally:
+        runtime.close()
+    endpoint, ping, agreement = measure_endpoint(built, sequence, queries, answers)
+    baselines["http ping"] = ping
+    cases = {
+        case: {
+            "service": service[case],
+            "endpoint": endpoint[case],
+            "overhead_p50_ms": round(endpoint[case]["p50_ms"] - service[case]["p50_ms"], 2),
+        }
+        for case in CASES
+    }
+    report = {
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "chunks": built.size,
+        "documents": len(built.document_ids),
+        "build_s": built.build_seconds,
+        "database_mb": built.database_mb,
+        "queries_per_case": queries,
+        "cases": cases,
+        "baselines": baselines,
+        "endpoint_agrees_with_service": round(agreement, 4),
+    }
+    print_table(report)
+    return report
+
+
+def verdict(report: dict[str, Any]) -> dict[str, Any]:
+    """The targets at their size: service p50/p95 and endpoint overhead over every case."""
+    cases = report["cases"].values()
+    worst_p50 = max(case["service"]["p50_ms"] for case in cases)
+    worst_p95 = max(case["service"]["p95_ms"] for case in cases)
+    worst_overhead = max(case["overhead_p50_ms"] for case in cases)
+    return {
+        "service_p50_ms": worst_p50,
+        "service_p95_ms": worst_p95,
+        "overhead_p50_ms": worst_overhead,
+        "met": worst_p50 <= TARGETS["service_p50_ms"]
+        and worst_p95 <= TARGETS["service_p95_ms"]
+        and worst_overhead <= TARGETS["overhead_ms"],
+    }
+
+
+def print_table(report: dict[str, Any]) -> None:
+    print(
+        f"\nragserve retrieval bench: {report['chunks']} chunks in {report['documents']} "
+        f"documents, {BUILTIN_DIMENSION}-d, {report['queries_per_case']} questions per case, "
+        f"Python {platform.python_version()}, load average {report['load_average_1m']:.1f} "
+        f"on {os.cpu_count()} cores"
+    )
+    header = (
+        f"{'case':<18}{'service p50':>12}{'p95':>8}{'endpoint p50':>14}{'p95':>8}{'overhead':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    for name, case in report["cases"].items():
+        service, endpoint = case["service"], case["endpoint"]
+        print(
+            f"{name:<18}{service['p50_ms']:>12.2f}{service['p95_ms']:>8.2f}"
+            f"{endpoint['p50_ms']:>14.2f}{endpoint['p95_ms']:>8.2f}{case['overhead_p50_ms']:>10.2f}"
+        )
+    print(
+        f"{'baseline':<18}{'p50':>12}{'p95':>8}   (store calls: top_k {BASELINE_TOP_K}, no filter)"
+    )
+    for name, numbers in report["baselines"].items():
+        print(f"{name:<18}{numbers['p50_ms']:>12.2f}{numbers['p95_ms']:>8.2f}")
+    default_p50 = report["cases"]["default"]["service"]["p50_ms"]
+    embed_p50 = report["baselines"]["embed question"]["p50_ms"]
+    print(
+        f"service default p50 / (embed + numpy brute force) p50: "
+        f"{default_p50 / (embed_p50 + report['baselines']['numpy brute force']['p50_ms']):.2f}; "
+        f"endpoint answers equal to the service's: {report['endpoint_agrees_with_service']:.1%}"
+    )
+    if report["chunks"] == TARGETS["size"]:
+        met = verdict(report)
+        print(
+            f"targets at {TARGETS['size']}: worst service p50 {met['service_p50_ms']:.1f} ms "
+            f"(<= {TARGETS['service_p50_ms']:.0f}), p95 {met['service_p95_ms']:.1f} ms "
+            f"(<= {TARGETS['service_p95_ms']:.0f}), endpoint overhead "
+            f"{met['overhead_p50_ms']:.1f} ms (<= {TARGETS['overhead_ms']:.0f}): "
+            f"{'met' if met['met'] else 'MISSED'}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, help="where built corpora are kept [a temp dir]")
+    parser.add_argument("--sizes", default="20000,200000", help="chunk counts, comma separated")
+    parser.add_argument("--million", action="store_true", help="also 1,000,000 chunks (slow)")
+    parser.add_argument("--queries", type=int, default=200, help="questions per case")
+    parser.add_argument("--documents", type=int, default=2000)
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",") if size]
+    if args.million:
+        sizes.append(1_000_000)
+    if args.queries < 1 or args.documents < 1 or any(size < args.documents for size in sizes):
+        parser.error("--queries and --documents must be positive, sizes at least --documents")
+    with tempfile.TemporaryDirectory(prefix="ragserve-bench-") as temp:
+        root = args.home or Path(temp)
+        pool = sentence_pool(root / "sentences.json")
+        print(f"corpus: {len(pool)} distinct sentences")
+        reports = [
+            run_size(root / str(size), size, args.documents, args.queries, pool) for size in sizes
+        ]
+    result: dict[str, Any] = {
+        "bench": "retrieval",
+        "python": platform.python_version(),
+        "dimension": BUILTIN_DIMENSION,
+        "targets": TARGETS,
+        "sizes": {str(report["chunks"]): report for report in reports},
+    }
+    at_target = [report for report in reports if report["chunks"] == TARGETS["size"]]
+    if at_target:
+        result["verdict"] = verdict(at_target[0])
+    print(json.dumps(result, separators=(",", ":")))
+
+
+if __name__ == "__main__":
+    main()
