@@ -1,0 +1,180 @@
+"""Time to the first streamed answer byte of a chat completion, minus the model's own latency.
+
+    .venv/bin/python bench/chat.py [--home DIR] [--size 200000] [--questions 100]
+
+The corpus is the retrieval benchmark's (``bench/retrieval.py``: real English sentences, random
+vectors, ``--size`` chunks, built once under ``--home/<size>`` and shared with it). A
+``ragserve serve`` process (workers=0) on that home answers with an assistant over the dataset
+whose model is the fake OpenAI-compatible server of ``tests/helpers``, in this process, streaming
+its reply at once. For each question (a new session each time, so no history and no question
+refinement), the client measures the time from sending the request to the first answer event
+(``data:`` with a non-empty answer; ragserve sends text in pieces of at least 16 tokens, which the
+fake produces at once), and the fake measures its own time from receiving the model request to
+its first streamed token. The difference is ragserve's part: auth, session, retrieval, prompt
+assembly, the model call's overhead. Baseline in the same run: ``POST /api/v1/retrieval`` with the
+assistant's settings, and the HTTP ping. Prints a table and ends with one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+from retrieval import Built, Questions, build, questions, sentence_pool, summary  # type: ignore[import-not-found]
+
+from helpers.fake_openai import FakeOpenAI
+from helpers.processes import stop
+from helpers.server import RunningServer, free_port, server_env, wait_until_healthy
+
+TARGET_P50_MS = 60.0
+WARM_UP = 5
+ANSWER = (
+    "Based on the passages, the flow separates near the leading edge when the angle of attack "
+    "grows, and the boundary layer thickens downstream of the transition point."
+)
+
+
+class TimedFake(FakeOpenAI):
+    """The fake model, noting how long each streamed request took to its first token."""
+
+    def __init__(self) -> None:
+        super().__init__(reply=lambda _messages: ANSWER)
+        self.first_token_seconds: list[float] = []
+        self._lock = threading.Lock()
+
+    def handle(self, path: str, api_key: str | None, body: dict[str, Any]) -> Any:
+        started = time.perf_counter()
+        answer = super().handle(path, api_key, body)
+        if body.get("stream"):
+            with self._lock:
+                self.first_token_seconds.append(time.perf_counter() - started)
+        return answer
+
+
+def first_answer_seconds(client: httpx.Client, chat_id: str, question: str) -> float:
+    session = client.post(f"/api/v1/chats/{chat_id}/sessions", json={"name": "bench"}).json()
+    body = {"question": question, "stream": True, "session_id": session["data"]["id"]}
+    started = time.perf_counter()
+    elapsed = None
+    with client.stream("POST", f"/api/v1/chats/{chat_id}/completions", json=body) as response:
+        for line in response.iter_lines():
+            if elapsed is None and line.startswith("data:"):
+                data = json.loads(line[len("data:") :]).get("data")
+                if isinstance(data, dict) and data.get("answer"):
+                    elapsed = time.perf_counter() - started
+    if elapsed is None:
+        raise RuntimeError(f"no answer streamed for {question!r}")
+    return elapsed
+
+
+def run(built: Built, fake: TimedFake, count: int, pool: list[str]) -> dict[str, Any]:
+    env = server_env(
+        built.home,
+        {
+            "RAGSERVE_WORKERS": "0",
+            "RAGSERVE_DEFAULT_CHAT_MODEL": "openai/bench-model",
+            "RAGSERVE_LLM_API_BASE": fake.base_url,
+            "RAGSERVE_LLM_API_KEY": "sk-bench",
+        },
+    )
+    port = free_port()
+    sequence = Questions(questions(pool))
+    with (built.home / "chat-server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ragserve", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        server = RunningServer(f"http://127.0.0.1:{port}", built.api_key, built.home, process, env)
+        try:
+            wait_until_healthy(server)
+            headers = {"Authorization": f"Bearer {built.api_key}"}
+            with httpx.Client(base_url=server.base_url, headers=headers, timeout=600) as client:
+                created = client.post(
+                    "/api/v1/chats",
+                    json={
+                        "name": f"bench-{time.time_ns()}",
+                        "dataset_ids": [built.dataset_id],
+                        "llm": {"model_name": "openai/bench-model"},
+                        "prompt": {"empty_response": ""},  # every question reaches the model
+                    },
+                ).json()
+                if created.get("code") != 0:
+                    raise RuntimeError(f"cannot create the assistant: {created}")
+                chat_id = created["data"]["id"]
+                for _ in range(WARM_UP):
+                    first_answer_seconds(client, chat_id, sequence.next())
+                fake.first_token_seconds.clear()
+                totals = [
+                    first_answer_seconds(client, chat_id, sequence.next()) for _ in range(count)
+                ]
+                model = list(fake.first_token_seconds)
+                retrieval = []
+                for _ in range(count):
+                    body = {"question": sequence.next(), "dataset_ids": [built.dataset_id],
+                            "page_size": 6, "highlight": False}  # fmt: skip
+                    before = time.perf_counter()
+                    client.post("/api/v1/retrieval", json=body)
+                    retrieval.append(time.perf_counter() - before)
+                pings = []
+                for _ in range(count):
+                    before = time.perf_counter()
+                    client.get("/v1/system/ping")
+                    pings.append(time.perf_counter() - before)
+        finally:
+            stop(process)
+    own = [total - llm for total, llm in zip(totals, model, strict=True)]
+    return {
+        "chunks": built.size,
+        "first_answer_byte": summary(totals),
+        "model_first_token": summary(model),
+        "ragserve_part": summary(own),
+        "baseline_retrieval_endpoint": summary(retrieval),
+        "baseline_ping": summary(pings),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", type=Path, help="where built corpora are kept [a temp dir]")
+    parser.add_argument("--size", type=int, default=200_000, help="chunks")
+    parser.add_argument("--questions", type=int, default=100)
+    parser.add_argument("--documents", type=int, default=2000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="ragserve-bench-") as temp, TimedFake() as fake:
+        root = args.home or Path(temp)
+        pool = sentence_pool(root / "sentences.json")
+        home = root / str(args.size)
+        built = Built.load(home)
+        if built is None or built.size != args.size or len(built.document_ids) != args.documents:
+            built = build(home, args.size, args.documents, pool)
+        report = run(built, fake, args.questions, pool)
+    print(f"\nchat completion at {report['chunks']} chunks, {args.questions} questions")
+    print(f"{'measure':<34}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
+    for name in ("first_answer_byte", "model_first_token", "ragserve_part",
+                 "baseline_retrieval_endpoint", "baseline_ping"):  # fmt: skip
+        row = report[name]
+        print(f"{name:<34}{row['p50_ms']:>10.1f}{row['p95_ms']:>10.1f}{row['mean_ms']:>10.1f}")
+    met = report["ragserve_part"]["p50_ms"] <= TARGET_P50_MS
+    print(f"target: ragserve's part p50 <= {TARGET_P50_MS:.0f} ms: {'met' if met else 'MISSED'}")
+    result = {"bench": "chat", "python": platform.python_version(), "target_p50_ms": TARGET_P50_MS,
+              "met": met, **report}  # fmt: skip
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
