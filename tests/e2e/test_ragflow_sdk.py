@@ -1,7 +1,8 @@
 """RAGFlow's official Python SDK (``ragflow_sdk`` 0.23.1) against a real ragserve process.
 
 ``run_scenario`` takes the SDK *module* as a parameter, so that the same scenario can be run
-against any SDK with RAGFlow's interface (``RAGFlow``, ``DataSet.ParserConfig``).
+against any SDK with RAGFlow's interface (``RAGFlow``, ``DataSet.ParserConfig``): it runs with
+``ragflow_sdk`` and with ``ragserve.sdk`` in its place.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 import ragflow_sdk
 
+import ragserve.sdk
 from helpers.server import RunningServer, running_server
 from helpers.spec_values import NAIVE_PARSER_CONFIG, STRUCTURED_PARSER_CONFIG
 
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.e2e
 
 ID = re.compile(r"^[0-9a-f]{32}$")
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2@Builtin"
+SDKS = [pytest.param(ragflow_sdk, id="ragflow_sdk"), pytest.param(ragserve.sdk, id="ragserve.sdk")]
 
 
 @pytest.fixture(scope="module")
@@ -352,8 +355,9 @@ def run_document_scenario(rag_module: ModuleType, rag: Any, dataset: Any) -> Non
     assert counted.document_count == 0
 
 
-def test_ragflow_sdk_scenario(server: RunningServer) -> None:
-    run_scenario(ragflow_sdk, server.base_url, server.api_key)
+@pytest.mark.parametrize("sdk", SDKS)
+def test_ragflow_sdk_scenario(server: RunningServer, sdk: ModuleType) -> None:
+    run_scenario(sdk, server.base_url, server.api_key)
 
 
 def test_scenario_can_run_twice(server: RunningServer) -> None:
@@ -374,7 +378,8 @@ def test_sdk_download_of_an_empty_file_is_empty(server: RunningServer) -> None:
         rag.delete_datasets(ids=[dataset.id])
 
 
-def test_sdk_with_a_wrong_key_raises(server: RunningServer) -> None:
-    rag = ragflow_sdk.RAGFlow(api_key="ragflow-not-a-key", base_url=server.base_url)
+@pytest.mark.parametrize("sdk", SDKS)
+def test_sdk_with_a_wrong_key_raises(server: RunningServer, sdk: ModuleType) -> None:
+    rag = sdk.RAGFlow(api_key="ragflow-not-a-key", base_url=server.base_url)
     assert raises(rag.list_datasets) == "Authentication error: API key is invalid!"
     assert raises(rag.create_dataset, "x") == "Authentication error: API key is invalid!"
