@@ -38,8 +38,10 @@ class _ChunkFields(_Object):
 
     def __init__(self, rag: Any, res_dict: Any) -> None:
         super().__init__(rag, res_dict)
-        if not self.document_name:  # older servers: the misspelt key, or the index field
-            self.document_name = self.documnet_keyword or str(res_dict.get("docnm_kwd") or "")
+        if not self.document_name:  # RAGFlow sends the name under other keys
+            keys = ("document_keyword", "docnm_kwd")  # retrieval; a document's chunk list
+            found = [str(res_dict[key]) for key in keys if res_dict.get(key)]
+            self.document_name = self.documnet_keyword or next(iter(found), "")
 
     @property
     def _path(self) -> str:

@@ -133,7 +133,7 @@ class _ParseWatch(Generic[D]):
         left = self._deadline - time.monotonic()
         if left <= 0:
             raise ParseTimeout(
-                f"Parsing did not finish within {self._timeout} s; cancelled the parsing of "
+                f"Parsing did not finish within {self._timeout} s; cancelling the parsing of "
                 f"{len(self.pending)} document(s): {', '.join(self.pending)}",
                 pending=self.pending,
                 finished=self.results(),
@@ -230,8 +230,9 @@ class DataSet(_DataSetFields):
                     return watch.results()
                 time.sleep(watch.pause(poll_interval))
         except (KeyboardInterrupt, ParseTimeout):
-            with contextlib.suppress(RAGServeError):
-                self.async_cancel_parse_documents(watch.pending)
+            for document_id in watch.pending:  # one by one: one that just ended fails alone
+                with contextlib.suppress(RAGServeError):
+                    self.async_cancel_parse_documents([document_id])
             raise
 
 
@@ -300,6 +301,7 @@ class AsyncDataSet(_DataSetFields):
                     return watch.results()
                 await asyncio.sleep(watch.pause(poll_interval))
         except (asyncio.CancelledError, ParseTimeout):
-            with contextlib.suppress(RAGServeError):
-                await self.async_cancel_parse_documents(watch.pending)
+            for document_id in watch.pending:
+                with contextlib.suppress(RAGServeError):
+                    await self.async_cancel_parse_documents([document_id])
             raise
