@@ -1,4 +1,5 @@
-"""The ``ragserve`` command: run the server and administer accounts and API tokens."""
+"""The ``ragserve`` command: run the server and administer accounts and API tokens; the client
+commands that talk to a running server live in ``client_cli``."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from ragserve import __version__
+from ragserve import __version__, client_cli
 from ragserve.errors import RagserveError
 from ragserve.runtime import Runtime, build_runtime
 from ragserve.services import tokens, users
@@ -277,6 +278,9 @@ def _print_rows(rows: list[dict[str, Any]], json_output: bool) -> None:
     for row in rows:
         table.add_row(*(str(value) for value in row.values()))
     Console().print(table)
+
+
+client_cli.register(app)
 
 
 def main() -> None:
