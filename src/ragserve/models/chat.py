@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from ragserve.errors import RagserveError
 from ragserve.models.embedding import litellm_model_string
-from ragserve.models.provider import call_options, litellm_module, provider_error
+from ragserve.models.provider import ProviderModel, litellm_module
 from ragserve.models.registry import split_model_id
 
 
@@ -45,29 +45,9 @@ class ChatModel(Protocol):
         ...
 
 
-class LiteLLMChat:
-    def __init__(
-        self,
-        model: str,
-        *,
-        api_key: str | None,
-        api_base: str | None,
-        timeout: float = 60,
-        max_retries: int = 2,
-        name: str | None = None,
-    ) -> None:
-        self.model = model
-        self.name = name or model
-        self.api_key = api_key
-        self.api_base = api_base
-        self.timeout = timeout
-        self.max_retries = max_retries
-
-    def __repr__(self) -> str:  # never the key
-        return f"LiteLLMChat({self.model!r}, api_base={self.api_base!r})"
-
+class LiteLLMChat(ProviderModel):
     def complete(self, messages: Sequence[Mapping[str, str]], *, max_tokens: int = 512) -> str:
-        options = call_options(self.api_key, self.api_base, self.timeout, self.max_retries)
+        options = self.options()
         try:
             response = litellm_module().completion(
                 model=self.model,
@@ -84,7 +64,7 @@ class LiteLLMChat:
         self, messages: Sequence[Mapping[str, str]], options: Mapping[str, Any]
     ) -> Iterator[Delta]:
         chosen = {k: options[k] for k in GENERATION_OPTIONS if options.get(k) is not None}
-        call = call_options(self.api_key, self.api_base, self.timeout, self.max_retries)
+        call = self.options()
         try:
             response = litellm_module().completion(
                 model=self.model,
@@ -111,7 +91,7 @@ class LiteLLMChat:
 
     def _error(self, exc: Exception) -> ChatError:
         what = f"Chat model {self.name}"
-        return ChatError(provider_error(what, exc, self.api_key, self.api_base, self.timeout))
+        return ChatError(self.failure(what, exc))
 
 
 def _delta(chunk: Any) -> Delta:

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ragserve.errors import RagserveError
-from ragserve.models.provider import call_options, litellm_module, provider_error
+from ragserve.models.provider import ProviderModel, litellm_module
 from ragserve.models.registry import (
     BUILTIN_FACTORY,
     CATALOGUE,
@@ -142,7 +142,7 @@ class BuiltinEmbedding:
 # --- API models through LiteLLM ---------------------------------------------------------------
 
 
-class LiteLLMEmbedding:
+class LiteLLMEmbedding(ProviderModel):
     """An API embedding model called through ``litellm.embedding`` in batches.
 
     ``model`` is a LiteLLM model string (``openai/text-embedding-3-small``). ``dimension`` is the
@@ -163,17 +163,16 @@ class LiteLLMEmbedding:
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
-        self.model = model
-        self.name = name or model
+        super().__init__(
+            model,
+            api_key=api_key,
+            api_base=api_base,
+            timeout=timeout,
+            max_retries=max_retries,
+            name=name,
+        )
         self.dimension = dimension or 0
-        self.api_key = api_key
-        self.api_base = api_base
-        self.timeout = timeout
-        self.max_retries = max_retries
         self.batch_size = batch_size
-
-    def __repr__(self) -> str:  # never the key
-        return f"LiteLLMEmbedding({self.model!r}, api_base={self.api_base!r})"
 
     def embed(self, texts: Sequence[str]) -> FloatArray:
         _check_texts(texts)
@@ -188,7 +187,7 @@ class LiteLLMEmbedding:
     def _embed_batch(self, texts: Sequence[str]) -> FloatArray:
         # Providers reject empty inputs; a space embeds as "nothing" just as well.
         inputs = [text if text.strip() else " " for text in texts]
-        kwargs = call_options(self.api_key, self.api_base, self.timeout, self.max_retries)
+        kwargs = self.options()
         try:
             response = litellm_module().embedding(model=self.model, input=inputs, **kwargs)
         except Exception as exc:
@@ -222,11 +221,7 @@ class LiteLLMEmbedding:
         return array
 
     def _error(self, exc: Exception) -> EmbeddingError:
-        return EmbeddingError(
-            provider_error(
-                f"Embedding model {self.name}", exc, self.api_key, self.api_base, self.timeout
-            )
-        )
+        return EmbeddingError(self.failure(f"Embedding model {self.name}", exc))
 
 
 def _item_fields(item: Any) -> tuple[int | None, Any]:

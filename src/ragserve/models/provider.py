@@ -39,6 +39,39 @@ def call_options(
     return options
 
 
+class ProviderModel:
+    """A model behind a provider API, called through LiteLLM: its LiteLLM model string, the
+    credentials and the call limits. ``repr`` never shows the key."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | None,
+        api_base: str | None,
+        timeout: float = 60,
+        max_retries: int = 2,
+        name: str | None = None,
+    ) -> None:
+        self.model = model
+        self.name = name or model
+        self.api_key = api_key
+        self.api_base = api_base
+        self.timeout = timeout
+        self.max_retries = max_retries
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.model!r}, api_base={self.api_base!r})"
+
+    def options(self) -> dict[str, Any]:
+        """The keyword arguments of every call: credentials and limits."""
+        return call_options(self.api_key, self.api_base, self.timeout, self.max_retries)
+
+    def failure(self, what: str, exc: Exception) -> str:
+        """A readable message for a failed call, without the key."""
+        return provider_error(what, exc, self.api_key, self.api_base, self.timeout)
+
+
 _SECRET_PATTERNS = (
     re.compile(r"(?i)(api[ _-]?key provided:?\s*)\S+"),
     re.compile(r"(?i)\b(bearer\s+)\S+"),

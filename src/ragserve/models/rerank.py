@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from ragserve.errors import RagserveError
-from ragserve.models.provider import call_options, litellm_module, provider_error
+from ragserve.models.provider import ProviderModel, litellm_module
 from ragserve.models.registry import BUILTIN_FACTORY, split_model_id
 
 # RAGFlow factory -> LiteLLM rerank provider; others serve the Jina/Cohere-style /rerank API.
@@ -34,31 +34,11 @@ class RerankModel(Protocol):
         ...
 
 
-class LiteLLMRerank:
-    def __init__(
-        self,
-        model: str,
-        *,
-        api_key: str | None,
-        api_base: str | None,
-        timeout: float = 60,
-        max_retries: int = 2,
-        name: str | None = None,
-    ) -> None:
-        self.model = model
-        self.name = name or model
-        self.api_key = api_key
-        self.api_base = api_base
-        self.timeout = timeout
-        self.max_retries = max_retries
-
-    def __repr__(self) -> str:  # never the key
-        return f"LiteLLMRerank({self.model!r}, api_base={self.api_base!r})"
-
+class LiteLLMRerank(ProviderModel):
     def scores(self, query: str, texts: Sequence[str]) -> list[float]:
         if not texts:
             return []
-        options = call_options(self.api_key, self.api_base, self.timeout, self.max_retries)
+        options = self.options()
         try:
             response = litellm_module().rerank(
                 model=self.model,
@@ -70,9 +50,7 @@ class LiteLLMRerank:
             )
         except Exception as exc:
             what = f"Rerank model {self.name}"
-            raise RerankError(
-                provider_error(what, exc, self.api_key, self.api_base, self.timeout)
-            ) from None
+            raise RerankError(self.failure(what, exc)) from None
         return _scores(response, len(texts), self.name)
 
 
