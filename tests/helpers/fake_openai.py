@@ -144,7 +144,7 @@ class FakeOpenAI:
         if mode == "midway" and answer.stream is not None:
             error = {"message": "The server had an error while processing your request.",
                      "type": "server_error", "param": None, "code": None}  # fmt: skip
-            answer.stream = answer.stream[: len(answer.stream) // 2] + [{"error": error}]
+            answer.stream = [*answer.stream[: len(answer.stream) // 2], {"error": error}]
         return answer
 
     def _rerank(self, body: dict[str, Any]) -> _Answer:

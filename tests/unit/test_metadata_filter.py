@@ -545,4 +545,6 @@ def test_dify_list_names_and_dates() -> None:
     assert not matches(condition, {"published": "2023-12-31", "author": "ann"})
     assert not matches(condition, {"published": "2024-06-30"})
     with pytest.raises(MetadataConditionError):
-        parse_metadata_condition({"conditions": [{"name": ["a", "b"], "comparison_operator": "empty"}]})
+        parse_metadata_condition(
+            {"conditions": [{"name": ["a", "b"], "comparison_operator": "empty"}]}
+        )
