@@ -63,8 +63,7 @@ class AsyncRAGFlow:
         await self._http.call("DELETE", "/datasets", json={"ids": ids})
 
     async def get_dataset(self, name: str) -> AsyncDataSet:
-        found: AsyncDataSet = first_dataset(await self.list_datasets(name=name), name)
-        return found
+        return first_dataset(await self.list_datasets(name=name), name)
 
     async def list_datasets(
         self,

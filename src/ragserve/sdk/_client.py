@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -13,6 +13,8 @@ from ragserve.sdk._exceptions import ErrorCode, RAGServeError
 from ragserve.sdk._http import DEFAULT_TIMEOUT, Files, QueryValue, Retry, SyncHTTP, TimeoutTypes
 
 __all__ = ["RAGFlow"]
+
+D = TypeVar("D")
 
 
 def list_query(
@@ -109,7 +111,8 @@ def retrieval_body(
     }
 
 
-def first_dataset(found: list[Any], name: str) -> Any:
+def first_dataset(found: list[D], name: str) -> D:
+    """The first dataset listed by name (the server refuses names it does not know)."""
     if not found:
         raise RAGServeError(f"Dataset {name} not found", code=ErrorCode.DATA_ERROR)
     return found[0]
@@ -180,8 +183,7 @@ class RAGFlow:
 
     def get_dataset(self, name: str) -> DataSet:
         """The dataset of this name (ignoring case)."""
-        found: DataSet = first_dataset(self.list_datasets(name=name), name)
-        return found
+        return first_dataset(self.list_datasets(name=name), name)
 
     def list_datasets(
         self,
