@@ -7,7 +7,6 @@ S608 waivers).
 
 from __future__ import annotations
 
-import heapq
 import json
 import sqlite3
 from collections.abc import Sequence
@@ -75,33 +74,31 @@ def match_expression(terms: Sequence[str]) -> str | None:
     return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
 
-def count_vectors(conn: sqlite3.Connection, dataset_id: str, filters: ChunkFilter) -> int:
-    """How many chunks of the dataset pass the filter and have a vector."""
-    where, params = filter_clause(filters, dataset_id=dataset_id)
-    count: int = conn.execute(
-        f"SELECT count(*) FROM chunk WHERE {where} AND vector IS NOT NULL",  # noqa: S608
-        params,
-    ).fetchone()[0]
-    return count
-
-
 def exact_hits(
     conn: sqlite3.Connection,
     dataset_id: str,
     filters: ChunkFilter,
     query: numpy.ndarray,
     top_k: int,
-) -> list[Hit]:
+    limit: int | None = None,
+) -> list[Hit] | None:
     """The ``top_k`` chunks of the dataset passing the filter nearest to the unit vector
-    ``query``, by exact cosine similarity over the vectors stored in SQLite."""
+    ``query``, by exact cosine similarity over the vectors stored in SQLite; None if more
+    than ``limit`` chunks with a vector pass the filter."""
     where, params = filter_clause(filters, dataset_id=dataset_id)
-    cursor = conn.execute(
-        f"SELECT row_id, vector FROM chunk WHERE {where} AND vector IS NOT NULL",  # noqa: S608
-        params,
-    )
-    best: list[tuple[float, int]] = []
+    sql = f"SELECT row_id, vector FROM chunk WHERE {where} AND vector IS NOT NULL"  # noqa: S608
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit + 1)
+    cursor = conn.execute(sql, params)
+    best_rows = numpy.empty(0, dtype=numpy.int64)
+    best_scores = numpy.empty(0, dtype=numpy.float32)
+    seen = 0
     width = query.size * 4
     while batch := cursor.fetchmany(EXACT_BATCH_ROWS):
+        seen += len(batch)
+        if limit is not None and seen > limit:
+            return None
         if any(len(blob) != width for _, blob in batch):
             raise ChunkStoreError(
                 f"the query vector has {query.size} dimensions, dataset {dataset_id} "
@@ -112,11 +109,14 @@ def exact_hits(
         norms = numpy.linalg.norm(matrix, axis=1)
         norms[norms == 0] = 1.0
         scores = numpy.clip((matrix @ query) / norms, -1.0, 1.0)
-        keep = min(top_k, len(batch))
-        for position in numpy.argpartition(-scores, keep - 1)[:keep]:
-            best.append((float(scores[position]), batch[position][0]))
-        best = heapq.nlargest(top_k, best, key=lambda item: (item[0], -item[1]))
-    return [(row_id, score) for score, row_id in best]
+        rows = numpy.fromiter((row_id for row_id, _ in batch), numpy.int64, len(batch))
+        best_rows = numpy.concatenate([best_rows, rows])
+        best_scores = numpy.concatenate([best_scores, scores.astype(numpy.float32)])
+        if len(best_rows) > top_k:
+            keep = numpy.argpartition(-best_scores, top_k - 1)[:top_k]
+            best_rows, best_scores = best_rows[keep], best_scores[keep]
+    order = numpy.lexsort((best_rows, -best_scores))
+    return list(zip(best_rows[order].tolist(), best_scores[order].tolist(), strict=True))
 
 
 def passing(conn: sqlite3.Connection, row_ids: list[int], filters: ChunkFilter) -> set[int]:

@@ -320,11 +320,10 @@ class SqliteChunkStore:
         """The dataset's best hits: exact for small document sets, else HNSW then filtered,
         widened and then exact when filtering left too few."""
         conn = self._conn()
-        if (
-            filters.document_ids is not None
-            and _search.count_vectors(conn, dataset_id, filters) <= EXACT_LIMIT
-        ):
-            return _search.exact_hits(conn, dataset_id, filters, query, top_k)
+        if filters.document_ids is not None:
+            exact = _search.exact_hits(conn, dataset_id, filters, query, top_k, EXACT_LIMIT)
+            if exact is not None:
+                return exact
         for count in (top_k + MARGIN, WIDEN * (top_k + MARGIN)):
             neighbours = self._vectors.search(dataset_id, query, count)
             if neighbours is None:
@@ -337,7 +336,7 @@ class SqliteChunkStore:
             ][:top_k]
             if len(hits) >= top_k or neighbours.exhaustive:
                 return hits
-        return _search.exact_hits(conn, dataset_id, filters, query, top_k)
+        return _search.exact_hits(conn, dataset_id, filters, query, top_k) or []
 
     def _refresh(self, dataset_ids: Iterable[str]) -> None:
         """Bring this process's indexes up to date after a committed write; a failure only
