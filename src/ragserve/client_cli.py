@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -254,6 +255,15 @@ class Outcome:
     def ok(self) -> bool:
         return self.run in ("DONE", "UPLOADED")
 
+    def summary(self, roots: Sequence[Path]) -> dict[str, Any]:
+        """The table row: the file relative to the directory it was found in."""
+        path = Path(self.file)
+        for root in roots:
+            if root.is_dir() and path.is_relative_to(root):
+                path = path.relative_to(root)
+                break
+        return {"file": str(path), "run": self.run, "chunks": self.chunks, "message": self.message}
+
 
 @doc_app.command("upload")
 def doc_upload(
@@ -291,8 +301,10 @@ def doc_upload(
     if parse and uploaded:
         with failures():
             _parse(dataset, uploaded, timeout)
-    rows = [vars(outcome) for outcome in outcomes]
-    show(rows, json_output, title=None if json_output else "Upload summary")
+    if json_output:
+        show([vars(outcome) for outcome in outcomes], json_output=True)
+    else:
+        show([outcome.summary(paths) for outcome in outcomes], False, title="Upload summary")
     failed = [outcome for outcome in outcomes if not outcome.ok]
     if failed:
         err.print(f"{len(failed)} of {len(outcomes)} file(s) failed.")
@@ -328,8 +340,9 @@ def _parse(dataset: Any, outcomes: list[Outcome], timeout: float) -> None:
 
 
 def _last_line(text: str | None) -> str:
+    """The last line of a progress log, without its time stamp."""
     lines = [line for line in (text or "").splitlines() if line.strip()]
-    return lines[-1] if lines else ""
+    return re.sub(r"^\d{2}:\d{2}:\d{2} ", "", lines[-1]) if lines else ""
 
 
 @doc_app.command("list")
