@@ -32,6 +32,16 @@ from ragserve.store.base import ChunkFilter, ChunkRecord
 
 RERANK_WINDOW = 64
 """A rerank model scores at most ``max(RERANK_WINDOW, page * page_size)`` fused candidates."""
+CANDIDATE_FLOOR = 128
+CANDIDATES_PER_RESULT = 4
+"""Each search side fetches ``max(CANDIDATE_FLOOR, CANDIDATES_PER_RESULT * page * page_size)``
+candidates, capped by ``top_k``: enough for the page asked (a chunk below that rank on both sides
+cannot reach it), while HNSW and fusion cost grow with the count."""
+
+
+def candidate_count(options: SearchOptions) -> int:
+    wanted = max(CANDIDATE_FLOOR, CANDIDATES_PER_RESULT * options.page * options.page_size)
+    return min(options.top_k, wanted)
 
 
 @dataclass(frozen=True)
@@ -171,7 +181,7 @@ def search(
         dataset_ids=scope.dataset_ids,
         document_ids=scope.document_ids,
     )
-    candidates = runtime.chunks.candidates(terms, vector, filters, options.top_k)
+    candidates = runtime.chunks.candidates(terms, vector, filters, candidate_count(options))
     ranked = hybrid.fuse(candidates, options.vector_similarity_weight)
     if rerank is not None:
         ranked = ranked[: max(RERANK_WINDOW, options.page * options.page_size)]
