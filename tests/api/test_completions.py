@@ -144,6 +144,8 @@ def test_streamed_answer_with_reference_and_stored_exchange(
     deltas = [e["data"] for e in events[:-1] if e["data"].get("final") is False]
     [final] = [e["data"] for e in events[:-1] if e["data"].get("final") is True]
     assert "".join(d["answer"] for d in deltas) == f"{CRANES} That is all I know about it."
+    assert deltas[0]["answer"] == "Whooping "  # the first piece at once, then 16-token pieces
+    assert len(deltas) == 2
     assert all(d["reference"] == {"chunks": []} and d["session_id"] == session_id for d in deltas)
     assert len({d["id"] for d in deltas} | {final["id"]}) == 1
     assert final["answer"] == ""

@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 JsonBody = Annotated[dict[str, Any], Depends(json_object)]
 SSE_HEADERS = {"Cache-control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
 DELTA_TOKENS = 16
-"""Streamed text is sent in pieces of at least this many tokens (the last may be shorter)."""
+"""Streamed text is sent in pieces of at least this many tokens (the last may be shorter), except
+the first piece, which goes out at once: with a real model 16 tokens take a few hundred ms."""
 RESERVED = frozenset(
     {"question", "stream", "session_id", "user_id", "name", "metadata_condition", "doc_ids"}
     | {"kb_ids", "reasoning", "quote"}
@@ -187,10 +188,11 @@ class Turn:
                 thinking = not thinking
                 marker = "start_to_think" if thinking else "end_to_think"
                 yield self._delta("", **{marker: True})
+            first = event.kind == "text" and not said
             if event.kind == "text":
                 said.append(event.text)
             self._pending += event.text
-            if count_tokens(self._pending) >= DELTA_TOKENS:
+            if first or count_tokens(self._pending) >= DELTA_TOKENS:
                 yield from self._flush()
 
     def _flush(self) -> Iterator[str]:
