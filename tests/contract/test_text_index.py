@@ -118,3 +118,17 @@ def test_a_version_1_database_is_upgraded(tmp_path: Path) -> None:
 def reader_path(store: SqliteChunkStore) -> Path:
     path: Path = store._path
     return path
+
+
+def test_filtered_rows_below_many_better_hidden_ones_are_found(tmp_path: Path) -> None:
+    """Ranking the whole index first and filtering after must not lose passing rows that
+    rank below more than ``top_k`` rows that fail the filter."""
+    store = open_store(tmp_path)
+    hidden = [make_chunk(f"walrus walrus hidden{i}", order=i, available=False) for i in range(40)]
+    shown = [make_chunk(f"walrus shown{i} and more words", order=100 + i) for i in range(20)]
+    store.insert([*hidden, *shown, *fillers()])
+
+    found = ids(store.search_text(["walrus"], scope(), 10))
+
+    assert len(found) == 10 and set(found) <= {chunk.id for chunk in shown}
+    store.close()

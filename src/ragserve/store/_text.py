@@ -80,6 +80,20 @@ class TextIndex:
             clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(available, 0.0)))
         return _hits(searcher, tantivy.Query.boolean_query(clauses), top_k)
 
+    def search_unfiltered(self, terms: Sequence[str], limit: int) -> list[Hit]:
+        """The ``limit`` best rows of the whole index matching any term, best first: without
+        filter clauses tantivy can skip blocks that cannot reach the top."""
+        return _hits(self._current(), self._any_of(terms), limit)
+
+    def share(self, dataset_ids: Sequence[str]) -> float:
+        """About which fraction of the indexed rows belongs to these datasets (deleted rows
+        not merged away yet still count)."""
+        searcher = self._current()
+        if not searcher.num_docs:
+            return 0.0
+        rows = sum(searcher.doc_freq("dataset", dataset_id) for dataset_id in set(dataset_ids))
+        return min(1.0, rows / searcher.num_docs)
+
     def scores(self, terms: Sequence[str], row_ids: Sequence[int]) -> list[Hit]:
         """BM25 of these rows for the terms; rows matching no term are left out."""
         if not row_ids:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -52,6 +53,9 @@ MARGIN = 32
 """HNSW is first asked for ``top_k + MARGIN`` neighbours: only unavailable chunks (and, in a
 dataset shared by tenants, foreign ones) fail the filter after it, so these rarely fall short."""
 WIDEN = 4
+UNFILTERED_SHARE = 0.5
+"""Text searches whose datasets hold at least this share of all chunks rank the whole index
+and then filter (see ``_text_hits``)."""
 """When too few neighbours pass the filter, ask once more for ``WIDEN`` times as many, then
 scan exactly."""
 
@@ -298,7 +302,19 @@ class SqliteChunkStore:
         self._vectors.save_all()
 
     def _text_hits(self, terms: list[str], filters: ChunkFilter, top_k: int) -> list[_search.Hit]:
+        """The best ``top_k`` rows passing the filter by BM25. When the filter's datasets hold
+        most of the index, the best rows of the whole index are checked against the filter
+        instead (much cheaper to rank), as long as enough of them pass."""
         try:
+            share = self._text.share(filters.dataset_ids) if filters.document_ids is None else 0
+            if share >= UNFILTERED_SHARE:
+                limit = math.ceil(top_k / share) + MARGIN
+                hits = self._text.search_unfiltered(terms, limit)
+                with self._read() as conn:
+                    allowed = _search.passing(conn, [row_id for row_id, _ in hits], filters)
+                kept = [hit for hit in hits if hit[0] in allowed][:top_k]
+                if len(kept) == top_k or len(hits) < limit:
+                    return kept  # the best passing rows, or every matching row was seen
             return self._text.search(terms, filters, top_k)
         except (sqlite3.Error, ValueError) as error:
             raise ChunkStoreError(f"text search failed: {error}") from error
