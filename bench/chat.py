@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,11 +32,18 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from retrieval import Built, Questions, build, questions, sentence_pool, summary  # type: ignore[import-not-found]
+from retrieval import (  # type: ignore[import-not-found]
+    Built,
+    Questions,
+    build,
+    questions,
+    sentence_pool,
+    serving,
+    summary,
+    timed,
+)
 
 from helpers.fake_openai import FakeOpenAI
-from helpers.processes import stop
-from helpers.server import RunningServer, free_port, server_env, wait_until_healthy
 
 TARGET_P50_MS = 60.0
 WARM_UP = 5
@@ -81,70 +87,47 @@ def first_answer_seconds(client: httpx.Client, chat_id: str, question: str) -> f
 
 
 def run(built: Built, fake: TimedFake, count: int, pool: list[str]) -> dict[str, Any]:
-    env = server_env(
-        built.home,
-        {
-            "RAGSERVE_WORKERS": "0",
-            "RAGSERVE_DEFAULT_CHAT_MODEL": "openai/bench-model",
-            "RAGSERVE_LLM_API_BASE": fake.base_url,
-            "RAGSERVE_LLM_API_KEY": "sk-bench",
-        },
-    )
-    port = free_port()
+    env = {
+        "RAGSERVE_DEFAULT_CHAT_MODEL": "openai/bench-model",
+        "RAGSERVE_LLM_API_BASE": fake.base_url,
+        "RAGSERVE_LLM_API_KEY": "sk-bench",
+    }
     sequence = Questions(questions(pool))
-    with (built.home / "chat-server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "ragserve", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        server = RunningServer(f"http://127.0.0.1:{port}", built.api_key, built.home, process, env)
-        try:
-            wait_until_healthy(server)
-            headers = {"Authorization": f"Bearer {built.api_key}"}
-            with httpx.Client(base_url=server.base_url, headers=headers, timeout=600) as client:
-                created = client.post(
-                    "/api/v1/chats",
-                    json={
-                        "name": f"bench-{time.time_ns()}",
-                        "dataset_ids": [built.dataset_id],
-                        "llm": {"model_name": "openai/bench-model"},
-                        "prompt": {"empty_response": ""},  # every question reaches the model
-                    },
-                ).json()
-                if created.get("code") != 0:
-                    raise RuntimeError(f"cannot create the assistant: {created}")
-                chat_id = created["data"]["id"]
-                for _ in range(WARM_UP):
-                    first_answer_seconds(client, chat_id, sequence.next())
-                fake.first_token_seconds.clear()
-                totals = [
-                    first_answer_seconds(client, chat_id, sequence.next()) for _ in range(count)
-                ]
-                model = list(fake.first_token_seconds)
-                retrieval = []
-                for _ in range(count):
-                    body = {"question": sequence.next(), "dataset_ids": [built.dataset_id],
-                            "page_size": 6, "highlight": False}  # fmt: skip
-                    before = time.perf_counter()
-                    client.post("/api/v1/retrieval", json=body)
-                    retrieval.append(time.perf_counter() - before)
-                pings = []
-                for _ in range(count):
-                    before = time.perf_counter()
-                    client.get("/v1/system/ping")
-                    pings.append(time.perf_counter() - before)
-        finally:
-            stop(process)
+    with serving(built, env, "chat-server.log") as client:
+        created = client.post(
+            "/api/v1/chats",
+            json={
+                "name": f"bench-{time.time_ns()}",
+                "dataset_ids": [built.dataset_id],
+                "llm": {"model_name": "openai/bench-model"},
+                "prompt": {"empty_response": ""},  # every question reaches the model
+            },
+        ).json()
+        if created.get("code") != 0:
+            raise RuntimeError(f"cannot create the assistant: {created}")
+        chat_id = created["data"]["id"]
+        for _ in range(WARM_UP):
+            first_answer_seconds(client, chat_id, sequence.next())
+        fake.first_token_seconds.clear()
+        totals = [first_answer_seconds(client, chat_id, sequence.next()) for _ in range(count)]
+        model = list(fake.first_token_seconds)
+        retrieval, _ = timed(
+            count,
+            lambda _: client.post(
+                "/api/v1/retrieval",
+                json={"question": sequence.next(), "dataset_ids": [built.dataset_id],
+                      "page_size": 6, "highlight": False},
+            ),
+        )  # fmt: skip
+        pings, _ = timed(count, lambda _: client.get("/v1/system/ping"))
     own = [total - llm for total, llm in zip(totals, model, strict=True)]
     return {
         "chunks": built.size,
         "first_answer_byte": summary(totals),
         "model_first_token": summary(model),
         "ragserve_part": summary(own),
-        "baseline_retrieval_endpoint": summary(retrieval),
-        "baseline_ping": summary(pings),
+        "baseline_retrieval_endpoint": retrieval,
+        "baseline_ping": pings,
     }
 
 

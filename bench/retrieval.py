@@ -523,11 +523,13 @@ def stored_vectors(home: Path) -> np.ndarray:
 
 
 @contextmanager
-def serving(built: Built) -> Iterator[httpx.Client]:
+def serving(
+    built: Built, extra_env: dict[str, str] | None = None, log_name: str = "server.log"
+) -> Iterator[httpx.Client]:
     """A ``ragserve serve`` process (workers=0) on the built home and a keep-alive client."""
-    env = server_env(built.home, {"RAGSERVE_WORKERS": "0"})
+    env = server_env(built.home, {"RAGSERVE_WORKERS": "0", **(extra_env or {})})
     port = free_port()
-    with (built.home / "server.log").open("wb") as log:
+    with (built.home / log_name).open("wb") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "ragserve", "serve", "--port", str(port)],
             env=env,
