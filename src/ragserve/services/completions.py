@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
-from ragserve.db.models import ChatSession, Dataset, Tenant, TenantModel
+from ragserve.db.models import ChatSession, Dataset, TenantModel
 from ragserve.errors import DataError
 from ragserve.ingest.tokenizer import count_tokens
 from ragserve.models.chat import ChatError, ChatModel
@@ -40,6 +40,7 @@ from ragserve.services import retrieval
 from ragserve.services.chat_sessions import create_session
 from ragserve.services.chats import live_chat
 from ragserve.services.datasets import stats_for
+from ragserve.services.models import tenant_chat_model
 from ragserve.services.retrieval import Hit, SearchOptions, SearchResult
 from ragserve.services.tenancy import Caller, CredentialKind
 
@@ -120,7 +121,7 @@ def load_assistant(runtime: Runtime, caller: Caller, chat_id: str) -> Assistant:
         chat = live_chat(session, caller, chat_id)
         if chat is None:
             raise DataError(f"You don't own the chat {chat_id}")
-        llm_id = chat.llm_id or tenant_chat_model(runtime, session, chat.tenant_id)
+        llm_id = chat.llm_id or tenant_chat_model(session, runtime.settings, chat.tenant_id)
         return Assistant(
             id=chat.id,
             tenant_id=chat.tenant_id,
@@ -354,7 +355,7 @@ def ad_hoc_assistant(runtime: Runtime, caller: Caller, dataset_ids: Sequence[str
         for dataset_id in scope.dataset_ids:
             if not counts.get(dataset_id) or counts[dataset_id].chunk_count <= 0:
                 raise DataError(f"The dataset {dataset_id} doesn't own parsed file")
-        llm_id = tenant_chat_model(runtime, session, caller.tenant_id)
+        llm_id = tenant_chat_model(session, runtime.settings, caller.tenant_id)
         return Assistant(
             id="",
             tenant_id=caller.tenant_id,
@@ -375,16 +376,10 @@ def ad_hoc_assistant(runtime: Runtime, caller: Caller, dataset_ids: Sequence[str
         )
 
 
-def tenant_chat_model(runtime: Runtime, session: Any, tenant_id: str) -> str:
-    """The tenant's default chat model, else the server's; "" when neither is set."""
-    tenant = session.get(Tenant, tenant_id)
-    return (tenant.llm_id if tenant else "") or runtime.settings.default_chat_model
-
-
 def related_questions(runtime: Runtime, caller: Caller, question: str, industry: str) -> list[str]:
     """Search queries related to the question, from the tenant's chat model."""
     with runtime.read() as session:
-        llm_id = tenant_chat_model(runtime, session, caller.tenant_id)
+        llm_id = tenant_chat_model(session, runtime.settings, caller.tenant_id)
     if not llm_id:
         raise DataError("No chat model is configured for this tenant.")
     where = f" in the {industry} industry" if industry else ""

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ragserve.db.models import TenantModel
+from ragserve.db.models import Tenant, TenantModel
 from ragserve.errors import ArgumentError, DataError, RagserveError
 from ragserve.models.chat import chat_model_for
 from ragserve.models.embedding import embedding_model_for
@@ -107,6 +107,12 @@ class ListedModel:
 
 
 # --- names and factories -----------------------------------------------------------------
+
+
+def tenant_chat_model(session: Session, settings: Settings, tenant_id: str) -> str:
+    """The tenant's default chat model, else the server's; "" when neither is set."""
+    tenant = session.get(Tenant, tenant_id)
+    return (tenant.llm_id if tenant else "") or settings.default_chat_model
 
 
 def plain_name(name: str) -> str:

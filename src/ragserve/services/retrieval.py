@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ragserve.db.models import Dataset, Document, Tenant
+from ragserve.db.models import Dataset, Document
 from ragserve.errors import DataError
 from ragserve.ingest.tokenizer import tokenize
 from ragserve.rag import hybrid
@@ -27,6 +27,7 @@ from ragserve.rag.metadata_filter import MetadataCondition, filter_documents
 from ragserve.rag.question import translated, with_keywords
 from ragserve.runtime import Runtime
 from ragserve.services.datasets import visible_to
+from ragserve.services.models import tenant_chat_model
 from ragserve.services.tenancy import Caller
 from ragserve.store.base import ChunkFilter, ChunkRecord
 
@@ -152,8 +153,7 @@ def rewrite_question(
     if not question.strip() or (not keyword and not cross_languages):
         return question
     with runtime.read() as session:
-        tenant = session.get(Tenant, tenant_id)
-        model_id = (tenant.llm_id if tenant else "") or runtime.settings.default_chat_model
+        model_id = tenant_chat_model(session, runtime.settings, tenant_id)
     if not model_id:
         return question
     chat = runtime.chat_model(model_id, tenant_id)
@@ -183,14 +183,16 @@ def search(
     )
     candidates = runtime.chunks.candidates(terms, vector, filters, candidate_count(options))
     ranked = hybrid.fuse(candidates, options.vector_similarity_weight)
+    records: dict[str, ChunkRecord] | None = None
     if rerank is not None:
         ranked = ranked[: max(RERANK_WINDOW, options.page * options.page_size)]
-        contents = _records(runtime, scope, [s.chunk_id for s in ranked])
-        texts = [contents[s.chunk_id].content if s.chunk_id in contents else "" for s in ranked]
+        records = _records(runtime, scope, [s.chunk_id for s in ranked])  # holds the page too
+        texts = [records[s.chunk_id].content if s.chunk_id in records else "" for s in ranked]
         ranked = hybrid.rescore(ranked, rerank(question, texts), options.vector_similarity_weight)
     kept = hybrid.above(ranked, options.similarity_threshold)
     page = hybrid.page_of(kept, options.page, options.page_size)
-    records = _records(runtime, scope, [s.chunk_id for s in page])
+    if records is None:
+        records = _records(runtime, scope, [s.chunk_id for s in page])
     term_set = set(terms)
     hits = [
         Hit(
