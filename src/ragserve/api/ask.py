@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
 from ragserve.api.body import json_object
-from ragserve.api.completions import event_stream, sse
+from ragserve.api.completions import error_event, event_stream, sse
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.envelope import api_result
 from ragserve.errors import DataError, RagserveError
@@ -57,21 +57,11 @@ def _events(runtime: Runtime, assistant: Assistant, request: Request) -> Iterato
                 continue
             yield sse({"code": 0, "message": "", "data": data})
     except RagserveError as error:
-        yield _error(error.message)
+        yield error_event(error.message)
     except Exception:
         logger.exception("ask over datasets %s failed", assistant.dataset_ids)
-        yield _error("Internal error while answering; see the server log.")
+        yield error_event("Internal error while answering; see the server log.")
     yield sse({"code": 0, "message": "", "data": True})
-
-
-def _error(message: str) -> str:
-    return sse(
-        {
-            "code": 500,
-            "message": message,
-            "data": {"answer": f"**ERROR**: {message}", "reference": []},
-        }
-    )
 
 
 @router.post("/related_questions")

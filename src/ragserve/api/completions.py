@@ -161,11 +161,11 @@ class Turn:
             yield from self._pieces(said)
         except RagserveError as error:
             yield from self._flush()
-            yield _error_event(error.message)
+            yield error_event(error.message)
         except Exception:
             logger.exception("answering in session %s failed", self.session_id)
             yield from self._flush()
-            yield _error_event("Internal error while answering; see the server log.")
+            yield error_event("Internal error while answering; see the server log.")
         finally:  # also when the client goes away: keep what was said
             self._store("".join(said), {})
         yield sse({"code": 0, "data": True})
@@ -213,6 +213,7 @@ class Turn:
             )
 
 
-def _error_event(message: str) -> str:
+def error_event(message: str) -> str:
+    """RAGFlow's stream event for a failed answer (spec 4.1)."""
     answer = {"answer": f"**ERROR**: {message}", "reference": []}
     return sse({"code": 500, "message": message, "data": answer})
