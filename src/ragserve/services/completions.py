@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from sqlalchemy import select
 
-from ragserve.db.models import ChatSession, Dataset, TenantModel
+from ragserve.db.models import ChatSession, TenantModel
 from ragserve.errors import DataError
 from ragserve.ingest.tokenizer import count_tokens
 from ragserve.models.chat import ChatError, ChatModel
@@ -41,7 +41,7 @@ from ragserve.services.chat_sessions import create_session
 from ragserve.services.chats import live_chat
 from ragserve.services.datasets import stats_for
 from ragserve.services.models import tenant_chat_model
-from ragserve.services.retrieval import Hit, SearchOptions, SearchResult
+from ragserve.services.retrieval import Hit, Scope, SearchOptions, SearchResult
 from ragserve.services.tenancy import Caller, CredentialKind
 
 logger = logging.getLogger(__name__)
@@ -156,7 +156,8 @@ def answer(runtime: Runtime, assistant: Assistant, request: Request) -> Iterator
     started = time.monotonic()
     chat = runtime.chat_model(assistant.llm_id, assistant.tenant_id) if assistant.llm_id else None
     question = request.messages[-1]["content"]
-    result = _retrieve(runtime, assistant, request, chat, question)
+    retrieved = _retrieve(runtime, assistant, request, chat, question)
+    result, scope = retrieved if retrieved is not None else (None, None)
     hits = result.hits if result is not None else []
     empty_response = str(assistant.prompt_config.get("empty_response") or "")
     if result is not None and not hits and empty_response:
@@ -203,8 +204,8 @@ def answer(runtime: Runtime, assistant: Assistant, request: Request) -> Iterator
             text_parts.append(text)
     full = "".join(text_parts)
     reference: dict[str, Any] = {}
-    if quote and result is not None:
-        full = _cite(runtime, assistant, full, hits)
+    if quote and result is not None and scope is not None:
+        full = _cite(runtime, scope, full, hits)
         reference = _reference(hits, result, full)
     prompt = (
         f"{system}\n\n### Query:\n{question}\n\n### Elapsed: {time.monotonic() - started:.3f} s"
@@ -218,8 +219,9 @@ def _retrieve(
     request: Request,
     chat: ChatModel | None,
     question: str,
-) -> SearchResult | None:
-    """The passages for the question; ``None`` for an assistant without datasets."""
+) -> tuple[SearchResult, Scope] | None:
+    """The passages for the question and where they were searched; ``None`` for an assistant
+    without datasets."""
     dataset_ids = list(dict.fromkeys([*assistant.dataset_ids, *request.extra_dataset_ids]))
     if not dataset_ids:
         return None
@@ -245,7 +247,7 @@ def _retrieve(
         if assistant.rerank_id
         else None
     )
-    return retrieval.search(runtime, scope, question, options, rerank)
+    return retrieval.search(runtime, scope, question, options, rerank), scope
 
 
 def _refined(chat: ChatModel, messages: Sequence[Mapping[str, str]]) -> str | None:
@@ -267,22 +269,12 @@ def _refined(chat: ChatModel, messages: Sequence[Mapping[str, str]]) -> str | No
     return refined or None
 
 
-def _cite(runtime: Runtime, assistant: Assistant, text: str, hits: list[Hit]) -> str:
+def _cite(runtime: Runtime, scope: Scope, text: str, hits: list[Hit]) -> str:
     text = citations.drop_invalid(citations.normalise(text), len(hits))
-    if citations.cited(text, len(hits)) or not hits:
+    if citations.cited(text, len(hits)) or not hits or not scope.embedding_model:
         return text
-    model_id, tenant_id = _embedding_model(runtime, hits)
-    if not model_id:
-        return text
-    model = runtime.embedding_model(model_id, tenant_id)
+    model = runtime.embedding_model(scope.embedding_model, scope.embedding_tenant)
     return citations.insert_citations(text, [hit.chunk.vector for hit in hits], model.embed)
-
-
-def _embedding_model(runtime: Runtime, hits: list[Hit]) -> tuple[str, str | None]:
-    """The embedding model of the hits' dataset, and the tenant whose keys call it."""
-    with runtime.read() as session:
-        dataset = session.get(Dataset, hits[0].chunk.dataset_id)
-        return (dataset.embedding_model, dataset.tenant_id) if dataset else ("", None)
 
 
 def _reference(hits: list[Hit], result: SearchResult, text: str) -> dict[str, Any]:

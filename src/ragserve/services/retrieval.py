@@ -55,6 +55,11 @@ class Scope:
     """None: every document of the datasets; empty: none (a filter matched nothing)."""
     embedding_model: str
 
+    @property
+    def embedding_tenant(self) -> str | None:
+        """The tenant whose credentials call the embedding model: the first datasets'."""
+        return self.tenant_ids[0] if self.tenant_ids else None
+
 
 @dataclass(frozen=True)
 class SearchOptions:
@@ -274,8 +279,7 @@ def query_vector(runtime: Runtime, scope: Scope, question: str) -> np.ndarray:
     """The question's embedding with the datasets' model, called with the credentials of the
     first datasets' tenant (cached per process and tenant: two tenants' models of the same
     name may be different servers)."""
-    model_id = scope.embedding_model
-    tenant_id = scope.tenant_ids[0] if scope.tenant_ids else None
+    model_id, tenant_id = scope.embedding_model, scope.embedding_tenant
     key = (model_id, tenant_id or "", question)
     vector = _vectors.get(key)
     if vector is None:
