@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -126,7 +127,12 @@ class Dataset(Record):
 
 class Document(Record):
     __tablename__ = "document"
-    __table_args__ = (UniqueConstraint("dataset_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "name"),
+        # Covers the fingerprint of a dataset's documents (count, sum and max of update_time)
+        # that validates cached metadata filters (services/metadata_scope.py).
+        Index("ix_document_dataset_id_update_time", "dataset_id", "update_time"),
+    )
 
     dataset_id: Mapped[str] = mapped_column(
         String(ID_LENGTH), ForeignKey("dataset.id", ondelete="CASCADE"), index=True

@@ -23,10 +23,11 @@ from ragserve.errors import DataError
 from ragserve.ingest.tokenizer import tokenize
 from ragserve.rag import hybrid
 from ragserve.rag.highlight import highlight
-from ragserve.rag.metadata_filter import MetadataCondition, filter_documents
+from ragserve.rag.metadata_filter import MetadataCondition
 from ragserve.rag.question import translated, with_keywords
 from ragserve.runtime import Runtime
 from ragserve.services.datasets import visible_to
+from ragserve.services.metadata_scope import matching_documents
 from ragserve.services.models import tenant_chat_model
 from ragserve.services.tenancy import Caller
 from ragserve.store.base import ChunkFilter, ChunkRecord
@@ -133,10 +134,7 @@ def resolve_scope(
                 raise DataError(f"The datasets don't own the document {document_id}")
         documents = tuple(dict.fromkeys(document_ids))
     elif metadata_condition is not None and metadata_condition.conditions:
-        rows = session.execute(
-            select(Document.id, Document.meta_fields).where(Document.dataset_id.in_(datasets))
-        ).all()
-        documents = tuple(filter_documents(metadata_condition, ((i, m or {}) for i, m in rows)))
+        documents = matching_documents(session, datasets, metadata_condition)
     return Scope(
         tenant_ids=tuple(sorted({dataset.tenant_id for dataset in datasets.values()})),
         dataset_ids=tuple(dict.fromkeys(dataset_ids)),
