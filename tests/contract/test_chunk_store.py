@@ -30,7 +30,7 @@ from contract.chunk_store_cases import (
     scope,
     unit_vector,
 )
-from ragserve.store import ChunkRecord, ChunkStore, ChunkStoreError, SqliteChunkStore
+from ragserve.store import ChunkRecord, ChunkStore, ChunkStoreError, SqliteChunkStore, _hnsw
 
 
 class TestSqliteChunkStore(ChunkStoreContract):
@@ -242,7 +242,10 @@ class TestSqliteVectorIndexes:
         assert ids(hits) == [key for key, _ in exact_neighbours(query, in_document, 10)]
         store.close()
 
-    def test_hnsw_recall_against_exact_search(self, tmp_path: Path) -> None:
+    def test_hnsw_recall_against_exact_search(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(_hnsw, "EXACT_BELOW", 0)  # walk the int8 graph, not the matrix
         dim, count = 384, 5000
         vectors = numpy.random.default_rng(7).standard_normal((count, dim)).astype(numpy.float32)
         vectors /= numpy.linalg.norm(vectors, axis=1, keepdims=True)

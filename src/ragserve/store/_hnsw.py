@@ -1,5 +1,9 @@
 """One usearch HNSW index per dataset: a derived cache of the vectors stored in SQLite.
 
+The graph holds int8 copies of the vectors; beside it each process keeps the exact float32
+vectors in a ``VectorMatrix`` (read from SQLite when a saved index is opened), which rescores
+what the graph finds and answers small or filtered searches exactly.
+
 Each process keeps its own in-memory index per dataset it searches, keyed by ``chunk.row_id``
 (AUTOINCREMENT, so a key never names two chunks). Every write logs the rows whose vector
 changed to ``vector_log`` in the writing transaction; an index remembers the last log entry it
@@ -40,6 +44,7 @@ import xxhash
 from usearch.compiled import MetricKind, ScalarKind
 from usearch.index import Index
 
+from ragserve.store._matrix import Rows, VectorMatrix
 from ragserve.store.base import ChunkStoreError
 
 CONNECTIVITY = 32
@@ -48,8 +53,9 @@ EXPANSION_SEARCH = 256
 """Candidate list size while searching; random 384-d data needs ~256 for 0.95 recall@10,
 real embeddings (far lower intrinsic dimension) reach it well below."""
 EXACT_RATIO = 32
-"""An index of at most ``EXACT_RATIO`` times the requested count is scanned exactly (SIMD),
-which is then faster than walking the graph with a candidate list that long."""
+EXACT_BELOW = 32_768
+"""A dataset of fewer than ``EXACT_BELOW`` vectors, or of at most ``EXACT_RATIO`` times the
+requested count, is scanned exactly: one matrix product, faster there than walking the graph."""
 SAVE_AFTER = 10_000
 """Save an index once this many rows were replayed into it since it was last saved."""
 BATCH_ROWS = 4096
@@ -69,6 +75,7 @@ class _Stale(Exception):
 @dataclass
 class _Loaded:
     index: Index
+    vectors: VectorMatrix
     applied_seq: int
     unsaved: int = 0
 
@@ -95,22 +102,41 @@ class VectorIndexes:
     def search(self, dataset_id: str, query: numpy.ndarray, count: int) -> Neighbours | None:
         """The ``count`` nearest vectors of the dataset, or None if it has none."""
         with self._lock:
-            loaded = self._current(dataset_id)
-            if loaded is None or len(loaded.index) == 0:
+            loaded = self._searchable(dataset_id, query)
+            if loaded is None:
                 return None
-            index = loaded.index
-            if query.size != index.ndim:
-                raise ChunkStoreError(
-                    f"the query vector has {query.size} dimensions, "
-                    f"dataset {dataset_id} has {index.ndim}"
-                )
-            size = len(index)
+            vectors, size = loaded.vectors, len(loaded.vectors)
             count = min(count, size)
-            # usearch declares the setter oddly, so mypy takes the property as read-only
-            index.expansion_search = max(EXPANSION_SEARCH, count)  # type: ignore[misc]
-            matches = index.search(query, count, exact=size <= EXACT_RATIO * count)
-            scores = numpy.clip(1.0 - matches.distances.astype(numpy.float64), -1.0, 1.0)
-            return Neighbours(matches.keys.tolist(), scores.tolist(), count >= size)
+            if size < EXACT_BELOW or size <= EXACT_RATIO * count:
+                rows, scores = vectors.nearest(query, count)
+            else:
+                index = loaded.index
+                # usearch declares the setter oddly, so mypy takes the property as read-only
+                index.expansion_search = max(EXPANSION_SEARCH, count)  # type: ignore[misc]
+                found = index.search(query, count).keys.astype(numpy.int64)
+                rows, scores = vectors.nearest(query, count, found)
+            return Neighbours(rows.tolist(), scores.astype(numpy.float64).tolist(), count >= size)
+
+    def nearest_among(
+        self, dataset_id: str, query: numpy.ndarray, row_ids: Rows, count: int
+    ) -> list[tuple[int, float]]:
+        """The ``count`` rows among ``row_ids`` nearest to ``query``, by exact cosine."""
+        with self._lock:
+            loaded = self._searchable(dataset_id, query)
+            if loaded is None or count < 1:
+                return []
+            rows, scores = loaded.vectors.nearest(query, count, row_ids)
+            return list(zip(rows.tolist(), scores.astype(numpy.float64).tolist(), strict=True))
+
+    def cosines(self, dataset_id: str, query: numpy.ndarray, row_ids: Rows) -> dict[int, float]:
+        """The exact cosine similarity to ``query`` of those rows that have a vector of its
+        size in the dataset."""
+        with self._lock:
+            loaded = self._current(dataset_id)
+            if loaded is None or loaded.vectors.ndim != query.size:
+                return {}
+            rows, scores = loaded.vectors.scores(query, row_ids)
+            return dict(zip(rows.tolist(), scores.astype(numpy.float64).tolist(), strict=True))
 
     def refresh(self, dataset_ids: Iterable[str]) -> None:
         """Bring the indexes of these datasets that this process holds up to date."""
@@ -135,6 +161,19 @@ class VectorIndexes:
     def clear(self) -> None:
         with self._lock:
             self._loaded.clear()
+
+    def _searchable(self, dataset_id: str, query: numpy.ndarray) -> _Loaded | None:
+        """The dataset's current index if it holds vectors; raises if they are not of the
+        query's size."""
+        loaded = self._current(dataset_id)
+        if loaded is None or len(loaded.vectors) == 0:
+            return None
+        if query.size != loaded.vectors.ndim:
+            raise ChunkStoreError(
+                f"the query vector has {query.size} dimensions, "
+                f"dataset {dataset_id} has {loaded.vectors.ndim}"
+            )
+        return loaded
 
     def _current(self, dataset_id: str) -> _Loaded | None:
         loaded = self._loaded.get(dataset_id)
@@ -168,8 +207,9 @@ class VectorIndexes:
         ).fetchone()
         if state is None:
             raise _Stale("no saved index")
-        index = self._read_file(dataset_id, found[0] // 4)
-        loaded = _Loaded(index, applied_seq=state[0])
+        ndim = found[0] // 4
+        index = self._read_file(dataset_id, ndim)
+        loaded = _Loaded(index, _read_vectors(conn, dataset_id, ndim), applied_seq=state[0])
         self._catch_up(dataset_id, loaded, verify=True)
         return loaded
 
@@ -185,8 +225,8 @@ class VectorIndexes:
             raise _Stale(f"{path} is not a usearch index")
         if index.ndim != ndim or index.metric_kind != MetricKind.Cos or index.multi:
             raise _Stale(f"{path} does not fit the dataset's {ndim}-d cosine vectors")
-        if index.dtype != ScalarKind.F32:
-            raise _Stale(f"{path} does not hold float32 vectors")
+        if index.dtype != ScalarKind.I8:
+            raise _Stale(f"{path} does not hold int8 vectors")
         return index
 
     def _catch_up(self, dataset_id: str, loaded: _Loaded, *, verify: bool = False) -> None:
@@ -209,15 +249,20 @@ class VectorIndexes:
             conn.execute("COMMIT")
         if clears:
             loaded.index = new_index(loaded.index.ndim)
+            loaded.vectors = VectorMatrix(loaded.index.ndim)
         if row_ids:
             loaded.index.remove(numpy.asarray(row_ids, dtype=numpy.uint64))
+            loaded.vectors.remove(numpy.asarray(row_ids, dtype=numpy.int64))
         if current:
             _add(loaded, current)
         if entries:
             loaded.applied_seq = entries[-1][0]
             loaded.unsaved += len(row_ids) + len(clears)
-        if expected is not None and len(loaded.index) != expected:
-            raise _Stale(f"the index holds {len(loaded.index)} vectors, SQLite {expected}")
+        if expected is not None and not len(loaded.index) == len(loaded.vectors) == expected:
+            raise _Stale(
+                f"the index holds {len(loaded.index)} vectors and the matrix "
+                f"{len(loaded.vectors)}, SQLite {expected}"
+            )
 
     def _rebuild(self, dataset_id: str) -> _Loaded | None:
         """A new index from the vectors in SQLite, saved; None if the dataset has none.
@@ -241,7 +286,8 @@ class VectorIndexes:
                 break
             last_row = batch[-1][0]
             if loaded is None:
-                loaded = _Loaded(new_index(len(batch[0][1]) // 4), applied_seq=seq)
+                ndim = len(batch[0][1]) // 4
+                loaded = _Loaded(new_index(ndim), VectorMatrix(ndim), applied_seq=seq)
             ndim = loaded.index.ndim
             _add(loaded, [row for row in batch if len(row[1]) == ndim * 4])
         if loaded is None:
@@ -290,11 +336,11 @@ class VectorIndexes:
 
 
 def new_index(ndim: int) -> Index:
-    """An empty cosine HNSW index of float32 vectors with the store's parameters."""
+    """An empty cosine HNSW index of int8 vectors with the store's parameters."""
     return Index(
         ndim=ndim,
         metric=MetricKind.Cos,
-        dtype=ScalarKind.F32,
+        dtype=ScalarKind.I8,
         connectivity=CONNECTIVITY,
         expansion_add=EXPANSION_ADD,
         expansion_search=EXPANSION_SEARCH,
@@ -318,10 +364,30 @@ def _add(loaded: _Loaded, rows: list[tuple[int, bytes]]) -> None:
     if ndim != loaded.index.ndim:
         if len(loaded.index):
             raise _Stale(f"vectors changed from {loaded.index.ndim} to {ndim} dimensions")
-        loaded.index = new_index(ndim)
-    keys = numpy.fromiter((row_id for row_id, _ in rows), dtype=numpy.uint64, count=len(rows))
+        loaded.index, loaded.vectors = new_index(ndim), VectorMatrix(ndim)
+    keys = numpy.fromiter((row_id for row_id, _ in rows), dtype=numpy.int64, count=len(rows))
     matrix = numpy.frombuffer(b"".join(blob for _, blob in rows), dtype=numpy.float32)
-    loaded.index.add(keys, matrix.reshape(len(rows), ndim), threads=ADD_THREADS)
+    matrix = matrix.reshape(len(rows), ndim)
+    loaded.vectors.add(keys, matrix)
+    loaded.index.add(keys.astype(numpy.uint64), matrix, threads=ADD_THREADS)
+
+
+def _read_vectors(conn: sqlite3.Connection, dataset_id: str, ndim: int) -> VectorMatrix:
+    """The dataset's vectors as stored now (the caller's catch-up replays later changes)."""
+    vectors = VectorMatrix(ndim)
+    cursor = conn.execute(
+        "SELECT row_id, vector FROM chunk INDEXED BY chunk_dataset_vector "
+        "WHERE dataset_id = ? AND vector IS NOT NULL",
+        (dataset_id,),
+    )
+    while batch := cursor.fetchmany(BATCH_ROWS):
+        usable = [row for row in batch if len(row[1]) == ndim * 4]
+        if len(usable) != len(batch):
+            raise _Stale("the dataset holds vectors of different dimensions")
+        keys = numpy.fromiter((row_id for row_id, _ in usable), numpy.int64, len(usable))
+        matrix = numpy.frombuffer(b"".join(blob for _, blob in usable), dtype=numpy.float32)
+        vectors.add(keys, matrix.reshape(len(usable), ndim))
+    return vectors
 
 
 def _vectors_of(

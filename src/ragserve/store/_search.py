@@ -1,4 +1,4 @@
-"""The SQL side of searching: filters, exact cosine search, row fetching and candidate rows.
+"""The SQL side of searching: filters, filtered row ids, row fetching and candidate rows.
 
 Searches first find ``(row_id, score)`` hits, then decode only the rows they return.
 SQL text is assembled from fixed fragments only; every value is a bound parameter (hence the
@@ -16,9 +16,8 @@ import numpy
 
 from ragserve.store._rows import COLUMNS, from_row
 from ragserve.store._schema import is_token_text
-from ragserve.store.base import Candidate, ChunkFilter, ChunkStoreError, ScoredChunk
+from ragserve.store.base import Candidate, ChunkFilter, ScoredChunk
 
-EXACT_BATCH_ROWS = 8192
 MAX_TERM_SIMILARITY = 1.0 - 1e-9
 """BM25 over its bound stays below 1; the index's document count may include deleted rows
 that are not merged away yet, which can lift a score a hair past the bound."""
@@ -74,49 +73,21 @@ def match_expression(terms: Sequence[str]) -> str | None:
     return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
 
-def exact_hits(
-    conn: sqlite3.Connection,
-    dataset_id: str,
-    filters: ChunkFilter,
-    query: numpy.ndarray,
-    top_k: int,
-    limit: int | None = None,
-) -> list[Hit] | None:
-    """The ``top_k`` chunks of the dataset passing the filter nearest to the unit vector
-    ``query``, by exact cosine similarity over the vectors stored in SQLite; None if more
-    than ``limit`` chunks with a vector pass the filter."""
+def filtered_rows(
+    conn: sqlite3.Connection, dataset_id: str, filters: ChunkFilter, limit: int | None = None
+) -> numpy.ndarray | None:
+    """The row ids of the dataset's chunks passing the filter, or None if there are more than
+    ``limit``."""
     where, params = filter_clause(filters, dataset_id=dataset_id)
-    sql = f"SELECT row_id, vector FROM chunk WHERE {where} AND vector IS NOT NULL"  # noqa: S608
+    index = "chunk_document_rows" if filters.document_ids is not None else "chunk_dataset"
+    sql = f"SELECT row_id FROM chunk INDEXED BY {index} WHERE {where}"  # noqa: S608
     if limit is not None:
         sql += " LIMIT ?"
         params.append(limit + 1)
-    cursor = conn.execute(sql, params)
-    best_rows = numpy.empty(0, dtype=numpy.int64)
-    best_scores = numpy.empty(0, dtype=numpy.float32)
-    seen = 0
-    width = query.size * 4
-    while batch := cursor.fetchmany(EXACT_BATCH_ROWS):
-        seen += len(batch)
-        if limit is not None and seen > limit:
-            return None
-        if any(len(blob) != width for _, blob in batch):
-            raise ChunkStoreError(
-                f"the query vector has {query.size} dimensions, dataset {dataset_id} "
-                f"holds vectors of another size"
-            )
-        matrix = numpy.frombuffer(b"".join(blob for _, blob in batch), dtype=numpy.float32)
-        matrix = matrix.reshape(len(batch), query.size)
-        norms = numpy.linalg.norm(matrix, axis=1)
-        norms[norms == 0] = 1.0
-        scores = numpy.clip((matrix @ query) / norms, -1.0, 1.0)
-        rows = numpy.fromiter((row_id for row_id, _ in batch), numpy.int64, len(batch))
-        best_rows = numpy.concatenate([best_rows, rows])
-        best_scores = numpy.concatenate([best_scores, scores.astype(numpy.float32)])
-        if len(best_rows) > top_k:
-            keep = numpy.argpartition(-best_scores, top_k - 1)[:top_k]
-            best_rows, best_scores = best_rows[keep], best_scores[keep]
-    order = numpy.lexsort((best_rows, -best_scores))
-    return list(zip(best_rows[order].tolist(), best_scores[order].tolist(), strict=True))
+    rows = conn.execute(sql, params).fetchall()
+    if limit is not None and len(rows) > limit:
+        return None
+    return numpy.fromiter((row[0] for row in rows), numpy.int64, len(rows))
 
 
 def passing(conn: sqlite3.Connection, row_ids: list[int], filters: ChunkFilter) -> set[int]:
@@ -151,15 +122,13 @@ def fetch(conn: sqlite3.Connection, hits: list[Hit], filters: ChunkFilter) -> li
 def candidates(
     conn: sqlite3.Connection,
     filters: ChunkFilter,
-    query: numpy.ndarray | None,
     row_ids: list[int],
     bm25: dict[int, float],
     bound: float,
     cosines: dict[int, float],
 ) -> list[Candidate]:
-    """The rows that still pass the filter, each with its BM25 over ``bound`` (0 when it has
-    none) and the cosine similarity of its vector to ``query``: from ``cosines`` (what vector
-    search measured) or else computed from the stored vector."""
+    """The rows that still pass the filter, each with its BM25 over ``bound`` and its cosine
+    similarity to the query (0 for either when it has none)."""
     if not row_ids:
         return []
     where, params = filter_clause(filters)
@@ -168,14 +137,6 @@ def candidates(
         f"WHERE row_id IN (SELECT value FROM json_each(?)) AND {where}",
         [json.dumps(row_ids), *params],
     ).fetchall()
-    missing = [row[0] for row in rows if row[0] not in cosines]
-    if query is not None and missing:
-        stored = conn.execute(
-            "SELECT row_id, vector FROM chunk WHERE row_id IN (SELECT value FROM json_each(?))",
-            (json.dumps(missing),),
-        ).fetchall()
-        measured = _cosines(query, [vector for _, vector in stored])
-        cosines = {**cosines, **dict(zip([row_id for row_id, _ in stored], measured, strict=True))}
     return [
         Candidate(
             chunk_id=row[1],
@@ -187,21 +148,3 @@ def candidates(
         )
         for row in rows
     ]
-
-
-def _cosines(query: numpy.ndarray | None, blobs: list[bytes | None]) -> list[float]:
-    """Cosine similarity of each stored vector to the unit ``query``; 0 where either is missing
-    or the sizes differ."""
-    if query is None:
-        return [0.0] * len(blobs)
-    width = query.size * 4
-    usable = [i for i, blob in enumerate(blobs) if blob is not None and len(blob) == width]
-    scores = [0.0] * len(blobs)
-    if usable:
-        matrix = numpy.frombuffer(b"".join(blobs[i] or b"" for i in usable), dtype=numpy.float32)
-        matrix = matrix.reshape(len(usable), query.size)
-        norms = numpy.linalg.norm(matrix, axis=1)
-        norms[norms == 0] = 1.0
-        for i, score in zip(usable, numpy.clip((matrix @ query) / norms, -1.0, 1.0), strict=True):
-            scores[i] = float(score)
-    return scores

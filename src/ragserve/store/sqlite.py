@@ -46,9 +46,9 @@ from ragserve.store.base import (
     ScoredChunk,
 )
 
-EXACT_LIMIT = 20_000
-"""Vector searches restricted to documents holding at most this many vectors scan them
-exactly instead of filtering HNSW results."""
+EXACT_LIMIT = 50_000
+"""Vector searches restricted to documents holding at most this many chunks scan their
+vectors exactly instead of filtering HNSW results."""
 MARGIN = 32
 """HNSW is first asked for ``top_k + MARGIN`` neighbours: only unavailable chunks (and, in a
 dataset shared by tenants, foreign ones) fail the filter after it, so these rarely fall short."""
@@ -144,8 +144,13 @@ class SqliteChunkStore:
                 bound = self._text.bound(terms)
             except (sqlite3.Error, ValueError) as error:
                 raise ChunkStoreError(f"text search failed: {error}") from error
+        cosines = dict(nearest)
+        missing = numpy.asarray([r for r in row_ids if r not in cosines], dtype=numpy.int64)
+        if query is not None and len(missing):
+            for dataset_id in dict.fromkeys(filters.dataset_ids):
+                cosines.update(self._vectors.cosines(dataset_id, query, missing))
         with self._read() as conn:
-            return _search.candidates(conn, filters, query, row_ids, bm25, bound, dict(nearest))
+            return _search.candidates(conn, filters, row_ids, bm25, bound, cosines)
 
     def get(self, chunk_ids: Sequence[str], tenant_ids: Sequence[str]) -> list[ChunkRecord]:
         if not chunk_ids or not tenant_ids:
@@ -337,9 +342,9 @@ class SqliteChunkStore:
         widened and then exact when filtering left too few."""
         conn = self._conn()
         if filters.document_ids is not None:
-            exact = _search.exact_hits(conn, dataset_id, filters, query, top_k, EXACT_LIMIT)
-            if exact is not None:
-                return exact
+            rows = _search.filtered_rows(conn, dataset_id, filters, EXACT_LIMIT)
+            if rows is not None:
+                return self._vectors.nearest_among(dataset_id, query, rows, top_k)
         for count in (top_k + MARGIN, WIDEN * (top_k + MARGIN)):
             neighbours = self._vectors.search(dataset_id, query, count)
             if neighbours is None:
@@ -352,7 +357,9 @@ class SqliteChunkStore:
             ][:top_k]
             if len(hits) >= top_k or neighbours.exhaustive:
                 return hits
-        return _search.exact_hits(conn, dataset_id, filters, query, top_k) or []
+        rows = _search.filtered_rows(conn, dataset_id, filters)
+        assert rows is not None
+        return self._vectors.nearest_among(dataset_id, query, rows, top_k)
 
     def _refresh(self, dataset_ids: Iterable[str]) -> None:
         """Bring this process's indexes up to date after a committed write; a failure only

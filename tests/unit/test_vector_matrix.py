@@ -1,0 +1,97 @@
+"""The in-memory float32 matrix that scores vectors exactly by chunk row id."""
+
+from __future__ import annotations
+
+import numpy
+import pytest
+
+from ragserve.store._matrix import VectorMatrix
+
+DIM = 16
+
+
+def unit_rows(count: int, seed: int) -> numpy.ndarray:
+    vectors = numpy.random.default_rng(seed).standard_normal((count, DIM)).astype(numpy.float32)
+    return vectors / numpy.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def rows(*row_ids: int) -> numpy.ndarray:
+    return numpy.asarray(row_ids, dtype=numpy.int64)
+
+
+@pytest.fixture
+def matrix() -> VectorMatrix:
+    filled = VectorMatrix(DIM)
+    filled.add(numpy.arange(1, 101, dtype=numpy.int64), unit_rows(100, 1))
+    return filled
+
+
+def test_nearest_is_exact_cosine_best_first(matrix: VectorMatrix) -> None:
+    vectors = unit_rows(100, 1)
+    query = unit_rows(1, 2)[0]
+    found, scores = matrix.nearest(query, 10)
+    expected = numpy.argsort(-(vectors @ query))[:10] + 1
+    assert found.tolist() == expected.tolist()
+    assert numpy.allclose(scores, numpy.sort(vectors @ query)[::-1][:10], atol=1e-6)
+
+
+def test_vectors_are_normalised(matrix: VectorMatrix) -> None:
+    matrix.add(rows(500), numpy.full((1, DIM), 3.0, dtype=numpy.float32))
+    found, scores = matrix.scores(numpy.full(DIM, 0.25, dtype=numpy.float32), rows(500))
+    assert found.tolist() == [500]
+    assert scores[0] == pytest.approx(1.0)
+
+
+def test_a_zero_vector_scores_zero(matrix: VectorMatrix) -> None:
+    matrix.add(rows(600), numpy.zeros((1, DIM), dtype=numpy.float32))
+    _, scores = matrix.scores(unit_rows(1, 3)[0], rows(600))
+    assert scores.tolist() == [0.0]
+
+
+def test_nearest_among_given_rows_skips_rows_not_held(matrix: VectorMatrix) -> None:
+    vectors = unit_rows(100, 1)
+    query = unit_rows(1, 4)[0]
+    among = rows(5, 6, 7, 999)
+    found, _ = matrix.nearest(query, 2, among)
+    best = sorted([5, 6, 7], key=lambda row: -float(vectors[row - 1] @ query))[:2]
+    assert found.tolist() == best
+
+
+def test_removed_rows_are_never_found_and_their_slots_are_reused(matrix: VectorMatrix) -> None:
+    query = unit_rows(1, 5)[0]
+    best = matrix.nearest(query, 1)[0].tolist()
+    matrix.remove(rows(*best))
+    assert best[0] not in matrix
+    assert len(matrix) == 99
+    assert best[0] not in matrix.nearest(query, 100)[0].tolist()
+    assert len(matrix.nearest(query, 1000)[0]) == 99
+
+    matrix.add(rows(700), query[None, :])
+    assert len(matrix) == 100
+    assert matrix.nearest(query, 1)[0].tolist() == [700]
+
+
+def test_adding_a_held_row_replaces_its_vector(matrix: VectorMatrix) -> None:
+    query = unit_rows(1, 6)[0]
+    matrix.add(rows(3), query[None, :])
+    assert len(matrix) == 100
+    assert matrix.nearest(query, 1)[0].tolist() == [3]
+    assert matrix.scores(query, rows(3))[1][0] == pytest.approx(1.0)
+
+
+def test_ties_rank_by_row_id() -> None:
+    matrix = VectorMatrix(DIM)
+    same = numpy.tile(unit_rows(1, 7), (3, 1))
+    matrix.add(rows(30, 10, 20), same)
+    assert matrix.nearest(unit_rows(1, 7)[0], 3)[0].tolist() == [10, 20, 30]
+
+
+def test_growing_past_the_first_capacity_keeps_every_row() -> None:
+    matrix = VectorMatrix(DIM)
+    vectors = unit_rows(3000, 8)
+    for start in range(0, 3000, 700):
+        chunk = numpy.arange(start, min(start + 700, 3000), dtype=numpy.int64)
+        matrix.add(chunk + 1, vectors[chunk])
+    query = vectors[2345]
+    assert len(matrix) == 3000
+    assert matrix.nearest(query, 1)[0].tolist() == [2346]
