@@ -456,9 +456,10 @@ def measure_cases(
 
     def post(body: dict[str, Any]) -> list[str]:
         response = client.post("/api/v1/retrieval", json=body)
-        if response.status_code != 200 or response.json().get("code") != 0:
+        answer = response.json()
+        if response.status_code != 200 or answer.get("code") != 0:
             raise RuntimeError(f"HTTP {response.status_code}: {response.text[:500]}")
-        return [chunk["id"] for chunk in response.json()["data"]["chunks"]]
+        return [chunk["id"] for chunk in answer["data"]["chunks"]]
 
     sequence.cursor = 0
     for index in range(WARM_UP):

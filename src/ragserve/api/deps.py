@@ -18,7 +18,8 @@ _authorization = APIKeyHeader(
 )
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # async: FastAPI would run a plain function in the thread pool, a hop per request
     runtime: Runtime = request.app.state.runtime
     return runtime
 

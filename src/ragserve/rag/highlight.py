@@ -24,8 +24,9 @@ def _word_terms(word: str) -> frozenset[str]:
 
 
 @lru_cache(maxsize=256)
-def _pattern(han_terms: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join([*map(re.escape, han_terms), _WORD]))
+def _splitter(han_terms: tuple[str, ...]) -> re.Pattern[str]:
+    """Splits text into ``[between, word, between, word, ..., between]``."""
+    return re.compile("(" + "|".join([*map(re.escape, han_terms), _WORD]) + ")")
 
 
 def highlight(content: str, terms: Collection[str]) -> str:
@@ -34,11 +35,14 @@ def highlight(content: str, terms: Collection[str]) -> str:
     if not wanted or not content:
         return content
     han_terms = tuple(sorted((t for t in wanted if _HAN_CHAR.search(t)), key=len, reverse=True))
-
-    def mark(match: re.Match[str]) -> str:
-        word = match.group(0)
-        if word in wanted or not wanted.isdisjoint(_word_terms(word)):
-            return f"<em>{word}</em>"
-        return word
-
-    return _pattern(han_terms).sub(mark, content)
+    parts = _splitter(han_terms).split(content)
+    words = parts[1::2]
+    marked = {
+        word
+        for word in set(words)
+        if word in wanted or not wanted.isdisjoint(_word_terms(word))
+    }
+    if not marked:
+        return content
+    parts[1::2] = [f"<em>{word}</em>" if word in marked else word for word in words]
+    return "".join(parts)
