@@ -65,7 +65,7 @@ from helpers.server import RunningServer, free_port, server_env, wait_until_heal
 from ragserve.api.retrieval import search_options
 from ragserve.db.models import Dataset, Document
 from ragserve.ingest.tokenizer import tokenize, tokenize_to_text
-from ragserve.models.embedding import BUILTIN_DIMENSION
+from ragserve.models.embedding import BUILTIN_DIMENSION, configure_builtin
 from ragserve.rag.metadata_filter import parse_metadata_condition
 from ragserve.runtime import Runtime, build_runtime
 from ragserve.services import retrieval, tokens, users
@@ -560,7 +560,9 @@ def run_size(
     if built is None or built.size != size or len(built.document_ids) != documents:
         built = build(home, size, documents, pool)
     sequence = Questions(questions(pool))
-    runtime = build_runtime(settings_for(home))
+    settings = settings_for(home)
+    configure_builtin(intra_op_threads=settings.server_embedding_threads)  # as `ragserve serve`
+    runtime = build_runtime(settings)
     try:
         with serving(built) as client:
             for _ in range(50):

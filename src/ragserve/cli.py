@@ -92,9 +92,11 @@ def serve(
     import uvicorn
 
     from ragserve.app import create_app
+    from ragserve.models.embedding import configure_builtin
 
     settings = _settings(host=host, port=port, home=home)
     _configure_logging(settings)
+    configure_builtin(intra_op_threads=settings.server_embedding_threads)
     application = create_app(settings)
     workers = _start_workers(settings) if settings.workers > 0 else None
     try:

@@ -120,6 +120,12 @@ class Settings(BaseSettings):
         description="MB of heap each worker process may use (RLIMIT_DATA); 0: no limit.",
     )
     embedding_batch_size: int = Field(default=32, ge=1, description="Chunks embedded per batch.")
+    server_embedding_threads: int = Field(
+        default=2,
+        ge=1,
+        description="Threads one builtin-model embedding call may use in the server process "
+        "(questions, edited chunks); worker processes use one each.",
+    )
     blob_backend: Literal["local", "s3"] = Field(
         default="local", description="Where uploaded files are kept."
     )

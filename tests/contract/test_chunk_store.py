@@ -240,6 +240,12 @@ class TestSqliteVectorIndexes:
         hits = store.search_vector(query, scope(documents=["doc-3"], available_only=False), 10)
         in_document = [chunk for chunk in chunks if chunk.document_id == "doc-3"]
         assert ids(hits) == [key for key, _ in exact_neighbours(query, in_document, 10)]
+        # a document filter whose nearest chunks are mostly unavailable widens its search:
+        # 10 of doc-0's 50 chunks are available, none of doc-9's
+        hits = store.search_vector(query, scope(documents=["doc-0", "doc-9"]), 10)
+        passing = [c for c in chunks if c.document_id in ("doc-0", "doc-9") and c.available]
+        assert ids(hits) == [key for key, _ in exact_neighbours(query, passing, 10)]
+        assert len(hits) == len(passing) == 10
         store.close()
 
     def test_hnsw_recall_against_exact_search(

@@ -106,7 +106,6 @@ def test_a_version_1_database_is_upgraded(tmp_path: Path) -> None:
             conn.execute(f"DROP TRIGGER {trigger}")
         conn.execute("DROP TABLE text_log")
         conn.execute("DROP INDEX chunk_candidate")
-        conn.execute("DROP INDEX chunk_document_rows")
         conn.execute("PRAGMA user_version = 1")
 
     store = open_store(tmp_path)

@@ -19,10 +19,15 @@ def rows(*row_ids: int) -> numpy.ndarray:
     return numpy.asarray(row_ids, dtype=numpy.int64)
 
 
+def documents(count: int) -> list[str]:
+    """Document ``doc-<row % 10>`` for rows 1..count."""
+    return [f"doc-{row % 10}" for row in range(1, count + 1)]
+
+
 @pytest.fixture
 def matrix() -> VectorMatrix:
     filled = VectorMatrix(DIM)
-    filled.add(numpy.arange(1, 101, dtype=numpy.int64), unit_rows(100, 1))
+    filled.add(numpy.arange(1, 101, dtype=numpy.int64), unit_rows(100, 1), documents(100))
     return filled
 
 
@@ -36,14 +41,14 @@ def test_nearest_is_exact_cosine_best_first(matrix: VectorMatrix) -> None:
 
 
 def test_vectors_are_normalised(matrix: VectorMatrix) -> None:
-    matrix.add(rows(500), numpy.full((1, DIM), 3.0, dtype=numpy.float32))
+    matrix.add(rows(500), numpy.full((1, DIM), 3.0, dtype=numpy.float32), ["d"])
     found, scores = matrix.scores(numpy.full(DIM, 0.25, dtype=numpy.float32), rows(500))
     assert found.tolist() == [500]
     assert scores[0] == pytest.approx(1.0)
 
 
 def test_a_zero_vector_scores_zero(matrix: VectorMatrix) -> None:
-    matrix.add(rows(600), numpy.zeros((1, DIM), dtype=numpy.float32))
+    matrix.add(rows(600), numpy.zeros((1, DIM), dtype=numpy.float32), ["d"])
     _, scores = matrix.scores(unit_rows(1, 3)[0], rows(600))
     assert scores.tolist() == [0.0]
 
@@ -66,14 +71,14 @@ def test_removed_rows_are_never_found_and_their_slots_are_reused(matrix: VectorM
     assert best[0] not in matrix.nearest(query, 100)[0].tolist()
     assert len(matrix.nearest(query, 1000)[0]) == 99
 
-    matrix.add(rows(700), query[None, :])
+    matrix.add(rows(700), query[None, :], ["d"])
     assert len(matrix) == 100
     assert matrix.nearest(query, 1)[0].tolist() == [700]
 
 
 def test_adding_a_held_row_replaces_its_vector(matrix: VectorMatrix) -> None:
     query = unit_rows(1, 6)[0]
-    matrix.add(rows(3), query[None, :])
+    matrix.add(rows(3), query[None, :], ["d"])
     assert len(matrix) == 100
     assert matrix.nearest(query, 1)[0].tolist() == [3]
     assert matrix.scores(query, rows(3))[1][0] == pytest.approx(1.0)
@@ -82,7 +87,7 @@ def test_adding_a_held_row_replaces_its_vector(matrix: VectorMatrix) -> None:
 def test_ties_rank_by_row_id() -> None:
     matrix = VectorMatrix(DIM)
     same = numpy.tile(unit_rows(1, 7), (3, 1))
-    matrix.add(rows(30, 10, 20), same)
+    matrix.add(rows(30, 10, 20), same, ["d"] * 3)
     assert matrix.nearest(unit_rows(1, 7)[0], 3)[0].tolist() == [10, 20, 30]
 
 
@@ -91,7 +96,39 @@ def test_growing_past_the_first_capacity_keeps_every_row() -> None:
     vectors = unit_rows(3000, 8)
     for start in range(0, 3000, 700):
         chunk = numpy.arange(start, min(start + 700, 3000), dtype=numpy.int64)
-        matrix.add(chunk + 1, vectors[chunk])
+        matrix.add(chunk + 1, vectors[chunk], documents(len(chunk)))
     query = vectors[2345]
     assert len(matrix) == 3000
     assert matrix.nearest(query, 1)[0].tolist() == [2346]
+
+
+def test_nearest_among_documents_is_exact_within_them(matrix: VectorMatrix) -> None:
+    vectors = unit_rows(100, 1)
+    query = unit_rows(1, 9)[0]
+    found, scores = matrix.nearest(query, 5, document_ids=["doc-3", "doc-7", "unknown"])
+    inside = [row for row in range(1, 101) if row % 10 in (3, 7)]
+    expected = sorted(inside, key=lambda row: -float(vectors[row - 1] @ query))[:5]
+    assert found.tolist() == expected
+    assert numpy.allclose(scores, [vectors[row - 1] @ query for row in expected], atol=1e-6)
+
+
+def test_a_removed_chunk_leaves_its_document(matrix: VectorMatrix) -> None:
+    query = unit_rows(1, 10)[0]
+    matrix.remove(rows(3, 13, 23))
+    found, _ = matrix.nearest(query, 100, document_ids=["doc-3"])
+    assert sorted(found.tolist()) == [33, 43, 53, 63, 73, 83, 93]
+
+
+def test_no_document_matches_nothing(matrix: VectorMatrix) -> None:
+    found, scores = matrix.nearest(unit_rows(1, 11)[0], 5, document_ids=[])
+    assert found.tolist() == [] and scores.tolist() == []
+
+
+def test_scores_follow_additions_and_removals(matrix: VectorMatrix) -> None:
+    query = unit_rows(1, 12)[0]
+    assert matrix.scores(query, rows(5, 500))[0].tolist() == [5]
+    matrix.add(rows(500), query[None, :], ["d"])
+    matrix.remove(rows(5))
+    held, scores = matrix.scores(query, rows(5, 500, 7))
+    assert held.tolist() == [500, 7]
+    assert scores[0] == pytest.approx(1.0)

@@ -66,6 +66,8 @@ hundred vectors in about half the builds), so vectors are added by one thread.""
 logger = logging.getLogger(__name__)
 
 Connect = Callable[[], sqlite3.Connection]
+_Row = tuple[int, str, bytes]
+"""A chunk's row id, document id and vector blob."""
 
 
 class _Stale(Exception):
@@ -127,6 +129,19 @@ class VectorIndexes:
                 return []
             rows, scores = loaded.vectors.nearest(query, count, row_ids)
             return list(zip(rows.tolist(), scores.astype(numpy.float64).tolist(), strict=True))
+
+    def nearest_in_documents(
+        self, dataset_id: str, query: numpy.ndarray, document_ids: Iterable[str], count: int
+    ) -> Neighbours | None:
+        """The ``count`` chunks of these documents nearest to ``query``, by exact cosine."""
+        with self._lock:
+            loaded = self._searchable(dataset_id, query)
+            if loaded is None or count < 1:
+                return None
+            rows, scores = loaded.vectors.nearest(query, count + 1, document_ids=document_ids)
+            exhaustive = len(rows) <= count
+            rows, scores = rows[:count], scores[:count].astype(numpy.float64)
+            return Neighbours(rows.tolist(), scores.tolist(), exhaustive)
 
     def cosines(self, dataset_id: str, query: numpy.ndarray, row_ids: Rows) -> dict[int, float]:
         """The exact cosine similarity to ``query`` of those rows that have a vector of its
@@ -277,7 +292,7 @@ class VectorIndexes:
         last_row = 0
         while True:
             batch = conn.execute(
-                "SELECT row_id, vector FROM chunk INDEXED BY chunk_dataset_vector "
+                "SELECT row_id, document_id, vector FROM chunk INDEXED BY chunk_dataset_vector "
                 "WHERE dataset_id = ? AND vector IS NOT NULL AND row_id > ? "
                 "ORDER BY row_id LIMIT ?",
                 (dataset_id, last_row, BATCH_ROWS),
@@ -286,10 +301,10 @@ class VectorIndexes:
                 break
             last_row = batch[-1][0]
             if loaded is None:
-                ndim = len(batch[0][1]) // 4
+                ndim = len(batch[0][2]) // 4
                 loaded = _Loaded(new_index(ndim), VectorMatrix(ndim), applied_seq=seq)
             ndim = loaded.index.ndim
-            _add(loaded, [row for row in batch if len(row[1]) == ndim * 4])
+            _add(loaded, [row for row in batch if len(row[2]) == ndim * 4])
         if loaded is None:
             return None
         loaded.unsaved = len(loaded.index)
@@ -354,21 +369,22 @@ def index_name(dataset_id: str) -> str:
     return f"id-{xxhash.xxh128_hexdigest(dataset_id.encode())}"
 
 
-def _add(loaded: _Loaded, rows: list[tuple[int, bytes]]) -> None:
-    """Add (row_id, vector blob) rows, all of one dimension; an empty index adopts it."""
+def _add(loaded: _Loaded, rows: list[_Row]) -> None:
+    """Add (row_id, document_id, vector blob) rows, all of one dimension; an empty index
+    adopts it."""
     if not rows:
         return
-    ndim = len(rows[0][1]) // 4
-    if any(len(blob) != ndim * 4 for _, blob in rows):
+    ndim = len(rows[0][2]) // 4
+    if any(len(blob) != ndim * 4 for _, _, blob in rows):
         raise _Stale("the dataset holds vectors of different dimensions")
     if ndim != loaded.index.ndim:
         if len(loaded.index):
             raise _Stale(f"vectors changed from {loaded.index.ndim} to {ndim} dimensions")
         loaded.index, loaded.vectors = new_index(ndim), VectorMatrix(ndim)
-    keys = numpy.fromiter((row_id for row_id, _ in rows), dtype=numpy.int64, count=len(rows))
-    matrix = numpy.frombuffer(b"".join(blob for _, blob in rows), dtype=numpy.float32)
+    keys = numpy.fromiter((row[0] for row in rows), dtype=numpy.int64, count=len(rows))
+    matrix = numpy.frombuffer(b"".join(row[2] for row in rows), dtype=numpy.float32)
     matrix = matrix.reshape(len(rows), ndim)
-    loaded.vectors.add(keys, matrix)
+    loaded.vectors.add(keys, matrix, [row[1] for row in rows])
     loaded.index.add(keys.astype(numpy.uint64), matrix, threads=ADD_THREADS)
 
 
@@ -376,26 +392,24 @@ def _read_vectors(conn: sqlite3.Connection, dataset_id: str, ndim: int) -> Vecto
     """The dataset's vectors as stored now (the caller's catch-up replays later changes)."""
     vectors = VectorMatrix(ndim)
     cursor = conn.execute(
-        "SELECT row_id, vector FROM chunk INDEXED BY chunk_dataset_vector "
+        "SELECT row_id, document_id, vector FROM chunk INDEXED BY chunk_dataset_vector "
         "WHERE dataset_id = ? AND vector IS NOT NULL",
         (dataset_id,),
     )
     while batch := cursor.fetchmany(BATCH_ROWS):
-        usable = [row for row in batch if len(row[1]) == ndim * 4]
-        if len(usable) != len(batch):
+        if any(len(row[2]) != ndim * 4 for row in batch):
             raise _Stale("the dataset holds vectors of different dimensions")
-        keys = numpy.fromiter((row_id for row_id, _ in usable), numpy.int64, len(usable))
-        matrix = numpy.frombuffer(b"".join(blob for _, blob in usable), dtype=numpy.float32)
-        vectors.add(keys, matrix.reshape(len(usable), ndim))
+        keys = numpy.fromiter((row[0] for row in batch), numpy.int64, len(batch))
+        matrix = numpy.frombuffer(b"".join(row[2] for row in batch), dtype=numpy.float32)
+        vectors.add(keys, matrix.reshape(len(batch), ndim), [row[1] for row in batch])
     return vectors
 
 
-def _vectors_of(
-    conn: sqlite3.Connection, dataset_id: str, row_ids: list[int]
-) -> list[tuple[int, bytes]]:
-    rows: list[tuple[int, bytes]] = conn.execute(
-        "SELECT row_id, vector FROM chunk WHERE row_id IN (SELECT value FROM json_each(?)) "
-        "AND dataset_id = ? AND vector IS NOT NULL",
+def _vectors_of(conn: sqlite3.Connection, dataset_id: str, row_ids: list[int]) -> list[_Row]:
+    rows: list[_Row] = conn.execute(
+        "SELECT row_id, document_id, vector FROM chunk "
+        "WHERE row_id IN (SELECT value FROM json_each(?)) AND dataset_id = ? "
+        "AND vector IS NOT NULL",
         (json.dumps(row_ids), dataset_id),
     ).fetchall()
     return rows

@@ -9,6 +9,8 @@ the wide chunk rows from SQLite.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy
 
 Rows = numpy.ndarray
@@ -18,17 +20,23 @@ _FREE = -1
 
 
 class VectorMatrix:
-    """Unit float32 vectors keyed by row id; a row without a vector here scores nothing."""
+    """Unit float32 vectors keyed by row id, each with its chunk's document; a row without a
+    vector here scores nothing."""
 
     def __init__(self, ndim: int) -> None:
         self.ndim = ndim
         self._matrix = numpy.zeros((0, ndim), dtype=numpy.float32)
         self._rows = numpy.zeros(0, dtype=numpy.int64)
         """The row id held by each slot, ``_FREE`` where none."""
+        self._documents = numpy.zeros(0, dtype=numpy.int32)
+        """The document (as a code of ``_codes``) of each slot's chunk."""
+        self._codes: dict[str, int] = {}
         self._slots: dict[int, int] = {}
         self._free: list[int] = []
         self._used = 0
         """Slots below this index have been handed out (some may be free again)."""
+        self._lookup: tuple[numpy.ndarray, numpy.ndarray] | None = None
+        """Held row ids sorted, and their slots: built on demand, dropped by any change."""
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -36,9 +44,9 @@ class VectorMatrix:
     def __contains__(self, row_id: int) -> bool:
         return row_id in self._slots
 
-    def add(self, row_ids: Rows, vectors: numpy.ndarray) -> None:
-        """Store these rows' vectors (``vectors`` is ``len(row_ids) x ndim``), replacing any
-        held for the same rows."""
+    def add(self, row_ids: Rows, vectors: numpy.ndarray, document_ids: list[str]) -> None:
+        """Store these rows' vectors (``vectors`` is ``len(row_ids) x ndim``) and documents,
+        replacing any held for the same rows."""
         self.remove(row_ids)
         norms = numpy.linalg.norm(vectors, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
@@ -52,7 +60,10 @@ class VectorMatrix:
         positions = numpy.asarray(slots, dtype=numpy.int64)
         self._matrix[positions] = unit
         self._rows[positions] = row_ids
+        codes = self._codes
+        self._documents[positions] = [codes.setdefault(d, len(codes)) for d in document_ids]
         self._slots.update(zip(row_ids.tolist(), slots, strict=True))
+        self._lookup = None
 
     def remove(self, row_ids: Rows) -> None:
         for row_id in row_ids.tolist():
@@ -61,33 +72,50 @@ class VectorMatrix:
                 self._rows[slot] = _FREE
                 self._matrix[slot] = 0.0
                 self._free.append(slot)
+                self._lookup = None
 
     def scores(self, query: numpy.ndarray, row_ids: Rows) -> tuple[Rows, numpy.ndarray]:
         """The rows among ``row_ids`` held here and their cosine similarity to the unit
         ``query``, in the given order."""
-        slots = self._slots
-        held = [row_id for row_id in row_ids.tolist() if row_id in slots]
-        positions = numpy.fromiter((slots[row_id] for row_id in held), numpy.int64, len(held))
-        similarity = self._matrix[positions] @ query
-        return numpy.asarray(held, dtype=numpy.int64), numpy.clip(similarity, -1.0, 1.0)
+        held, slots = self._find(row_ids)
+        return held, numpy.clip(self._matrix[slots] @ query, -1.0, 1.0)
 
     def nearest(
-        self, query: numpy.ndarray, count: int, row_ids: Rows | None = None
+        self,
+        query: numpy.ndarray,
+        count: int,
+        row_ids: Rows | None = None,
+        document_ids: Iterable[str] | None = None,
     ) -> tuple[Rows, numpy.ndarray]:
         """The ``count`` rows most similar to the unit ``query``, best first (ties by row id),
-        among ``row_ids`` or among all rows."""
-        if row_ids is None:
-            rows = self._rows[: self._used]
-            similarity = self._matrix[: self._used] @ query
-            held = rows != _FREE
-            rows, similarity = rows[held], similarity[held]
-        else:
+        among ``row_ids``, or among the chunks of ``document_ids``, or among all rows."""
+        if row_ids is not None:
             rows, similarity = self.scores(query, row_ids)
+        else:
+            held = self._rows[: self._used] != _FREE
+            if document_ids is not None:
+                wanted = [self._codes[d] for d in set(document_ids) if d in self._codes]
+                held &= numpy.isin(self._documents[: self._used], wanted)
+            slots = numpy.flatnonzero(held)
+            rows, similarity = self._rows[slots], self._matrix[slots] @ query
         if len(rows) > count:
             keep = numpy.argpartition(-similarity, count - 1)[:count]
             rows, similarity = rows[keep], similarity[keep]
         order = numpy.lexsort((rows, -similarity))
         return rows[order], numpy.clip(similarity[order], -1.0, 1.0)
+
+    def _find(self, row_ids: Rows) -> tuple[Rows, numpy.ndarray]:
+        """The rows among ``row_ids`` held here, in the given order, and their slots."""
+        if self._lookup is None:
+            slots = numpy.flatnonzero(self._rows[: self._used] != _FREE)
+            order = numpy.argsort(self._rows[slots])
+            self._lookup = (self._rows[slots][order], slots[order])
+        sorted_rows, sorted_slots = self._lookup
+        if not len(sorted_rows):
+            return row_ids[:0], sorted_slots
+        at = numpy.minimum(numpy.searchsorted(sorted_rows, row_ids), len(sorted_rows) - 1)
+        found = sorted_rows[at] == row_ids
+        return row_ids[found], sorted_slots[at[found]]
 
     def _reserve(self, size: int) -> None:
         if size <= len(self._rows):
@@ -97,4 +125,6 @@ class VectorMatrix:
         matrix[: self._used] = self._matrix[: self._used]
         rows = numpy.full(capacity, _FREE, dtype=numpy.int64)
         rows[: self._used] = self._rows[: self._used]
-        self._matrix, self._rows = matrix, rows
+        documents = numpy.zeros(capacity, dtype=numpy.int32)
+        documents[: self._used] = self._documents[: self._used]
+        self._matrix, self._rows, self._documents = matrix, rows, documents

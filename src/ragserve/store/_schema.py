@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ragserve.store.base import ChunkStoreError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_SECONDS = 30.0
 TOKEN_CATEGORIES = ("L", "M", "N", "P", "S")
 """Unicode major categories of token characters, besides private use (Co); keep in step with
@@ -134,12 +134,7 @@ CREATE INDEX chunk_candidate ON chunk (row_id, id, document_id, dataset_id, tena
 """Covers the look-ups of search hits by row id (``_search.candidates``, ``passing``): chunk
 rows are a few kB each, so reading them costs a page per hit."""
 
-_DOCUMENT_ROWS_INDEX = """
-CREATE INDEX chunk_document_rows ON chunk (document_id, dataset_id, tenant_id, available);
-"""
-"""Covers finding the rows of a document filter, whose vectors are then scanned exactly."""
-
-_UPGRADES = {0: _TABLES, 1: _TEXT_LOG, 2: _CANDIDATE_INDEX, 3: _DOCUMENT_ROWS_INDEX}
+_UPGRADES = {0: _TABLES, 1: _TEXT_LOG, 2: _CANDIDATE_INDEX}
 """The DDL that brings a database from each version to the next."""
 
 

@@ -73,20 +73,10 @@ def match_expression(terms: Sequence[str]) -> str | None:
     return " OR ".join('"' + term.replace('"', '""') + '"' for term in terms)
 
 
-def filtered_rows(
-    conn: sqlite3.Connection, dataset_id: str, filters: ChunkFilter, limit: int | None = None
-) -> numpy.ndarray | None:
-    """The row ids of the dataset's chunks passing the filter, or None if there are more than
-    ``limit``."""
+def filtered_rows(conn: sqlite3.Connection, dataset_id: str, filters: ChunkFilter) -> numpy.ndarray:
+    """The row ids of the dataset's chunks passing the filter."""
     where, params = filter_clause(filters, dataset_id=dataset_id)
-    index = "chunk_document_rows" if filters.document_ids is not None else "chunk_dataset"
-    sql = f"SELECT row_id FROM chunk INDEXED BY {index} WHERE {where}"  # noqa: S608
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit + 1)
-    rows = conn.execute(sql, params).fetchall()
-    if limit is not None and len(rows) > limit:
-        return None
+    rows = conn.execute(f"SELECT row_id FROM chunk WHERE {where}", params).fetchall()  # noqa: S608
     return numpy.fromiter((row[0] for row in rows), numpy.int64, len(rows))
 
 

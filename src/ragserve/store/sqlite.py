@@ -46,12 +46,10 @@ from ragserve.store.base import (
     ScoredChunk,
 )
 
-EXACT_LIMIT = 50_000
-"""Vector searches restricted to documents holding at most this many chunks scan their
-vectors exactly instead of filtering HNSW results."""
 MARGIN = 32
-"""HNSW is first asked for ``top_k + MARGIN`` neighbours: only unavailable chunks (and, in a
-dataset shared by tenants, foreign ones) fail the filter after it, so these rarely fall short."""
+"""Vector search first asks for ``top_k + MARGIN`` neighbours (from HNSW, or exactly among the
+chunks of the filter's documents): only unavailable chunks (and, in a dataset shared by
+tenants, foreign ones) fail the filter after it, so these rarely fall short."""
 WIDEN = 4
 UNFILTERED_SHARE = 0.5
 """Text searches whose datasets hold at least this share of all chunks rank the whole index
@@ -341,12 +339,13 @@ class SqliteChunkStore:
         """The dataset's best hits: exact for small document sets, else HNSW then filtered,
         widened and then exact when filtering left too few."""
         conn = self._conn()
-        if filters.document_ids is not None:
-            rows = _search.filtered_rows(conn, dataset_id, filters, EXACT_LIMIT)
-            if rows is not None:
-                return self._vectors.nearest_among(dataset_id, query, rows, top_k)
         for count in (top_k + MARGIN, WIDEN * (top_k + MARGIN)):
-            neighbours = self._vectors.search(dataset_id, query, count)
+            if filters.document_ids is not None:
+                neighbours = self._vectors.nearest_in_documents(
+                    dataset_id, query, filters.document_ids, count
+                )
+            else:
+                neighbours = self._vectors.search(dataset_id, query, count)
             if neighbours is None:
                 return []
             allowed = _search.passing(conn, neighbours.row_ids, filters)
@@ -358,7 +357,6 @@ class SqliteChunkStore:
             if len(hits) >= top_k or neighbours.exhaustive:
                 return hits
         rows = _search.filtered_rows(conn, dataset_id, filters)
-        assert rows is not None
         return self._vectors.nearest_among(dataset_id, query, rows, top_k)
 
     def _refresh(self, dataset_ids: Iterable[str]) -> None:
