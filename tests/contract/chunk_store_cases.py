@@ -335,20 +335,6 @@ class ChunkStoreContract:
         assert 0.0 < found[both.id].term_similarity < 1.0
         assert found[by_vector.id].vector_similarity == pytest.approx(1.0, abs=1e-5)
 
-    def test_candidates_take_the_vector_from_a_function(self, store: ChunkStore) -> None:
-        query = unit_vector(7)
-        store.insert([make_chunk("walrus tusk", seed=1), *fillers()])
-        calls: list[int] = []
-
-        def vector() -> numpy.ndarray:
-            calls.append(1)
-            return query
-
-        assert store.candidates(["walrus"], vector, scope(), 3) == store.candidates(
-            ["walrus"], query, scope(), 3
-        )
-        assert calls == [1]
-
     def test_candidate_term_similarity_ranks_as_bm25(self, store: ChunkStore) -> None:
         chunks = [
             make_chunk("red green blue", order=0),

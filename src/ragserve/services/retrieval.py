@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -179,12 +178,7 @@ def search(
     terms = tokenize(question)
     if not question.strip() or not scope.dataset_ids or scope.document_ids == ():
         return EMPTY
-    # The question is embedded while the store searches the text side.
-    vector = (
-        _embedding.submit(query_vector, runtime, scope, question).result
-        if scope.embedding_model
-        else None
-    )
+    vector = query_vector(runtime, scope, question) if scope.embedding_model else None
     filters = ChunkFilter(
         tenant_ids=scope.tenant_ids,
         dataset_ids=scope.dataset_ids,
@@ -277,7 +271,6 @@ class _VectorCache:
 
 
 _vectors = _VectorCache()
-_embedding = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ragserve-embed")
 
 
 def query_vector(runtime: Runtime, scope: Scope, question: str) -> np.ndarray:

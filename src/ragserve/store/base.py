@@ -14,7 +14,7 @@ Errors::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
@@ -105,10 +105,6 @@ class ScoredChunk:
     score: float
 
 
-QueryVector = numpy.ndarray | Callable[[], numpy.ndarray]
-"""A query vector, or a function that returns it."""
-
-
 @dataclass(frozen=True)
 class Candidate:
     """A chunk found by text or by vector search, with both of its similarities to the query."""
@@ -163,15 +159,13 @@ class ChunkStore(Protocol):
     def candidates(
         self,
         query_tokens: Sequence[str],
-        vector: QueryVector | None,
+        vector: numpy.ndarray | None,
         filters: ChunkFilter,
         top_k: int,
     ) -> list[Candidate]:
         """The union of the ``top_k`` best chunks by text and the ``top_k`` nearest by vector
         (when ``vector`` is given), each with both similarities; order unspecified. This is
-        what hybrid retrieval fuses, so it returns ids and scores, not records. ``vector`` may
-        be a function returning it, called once the text side is searched: the caller can
-        embed the question meanwhile."""
+        what hybrid retrieval fuses, so it returns ids and scores, not records."""
         ...
 
     def get(self, chunk_ids: Sequence[str], tenant_ids: Sequence[str]) -> list[ChunkRecord]:

@@ -16,10 +16,9 @@ import os
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 
 import numpy
 
@@ -44,7 +43,6 @@ from ragserve.store.base import (
     ChunkNotFound,
     ChunkRecord,
     ChunkStoreError,
-    QueryVector,
     ScoredChunk,
 )
 
@@ -60,7 +58,6 @@ and then filter (see ``_text_hits``)."""
 scan exactly."""
 
 logger = logging.getLogger(__name__)
-_T = TypeVar("_T")
 
 
 class SqliteChunkStore:
@@ -126,24 +123,25 @@ class SqliteChunkStore:
     def candidates(
         self,
         query_tokens: Sequence[str],
-        vector: QueryVector | None,
+        vector: numpy.ndarray | None,
         filters: ChunkFilter,
         top_k: int,
     ) -> list[Candidate]:
+        query = None if vector is None else query_vector(vector)
         if not _search.searchable(filters, top_k):
             return []
         terms = _search.query_terms(query_tokens)
-        text = self._text_hits(terms, filters, top_k) if terms else []
-        bound = self._text_call(self._text.bound, terms) if terms else 0.0
-        if callable(vector):
-            vector = vector()
-        query = None if vector is None else query_vector(vector)
         nearest = [] if query is None else self._nearest(query, filters, top_k)
+        text = self._text_hits(terms, filters, top_k) if terms else []
         bm25 = dict(text)
         row_ids = list(dict.fromkeys([row_id for row_id, _ in text] + [r for r, _ in nearest]))
-        unscored = [row_id for row_id in row_ids if row_id not in bm25]
-        if terms and unscored:
-            bm25.update(self._text_call(self._text.scores, terms, unscored))
+        bound = 0.0
+        if terms and row_ids:
+            try:
+                bm25.update(self._text.scores(terms, [r for r in row_ids if r not in bm25]))
+                bound = self._text.bound(terms)
+            except (sqlite3.Error, ValueError) as error:
+                raise ChunkStoreError(f"text search failed: {error}") from error
         cosines = dict(nearest)
         missing = numpy.asarray([r for r in row_ids if r not in cosines], dtype=numpy.int64)
         if query is not None and len(missing):
@@ -305,12 +303,6 @@ class SqliteChunkStore:
     def save_vector_indexes(self) -> None:
         """Save the vector indexes this process changed (also done by ``close``)."""
         self._vectors.save_all()
-
-    def _text_call(self, call: Callable[..., _T], *args: object) -> _T:
-        try:
-            return call(*args)
-        except (sqlite3.Error, ValueError) as error:
-            raise ChunkStoreError(f"text search failed: {error}") from error
 
     def _text_hits(self, terms: list[str], filters: ChunkFilter, top_k: int) -> list[_search.Hit]:
         """The best ``top_k`` rows passing the filter by BM25. When the filter's datasets hold
