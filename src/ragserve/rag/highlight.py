@@ -38,9 +38,7 @@ def highlight(content: str, terms: Collection[str]) -> str:
     parts = _splitter(han_terms).split(content)
     words = parts[1::2]
     marked = {
-        word
-        for word in set(words)
-        if word in wanted or not wanted.isdisjoint(_word_terms(word))
+        word for word in set(words) if word in wanted or not wanted.isdisjoint(_word_terms(word))
     }
     if not marked:
         return content
