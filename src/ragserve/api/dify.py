@@ -10,10 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from ragserve.api.body import parse_json_object
 from ragserve.api.deps import AuthorizationHeader, RuntimeDep
+from ragserve.api.envelope import plain_json
 from ragserve.errors import RagserveError
 from ragserve.rag.metadata_filter import parse_metadata_condition
 from ragserve.runtime import Runtime
@@ -49,11 +51,11 @@ class DifyError(Exception):
 @router.post("/retrieval", response_model=None)
 async def dify_retrieval(
     request: Request, runtime: RuntimeDep, authorization: AuthorizationHeader
-) -> dict[str, Any] | JSONResponse:
+) -> JSONResponse:
     """Records ``{content, score, title, metadata}`` for Dify's query, best first."""
     try:
         body = _body(await request.body())
-        return _retrieve(runtime, authorization, body)
+        return plain_json(await run_in_threadpool(_retrieve, runtime, authorization, body))
     except DifyError as error:
         return error.response()
 

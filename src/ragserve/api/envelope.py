@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.responses import JSONResponse
+
 from ragserve.errors import RagserveError, RetCode
 
 
@@ -13,6 +15,12 @@ def api_result(data: Any = None) -> dict[str, Any]:
     if data is not None:
         body["data"] = data
     return body
+
+
+def plain_json(body: Any) -> JSONResponse:
+    """``body`` (only JSON values: dicts, lists, str, numbers, bools, None) as a response, so
+    FastAPI skips ``jsonable_encoder``, which costs ~5 ms on 30 retrieved chunks."""
+    return JSONResponse(body)
 
 
 def partial_result(succeeded: int, errors: list[str]) -> dict[str, Any]:
