@@ -97,7 +97,11 @@ class VectorMatrix:
                 wanted = [self._codes[d] for d in set(document_ids) if d in self._codes]
                 held &= numpy.isin(self._documents[: self._used], wanted)
             slots = numpy.flatnonzero(held)
-            rows, similarity = self._rows[slots], self._matrix[slots] @ query
+            if len(slots) > self._used // 4:  # most rows: one product beats copying them
+                similarity = (self._matrix[: self._used] @ query)[slots]
+            else:
+                similarity = self._matrix[slots] @ query
+            rows = self._rows[slots]
         if len(rows) > count:
             keep = numpy.argpartition(-similarity, count - 1)[:count]
             rows, similarity = rows[keep], similarity[keep]
