@@ -336,8 +336,9 @@ class SqliteChunkStore:
     def _vector_hits(
         self, dataset_id: str, query: numpy.ndarray, filters: ChunkFilter, top_k: int
     ) -> list[_search.Hit]:
-        """The dataset's best hits: exact for small document sets, else HNSW then filtered,
-        widened and then exact when filtering left too few."""
+        """The dataset's best hits: the nearest vectors (by the graph, or exactly among the
+        filter's documents) that pass the filter, asked again for more when too few pass, and
+        then every passing row scanned exactly."""
         conn = self._conn()
         for count in (top_k + MARGIN, WIDEN * (top_k + MARGIN)):
             if filters.document_ids is not None:
