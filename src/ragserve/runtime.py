@@ -26,7 +26,7 @@ from ragserve.services.health import (
     Component,
     database_probe,
 )
-from ragserve.services.models import credentials, plain_model_id
+from ragserve.services.models import credentials, is_builtin, plain_model_id
 from ragserve.services.security import PasswordDecryptor, SessionSigner
 from ragserve.services.users import TenantDefaults
 from ragserve.settings import Settings
@@ -111,6 +111,8 @@ class Runtime:
         )
 
     def _credentials(self, model_id: str, tenant_id: str | None) -> tuple[str | None, str | None]:
+        if is_builtin(model_id):
+            return None, None  # without a database round trip: every question is embedded
         with self.read() as session:
             return credentials(session, self.settings, tenant_id, model_id)
 

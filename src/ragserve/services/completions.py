@@ -177,14 +177,13 @@ def answer(runtime: Runtime, assistant: Assistant, request: Request) -> Iterator
         str(assistant.prompt_config.get("system") or ""), assistant.variables, values, quote
     )
     max_answer = int(assistant.llm_setting.get("max_tokens") or 512)
+    system_tokens = count_tokens(system)
     history_budget = max(
-        assistant.context_tokens - count_tokens(system) - max_answer, count_tokens(question) + 8
+        assistant.context_tokens - system_tokens - max_answer, count_tokens(question) + 8
     )
-    messages = [
-        {"role": "system", "content": system},
-        *fit_history(request.messages, history_budget),
-    ]
-    prompt_tokens = sum(count_tokens(m["content"]) + 4 for m in messages)
+    history = fit_history(request.messages, history_budget)
+    messages = [{"role": "system", "content": system}, *history]
+    prompt_tokens = system_tokens + 4 + sum(count_tokens(m["content"]) + 4 for m in history)
     text_parts: list[str] = []
     completion_tokens = 0
     splitter = ThinkSplitter()

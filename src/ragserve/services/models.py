@@ -435,6 +435,11 @@ def _usable_row(
     return session.scalars(query.order_by(TenantModel.update_time.desc()).limit(1)).first()
 
 
+def is_builtin(model_id: str) -> bool:
+    """Whether the model runs in this process, needing no credentials."""
+    return split_model_id(model_id)[1] == BUILTIN_FACTORY
+
+
 def credentials(
     session: Session, settings: Settings, tenant_id: str | None, model_id: str
 ) -> tuple[str | None, str | None]:
@@ -442,9 +447,9 @@ def credentials(
     else the key it set for the model's factory, else the server's ``llm_api_key`` and
     ``llm_api_base``. A tenant's row without a key never borrows the server's key, which must
     not reach a base URL the tenant chose."""
-    name, factory = split_model_id(model_id)
-    if factory == BUILTIN_FACTORY:
+    if is_builtin(model_id):
         return None, None
+    name, factory = split_model_id(model_id)
     if tenant_id is not None:
         box = SecretBox(settings.signing_key())
         row = _usable_row(session, tenant_id, name, factory)
