@@ -87,11 +87,7 @@ def first_answer_seconds(client: httpx.Client, chat_id: str, question: str) -> f
 
 
 def run(built: Built, fake: TimedFake, count: int, pool: list[str]) -> dict[str, Any]:
-    env = {
-        "RAGSERVE_DEFAULT_CHAT_MODEL": "openai/bench-model",
-        "RAGSERVE_LLM_API_BASE": fake.base_url,
-        "RAGSERVE_LLM_API_KEY": "sk-bench",
-    }
+    env = fake.server_env("sk-bench", chat_model="openai/bench-model")
     sequence = Questions(questions(pool))
     with serving(built, env, "chat-server.log") as client:
         created = client.post(

@@ -54,13 +54,7 @@ def chat_model() -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, fake: FakeOpenAI, llm_key: str, chat_model: str) -> Settings:
-    return Settings(
-        home=tmp_path / "home",
-        workers=0,
-        default_chat_model=chat_model,
-        llm_api_base=fake.base_url,
-        llm_api_key=llm_key,
-    )
+    return fake.settings(tmp_path / "home", llm_key, chat_model)
 
 
 def make_chat(runtime: Runtime, tenant_id: str, dataset_ids: list[str], **fields: Any) -> str:

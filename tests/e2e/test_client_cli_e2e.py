@@ -29,11 +29,7 @@ def fake() -> Iterator[FakeOpenAI]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, fake: FakeOpenAI) -> Iterator[RunningServer]:
-    env = {
-        "RAGSERVE_DEFAULT_CHAT_MODEL": "openai/fake-chat",
-        "RAGSERVE_LLM_API_BASE": fake.base_url,
-        "RAGSERVE_LLM_API_KEY": "sk-e2e",
-    }
+    env = fake.server_env("sk-e2e")
     with running_server(tmp_path_factory.mktemp("cli") / "home", env) as running:
         yield running
 

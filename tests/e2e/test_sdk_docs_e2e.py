@@ -26,11 +26,7 @@ def reply(messages: list[dict[str, Any]]) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     with FakeOpenAI(reply=reply) as fake:
-        env = {
-            "RAGSERVE_DEFAULT_CHAT_MODEL": "openai/fake-chat",
-            "RAGSERVE_LLM_API_BASE": fake.base_url,
-            "RAGSERVE_LLM_API_KEY": "sk-docs",
-        }
+        env = fake.server_env("sk-docs")
         with running_server(tmp_path_factory.mktemp("sdk-docs") / "home", env) as running:
             yield running
 

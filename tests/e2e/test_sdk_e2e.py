@@ -44,11 +44,7 @@ def reply(messages: list[dict[str, Any]]) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     with FakeOpenAI(reply=reply) as fake:
-        env = {
-            "RAGSERVE_DEFAULT_CHAT_MODEL": "openai/fake-chat",
-            "RAGSERVE_LLM_API_BASE": fake.base_url,
-            "RAGSERVE_LLM_API_KEY": "sk-e2e",
-        }
+        env = fake.server_env("sk-e2e")
         with running_server(tmp_path_factory.mktemp("sdk-extras") / "home", env) as running:
             yield running
 

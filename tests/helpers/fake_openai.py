@@ -33,9 +33,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ragserve.settings import Settings
 
 
 def fake_vector(text: str, dimension: int) -> list[float]:
@@ -74,6 +77,10 @@ def _failure_mode(api_key: str | None) -> str | None:
     return None
 
 
+FAKE_CHAT_MODEL = "openai/fake-chat"
+"""The LiteLLM model string tests configure: an OpenAI-compatible model at the fake's URL."""
+
+
 class FakeOpenAI:
     def __init__(
         self,
@@ -95,6 +102,24 @@ class FakeOpenAI:
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host!s}:{port}/v1"
+
+    def server_env(self, api_key: str, chat_model: str = FAKE_CHAT_MODEL) -> dict[str, str]:
+        """Environment variables that make a ``ragserve serve`` process chat with this fake."""
+        return {
+            "RAGSERVE_DEFAULT_CHAT_MODEL": chat_model,
+            "RAGSERVE_LLM_API_BASE": self.base_url,
+            "RAGSERVE_LLM_API_KEY": api_key,
+        }
+
+    def settings(self, home: Path, api_key: str, chat_model: str = FAKE_CHAT_MODEL) -> Settings:
+        """In-process settings (parsing inline) whose default chat model is this fake."""
+        return Settings(
+            home=home,
+            workers=0,
+            default_chat_model=chat_model,
+            llm_api_base=self.base_url,
+            llm_api_key=api_key,
+        )
 
     def start(self) -> FakeOpenAI:
         self._thread.start()

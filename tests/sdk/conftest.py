@@ -40,13 +40,7 @@ def llm_key() -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, fake: FakeOpenAI, llm_key: str) -> Settings:
-    return Settings(
-        home=tmp_path / "home",
-        workers=0,
-        default_chat_model="openai/fake-chat",
-        llm_api_base=fake.base_url,
-        llm_api_key=llm_key,
-    )
+    return fake.settings(tmp_path / "home", llm_key)
 
 
 def over(client: TestClient) -> httpx.Client:
