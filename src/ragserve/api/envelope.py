@@ -18,8 +18,10 @@ def api_result(data: Any = None) -> dict[str, Any]:
 
 
 def plain_json(body: Any) -> JSONResponse:
-    """``body`` (only JSON values: dicts, lists, str, numbers, bools, None) as a response, so
-    FastAPI skips ``jsonable_encoder``, which costs ~5 ms on 30 retrieved chunks."""
+    """``body`` (only JSON values: dicts, lists, str, numbers, bools, None) as a response.
+    For routes without a response model, which FastAPI would otherwise pass through
+    ``jsonable_encoder`` (~5 ms on 30 retrieved chunks, against ~1 ms for ``json.dumps``);
+    a route annotated ``-> dict[str, Any]`` is serialised by pydantic, faster still."""
     return JSONResponse(body)
 
 

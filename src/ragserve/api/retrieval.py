@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
 
 from ragserve.api.body import json_object
 from ragserve.api.deps import ApiCaller, RuntimeDep
-from ragserve.api.envelope import api_result, plain_json
+from ragserve.api.envelope import api_result
 from ragserve.errors import DataError, RagserveError
 from ragserve.rag.metadata_filter import parse_metadata_condition
 from ragserve.schemas.common import MAX_PAGE, MAX_PAGE_SIZE
@@ -25,7 +24,7 @@ Number = TypeVar("Number", int, float)
 
 
 @router.post("/retrieval")
-def retrieve(runtime: RuntimeDep, caller: ApiCaller, body: JsonBody) -> JSONResponse:
+def retrieve(runtime: RuntimeDep, caller: ApiCaller, body: JsonBody) -> dict[str, Any]:
     """Chunks most similar to ``question``: full text and vectors fused, best first."""
     dataset_ids = body.get("dataset_ids")
     if not dataset_ids:
@@ -57,7 +56,7 @@ def retrieve(runtime: RuntimeDep, caller: ApiCaller, body: JsonBody) -> JSONResp
     if rerank_id is not None and not isinstance(rerank_id, str):
         raise DataError("`rerank_id` should be a model name")
     if not isinstance(question, str) or not question.strip() or scope.document_ids == ():
-        return plain_json(api_result({"total": 0, "chunks": [], "doc_aggs": {}}))
+        return api_result({"total": 0, "chunks": [], "doc_aggs": {}})
     question = retrieval.rewrite_question(
         runtime,
         caller.tenant_id,
@@ -67,7 +66,7 @@ def retrieve(runtime: RuntimeDep, caller: ApiCaller, body: JsonBody) -> JSONResp
     )
     rerank = runtime.rerank_model(rerank_id, caller.tenant_id).scores if rerank_id else None
     result = retrieval.search(runtime, scope, question, options, rerank)
-    return plain_json(api_result(result_wire(result)))
+    return api_result(result_wire(result))
 
 
 def search_options(body: dict[str, Any]) -> SearchOptions:
