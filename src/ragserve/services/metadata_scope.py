@@ -16,8 +16,6 @@ unchanged the sum can only grow. That holds while the wall clock does not step b
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ragserve.db.models import Document
+from ragserve.lru import LruCache
 from ragserve.rag.metadata_filter import MetadataCondition, filter_documents
 from ragserve.timeutil import now_ms
 
@@ -56,9 +55,9 @@ def matching_documents(
     # The fingerprint is read before the documents: a write between the two reads leaves an
     # entry whose ids are newer than its fingerprint, which the next lookup does not match.
     fingerprint = _fingerprint(session, datasets)
-    cached = _cache.get(key, fingerprint)
-    if cached is not None:
-        return cached
+    cached = _cache.get(key)
+    if cached is not None and cached[0] == fingerprint:
+        return cached[1]
     rows = session.execute(
         select(Document.id, Document.meta_fields)
         .where(Document.dataset_id.in_(datasets))
@@ -66,7 +65,7 @@ def matching_documents(
     ).all()
     ids = tuple(filter_documents(condition, ((i, m or {}) for i, m in rows)))
     if fingerprint.newest is None or fingerprint.newest < started:
-        _cache.put(key, fingerprint, ids)
+        _cache.put(key, (fingerprint, ids))
     return ids
 
 
@@ -94,36 +93,5 @@ def _fingerprint(session: Session, datasets: tuple[str, ...]) -> Fingerprint:
     return Fingerprint(count, total, newest)
 
 
-class _ScopeCache:
-    """The last ``size`` evaluated conditions, each with the fingerprint it was evaluated at."""
-
-    def __init__(self, size: int = CACHE_SIZE) -> None:
-        self._size = size
-        self._items: OrderedDict[CacheKey, tuple[Fingerprint, tuple[str, ...]]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: CacheKey, fingerprint: Fingerprint) -> tuple[str, ...] | None:
-        with self._lock:
-            item = self._items.get(key)
-            if item is None or item[0] != fingerprint:
-                return None
-            self._items.move_to_end(key)
-            return item[1]
-
-    def put(self, key: CacheKey, fingerprint: Fingerprint, ids: tuple[str, ...]) -> None:
-        with self._lock:
-            self._items[key] = (fingerprint, ids)
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._items)
-
-
-_cache = _ScopeCache()
+_cache: LruCache[CacheKey, tuple[Fingerprint, tuple[str, ...]]] = LruCache(CACHE_SIZE)
+"""The last evaluated conditions, each with the fingerprint it was evaluated at."""

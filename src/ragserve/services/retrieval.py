@@ -8,8 +8,6 @@ thresholded, paged, with per-document counts and highlights.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +19,7 @@ from sqlalchemy.orm import Session
 from ragserve.db.models import Dataset, Document
 from ragserve.errors import DataError
 from ragserve.ingest.tokenizer import tokenize
+from ragserve.lru import LruCache
 from ragserve.rag import hybrid
 from ragserve.rag.highlight import highlight
 from ragserve.rag.metadata_filter import MetadataCondition
@@ -247,30 +246,8 @@ def document_metadata(runtime: Runtime, document_ids: Sequence[str]) -> dict[str
     return {document_id: dict(meta or {}) for document_id, meta in rows}
 
 
-class _VectorCache:
-    """The last few question vectors per model: chat turns and paging repeat questions."""
-
-    def __init__(self, size: int = 256) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[str, str, str], np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, str, str]) -> np.ndarray | None:
-        with self._lock:
-            vector = self._items.get(key)
-            if vector is not None:
-                self._items.move_to_end(key)
-            return vector
-
-    def put(self, key: tuple[str, str, str], vector: np.ndarray) -> None:
-        with self._lock:
-            self._items[key] = vector
-            self._items.move_to_end(key)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-
-
-_vectors = _VectorCache()
+_vectors: LruCache[tuple[str, str, str], np.ndarray] = LruCache(256)
+"""The last question vectors per model and tenant: chat turns and paging repeat questions."""
 
 
 def query_vector(runtime: Runtime, scope: Scope, question: str) -> np.ndarray:
