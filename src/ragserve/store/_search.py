@@ -24,6 +24,8 @@ that are not merged away yet, which can lift a score a hair past the bound."""
 
 Hit = tuple[int, float]
 """A chunk row id and its score."""
+Passing = dict[int, tuple[str, str]]
+"""Row ids of chunks that passed a filter, each with the chunk's id and document id."""
 
 
 def searchable(filters: ChunkFilter, top_k: int) -> bool:
@@ -80,15 +82,17 @@ def filtered_rows(conn: sqlite3.Connection, dataset_id: str, filters: ChunkFilte
     return numpy.fromiter((row[0] for row in rows), numpy.int64, len(rows))
 
 
-def passing(conn: sqlite3.Connection, row_ids: list[int], filters: ChunkFilter) -> set[int]:
-    """The row ids among ``row_ids`` whose chunks pass the filter."""
+def passing(conn: sqlite3.Connection, row_ids: Sequence[int], filters: ChunkFilter) -> Passing:
+    """The rows among ``row_ids`` whose chunks pass the filter."""
+    if not row_ids:
+        return {}
     where, params = filter_clause(filters)
     rows = conn.execute(
-        f"SELECT row_id FROM chunk INDEXED BY chunk_candidate "  # noqa: S608
+        f"SELECT row_id, id, document_id FROM chunk INDEXED BY chunk_candidate "  # noqa: S608
         f"WHERE row_id IN (SELECT value FROM json_each(?)) AND {where}",
-        [json.dumps(row_ids), *params],
+        [json.dumps(list(row_ids)), *params],
     ).fetchall()
-    return {row[0] for row in rows}
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 def fetch(conn: sqlite3.Connection, hits: list[Hit], filters: ChunkFilter) -> list[ScoredChunk]:
@@ -116,25 +120,22 @@ def candidates(
     bm25: dict[int, float],
     bound: float,
     cosines: dict[int, float],
+    checked: Passing,
 ) -> list[Candidate]:
-    """The rows that still pass the filter, each with its BM25 over ``bound`` and its cosine
-    similarity to the query (0 for either when it has none)."""
-    if not row_ids:
-        return []
-    where, params = filter_clause(filters)
-    rows = conn.execute(
-        f"SELECT row_id, id, document_id FROM chunk INDEXED BY chunk_candidate "  # noqa: S608
-        f"WHERE row_id IN (SELECT value FROM json_each(?)) AND {where}",
-        [json.dumps(row_ids), *params],
-    ).fetchall()
+    """The rows that pass the filter (``checked`` already did; the rest are checked here), each
+    with its BM25 over ``bound`` and its cosine similarity to the query (0 for either when it
+    has none)."""
+    passed = dict(checked)
+    passed.update(passing(conn, [row_id for row_id in row_ids if row_id not in checked], filters))
     return [
         Candidate(
-            chunk_id=row[1],
-            document_id=row[2],
-            term_similarity=min(bm25.get(row[0], 0.0) / bound, MAX_TERM_SIMILARITY)
+            chunk_id=passed[row_id][0],
+            document_id=passed[row_id][1],
+            term_similarity=min(bm25.get(row_id, 0.0) / bound, MAX_TERM_SIMILARITY)
             if bound
             else 0.0,
-            vector_similarity=cosines.get(row[0], 0.0),
+            vector_similarity=cosines.get(row_id, 0.0),
         )
-        for row in rows
+        for row_id in row_ids
+        if row_id in passed
     ]

@@ -51,11 +51,11 @@ MARGIN = 32
 chunks of the filter's documents): only unavailable chunks (and, in a dataset shared by
 tenants, foreign ones) fail the filter after it, so these rarely fall short."""
 WIDEN = 4
+"""When too few neighbours pass the filter, ask once more for ``WIDEN`` times as many, then
+scan exactly."""
 UNFILTERED_SHARE = 0.5
 """Text searches whose datasets hold at least this share of all chunks rank the whole index
 and then filter (see ``_text_hits``)."""
-"""When too few neighbours pass the filter, ask once more for ``WIDEN`` times as many, then
-scan exactly."""
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class SqliteChunkStore:
         terms = _search.query_terms(query_tokens)
         if not terms or not _search.searchable(filters, top_k):
             return []
-        hits = self._text_hits(terms, filters, top_k)
+        hits = self._text_hits(terms, filters, top_k, {})
         with self._read() as conn:
             return _search.fetch(conn, hits, filters)
 
@@ -116,7 +116,7 @@ class SqliteChunkStore:
         query = query_vector(vector)
         if not _search.searchable(filters, top_k):
             return []
-        hits = self._nearest(query, filters, top_k)
+        hits = self._nearest(query, filters, top_k, {})
         with self._read() as conn:
             return _search.fetch(conn, hits, filters)
 
@@ -131,8 +131,9 @@ class SqliteChunkStore:
         if not _search.searchable(filters, top_k):
             return []
         terms = _search.query_terms(query_tokens)
-        nearest = [] if query is None else self._nearest(query, filters, top_k)
-        text = self._text_hits(terms, filters, top_k) if terms else []
+        checked: _search.Passing = {}
+        nearest = [] if query is None else self._nearest(query, filters, top_k, checked)
+        text = self._text_hits(terms, filters, top_k, checked) if terms else []
         bm25 = dict(text)
         row_ids = list(dict.fromkeys([row_id for row_id, _ in text] + [r for r, _ in nearest]))
         bound = 0.0
@@ -148,7 +149,7 @@ class SqliteChunkStore:
             for dataset_id in dict.fromkeys(filters.dataset_ids):
                 cosines.update(self._vectors.cosines(dataset_id, query, missing))
         with self._read() as conn:
-            return _search.candidates(conn, filters, row_ids, bm25, bound, cosines)
+            return _search.candidates(conn, filters, row_ids, bm25, bound, cosines, checked)
 
     def get(self, chunk_ids: Sequence[str], tenant_ids: Sequence[str]) -> list[ChunkRecord]:
         if not chunk_ids or not tenant_ids:
@@ -304,10 +305,13 @@ class SqliteChunkStore:
         """Save the vector indexes this process changed (also done by ``close``)."""
         self._vectors.save_all()
 
-    def _text_hits(self, terms: list[str], filters: ChunkFilter, top_k: int) -> list[_search.Hit]:
+    def _text_hits(
+        self, terms: list[str], filters: ChunkFilter, top_k: int, checked: _search.Passing
+    ) -> list[_search.Hit]:
         """The best ``top_k`` rows passing the filter by BM25. When the filter's datasets hold
         most of the index, the best rows of the whole index are checked against the filter
-        instead (much cheaper to rank), as long as enough of them pass."""
+        instead (much cheaper to rank), as long as enough of them pass; the rows that passed
+        are added to ``checked``."""
         try:
             share = self._text.share(filters.dataset_ids) if filters.document_ids is None else 0
             if share >= UNFILTERED_SHARE:
@@ -315,6 +319,7 @@ class SqliteChunkStore:
                 hits = self._text.search_unfiltered(terms, limit)
                 with self._read() as conn:
                     allowed = _search.passing(conn, [row_id for row_id, _ in hits], filters)
+                checked.update(allowed)
                 kept = [hit for hit in hits if hit[0] in allowed][:top_k]
                 if len(kept) == top_k or len(hits) < limit:
                     return kept  # the best passing rows, or every matching row was seen
@@ -322,19 +327,31 @@ class SqliteChunkStore:
         except (sqlite3.Error, ValueError) as error:
             raise ChunkStoreError(f"text search failed: {error}") from error
 
-    def _nearest(self, query: numpy.ndarray, filters: ChunkFilter, top_k: int) -> list[_search.Hit]:
-        """The ``top_k`` best vector hits over all datasets of the filter."""
+    def _nearest(
+        self,
+        query: numpy.ndarray,
+        filters: ChunkFilter,
+        top_k: int,
+        checked: _search.Passing,
+    ) -> list[_search.Hit]:
+        """The ``top_k`` best vector hits over all datasets of the filter; the rows found to
+        pass it are added to ``checked``."""
         hits: list[_search.Hit] = []
         try:
             for dataset_id in dict.fromkeys(filters.dataset_ids):
-                hits.extend(self._vector_hits(dataset_id, query, filters, top_k))
+                hits.extend(self._vector_hits(dataset_id, query, filters, top_k, checked))
         except sqlite3.Error as error:
             raise ChunkStoreError(f"vector search failed: {error}") from error
         hits.sort(key=lambda hit: (-hit[1], hit[0]))
         return hits[:top_k]
 
     def _vector_hits(
-        self, dataset_id: str, query: numpy.ndarray, filters: ChunkFilter, top_k: int
+        self,
+        dataset_id: str,
+        query: numpy.ndarray,
+        filters: ChunkFilter,
+        top_k: int,
+        checked: _search.Passing,
     ) -> list[_search.Hit]:
         """The dataset's best hits: the nearest vectors (by the graph, or exactly among the
         filter's documents) that pass the filter, asked again for more when too few pass, and
@@ -350,6 +367,7 @@ class SqliteChunkStore:
             if neighbours is None:
                 return []
             allowed = _search.passing(conn, neighbours.row_ids, filters)
+            checked.update(allowed)
             hits = [
                 (row_id, score)
                 for row_id, score in zip(neighbours.row_ids, neighbours.scores, strict=True)
