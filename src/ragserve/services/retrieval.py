@@ -108,15 +108,17 @@ def resolve_scope(
     """Check the caller may search these datasets and documents (spec 5's messages) and apply
     the metadata filter, which only counts when no document ids are given."""
     datasets = {
-        dataset.id: dataset
-        for dataset in session.scalars(
-            select(Dataset).where(Dataset.id.in_(set(dataset_ids)), visible_to(caller))
+        row.id: row
+        for row in session.execute(
+            select(Dataset.id, Dataset.tenant_id, Dataset.embedding_model).where(
+                Dataset.id.in_(set(dataset_ids)), visible_to(caller)
+            )
         )
     }
     for dataset_id in dataset_ids:
         if dataset_id not in datasets:
             raise DataError(f"You don't own the dataset {dataset_id}.")
-    models = {dataset.embedding_model for dataset in datasets.values()}
+    models = {row.embedding_model for row in datasets.values()}
     if len(models) > 1:
         raise DataError('Datasets use different embedding models."')
     documents: tuple[str, ...] | None = None
@@ -135,7 +137,7 @@ def resolve_scope(
     elif metadata_condition is not None and metadata_condition.conditions:
         documents = matching_documents(session, datasets, metadata_condition)
     return Scope(
-        tenant_ids=tuple(sorted({dataset.tenant_id for dataset in datasets.values()})),
+        tenant_ids=tuple(sorted({row.tenant_id for row in datasets.values()})),
         dataset_ids=tuple(dict.fromkeys(dataset_ids)),
         document_ids=documents,
         embedding_model=models.pop() if models else "",
