@@ -132,3 +132,35 @@ def test_scores_follow_additions_and_removals(matrix: VectorMatrix) -> None:
     held, scores = matrix.scores(query, rows(5, 500, 7))
     assert held.tolist() == [500, 7]
     assert scores[0] == pytest.approx(1.0)
+
+
+def test_documents_held_in_runs_of_slots_score_as_when_scattered() -> None:
+    """Chunks of a document fill consecutive slots (scored run by run) until removals and
+    re-additions scatter them (scored one by one): both give the exact answer, and a search
+    after a change sees it."""
+    vectors = unit_rows(4000, 13)
+    owner = [f"doc-{(row - 1) // 100}" for row in range(1, 4001)]
+    matrix = VectorMatrix(DIM)
+    matrix.add(numpy.arange(1, 4001, dtype=numpy.int64), vectors, owner)
+    query = unit_rows(1, 14)[0]
+    wanted = ["doc-2", "doc-5", "doc-6", "doc-39"]
+
+    def expected(held: dict[int, numpy.ndarray], documents: dict[int, str]) -> list[int]:
+        inside = [row for row in held if documents[row] in wanted]
+        return sorted(inside, key=lambda row: (-float(held[row] @ query), row))[:150]
+
+    held = {row: vectors[row - 1] for row in range(1, 4001)}
+    documents = dict(enumerate(owner, start=1))
+    assert matrix.nearest(query, 150, document_ids=wanted)[0].tolist() == expected(held, documents)
+
+    gone = rows(*range(1, 4001, 3))
+    matrix.remove(gone)
+    replacements = unit_rows(len(gone), 15)
+    matrix.add(gone + 10_000, replacements, [f"doc-{row % 40}" for row in gone.tolist()])
+    for row, vector in zip(gone.tolist(), replacements, strict=True):
+        del held[row]
+        held[row + 10_000] = vector
+        documents[row + 10_000] = f"doc-{row % 40}"
+    found, scores = matrix.nearest(query, 150, document_ids=wanted)
+    assert found.tolist() == expected(held, documents)
+    assert numpy.allclose(scores, [held[row] @ query for row in found.tolist()], atol=1e-6)

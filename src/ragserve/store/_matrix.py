@@ -17,6 +17,8 @@ Rows = numpy.ndarray
 """Chunk row ids, int64."""
 
 _FREE = -1
+_MIN_RUN = 32
+"""Slots are multiplied run by run when their runs of consecutive slots average this long."""
 
 
 class VectorMatrix:
@@ -37,6 +39,9 @@ class VectorMatrix:
         """Slots below this index have been handed out (some may be free again)."""
         self._lookup: tuple[numpy.ndarray, numpy.ndarray] | None = None
         """Held row ids sorted, and their slots: built on demand, dropped by any change."""
+        self._by_document: tuple[numpy.ndarray, numpy.ndarray] | None = None
+        """Held slots ordered by document code, and where each code's run of them starts:
+        built on demand, dropped by any change."""
 
     def __len__(self) -> int:
         return len(self._slots)
@@ -63,7 +68,7 @@ class VectorMatrix:
         codes = self._codes
         self._documents[positions] = [codes.setdefault(d, len(codes)) for d in document_ids]
         self._slots.update(zip(row_ids.tolist(), slots, strict=True))
-        self._lookup = None
+        self._lookup = self._by_document = None
 
     def remove(self, row_ids: Rows) -> None:
         for row_id in row_ids.tolist():
@@ -72,7 +77,7 @@ class VectorMatrix:
                 self._rows[slot] = _FREE
                 self._matrix[slot] = 0.0
                 self._free.append(slot)
-                self._lookup = None
+                self._lookup = self._by_document = None
 
     def scores(self, query: numpy.ndarray, row_ids: Rows) -> tuple[Rows, numpy.ndarray]:
         """The rows among ``row_ids`` held here and their cosine similarity to the unit
@@ -91,22 +96,48 @@ class VectorMatrix:
         among ``row_ids``, or among the chunks of ``document_ids``, or among all rows."""
         if row_ids is not None:
             rows, similarity = self.scores(query, row_ids)
+        elif document_ids is not None:
+            slots = self._document_slots(document_ids)
+            rows, similarity = self._rows[slots], self._product(query, slots)
         else:
-            held = self._rows[: self._used] != _FREE
-            if document_ids is not None:
-                wanted = [self._codes[d] for d in set(document_ids) if d in self._codes]
-                held &= numpy.isin(self._documents[: self._used], wanted)
-            slots = numpy.flatnonzero(held)
-            if len(slots) > self._used // 4:  # most rows: one product beats copying them
-                similarity = (self._matrix[: self._used] @ query)[slots]
-            else:
-                similarity = self._matrix[slots] @ query
-            rows = self._rows[slots]
+            slots = numpy.flatnonzero(self._rows[: self._used] != _FREE)
+            rows, similarity = self._rows[slots], (self._matrix[: self._used] @ query)[slots]
         if len(rows) > count:
             keep = numpy.argpartition(-similarity, count - 1)[:count]
             rows, similarity = rows[keep], similarity[keep]
         order = numpy.lexsort((rows, -similarity))
         return rows[order], numpy.clip(similarity[order], -1.0, 1.0)
+
+    def _document_slots(self, document_ids: Iterable[str]) -> numpy.ndarray:
+        """The held slots of these documents' chunks, ascending."""
+        if self._by_document is None:
+            held = numpy.flatnonzero(self._rows[: self._used] != _FREE)
+            codes = self._documents[held]
+            order = numpy.argsort(codes, kind="stable")
+            starts = numpy.searchsorted(codes[order], numpy.arange(len(self._codes) + 1))
+            self._by_document = (held[order], starts)
+        ordered, starts = self._by_document
+        wanted = sorted(self._codes[d] for d in set(document_ids) if d in self._codes)
+        if not wanted:
+            return ordered[:0]
+        runs = [ordered[starts[code] : starts[code + 1]] for code in wanted]
+        return numpy.sort(numpy.concatenate(runs))
+
+    def _product(self, query: numpy.ndarray, slots: numpy.ndarray) -> numpy.ndarray:
+        """The similarity of these (ascending) slots' vectors to ``query``. Chunks of one
+        document mostly sit in consecutive slots: long runs are multiplied where they lie
+        rather than copied out first, which takes longer than the product itself."""
+        breaks = numpy.flatnonzero(numpy.diff(slots) != 1) + 1
+        if len(breaks) + 1 > len(slots) // _MIN_RUN:
+            return self._matrix[slots] @ query
+        firsts = slots[numpy.concatenate(([0], breaks))].tolist()
+        lasts = slots[numpy.concatenate((breaks - 1, [len(slots) - 1]))].tolist()
+        return numpy.concatenate(
+            [
+                self._matrix[first : last + 1] @ query
+                for first, last in zip(firsts, lasts, strict=True)
+            ]
+        )
 
     def _find(self, row_ids: Rows) -> tuple[Rows, numpy.ndarray]:
         """The rows among ``row_ids`` held here, in the given order, and their slots."""
