@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import gc
 import gzip
 import json
 import math
@@ -466,6 +467,7 @@ def measure_cases(
         body = body_for(built, "default", sequence.next(), index)
         serve_body(runtime, caller, body)
         post(body)
+    gc.freeze()  # as `ragserve serve` does once it has loaded
     results: dict[str, Paired] = {}
     for case in CASES:
         paired = results[case] = Paired([], [])

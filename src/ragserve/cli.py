@@ -4,6 +4,7 @@ commands that talk to a running server live in ``client_cli``."""
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import logging
 import signal
@@ -99,6 +100,10 @@ def serve(
     configure_builtin(intra_op_threads=settings.server_embedding_threads)
     application = create_app(settings)
     workers = _start_workers(settings) if settings.workers > 0 else None
+    # What is loaded by now lives as long as the server. Out of the collector's sight, a full
+    # collection scans a few thousand objects instead of ~170k: 70+ ms, a request's worth of
+    # latency, whenever one strikes.
+    gc.freeze()
     try:
         uvicorn.run(
             application, host=settings.host, port=settings.port, log_level=settings.log_level
