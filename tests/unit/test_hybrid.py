@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from ragserve.ingest.tokenizer import tokenize
 from ragserve.rag import hybrid
-from ragserve.rag.highlight import highlight
+from ragserve.rag.highlight import Highlighter, highlight
 from ragserve.store.base import Candidate
 
 # term-heavy, vector-heavy and balanced candidates: each weight puts a different one first
@@ -65,4 +66,21 @@ def test_highlight_marks_han_terms_where_they_occur() -> None:
     assert highlight("我们研究自然语言处理。", {"自然语言"}) == "我们研究<em>自然语言</em>处理。"
     assert highlight("mixed 自然语言 and flow", {"自然语言", "flow"}) == (
         "mixed <em>自然语言</em> and <em>flow</em>"
+    )
+
+
+def test_one_highlighter_marks_a_page_as_fresh_ones_do() -> None:
+    page = [
+        "Flows of cranes; overflow.",
+        "nothing here",
+        "A crane flows over the flowing crane.",
+        "mixed 自然语言 and flow",
+        "",
+    ]
+    terms = tokenize("crane flow 自然语言")
+    shared = Highlighter(terms)
+    assert [shared(text) for text in page] == [highlight(text, terms) for text in page]
+    assert (
+        shared(page[2])
+        == "A <em>crane</em> <em>flows</em> over the <em>flowing</em> <em>crane</em>."
     )

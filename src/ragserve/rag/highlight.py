@@ -29,18 +29,32 @@ def _splitter(han_terms: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("(" + "|".join([*map(re.escape, han_terms), _WORD]) + ")")
 
 
+class Highlighter:
+    """Marks the words of texts that yield one of ``terms``: one per query, reused for every
+    chunk of its page, so each distinct word is tested once."""
+
+    def __init__(self, terms: Collection[str]) -> None:
+        self._wanted = frozenset(terms)
+        han = sorted((t for t in self._wanted if _HAN_CHAR.search(t)), key=len, reverse=True)
+        self._splitter = _splitter(tuple(han))
+        self._marks: dict[str, bool] = {}
+
+    def __call__(self, content: str) -> str:
+        """``content`` with each word that yields one of the terms wrapped in ``<em>``."""
+        wanted, marks = self._wanted, self._marks
+        if not wanted or not content:
+            return content
+        parts = self._splitter.split(content)
+        words = parts[1::2]
+        distinct = set(words)
+        for word in distinct.difference(marks):
+            marks[word] = word in wanted or not wanted.isdisjoint(_word_terms(word))
+        if not any(marks[word] for word in distinct):
+            return content
+        parts[1::2] = [f"<em>{word}</em>" if marks[word] else word for word in words]
+        return "".join(parts)
+
+
 def highlight(content: str, terms: Collection[str]) -> str:
     """``content`` with each word that yields one of ``terms`` wrapped in ``<em>``."""
-    wanted = frozenset(terms)
-    if not wanted or not content:
-        return content
-    han_terms = tuple(sorted((t for t in wanted if _HAN_CHAR.search(t)), key=len, reverse=True))
-    parts = _splitter(han_terms).split(content)
-    words = parts[1::2]
-    marked = {
-        word for word in set(words) if word in wanted or not wanted.isdisjoint(_word_terms(word))
-    }
-    if not marked:
-        return content
-    parts[1::2] = [f"<em>{word}</em>" if word in marked else word for word in words]
-    return "".join(parts)
+    return Highlighter(terms)(content)

@@ -21,7 +21,7 @@ from ragserve.errors import DataError
 from ragserve.ingest.tokenizer import tokenize
 from ragserve.lru import LruCache
 from ragserve.rag import hybrid
-from ragserve.rag.highlight import highlight
+from ragserve.rag.highlight import Highlighter
 from ragserve.rag.metadata_filter import MetadataCondition
 from ragserve.rag.question import translated, with_keywords
 from ragserve.runtime import Runtime
@@ -197,16 +197,14 @@ def search(
     page = hybrid.page_of(kept, options.page, options.page_size)
     if records is None:
         records = _records(runtime, scope, [s.chunk_id for s in page])
-    term_set = set(terms)
+    highlight = Highlighter(terms) if options.highlight else None
     hits = [
         Hit(
             chunk=records[s.chunk_id],
             similarity=s.similarity,
             term_similarity=s.term_similarity,
             vector_similarity=s.vector_similarity,
-            highlight=highlight(records[s.chunk_id].content, term_set)
-            if options.highlight
-            else None,
+            highlight=None if highlight is None else highlight(records[s.chunk_id].content),
         )
         for s in page
         if s.chunk_id in records
