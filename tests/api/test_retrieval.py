@@ -262,3 +262,28 @@ def test_other_tenants_cannot_search_or_see_chunks(
 def test_requires_an_api_key(client: Any, corpus: Corpus) -> None:
     result = client.post("/api/v1/retrieval", json={"dataset_ids": [corpus.dataset_id]}).json()
     assert result["code"] != 0
+
+
+def test_a_renamed_document_is_found_and_shown_by_its_new_name(
+    alice: Account, corpus: Corpus
+) -> None:
+    """A document's name is searched as its chunks' title and shown with every chunk."""
+    document_id = corpus.documents["bread.md"]
+    url = f"/api/v1/datasets/{corpus.dataset_id}/documents/{document_id}"
+
+    def by_title(word: str) -> list[dict[str, Any]]:
+        return found(alice, dataset_ids=[corpus.dataset_id], question=word,
+                     vector_similarity_weight=0, similarity_threshold=0.01)  # fmt: skip
+
+    assert by_title("sourdough") == []
+    renamed = alice.client.put(url, json={"name": "sourdough.md"}, headers=alice.api_headers)
+    assert renamed.json()["code"] == 0
+    hits = by_title("sourdough")
+    assert [hit["document_id"] for hit in hits] == [document_id]
+    assert hits[0]["document_keyword"] == "sourdough.md"
+    aggregated = retrieve(alice, dataset_ids=[corpus.dataset_id], question="sourdough")
+    assert aggregated["data"]["doc_aggs"] == [
+        {"doc_name": "sourdough.md", "doc_id": document_id, "count": 1}
+    ]
+    listed = alice.client.get(f"{url}/chunks", headers=alice.api_headers).json()["data"]
+    assert {chunk["docnm_kwd"] for chunk in listed["chunks"]} == {"sourdough.md"}

@@ -396,6 +396,19 @@ class ChunkStoreContract:
         assert len(store.search_text(["mango"], scope(), 10)) == 4
         assert store.set_available("no-such-document", True) == 0
 
+    def test_rename_document_renames_its_chunks_and_their_title(self, store: ChunkStore) -> None:
+        chunks = [make_chunk(f"mango {i}", order=i, title_tokens="old") for i in range(3)]
+        other = make_chunk("mango", document_id="doc-2", title_tokens="old")
+        store.insert([*chunks, other, *fillers()])
+
+        assert store.rename_document(DOCUMENT, "papaya.pdf", "papaya") == 3
+        assert set(ids(store.search_text(["papaya"], scope(), 10))) == {c.id for c in chunks}
+        assert ids(store.search_text(["old"], scope(), 10)) == [other.id]
+        listed, _ = store.list_document_chunks(DOCUMENT)
+        assert {chunk.document_name for chunk in listed} == {"papaya.pdf"}
+        assert store.get([other.id], [TENANT])[0].document_name == "doc-2.pdf"
+        assert store.rename_document("no-such-document", "x.pdf", "x") == 0
+
     # vector search
 
     def test_vector_search_finds_the_chunk_itself_first(self, store: ChunkStore) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import Dataset, Document
 from ragserve.errors import ArgumentError, BatchError, DataError
+from ragserve.ingest.tokenizer import tokenize_to_text
 from ragserve.rag.metadata_filter import filter_documents
 from ragserve.runtime import Runtime
 from ragserve.schemas.documents import ListDocuments
@@ -211,6 +212,7 @@ def update_document(
         document.meta_fields = body["meta_fields"]
     if "name" in body and body["name"] != document.name:
         _rename_document(session, document, body["name"])
+        chunks.rename_document(document.id, document.name, tokenize_to_text(document.name))
     if "parser_config" in body:
         if not isinstance(body["parser_config"], dict):
             raise DataError("parser_config must be a dictionary")

@@ -199,6 +199,11 @@ class ChunkStore(Protocol):
         or disabled); returns how many chunks it has."""
         ...
 
+    def rename_document(self, document_id: str, name: str, title_tokens: str) -> int:
+        """Give every chunk of the document its new name and the name's tokens (which search
+        weighs as the title); returns how many chunks it has."""
+        ...
+
     def delete(self, chunk_ids: Sequence[str]) -> int:
         """Delete the chunks with these ids; returns how many existed."""
         ...

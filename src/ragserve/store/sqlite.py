@@ -223,6 +223,14 @@ class SqliteChunkStore:
             ).fetchone()[0]
         return count
 
+    def rename_document(self, document_id: str, name: str, title_tokens: str) -> int:
+        with self._write() as conn:
+            renamed = conn.execute(
+                "UPDATE chunk SET document_name = ?, title_tokens = ? WHERE document_id = ?",
+                (name, title_tokens, document_id),
+            )
+        return renamed.rowcount
+
     def delete(self, chunk_ids: Sequence[str]) -> int:
         if not chunk_ids:
             return 0
