@@ -129,7 +129,8 @@ class VectorMatrix:
         rather than copied out first, which takes longer than the product itself."""
         breaks = numpy.flatnonzero(numpy.diff(slots) != 1) + 1
         if len(breaks) + 1 > len(slots) // _MIN_RUN:
-            return self._matrix[slots] @ query
+            gathered: numpy.ndarray = self._matrix[slots] @ query
+            return gathered
         firsts = slots[numpy.concatenate(([0], breaks))].tolist()
         lasts = slots[numpy.concatenate((breaks - 1, [len(slots) - 1]))].tolist()
         return numpy.concatenate(
