@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/chat.py [--home DIR] [--size 200000] [--questions 100]
 
-The corpus is the retrieval benchmark's (``bench/retrieval.py``: real English sentences, random
-vectors, ``--size`` chunks, built once under ``--home/<size>`` and shared with it). A
+The corpus is the retrieval benchmark's (``bench/retrieval.py``: real English sentences and
+their vectors, ``--size`` chunks, built once under ``--home/<size>`` and shared with it). A
 ``ragserve serve`` process (workers=0) on that home answers with an assistant over the dataset
 whose model is the fake OpenAI-compatible server of ``tests/helpers``, in this process, streaming
 its reply at once. For each question (a new session each time, so no history and no question
@@ -38,6 +38,7 @@ from retrieval import (  # type: ignore[import-not-found]
     build,
     questions,
     sentence_pool,
+    sentence_vectors,
     serving,
     summary,
     timed,
@@ -139,8 +140,10 @@ def main() -> None:
         pool = sentence_pool(root / "sentences.json")
         home = root / str(args.size)
         built = Built.load(home)
-        if built is None or built.size != args.size or len(built.document_ids) != args.documents:
-            built = build(home, args.size, args.documents, pool)
+        wanted = (args.size, args.documents, "sentences")
+        if built is None or (built.size, len(built.document_ids), built.vectors) != wanted:
+            vectors = sentence_vectors(pool, root / "sentence-vectors.npy")
+            built = build(home, args.size, args.documents, pool, vectors)
         report = run(built, fake, args.questions, pool)
     print(f"\nchat completion at {report['chunks']} chunks, {args.questions} questions")
     print(f"{'measure':<34}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")

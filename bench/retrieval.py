@@ -2,14 +2,20 @@
 
     .venv/bin/python bench/retrieval.py [--home DIR] [--sizes 20000,200000] [--million]
                                         [--queries 200] [--documents 2000]
+                                        [--vectors sentences|random]
 
 Corpus: sentences of real English from this machine (the Cranfield abstracts, the text PDFs of
 ../shared/data/pdf-samples, the docstrings of Python's standard library, READMEs and text files
 under /usr/share/doc), cut into chunks of 100-250 words (runs of neighbouring sentences with
 some drawn from elsewhere), spread over --documents documents whose ``meta_fields`` carry a topic
-and a year. Chunks get random unit vectors (384-d) and are inserted straight into the chunk
-store; the user, token, dataset and document rows go through the services and models, so scope
-checks run as usual. Each size is built once under ``--home/<size>`` and reused by later runs.
+and a year. Chunk vectors (384-d) are, by default, the normalised sum of the builtin model's
+vectors of the chunk's sentences: real embeddings of the text in all but name (embedding 200k
+chunks of ~250 word pieces whole would take about 5 hours on 2 cores; the ~44k distinct
+sentences take minutes and are cached). ``--vectors random`` gives random unit vectors instead:
+the worst case for the HNSW graph, whose recall on them is poor at any sane effort. Chunks are
+inserted straight into the chunk store; the user, token, dataset and document rows go through
+the services and models, so scope checks run as usual. Each size is built once under
+``--home/<size>`` (``<size>-random``) and reused by later runs.
 
 Every question is asked twice, of the service and of the endpoint (alternating which goes
 first, so both meet the same machine load), in one fixed sequence (the Cranfield queries, then
@@ -66,6 +72,7 @@ from helpers.server import RunningServer, free_port, server_env, wait_until_heal
 from ragserve.api.retrieval import search_options
 from ragserve.db.models import Dataset, Document
 from ragserve.ingest.tokenizer import tokenize, tokenize_to_text
+from ragserve.models.builtin_minilm import MiniLMEmbedder
 from ragserve.models.embedding import BUILTIN_DIMENSION, configure_builtin
 from ragserve.rag.metadata_filter import parse_metadata_condition
 from ragserve.runtime import Runtime, build_runtime
@@ -194,23 +201,42 @@ def sentence_pool(cache: Path) -> list[str]:
     return pool
 
 
-def chunk_texts(pool: list[str], count: int) -> Iterator[str]:
-    """``count`` chunks of 100-250 words: a run of neighbouring sentences (so a chunk keeps a
-    topic) in which about one sentence in six is swapped for one from anywhere."""
+def sentence_vectors(pool: list[str], cache: Path) -> np.ndarray:
+    """The builtin model's vector of every sentence of the pool (cached: a few minutes)."""
+    if cache.is_file():
+        cached = np.load(cache)
+        if len(cached) == len(pool):
+            return cached
+    print(f"embedding {len(pool)} sentences ...", flush=True)
+    model = MiniLMEmbedder(intra_op_threads=os.cpu_count() or 1)
+    vectors = np.concatenate(
+        [
+            model.embed(pool[start : start + 4096], batch_size=32)
+            for start in range(0, len(pool), 4096)
+        ]
+    )
+    np.save(cache, vectors)
+    return vectors
+
+
+def chunk_sentences(pool: list[str], count: int) -> Iterator[list[int]]:
+    """``count`` chunks of 100-250 words, as positions in the pool: a run of neighbouring
+    sentences (so a chunk keeps a topic) in which about one sentence in six is swapped for one
+    from anywhere."""
     rng = random.Random(SEED)
     for _ in range(count):
         target = rng.randint(100, 250)
         position = rng.randrange(len(pool))
-        parts: list[str] = []
+        parts: list[int] = []
         words = 0
         while words < target:
-            sentence = pool[position % len(pool)]
+            sentence = position % len(pool)
             if rng.random() < 0.17:
-                sentence = pool[rng.randrange(len(pool))]
+                sentence = rng.randrange(len(pool))
             parts.append(sentence)
-            words += sentence.count(" ") + 1
+            words += pool[sentence].count(" ") + 1
             position += 1
-        yield " ".join(parts)
+        yield parts
 
 
 def cranfield_queries() -> list[str]:
@@ -244,6 +270,8 @@ class Built:
     document_ids: list[str]
     build_seconds: float
     database_mb: float
+    vectors: str = "random"
+    """``sentences`` or ``random`` (homes built before the choice existed hold random ones)."""
 
     def save(self) -> None:
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "home"}
@@ -259,8 +287,11 @@ def settings_for(home: Path) -> Settings:
     return Settings(home=home, workers=0, log_level="warning")
 
 
-def build(home: Path, size: int, documents: int, pool: list[str]) -> Built:
-    """A home with one user, token, dataset, ``documents`` documents and ``size`` chunks."""
+def build(
+    home: Path, size: int, documents: int, pool: list[str], sentences: np.ndarray | None
+) -> Built:
+    """A home with one user, token, dataset, ``documents`` documents and ``size`` chunks whose
+    vectors are the normalised sums of their ``sentences``' vectors, or random without them."""
     print(f"building {size} chunks in {home} ...", flush=True)
     started = time.perf_counter()
     if home.exists():
@@ -298,14 +329,15 @@ def build(home: Path, size: int, documents: int, pool: list[str]) -> Built:
 
         per_document = math.ceil(size / documents)
         rng = np.random.default_rng(SEED)
-        texts = chunk_texts(pool, size)
+        runs = chunk_sentences(pool, size)
         document_ids: list[str] = []
         made = 0
         for number in range(documents):
             count = min(per_document, size - made)
             if count <= 0:
                 break
-            contents = [next(texts) for _ in range(count)]
+            positions = [next(runs) for _ in range(count)]
+            contents = [" ".join(pool[at] for at in run) for run in positions]
             title = " ".join(contents[0].split()[:6]).rstrip(".,;:")
             with runtime.transaction() as session:
                 document = Document(
@@ -330,7 +362,10 @@ def build(home: Path, size: int, documents: int, pool: list[str]) -> Built:
                 document_id = document.id
                 document_name = document.name
             document_ids.append(document_id)
-            vectors = rng.standard_normal((count, BUILTIN_DIMENSION), dtype=np.float32)
+            if sentences is None:
+                vectors = rng.standard_normal((count, BUILTIN_DIMENSION), dtype=np.float32)
+            else:
+                vectors = np.stack([sentences[run].sum(axis=0) for run in positions])
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             title_tokens = tokenize_to_text(title)
             records = [
@@ -369,6 +404,7 @@ def build(home: Path, size: int, documents: int, pool: list[str]) -> Built:
         document_ids=document_ids,
         build_seconds=round(time.perf_counter() - started, 1),
         database_mb=round((home / "chunks.db").stat().st_size / 2**20, 1),
+        vectors="random" if sentences is None else "sentences",
     )
     built.save()
     print(f"built in {built.build_seconds:.0f} s, chunks.db {built.database_mb:.0f} MB")
@@ -556,11 +592,21 @@ def serving(
 
 
 def run_size(
-    home: Path, size: int, documents: int, queries: int, pool: list[str]
+    home: Path,
+    size: int,
+    documents: int,
+    queries: int,
+    pool: list[str],
+    sentences: np.ndarray | None,
 ) -> dict[str, Any]:
+    kind = "random" if sentences is None else "sentences"
     built = Built.load(home)
-    if built is None or built.size != size or len(built.document_ids) != documents:
-        built = build(home, size, documents, pool)
+    if built is None or (built.size, len(built.document_ids), built.vectors) != (
+        size,
+        documents,
+        kind,
+    ):
+        built = build(home, size, documents, pool, sentences)
     sequence = Questions(questions(pool))
     settings = settings_for(home)
     configure_builtin(intra_op_threads=settings.server_embedding_threads)  # as `ragserve serve`
@@ -592,6 +638,7 @@ def run_size(
     }
     report = {
         "load_average_1m": round(os.getloadavg()[0], 2),
+        "vectors": built.vectors,
         "chunks": built.size,
         "documents": len(built.document_ids),
         "build_s": built.build_seconds,
@@ -623,7 +670,8 @@ def verdict(report: dict[str, Any]) -> dict[str, Any]:
 def print_table(report: dict[str, Any]) -> None:
     print(
         f"\nragserve retrieval bench: {report['chunks']} chunks in {report['documents']} "
-        f"documents, {BUILTIN_DIMENSION}-d, {report['queries_per_case']} questions per case, "
+        f"documents, {BUILTIN_DIMENSION}-d {report['vectors']} vectors, "
+        f"{report['queries_per_case']} questions per case, "
         f"Python {platform.python_version()}, load average {report['load_average_1m']:.1f} "
         f"on {os.cpu_count()} cores"
     )
@@ -669,6 +717,12 @@ def main() -> None:
     parser.add_argument("--million", action="store_true", help="also 1,000,000 chunks (slow)")
     parser.add_argument("--queries", type=int, default=200, help="questions per case")
     parser.add_argument("--documents", type=int, default=2000)
+    parser.add_argument(
+        "--vectors",
+        choices=("sentences", "random"),
+        default="sentences",
+        help="chunk vectors: sums of their sentences' real vectors, or random unit vectors",
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",") if size]
     if args.million:
@@ -679,14 +733,20 @@ def main() -> None:
         root = args.home or Path(temp)
         pool = sentence_pool(root / "sentences.json")
         print(f"corpus: {len(pool)} distinct sentences")
+        sentences = None
+        if args.vectors == "sentences":
+            sentences = sentence_vectors(pool, root / "sentence-vectors.npy")
+        suffix = "" if sentences is not None else "-random"
         reports = [
-            run_size(root / str(size), size, args.documents, args.queries, pool) for size in sizes
+            run_size(root / f"{size}{suffix}", size, args.documents, args.queries, pool, sentences)
+            for size in sizes
         ]
     result: dict[str, Any] = {
         "bench": "retrieval",
         "python": platform.python_version(),
         "dimension": BUILTIN_DIMENSION,
         "targets": TARGETS,
+        "vectors": args.vectors,
         "sizes": {str(report["chunks"]): report for report in reports},
     }
     at_target = [report for report in reports if report["chunks"] == TARGETS["size"]]
