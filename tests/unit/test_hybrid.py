@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
+from helpers.data import cranfield_text
 from ragserve.ingest.tokenizer import tokenize
 from ragserve.rag import hybrid
 from ragserve.rag.highlight import Highlighter, highlight
@@ -84,3 +87,32 @@ def test_one_highlighter_marks_a_page_as_fresh_ones_do() -> None:
         shared(page[2])
         == "A <em>crane</em> <em>flows</em> over the <em>flowing</em> <em>crane</em>."
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Dying cranes, lying flat.", "<em>Dying</em> <em>cranes</em>, <em>lying</em> flat."),
+        ("Overflow_flows “flowing”", "Overflow_<em>flows</em> “<em>flowing</em>”"),
+        ("FLOW 3.14 flows", "<em>FLOW</em> 3.14 <em>flows</em>"),
+        ("Café flow", "Café <em>flow</em>"),
+        ("no match at all", "no match at all"),
+    ],
+)
+def test_highlight_on_ascii_words_and_beside_other_text(text: str, expected: str) -> None:
+    assert highlight(text, tokenize("die lie crane flow")) == expected
+
+
+def test_plain_ascii_chunks_are_marked_as_splitting_them_would() -> None:
+    """Plain chunks only test words that start with a stem prefix; on real text that finds
+    every word splitting the text finds."""
+    abstracts = cranfield_text(300).split("\n\n")
+    questions = [" ".join(text.split()[:12]) for text in abstracts[::7]]
+    checked = 0
+    for question in questions:
+        highlighter = Highlighter(tokenize(question))
+        for text in abstracts[:60]:
+            if text.isascii() and not re.search(r"\d\.\d", text):
+                checked += 1
+                assert highlighter(text) == highlighter._mark_every_word(text)
+    assert checked > 1000
