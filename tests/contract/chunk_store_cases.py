@@ -330,6 +330,7 @@ class ChunkStoreContract:
             expected = float(vector @ query / numpy.linalg.norm(vector))
             assert candidate.vector_similarity == pytest.approx(expected, abs=1e-5)
             assert candidate.document_id == chunks[key].document_id
+            assert candidate.document_name == chunks[key].document_name
         assert found[by_vector.id].term_similarity == 0.0
         assert 0.0 < found[by_text.id].term_similarity < 1.0
         assert 0.0 < found[both.id].term_similarity < 1.0
@@ -407,6 +408,11 @@ class ChunkStoreContract:
         listed, _ = store.list_document_chunks(DOCUMENT)
         assert {chunk.document_name for chunk in listed} == {"papaya.pdf"}
         assert store.get([other.id], [TENANT])[0].document_name == "doc-2.pdf"
+        found = store.candidates(["mango"], None, scope(), 10)
+        assert {c.chunk_id: c.document_name for c in found} == {
+            **{c.id: "papaya.pdf" for c in chunks},
+            other.id: "doc-2.pdf",
+        }
         assert store.rename_document("no-such-document", "x.pdf", "x") == 0
 
     # vector search

@@ -289,6 +289,30 @@ class TestSqliteVectorIndexes:
         assert log == [(DATASET, "clear", 1), (OTHER_DATASET, "add", 5)]
         assert not self.index_file(tmp_path).exists()
 
+    def test_a_version_3_database_gets_names_in_its_candidate_index(self, tmp_path: Path) -> None:
+        store = open_store(tmp_path)
+        chunk = make_chunk("walrus", seed=1)
+        store.insert([chunk, *fillers()])
+        store.close()
+        with sqlite3.connect(tmp_path / "chunks.db") as conn:
+            conn.execute("DROP INDEX chunk_candidate")
+            conn.execute(
+                "CREATE INDEX chunk_candidate "
+                "ON chunk (row_id, id, document_id, dataset_id, tenant_id, available)"
+            )
+            conn.execute("PRAGMA user_version = 3")
+        conn.close()
+
+        store = open_store(tmp_path)
+        found = store.candidates(["walrus"], unit_vector(1), scope(), 1)
+        assert [(c.chunk_id, c.document_name) for c in found] == [(chunk.id, "document-1.pdf")]
+        store.close()
+        with sqlite3.connect(tmp_path / "chunks.db") as conn:
+            columns = [row[2] for row in conn.execute("PRAGMA index_info(chunk_candidate)")]
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        conn.close()
+        assert "document_name" in columns and version == 4
+
     def test_a_newer_schema_is_refused(self, tmp_path: Path) -> None:
         open_store(tmp_path).close()
         with sqlite3.connect(tmp_path / "chunks.db") as conn:

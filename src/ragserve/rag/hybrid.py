@@ -25,6 +25,7 @@ class Scored:
     similarity: float
     term_similarity: float
     vector_similarity: float
+    document_name: str = ""
 
 
 def fuse(candidates: Sequence[Candidate], vector_weight: float) -> list[Scored]:
@@ -37,6 +38,7 @@ def fuse(candidates: Sequence[Candidate], vector_weight: float) -> list[Scored]:
             similarity=(1.0 - weight) * c.term_similarity + weight * c.vector_similarity,
             term_similarity=c.term_similarity,
             vector_similarity=c.vector_similarity,
+            document_name=c.document_name,
         )
         for c in candidates
     ]
@@ -56,6 +58,7 @@ def rescore(
             similarity=(1.0 - weight) * s.term_similarity + weight * score,
             term_similarity=s.term_similarity,
             vector_similarity=score,
+            document_name=s.document_name,
         )
         for s, score in zip(ranked, rerank_scores, strict=True)
     ]

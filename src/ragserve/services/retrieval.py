@@ -209,30 +209,16 @@ def search(
         for s in page
         if s.chunk_id in records
     ]
-    return SearchResult(total=len(kept), hits=hits, documents=_document_counts(runtime, kept))
+    names = {s.document_id: s.document_name for s in kept}
+    documents = [
+        DocumentCount(document_id, names[document_id], count)
+        for document_id, count in hybrid.document_counts(kept)
+    ]
+    return SearchResult(total=len(kept), hits=hits, documents=documents)
 
 
 def _records(runtime: Runtime, scope: Scope, chunk_ids: list[str]) -> dict[str, ChunkRecord]:
     return {record.id: record for record in runtime.chunks.get(chunk_ids, scope.tenant_ids)}
-
-
-def _document_counts(runtime: Runtime, kept: list[hybrid.Scored]) -> list[DocumentCount]:
-    counts = hybrid.document_counts(kept)
-    if not counts:
-        return []
-    with runtime.read() as session:
-        names = dict(
-            session.execute(
-                select(Document.id, Document.name).where(
-                    Document.id.in_([document_id for document_id, _ in counts])
-                )
-            ).all()
-        )
-    return [
-        DocumentCount(document_id, names[document_id], count)
-        for document_id, count in counts
-        if document_id in names
-    ]
 
 
 def document_metadata(runtime: Runtime, document_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

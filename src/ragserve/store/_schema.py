@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ragserve.store.base import ChunkStoreError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_SECONDS = 30.0
 TOKEN_CATEGORIES = ("L", "M", "N", "P", "S")
 """Unicode major categories of token characters, besides private use (Co); keep in step with
@@ -134,7 +134,14 @@ CREATE INDEX chunk_candidate ON chunk (row_id, id, document_id, dataset_id, tena
 """Covers the look-ups of search hits by row id (``_search.candidates``, ``passing``): chunk
 rows are a few kB each, so reading them costs a page per hit."""
 
-_UPGRADES = {0: _TABLES, 1: _TEXT_LOG, 2: _CANDIDATE_INDEX}
+_CANDIDATE_INDEX_WITH_NAME = """
+DROP INDEX chunk_candidate;
+CREATE INDEX chunk_candidate
+ON chunk (row_id, id, document_id, document_name, dataset_id, tenant_id, available);
+"""
+"""Version 4: the candidates carry their document's name (for ``doc_aggs``)."""
+
+_UPGRADES = {0: _TABLES, 1: _TEXT_LOG, 2: _CANDIDATE_INDEX, 3: _CANDIDATE_INDEX_WITH_NAME}
 """The DDL that brings a database from each version to the next."""
 
 

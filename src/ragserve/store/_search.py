@@ -24,8 +24,9 @@ that are not merged away yet, which can lift a score a hair past the bound."""
 
 Hit = tuple[int, float]
 """A chunk row id and its score."""
-Passing = dict[int, tuple[str, str]]
-"""Row ids of chunks that passed a filter, each with the chunk's id and document id."""
+Passing = dict[int, tuple[str, str, str]]
+"""Row ids of chunks that passed a filter, each with the chunk's id, document id and document
+name."""
 
 
 def searchable(filters: ChunkFilter, top_k: int) -> bool:
@@ -88,11 +89,11 @@ def passing(conn: sqlite3.Connection, row_ids: Sequence[int], filters: ChunkFilt
         return {}
     where, params = filter_clause(filters)
     rows = conn.execute(
-        f"SELECT row_id, id, document_id FROM chunk INDEXED BY chunk_candidate "  # noqa: S608
+        f"SELECT row_id, id, document_id, document_name FROM chunk INDEXED BY chunk_candidate "  # noqa: S608
         f"WHERE row_id IN (SELECT value FROM json_each(?)) AND {where}",
         [json.dumps(list(row_ids)), *params],
     ).fetchall()
-    return {row[0]: (row[1], row[2]) for row in rows}
+    return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
 
 def fetch(conn: sqlite3.Connection, hits: list[Hit], filters: ChunkFilter) -> list[ScoredChunk]:
@@ -127,15 +128,11 @@ def candidates(
     has none)."""
     passed = dict(checked)
     passed.update(passing(conn, [row_id for row_id in row_ids if row_id not in checked], filters))
-    return [
-        Candidate(
-            chunk_id=passed[row_id][0],
-            document_id=passed[row_id][1],
-            term_similarity=min(bm25.get(row_id, 0.0) / bound, MAX_TERM_SIMILARITY)
-            if bound
-            else 0.0,
-            vector_similarity=cosines.get(row_id, 0.0),
-        )
-        for row_id in row_ids
-        if row_id in passed
-    ]
+    found: list[Candidate] = []
+    for row_id in row_ids:
+        if row_id not in passed:
+            continue
+        chunk, document, name = passed[row_id]
+        term = min(bm25.get(row_id, 0.0) / bound, MAX_TERM_SIMILARITY) if bound else 0.0
+        found.append(Candidate(chunk, document, term, cosines.get(row_id, 0.0), name))
+    return found

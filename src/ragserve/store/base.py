@@ -117,6 +117,7 @@ class Candidate:
     vector_similarity: float
     """Cosine similarity to the query vector in [-1, 1]; 0 when there is no query vector or the
     chunk has no vector."""
+    document_name: str = ""
 
 
 @dataclass(frozen=True)
