@@ -302,6 +302,26 @@ class ChunkStoreContract:
         assert search(store, kind, first, scope(datasets=[])) == []
 
     @pytest.mark.parametrize("kind", SEARCH_KINDS)
+    def test_documents_of_other_datasets_asked_for_do_not_crowd_out_the_rest(
+        self, store: ChunkStore, kind: str
+    ) -> None:
+        """Filters naming documents outside their datasets or tenants find the best rows that
+        pass all of it, however well the others rank."""
+        mine = make_chunk("apple", seed=1)
+        crowd = [
+            make_chunk("apple apple apple", order=i, document_id="d3", dataset_id=OTHER_DATASET)
+            for i in range(12)
+        ] + [
+            make_chunk("apple apple apple", order=i, document_id="d4", tenant_id=OTHER_TENANT)
+            for i in range(12)
+        ]
+        crowd = [replace(chunk, vector=mine.vector) for chunk in crowd]  # ties, inserted first
+        store.insert([*crowd, mine, *fillers()])
+
+        asked = scope(documents=["d3", "d4", DOCUMENT])
+        assert ids(search(store, kind, mine, asked, top_k=3)) == [mine.id]
+
+    @pytest.mark.parametrize("kind", SEARCH_KINDS)
     def test_available_only(self, store: ChunkStore, kind: str) -> None:
         shown = make_chunk("shared apple", seed=1)
         hidden = make_chunk("shared apple", order=1, seed=2, available=False)

@@ -76,9 +76,23 @@ class TextIndex:
         if filters.document_ids is not None:
             clauses.append((tantivy.Occur.Must, self._one_of("document", filters.document_ids)))
         if filters.available_only:
-            available = tantivy.Query.term_query(self._schema, "available", 1)
-            clauses.append((tantivy.Occur.Must, tantivy.Query.const_score_query(available, 0.0)))
+            clauses.append(self._not_unavailable())
         return _hits(searcher, tantivy.Query.boolean_query(clauses), top_k)
+
+    def search_documents(
+        self, terms: Sequence[str], document_ids: Sequence[str], available_only: bool, top_k: int
+    ) -> list[Hit]:
+        """``search`` restricted by documents (and availability) alone, at half the cost: each
+        tenant or dataset clause drags a posting list as long as the dataset through the
+        intersection. Rows of these documents outside the datasets or tenants asked for are
+        the caller's to drop."""
+        clauses = [
+            (tantivy.Occur.Must, self._any_of(terms)),
+            (tantivy.Occur.Must, self._one_of("document", document_ids)),
+        ]
+        if available_only:
+            clauses.append(self._not_unavailable())
+        return _hits(self._current(), tantivy.Query.boolean_query(clauses), top_k)
 
     def search_unfiltered(self, terms: Sequence[str], limit: int) -> list[Hit]:
         """The ``limit`` best rows of the whole index matching any term, best first: without
@@ -129,6 +143,10 @@ class TextIndex:
                 for term in terms
             ]
         )
+
+    def _not_unavailable(self) -> tuple[tantivy.Occur, tantivy.Query]:
+        """Excluding the few unavailable rows is cheaper than requiring the many available."""
+        return (tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, "available", 0))
 
     def _one_of(self, field: str, values: Sequence[str]) -> tantivy.Query:
         query = tantivy.Query.term_set_query(self._schema, field, list(values))

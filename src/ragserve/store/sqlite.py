@@ -316,11 +316,21 @@ class SqliteChunkStore:
     def _text_hits(
         self, terms: list[str], filters: ChunkFilter, top_k: int, checked: _search.Passing
     ) -> list[_search.Hit]:
-        """The best ``top_k`` rows passing the filter by BM25. When the filter's datasets hold
-        most of the index, the best rows of the whole index are checked against the filter
-        instead (much cheaper to rank), as long as enough of them pass; the rows that passed
-        are added to ``checked``."""
+        """The best ``top_k`` rows passing the filter by BM25. Cheaper rankings are checked
+        against the filter in SQLite when they can be, and kept when the check shows them
+        complete: with document ids, the best rows of those documents, kept when they all
+        pass; when the filter's datasets hold most of the index, the best rows of the whole
+        index, kept when enough of them pass. The rows that passed are added to ``checked``."""
         try:
+            if filters.document_ids is not None:
+                hits = self._text.search_documents(
+                    terms, filters.document_ids, filters.available_only, top_k
+                )
+                with self._read() as conn:
+                    allowed = _search.passing(conn, [row_id for row_id, _ in hits], filters)
+                checked.update(allowed)
+                if len(allowed) == len(hits):
+                    return hits
             share = self._text.share(filters.dataset_ids) if filters.document_ids is None else 0
             if share >= UNFILTERED_SHARE:
                 limit = math.ceil(top_k / share) + MARGIN
