@@ -326,24 +326,28 @@ class SqliteChunkStore:
                 hits = self._text.search_documents(
                     terms, filters.document_ids, filters.available_only, top_k
                 )
-                with self._read() as conn:
-                    allowed = _search.passing(conn, [row_id for row_id, _ in hits], filters)
-                checked.update(allowed)
-                if len(allowed) == len(hits):
+                if len(self._check(hits, filters, checked)) == len(hits):
                     return hits
             share = self._text.share(filters.dataset_ids) if filters.document_ids is None else 0
             if share >= UNFILTERED_SHARE:
                 limit = math.ceil(top_k / share) + MARGIN
                 hits = self._text.search_unfiltered(terms, limit)
-                with self._read() as conn:
-                    allowed = _search.passing(conn, [row_id for row_id, _ in hits], filters)
-                checked.update(allowed)
+                allowed = self._check(hits, filters, checked)
                 kept = [hit for hit in hits if hit[0] in allowed][:top_k]
                 if len(kept) == top_k or len(hits) < limit:
                     return kept  # the best passing rows, or every matching row was seen
             return self._text.search(terms, filters, top_k)
         except (sqlite3.Error, ValueError) as error:
             raise ChunkStoreError(f"text search failed: {error}") from error
+
+    def _check(
+        self, hits: list[_search.Hit], filters: ChunkFilter, checked: _search.Passing
+    ) -> _search.Passing:
+        """The hits' rows that pass the filter in SQLite, also added to ``checked``."""
+        with self._read() as conn:
+            allowed = _search.passing(conn, [row_id for row_id, _ in hits], filters)
+        checked.update(allowed)
+        return allowed
 
     def _nearest(
         self,
