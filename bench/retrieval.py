@@ -25,8 +25,9 @@ every question is embedded):
 * service: ``retrieval.resolve_scope`` + ``retrieval.search`` called as the endpoint calls them
   (the question embedding with the builtin model included);
 * endpoint: a ``ragserve serve`` process (workers=0) on the same home, one keep-alive httpx
-  client, one request at a time. Its overhead is the median of endpoint minus service time
-  over the same requests.
+  client, one request at a time, timed until the whole response is received (the client's
+  parsing of the JSON is its own work, as turning the service's result into JSON is the
+  server's). Its overhead is the median of endpoint minus service time over the same requests.
 
 Cases: the endpoint's defaults (top_k 1024, highlight on), top_k 1024 and top_k 64 (highlight
 off), 20 documents by ``document_ids``, ~5% of the documents by ``metadata_condition``.
@@ -491,8 +492,10 @@ def measure_cases(
     way round (alternately), so both meet the same machine load and warm caches alike."""
     caller = Caller(built.tenant_id, built.tenant_id, CredentialKind.API_TOKEN)
 
-    def post(body: dict[str, Any]) -> list[str]:
-        response = client.post("/api/v1/retrieval", json=body)
+    def post(body: dict[str, Any]) -> httpx.Response:
+        return client.post("/api/v1/retrieval", json=body)
+
+    def chunk_ids(response: httpx.Response) -> list[str]:
         answer = response.json()
         if response.status_code != 200 or answer.get("code") != 0:
             raise RuntimeError(f"HTTP {response.status_code}: {response.text[:500]}")
@@ -502,23 +505,23 @@ def measure_cases(
     for index in range(WARM_UP):
         body = body_for(built, "default", sequence.next(), index)
         serve_body(runtime, caller, body)
-        post(body)
+        chunk_ids(post(body))
     gc.freeze()  # as `ragserve serve` does once it has loaded
     results: dict[str, Paired] = {}
     for case in CASES:
         paired = results[case] = Paired([], [])
         for index in range(queries):
             body = body_for(built, case, sequence.next(), index)
-            calls = [
-                (paired.service, lambda body=body: serve_body(runtime, caller, body)),
-                (paired.endpoint, lambda body=body: post(body)),
+            calls: list[tuple[str, Callable[[], Any]]] = [
+                ("service", lambda body=body: serve_body(runtime, caller, body)),
+                ("endpoint", lambda body=body: post(body)),
             ]
-            answers = []
-            for durations, call in calls if index % 2 == 0 else calls[::-1]:
+            answers: dict[str, Any] = {}
+            for name, call in calls if index % 2 == 0 else calls[::-1]:
                 before = time.perf_counter()
-                answers.append(call())
-                durations.append(time.perf_counter() - before)
-            paired.agreed += answers[0] == answers[1]
+                answers[name] = call()
+                getattr(paired, name).append(time.perf_counter() - before)
+            paired.agreed += answers["service"] == chunk_ids(answers["endpoint"])
     return results
 
 
