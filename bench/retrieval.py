@@ -71,6 +71,7 @@ from helpers.data import CRANFIELD, PDF_SAMPLES, cranfield_text
 from helpers.processes import stop
 from helpers.server import RunningServer, free_port, server_env, wait_until_healthy
 from ragserve.api.retrieval import search_options
+from ragserve.blas import use_one_blas_thread
 from ragserve.db.models import Dataset, Document
 from ragserve.ingest.tokenizer import tokenize, tokenize_to_text
 from ragserve.models.builtin_minilm import MiniLMEmbedder
@@ -612,7 +613,8 @@ def run_size(
         built = build(home, size, documents, pool, sentences)
     sequence = Questions(questions(pool))
     settings = settings_for(home)
-    configure_builtin(intra_op_threads=settings.server_embedding_threads)  # as `ragserve serve`
+    use_one_blas_thread()  # as `ragserve serve` does
+    configure_builtin(intra_op_threads=settings.server_embedding_threads)
     runtime = build_runtime(settings)
     try:
         with serving(built) as client:

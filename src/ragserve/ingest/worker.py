@@ -12,6 +12,7 @@ import os
 import resource
 import threading
 
+from ragserve.blas import use_one_blas_thread
 from ragserve.ingest import pipeline
 from ragserve.ingest.queue import TaskQueue, make_huey
 from ragserve.runtime import Runtime, build_runtime
@@ -62,6 +63,7 @@ def worker_queue(settings: Settings) -> TaskQueue:
     )
     # Startup hooks run in each worker process (not in the consumer that forks them).
     queue.huey.on_startup("memory_limit")(lambda: limit_memory(settings.task_memory_limit))
+    queue.huey.on_startup("one_blas_thread")(use_one_blas_thread)
     # A worker process also starts when the consumer replaces one that died: the dead one's
     # task is reaped as soon as its lease runs out, not at the next minutely reaper run.
     queue.huey.on_startup("reap_after_lease")(lambda: queue.reap_after(settings.task_lease + 1))
