@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from retrieval import (  # type: ignore[import-not-found]
     Built,
     Questions,
-    build,
+    built_home,
     questions,
     sentence_pool,
     sentence_vectors,
@@ -138,12 +138,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="ragserve-bench-") as temp, TimedFake() as fake:
         root = args.home or Path(temp)
         pool = sentence_pool(root / "sentences.json")
-        home = root / str(args.size)
-        built = Built.load(home)
-        wanted = (args.size, args.documents, "sentences")
-        if built is None or (built.size, len(built.document_ids), built.vectors) != wanted:
-            vectors = sentence_vectors(pool, root / "sentence-vectors.npy")
-            built = build(home, args.size, args.documents, pool, vectors)
+        vectors = sentence_vectors(pool, root / "sentence-vectors.npy")
+        built = built_home(root / str(args.size), args.size, args.documents, pool, vectors)
         report = run(built, fake, args.questions, pool)
     print(f"\nchat completion at {report['chunks']} chunks, {args.questions} questions")
     print(f"{'measure':<34}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")

@@ -285,6 +285,21 @@ class Built:
         return cls(home=home, **json.loads(path.read_text())) if path.is_file() else None
 
 
+def built_home(
+    home: Path, size: int, documents: int, pool: list[str], sentences: np.ndarray | None
+) -> Built:
+    """The home built with these parameters before, or built now."""
+    built = Built.load(home)
+    kind = "random" if sentences is None else "sentences"
+    if built is None or (built.size, len(built.document_ids), built.vectors) != (
+        size,
+        documents,
+        kind,
+    ):
+        built = build(home, size, documents, pool, sentences)
+    return built
+
+
 def settings_for(home: Path) -> Settings:
     return Settings(home=home, workers=0, log_level="warning")
 
@@ -603,14 +618,7 @@ def run_size(
     pool: list[str],
     sentences: np.ndarray | None,
 ) -> dict[str, Any]:
-    kind = "random" if sentences is None else "sentences"
-    built = Built.load(home)
-    if built is None or (built.size, len(built.document_ids), built.vectors) != (
-        size,
-        documents,
-        kind,
-    ):
-        built = build(home, size, documents, pool, sentences)
+    built = built_home(home, size, documents, pool, sentences)
     sequence = Questions(questions(pool))
     settings = settings_for(home)
     use_one_blas_thread()  # as `ragserve serve` does
