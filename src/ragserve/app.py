@@ -28,6 +28,7 @@ from ragserve.api import (
 )
 from ragserve.api.errors import install_error_handlers
 from ragserve.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from ragserve.api.openapi import install_openapi
 from ragserve.runtime import Runtime, build_runtime
 from ragserve.settings import Settings
 
@@ -69,11 +70,14 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         description="RAG engine with RAGFlow's HTTP API.",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # a JSON body without a content type is read as JSON; another type is refused
+        strict_content_type=False,
     )
     app.state.runtime = runtime
     for router in ROUTERS:
         app.include_router(router)
     install_error_handlers(app)
+    install_openapi(app)
     # Added innermost first: CORS wraps everything, so even error responses carry its headers.
     app.add_middleware(BodySizeLimitMiddleware, max_body_size=settings.max_body_size)
     app.add_middleware(RequestContextMiddleware)

@@ -7,15 +7,27 @@ import typing
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
+from ragserve.api.errors import MALFORMED_JSON
 from ragserve.api.validation import validation_error
 from ragserve.errors import ArgumentError
 
-MALFORMED_JSON = "Malformed JSON syntax: Missing commas/brackets or invalid encoding"
-
 ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+async def require_json_content(request: Request) -> None:
+    """For the routes that RAGFlow validates strictly (spec 0.6): a JSON body must say so.
+    Declared in a route's ``dependencies``, it runs before FastAPI validates the body."""
+    content_type = request.headers.get("content-type")
+    if content_type is None or content_type.split(";")[0].strip() != "application/json":
+        raise ArgumentError(
+            f"Unsupported content type: Expected application/json, got {content_type}"
+        )
+
+
+JSON_ONLY = [Depends(require_json_content)]
 
 
 async def json_object(request: Request) -> dict[str, Any]:

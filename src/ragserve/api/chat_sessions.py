@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends
 
 from ragserve.api.body import json_object, query_model, validate_model
 from ragserve.api.deps import ApiCaller, RuntimeDep
-from ragserve.api.envelope import api_result, partial_result
+from ragserve.api.envelope import BatchOutcome, Ok, Result, api_result, partial_result
 from ragserve.db.models import ChatSession
 from ragserve.schemas.chats import CreateSession, DeleteIds, ListSessions, UpdateSession
 from ragserve.services import chat_sessions
@@ -86,7 +86,7 @@ def list_sessions(
 @router.delete("")
 def delete_sessions(
     runtime: RuntimeDep, caller: ApiCaller, chat_id: str, body: JsonBody
-) -> dict[str, Any]:
+) -> Ok | Result[BatchOutcome]:
     request = validate_model(DeleteIds, body)
     with runtime.transaction() as session:
         outcome = chat_sessions.delete_sessions(session, caller, chat_id, request.ids)

@@ -7,12 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from ragserve.api.body import json_object, query_model, validate_model
-from ragserve.api.datasets import dataset_wire
 from ragserve.api.deps import ApiCaller, RuntimeDep
-from ragserve.api.envelope import api_result, partial_result
+from ragserve.api.envelope import BatchOutcome, Ok, Result, api_result, partial_result
 from ragserve.db.models import Chat
 from ragserve.schemas.chats import ChatBody, DeleteIds, ListChats
-from ragserve.services import chats
+from ragserve.services import chats, datasets
 from ragserve.services.chats import PROMPT_CONFIG_KEYS, keywords_weight
 from ragserve.timeutil import rfc1123
 
@@ -73,7 +72,9 @@ def update_chat(
 
 
 @router.delete("")
-def delete_chats(runtime: RuntimeDep, caller: ApiCaller, body: JsonBody) -> dict[str, Any]:
+def delete_chats(
+    runtime: RuntimeDep, caller: ApiCaller, body: JsonBody
+) -> Ok | Result[BatchOutcome]:
     request = validate_model(DeleteIds, body)
     with runtime.transaction() as session:
         outcome = chats.delete_chats(session, caller, request.ids)
@@ -94,7 +95,7 @@ def list_chats(
                 chat_wire(chat)
                 | {
                     "dataset_ids": [view.dataset.id for view in views],
-                    "datasets": [dataset_wire(view) for view in views],
+                    "datasets": [datasets.public(view).model_dump() for view in views],
                 }
                 for chat, views in listed
             ]

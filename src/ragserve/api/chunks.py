@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from ragserve.api.body import json_object, query_model
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.documents import document_wire
-from ragserve.api.envelope import api_result, partial_result
+from ragserve.api.envelope import BatchOutcome, Ok, Result, api_result, partial_result
 from ragserve.errors import DataError
 from ragserve.rag.highlight import highlight
 from ragserve.schemas.common import Page, PageSize
@@ -57,7 +57,7 @@ def _document_ids(body: dict[str, Any]) -> list[str]:
 @router.post("/chunks")
 def parse_documents(
     runtime: RuntimeDep, caller: ApiCaller, dataset_id: str, body: JsonBody
-) -> dict[str, Any]:
+) -> Ok | Result[BatchOutcome]:
     """Queue the documents for parsing; progress shows in the document list."""
     outcome = parsing.start_parsing(runtime, caller, dataset_id, _document_ids(body))
     return partial_result(outcome.succeeded, outcome.errors)
@@ -66,7 +66,7 @@ def parse_documents(
 @router.delete("/chunks")
 def stop_parsing(
     runtime: RuntimeDep, caller: ApiCaller, dataset_id: str, body: JsonBody
-) -> dict[str, Any]:
+) -> Ok | Result[BatchOutcome]:
     outcome = parsing.stop_parsing(runtime, caller, dataset_id, _document_ids(body))
     return partial_result(outcome.succeeded, outcome.errors)
 
@@ -129,7 +129,7 @@ def update_chunk(
 @router.delete("/documents/{document_id}/chunks")
 def delete_chunks(
     runtime: RuntimeDep, caller: ApiCaller, dataset_id: str, document_id: str, body: JsonBody
-) -> dict[str, Any]:
+) -> Ok | Result[BatchOutcome]:
     chunk_ids = body.get("chunk_ids")
     if chunk_ids is not None and not (
         isinstance(chunk_ids, list) and all(isinstance(i, str) for i in chunk_ids)

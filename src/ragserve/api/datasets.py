@@ -2,106 +2,71 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Body, Path, Query
 
-from ragserve.api.body import query_model, strict_body, validate_model
+from ragserve.api.body import JSON_ONLY
 from ragserve.api.deps import ApiCaller, RuntimeDep
-from ragserve.api.envelope import api_result
+from ragserve.api.envelope import Ok, Result
+from ragserve.schemas.common import UUID1
 from ragserve.schemas.datasets import (
     CreateDataset,
-    DatasetPath,
+    DatasetList,
+    DatasetPublic,
     DeleteDatasets,
     ListDatasets,
     UpdateDataset,
 )
 from ragserve.services import datasets
-from ragserve.services.datasets import DatasetView
-from ragserve.timeutil import rfc1123
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 
-
-def dataset_wire(view: DatasetView) -> dict[str, Any]:
-    dataset, stats = view.dataset, view.stats
-    return {
-        "id": dataset.id,
-        "avatar": dataset.avatar,
-        "tenant_id": dataset.tenant_id,
-        "name": dataset.name,
-        "language": dataset.language,
-        "description": dataset.description,
-        "embedding_model": dataset.embedding_model,
-        "permission": dataset.permission,
-        "created_by": dataset.created_by,
-        "document_count": stats.document_count,
-        "token_num": stats.token_num,
-        "chunk_count": stats.chunk_count,
-        "similarity_threshold": dataset.similarity_threshold,
-        "vector_similarity_weight": dataset.vector_similarity_weight,
-        "chunk_method": dataset.chunk_method,
-        "pipeline_id": dataset.pipeline_id,
-        "parser_config": dataset.parser_config,
-        "pagerank": dataset.pagerank,
-        "graphrag_task_id": None,
-        "graphrag_task_finish_at": None,
-        "raptor_task_id": None,
-        "raptor_task_finish_at": None,
-        "mindmap_task_id": None,
-        "mindmap_task_finish_at": None,
-        "status": "1",
-        "create_time": dataset.create_time,
-        "create_date": rfc1123(dataset.create_date),
-        "update_time": dataset.update_time,
-        "update_date": rfc1123(dataset.update_date),
-    }
+DatasetId = Annotated[UUID1, Path(description="The dataset's id (a UUID1, any spelling).")]
 
 
-@router.post("")
+@router.post("", dependencies=JSON_ONLY, summary="Create a dataset")
 def create_dataset(
-    runtime: RuntimeDep,
-    caller: ApiCaller,
-    request: Annotated[CreateDataset, Depends(strict_body(CreateDataset))],
-) -> dict[str, Any]:
+    runtime: RuntimeDep, caller: ApiCaller, request: Annotated[CreateDataset, Body()]
+) -> Result[DatasetPublic]:
+    """A new dataset owned by the caller. A name already taken (ignoring case) gets a suffix:
+    `name(1)`, `name(2)`…; omitted settings take the tenant's defaults."""
     with runtime.transaction() as session:
         view = datasets.create_dataset(session, caller, request, settings=runtime.settings)
-        return api_result(dataset_wire(view))
+        return Result(data=datasets.public(view))
 
 
-@router.get("")
+@router.get("", summary="List datasets")
 def list_datasets(
-    runtime: RuntimeDep,
-    caller: ApiCaller,
-    query: Annotated[ListDatasets, Depends(query_model(ListDatasets))],
-) -> dict[str, Any]:
+    runtime: RuntimeDep, caller: ApiCaller, query: Annotated[ListDatasets, Query()]
+) -> DatasetList:
+    """One page of the datasets the caller may see: its own, and `team` datasets of the
+    tenants it has joined."""
     with runtime.read() as session:
         views, total = datasets.list_datasets(session, caller, query)
-        body = api_result([dataset_wire(view) for view in views])
-    body["total_datasets"] = total
-    return body
+        return DatasetList(data=[datasets.public(view) for view in views], total_datasets=total)
 
 
-@router.put("/{dataset_id}")
+@router.put("/{dataset_id}", dependencies=JSON_ONLY, summary="Update a dataset")
 def update_dataset(
     runtime: RuntimeDep,
     caller: ApiCaller,
-    dataset_id: str,
-    request: Annotated[UpdateDataset, Depends(strict_body(UpdateDataset))],
-) -> dict[str, Any]:
-    path = validate_model(DatasetPath, {"dataset_id": dataset_id})
+    dataset_id: DatasetId,
+    request: Annotated[UpdateDataset, Body()],
+) -> Result[DatasetPublic]:
+    """Change the given settings; a new embedding model is refused once chunks exist."""
     with runtime.transaction() as session:
         view = datasets.update_dataset(
-            session, caller, path.dataset_id, request, settings=runtime.settings
+            session, caller, dataset_id, request, settings=runtime.settings
         )
-        return api_result(dataset_wire(view))
+        return Result(data=datasets.public(view))
 
 
-@router.delete("")
+@router.delete("", dependencies=JSON_ONLY, summary="Delete datasets")
 def delete_datasets(
-    runtime: RuntimeDep,
-    caller: ApiCaller,
-    request: Annotated[DeleteDatasets, Depends(strict_body(DeleteDatasets))],
-) -> dict[str, Any]:
+    runtime: RuntimeDep, caller: ApiCaller, request: Annotated[DeleteDatasets, Body()]
+) -> Ok:
+    """Delete the named datasets with their documents, chunks and files (`ids: null`: all the
+    caller owns). An id the caller does not own fails the whole request; nothing is deleted."""
     datasets.delete_datasets(runtime, caller, request.ids)
-    return api_result()
+    return Ok()

@@ -11,7 +11,7 @@ from starlette.datastructures import UploadFile
 
 from ragserve.api.body import json_object, query_model, validate_model
 from ragserve.api.deps import ApiCaller, RuntimeDep
-from ragserve.api.envelope import api_result, partial_result
+from ragserve.api.envelope import BatchOutcome, Ok, Result, api_result, partial_result
 from ragserve.db.models import Document
 from ragserve.schemas.documents import RUN_NAMES, DeleteDocuments, ListDocuments
 from ragserve.services import documents
@@ -127,7 +127,7 @@ def download_document(
 @router.delete("")
 def delete_documents(
     runtime: RuntimeDep, caller: ApiCaller, dataset_id: str, body: JsonBody
-) -> dict[str, Any]:
+) -> Ok | Result[BatchOutcome]:
     request = validate_model(DeleteDocuments, body)
     outcome = documents.delete_documents(runtime, caller, dataset_id, request.ids)
     return partial_result(outcome.succeeded, outcome.errors)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -9,7 +12,11 @@ from starlette.exceptions import HTTPException
 
 from ragserve.api.envelope import error_body
 from ragserve.api.validation import format_validation_errors
-from ragserve.errors import RagserveError, RetCode
+from ragserve.errors import ArgumentError, RagserveError, RetCode
+from ragserve.schemas.common import FIXED_MESSAGE
+
+MALFORMED_JSON = "Malformed JSON syntax: Missing commas/brackets or invalid encoding"
+_NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -23,17 +30,47 @@ async def _ragserve_error(request: Request, error: RagserveError) -> JSONRespons
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-    body = {
-        "code": int(RetCode.ARGUMENT_ERROR),
-        "message": format_validation_errors(error.errors()),
-    }
+    errors: Sequence[Mapping[str, Any]] = error.errors()
+    whole = _whole_request_error(errors, request.headers.get("content-type"))
+    if whole is not None:
+        return await _ragserve_error(request, whole)
+    body = {"code": int(RetCode.ARGUMENT_ERROR), "message": format_validation_errors(errors)}
     return JSONResponse(body)
 
 
+def _whole_request_error(
+    errors: Sequence[Mapping[str, Any]], content_type: str | None
+) -> RagserveError | None:
+    """Failures that RAGFlow reports with a text of their own rather than ``Field: …`` lines:
+    a fixed message raised by a model, an unreadable body, a body that is not an object."""
+    for failure in errors:
+        if failure["type"] == FIXED_MESSAGE:
+            context = failure["ctx"]
+            fixed = RagserveError(str(context["message"]))
+            fixed.code = RetCode(int(context["code"]))
+            return fixed
+    for failure in errors:
+        kind, loc, value = failure["type"], tuple(failure["loc"]), failure.get("input")
+        if kind == "json_invalid" or (loc == ("body",) and kind == "missing"):
+            return ArgumentError(MALFORMED_JSON)
+        if loc == ("body",) and isinstance(value, bytes):
+            return ArgumentError(
+                f"Unsupported content type: Expected application/json, got {content_type}"
+            )
+        if loc == ("body",) and kind in _NOT_AN_OBJECT:
+            return ArgumentError(
+                f"Invalid request payload: expected object, got {type(value).__name__}"
+            )
+    return None
+
+
 async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
-    # FastAPI wraps errors raised while it reads a body (such as an oversized one) in a 400.
-    if isinstance(error.__cause__, RagserveError):
-        return await _ragserve_error(request, error.__cause__)
+    # FastAPI wraps errors raised while it reads a body (an oversized one, bad UTF-8) in a 400.
+    cause = error.__cause__
+    if isinstance(cause, RagserveError):
+        return await _ragserve_error(request, cause)
+    if isinstance(cause, UnicodeDecodeError | RecursionError):
+        return await _ragserve_error(request, ArgumentError(MALFORMED_JSON))
     path = request.url.path
     if error.status_code == 404:
         body = {

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
+
+from ragserve.errors import RetCode
 
 
 def _uuid1_hex(value: str) -> str:
@@ -27,3 +36,34 @@ MAX_PAGE = 1_000_000_000
 MAX_PAGE_SIZE = 1_000_000
 Page = Annotated[int, Field(ge=1, le=MAX_PAGE)]
 PageSize = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)]
+
+
+FIXED_MESSAGE = "ragserve_fixed_message"
+
+
+def fixed_message(code: RetCode, message: str) -> PydanticCustomError:
+    """A validation failure that RAGFlow reports with a fixed text and code of its own (such as
+    ``102 "`dataset_ids` is required."``) rather than as a ``Field: … - Message: …`` line. Raise
+    it from a validator; the API's one validation handler answers it as it is."""
+    return PydanticCustomError(FIXED_MESSAGE, "{message}", {"message": message, "code": int(code)})
+
+
+class StrictModel(BaseModel):
+    """A request body that RAGFlow validates strictly (spec 0.6): no coercion, no unknown keys.
+
+    FastAPI validates bodies with ``from_attributes``, which would report a non-object as
+    "a valid dictionary or object to extract fields from"; this keeps pydantic's strict text.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _an_object(cls, value: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
+        if not isinstance(value, dict | cls):
+            raise PydanticCustomError(
+                "model_type",
+                "Input should be a valid dictionary or instance of {class_name}",
+                {"class_name": cls.__name__},
+            )
+        return handler(value)

@@ -18,7 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ragserve.schemas.common import UUID1, Page, PageSize
+from ragserve.schemas.common import UUID1, Page, PageSize, StrictModel
 from ragserve.services.parser_config import DatasetChunkMethod, ParserConfig
 
 ALLOWED_AVATAR_TYPES = ["image/jpeg", "image/png"]
@@ -92,9 +92,7 @@ EmbeddingModel = Annotated[
 PipelineId = Annotated[str | None, AfterValidator(_pipeline_id)]
 
 
-class _DatasetFields(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class _DatasetFields(StrictModel):
     name: Name | None = None
     avatar: Avatar = None
     description: Description = None
@@ -146,9 +144,7 @@ class UpdateDataset(_DatasetFields):
     pagerank: Annotated[int, Field(ge=0, le=100)] = 0
 
 
-class DeleteDatasets(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
+class DeleteDatasets(StrictModel):
     ids: list[UUID1] | None
 
     @field_validator("ids")
@@ -176,7 +172,43 @@ class ListDatasets(BaseModel):
     name: str | None = None
 
 
-class DatasetPath(BaseModel):
-    model_config = ConfigDict(strict=True)
+class DatasetPublic(BaseModel):
+    """A dataset as RAGFlow shows it."""
 
-    dataset_id: UUID1
+    id: str
+    avatar: str | None
+    tenant_id: str
+    name: str
+    language: str
+    description: str | None
+    embedding_model: str = Field(description="`model@provider`.")
+    permission: str = Field(description="`me` (only the owner) or `team`.")
+    created_by: str
+    document_count: int
+    token_num: int
+    chunk_count: int
+    similarity_threshold: float
+    vector_similarity_weight: float
+    chunk_method: str
+    pipeline_id: str | None
+    parser_config: dict[str, Any]
+    pagerank: int
+    graphrag_task_id: str | None
+    graphrag_task_finish_at: str | None
+    raptor_task_id: str | None
+    raptor_task_finish_at: str | None
+    mindmap_task_id: str | None
+    mindmap_task_finish_at: str | None
+    status: str = Field(description='"1": valid.')
+    create_time: int = Field(description="Milliseconds since the epoch.")
+    create_date: str = Field(description="RFC 1123, GMT.")
+    update_time: int = Field(description="Milliseconds since the epoch.")
+    update_date: str = Field(description="RFC 1123, GMT.")
+
+
+class DatasetList(BaseModel):
+    """``GET /datasets``: one page, and how many datasets match in all."""
+
+    code: int = 0
+    data: list[DatasetPublic]
+    total_datasets: int

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ragserve.db.models import Dataset, Document, TenantRole, UserTenant
 from ragserve.errors import ArgumentError, DataError, PermissionDenied
 from ragserve.runtime import Runtime
-from ragserve.schemas.datasets import CreateDataset, ListDatasets, UpdateDataset
+from ragserve.schemas.datasets import CreateDataset, DatasetPublic, ListDatasets, UpdateDataset
 from ragserve.services.models import check_embedding_model
 from ragserve.services.naming import free_name, shortest_stem
 from ragserve.services.parser_config import (
@@ -26,6 +26,7 @@ from ragserve.services.parser_config import (
 from ragserve.services.tenancy import Caller, get_owned, owned_by
 from ragserve.services.users import owner_tenant
 from ragserve.settings import Settings
+from ragserve.timeutil import rfc1123
 
 MAX_NAME_BYTES = 128
 NAME_ATTEMPTS = 20
@@ -243,3 +244,39 @@ def delete_datasets(runtime: Runtime, caller: Caller, ids: list[str] | None) -> 
 
 def _no_permission(caller: Caller, what: str | None, kind: str) -> PermissionDenied:
     return PermissionDenied(f"User '{caller.tenant_id}' lacks permission for {kind} '{what}'")
+
+
+def public(view: DatasetView) -> DatasetPublic:
+    """The dataset as RAGFlow shows it."""
+    dataset, stats = view.dataset, view.stats
+    return DatasetPublic(
+        id=dataset.id,
+        avatar=dataset.avatar,
+        tenant_id=dataset.tenant_id,
+        name=dataset.name,
+        language=dataset.language,
+        description=dataset.description,
+        embedding_model=dataset.embedding_model,
+        permission=dataset.permission,
+        created_by=dataset.created_by,
+        document_count=stats.document_count,
+        token_num=stats.token_num,
+        chunk_count=stats.chunk_count,
+        similarity_threshold=dataset.similarity_threshold,
+        vector_similarity_weight=dataset.vector_similarity_weight,
+        chunk_method=dataset.chunk_method,
+        pipeline_id=dataset.pipeline_id,
+        parser_config=dataset.parser_config,
+        pagerank=dataset.pagerank,
+        graphrag_task_id=None,
+        graphrag_task_finish_at=None,
+        raptor_task_id=None,
+        raptor_task_finish_at=None,
+        mindmap_task_id=None,
+        mindmap_task_finish_at=None,
+        status="1",
+        create_time=dataset.create_time,
+        create_date=rfc1123(dataset.create_date),
+        update_time=dataset.update_time,
+        update_date=rfc1123(dataset.update_date),
+    )

@@ -12,8 +12,9 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
+from ragserve.schemas.common import StrictModel
 from ragserve.services.filetypes import FileType
 
 
@@ -133,8 +134,7 @@ def default_parser_config(chunk_method: str) -> dict[str, Any]:
     return deep_merge(_BASE_DEFAULTS, _METHOD_DEFAULTS.get(chunk_method, {}))
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+_Strict = StrictModel
 
 
 class RaptorConfig(_Strict):
