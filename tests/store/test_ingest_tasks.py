@@ -8,6 +8,7 @@ from sqlalchemy import Engine, select, update
 
 from ragserve.db.engine import make_session_factory, transaction
 from ragserve.db.models import Dataset, Document, IngestTask, TaskStatus
+from ragserve.domain import RunState
 from ragserve.ingest import tasks
 from ragserve.services import users
 from ragserve.services.users import TenantDefaults
@@ -38,7 +39,7 @@ def queue(engine: Engine, document_id: str) -> str:
         document = session.get(Document, document_id)
         assert document is not None
         task = tasks.new_task(session, document)
-        assert (document.run, document.progress) == (tasks.RUN_RUNNING, 0.0)
+        assert (document.run, document.progress) == (RunState.RUNNING, 0.0)
         assert document.progress_msg.endswith("Task is queued.")
         return task.id
 
@@ -89,7 +90,7 @@ def test_expired_leases_are_retried_then_failed(engine: Engine) -> None:
     with transaction(sessions) as session:
         document = session.get(Document, document_id)
         assert document is not None
-        assert (document.run, document.progress) == (tasks.RUN_FAIL, -1.0)
+        assert (document.run, document.progress) == (RunState.FAIL, -1.0)
         assert "[ERROR] The worker stopped 2 times on this document." in document.progress_msg
 
 
@@ -135,7 +136,7 @@ def test_a_split_parse_stages_ranges_and_fails_together(engine: Engine) -> None:
         assert tasks.expired_tasks(session, max_attempts=1) == ([], [first])
     with transaction(sessions) as session:
         document = session.get(Document, document_id)
-        assert document is not None and document.run == tasks.RUN_FAIL
+        assert document is not None and document.run == RunState.FAIL
         assert document.progress_msg.endswith(
             "[ERROR] The worker stopped 1 times on pages 1-12 of this document."
         )

@@ -7,10 +7,10 @@ import pytest
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from helpers.spec_values import BASE_PARSER_CONFIG, NAIVE_PARSER_CONFIG, RAPTOR_PROMPT
+from ragserve.domain import ChunkMethod
 from ragserve.services.parser_config import (
     DATASET_CHUNK_METHODS,
     DOCUMENT_CHUNK_METHODS,
-    ChunkMethod,
     DatasetChunkMethod,
     ParserConfig,
     chunk_method_for_upload,

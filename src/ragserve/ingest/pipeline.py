@@ -22,6 +22,7 @@ from types import FrameType
 import numpy as np
 
 from ragserve.db.models import Dataset, Document, TaskStatus
+from ragserve.domain import RunState
 from ragserve.errors import RagserveError
 from ragserve.ingest import splitting, staging, tasks
 from ragserve.ingest.chunk_text import embed_for_document, embedding_text, keyword_tokens
@@ -196,7 +197,7 @@ class DocumentJob:
             tasks.drop_staged(session, self.claim.parse_id)
             document.chunk_count = len(records)
             document.token_count = sum(record.token_count for record in records)
-            document.run, document.progress = tasks.RUN_DONE, 1.0
+            document.run, document.progress = RunState.DONE, 1.0
             tasks.append_progress(document, f"Indexing finished: {len(records)} chunks.")
             tasks.append_progress(document, "Task done")
 

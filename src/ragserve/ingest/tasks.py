@@ -16,9 +16,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ragserve.db.models import Document, IngestTask, TaskStatus
+from ragserve.domain import RunState
 from ragserve.timeutil import new_id, now_ms, utc_now
-
-RUN_UNSTART, RUN_RUNNING, RUN_CANCEL, RUN_DONE, RUN_FAIL = "0", "1", "2", "3", "4"
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,7 @@ def new_task(session: Session, document: Document) -> IngestTask:
     task = IngestTask(id=new_id(), document_id=document.id)
     task.parse_id = task.id
     session.add(task)
-    document.run, document.progress, document.progress_msg = RUN_RUNNING, 0.0, ""
+    document.run, document.progress, document.progress_msg = RunState.RUNNING, 0.0, ""
     document.chunk_count = document.token_count = 0
     document.process_begin_at, document.process_duration = utc_now().replace(tzinfo=None), 0.0
     append_progress(document, "Task is queued.")
@@ -230,7 +229,7 @@ def expired_tasks(session: Session, max_attempts: int) -> tuple[list[str], list[
         task.status = TaskStatus.FAILED
         failed.append(task.id)
         session.flush()
-        if document is not None and document.run == RUN_RUNNING:
+        if document is not None and document.run == RunState.RUNNING:
             where = f"pages {task.from_page}-{task.to_page} of " if task.from_page else ""
             fail_parse(
                 session,
@@ -253,7 +252,7 @@ def append_progress(document: Document, message: str) -> None:
 
 
 def fail_document(document: Document, message: str) -> None:
-    document.run, document.progress = RUN_FAIL, -1.0
+    document.run, document.progress = RunState.FAIL, -1.0
     append_progress(document, f"[ERROR] {message}")
 
 

@@ -7,11 +7,13 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from ragserve.domain import RunState
 from ragserve.errors import DataError
 from ragserve.rag.metadata_filter import MetadataCondition, parse_metadata_condition
 from ragserve.schemas.common import Page, PageSize
 
-RUN_NAMES = {"0": "UNSTART", "1": "RUNNING", "2": "CANCEL", "3": "DONE", "4": "FAIL"}
+RUN_NAMES = {state.value: state.name for state in RunState if state is not RunState.SCHEDULE}
+"""What the API shows for each stored ``run`` code (RAGFlow has no name for SCHEDULE)."""
 RUN_CODES = {name: code for code, name in RUN_NAMES.items()}
 SORTABLE_COLUMNS = (
     "create_time",
@@ -39,7 +41,7 @@ def _run_code(value: Any) -> str:
     text = str(value).strip().upper()
     if text in RUN_CODES:
         return RUN_CODES[text]
-    if text in RUN_NAMES or text == "5":
+    if text in RUN_NAMES or text == RunState.SCHEDULE:
         return text
     raise ValueError(f"run must be one of {', '.join(RUN_NAMES.values())} or 0-5")
 

@@ -9,34 +9,13 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, StringConstraints
 
+from ragserve.domain import ChunkMethod
 from ragserve.schemas.common import StrictModel
 from ragserve.services.filetypes import FileType
-
-
-class ChunkMethod(StrEnum):
-    """RAGFlow's ``ParserType`` values (stored as a dataset's or document's ``chunk_method``)."""
-
-    PRESENTATION = "presentation"
-    LAWS = "laws"
-    MANUAL = "manual"
-    PAPER = "paper"
-    RESUME = "resume"
-    BOOK = "book"
-    QA = "qa"
-    TABLE = "table"
-    NAIVE = "naive"
-    PICTURE = "picture"
-    ONE = "one"
-    AUDIO = "audio"
-    EMAIL = "email"
-    KNOWLEDGE_GRAPH = "knowledge_graph"
-    TAG = "tag"
-
 
 DatasetChunkMethod = Literal[
     "naive",

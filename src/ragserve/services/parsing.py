@@ -7,6 +7,7 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import select
 
 from ragserve.db.models import Document
+from ragserve.domain import RunState
 from ragserve.errors import DataError
 from ragserve.ingest import tasks
 from ragserve.runtime import Runtime
@@ -62,11 +63,11 @@ def stop_parsing(
             ).first()
             if document is None:
                 raise DataError(f"You don't own the document {document_id}.")
-            if document.run != tasks.RUN_RUNNING:
+            if document.run != RunState.RUNNING:
                 raise DataError("Can't stop parsing document with progress at 0 or 1")
             tasks.cancel_tasks(session, document.id)
             runtime.chunks.delete_document(document.id)
-            document.run, document.progress = tasks.RUN_CANCEL, 0.0
+            document.run, document.progress = RunState.CANCEL, 0.0
             document.chunk_count = document.token_count = 0
             tasks.append_progress(document, "Task was cancelled.")
             outcome.succeeded += 1

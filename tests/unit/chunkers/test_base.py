@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from ragserve.domain import ChunkMethod
 from ragserve.ingest.chunkers import (
     CHUNKERS,
     ChunkingOptions,
@@ -25,7 +26,7 @@ from ragserve.ingest.chunkers import (
 )
 from ragserve.ingest.chunkers.base import kept_blocks, position_of, positions_of
 from ragserve.ingest.types import Block, BlockKind, Box, ParsedDocument
-from ragserve.services.parser_config import ChunkMethod, default_parser_config
+from ragserve.services.parser_config import default_parser_config
 from unit.chunkers.support import count_tokens, doc, every_kind, options, text
 
 
