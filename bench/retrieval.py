@@ -73,7 +73,7 @@ from helpers.server import RunningServer, free_port, server_env, wait_until_heal
 from ragserve.api.retrieval import search_options
 from ragserve.blas import use_one_blas_thread
 from ragserve.db.models import Dataset, Document
-from ragserve.ingest.tokenizer import tokenize, tokenize_to_text
+from ragserve.tokenizer import tokenize, tokenize_to_text
 from ragserve.models.builtin_minilm import MiniLMEmbedder
 from ragserve.models.embedding import BUILTIN_DIMENSION, configure_builtin
 from ragserve.rag.metadata_filter import parse_metadata_condition

@@ -76,8 +76,8 @@ def test_list_unknown_chunk(alice: Account, parsed: tuple[str, str]) -> None:
 def test_add_chunk_counts_and_is_searchable(
     alice: Account, parsed: tuple[str, str], runtime: Runtime
 ) -> None:
-    from ragserve.ingest.tokenizer import tokenize
     from ragserve.store.base import ChunkFilter
+    from ragserve.tokenizer import tokenize
 
     before = listing(alice, *parsed)["data"]["total"]
     result = add(
@@ -123,8 +123,8 @@ def test_add_validation(
 
 
 def test_update_chunk(alice: Account, parsed: tuple[str, str], runtime: Runtime) -> None:
-    from ragserve.ingest.tokenizer import tokenize
     from ragserve.store.base import ChunkFilter
+    from ragserve.tokenizer import tokenize
 
     chunk_id = listing(alice, *parsed)["data"]["chunks"][0]["id"]
     body = {

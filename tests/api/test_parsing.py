@@ -90,8 +90,8 @@ def test_reparse_replaces_chunks(alice: Account, runtime: Runtime) -> None:
 
 
 def test_chunks_are_searchable_after_parse(alice: Account, runtime: Runtime) -> None:
-    from ragserve.ingest.tokenizer import tokenize
     from ragserve.store.base import ChunkFilter
+    from ragserve.tokenizer import tokenize
 
     dataset_id = new_dataset(alice)
     document_id = upload(alice, dataset_id, "cranes.md", TEXT.encode())

@@ -11,9 +11,9 @@ from api.conftest import Corpus
 from api.test_parsing import new_dataset
 from conftest import Account
 from ragserve.db.models import Dataset
-from ragserve.ingest.tokenizer import tokenize
 from ragserve.runtime import Runtime
 from ragserve.store.base import ChunkFilter
+from ragserve.tokenizer import tokenize
 
 
 def retrieve(account: Account, **body: Any) -> dict[str, Any]:

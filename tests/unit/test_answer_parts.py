@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from ragserve.errors import DataError
-from ragserve.ingest.tokenizer import count_tokens
 from ragserve.rag import citations
 from ragserve.rag.prompt import (
     CITATION_GUIDE,
@@ -17,6 +16,7 @@ from ragserve.rag.prompt import (
 )
 from ragserve.rag.think import ThinkSplitter
 from ragserve.store.base import ChunkRecord
+from ragserve.tokenizer import count_tokens
 
 
 def chunk(content: str, name: str = "a.md") -> ChunkRecord:

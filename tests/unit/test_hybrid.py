@@ -7,10 +7,10 @@ import re
 import pytest
 
 from helpers.data import cranfield_text
-from ragserve.ingest.tokenizer import tokenize
 from ragserve.rag import hybrid
 from ragserve.rag.highlight import Highlighter, highlight
 from ragserve.store.base import Candidate
+from ragserve.tokenizer import tokenize
 
 # term-heavy, vector-heavy and balanced candidates: each weight puts a different one first
 CANDIDATES = [

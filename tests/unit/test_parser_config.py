@@ -8,11 +8,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from helpers.spec_values import BASE_PARSER_CONFIG, NAIVE_PARSER_CONFIG, RAPTOR_PROMPT
 from ragserve.domain import ChunkMethod
+from ragserve.schemas.parser_config import DatasetChunkMethod, ParserConfig
 from ragserve.services.parser_config import (
     DATASET_CHUNK_METHODS,
     DOCUMENT_CHUNK_METHODS,
-    DatasetChunkMethod,
-    ParserConfig,
     chunk_method_for_upload,
     deep_merge,
     default_parser_config,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ragserve.ingest import tokenizer as tok
-from ragserve.ingest.tokenizer import count_tokens, tokenize, tokenize_to_text, truncate_tokens
+from ragserve import tokenizer as tok
+from ragserve.tokenizer import count_tokens, tokenize, tokenize_to_text, truncate_tokens
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -241,7 +241,7 @@ def test_jieba_log_silenced(monkeypatch: pytest.MonkeyPatch, capfd: pytest.Captu
 def test_fresh_import_emits_no_warning_or_log(tmp_path: Path) -> None:
     # An empty pycache prefix makes Python compile jieba afresh (its regexes warn when compiled).
     env = {**os.environ, "PYTHONPYCACHEPREFIX": str(tmp_path), "PYTHONPATH": str(SRC)}
-    code = "from ragserve.ingest.tokenizer import tokenize; print(tokenize('我来到北京'))"
+    code = "from ragserve.tokenizer import tokenize; print(tokenize('我来到北京'))"
     proc = subprocess.run(
         [sys.executable, "-W", "error", "-c", code], env=env, capture_output=True, text=True,
         timeout=120, check=False,

@@ -21,13 +21,13 @@ from ragserve.api.body import parse_json_object
 from ragserve.api.completions import SSE_HEADERS
 from ragserve.api.deps import AuthorizationHeader, RuntimeDep
 from ragserve.errors import RagserveError
-from ragserve.ingest.tokenizer import count_tokens
 from ragserve.rag.metadata_filter import parse_metadata_condition
 from ragserve.runtime import Runtime
 from ragserve.services import completions
 from ragserve.services.auth import authenticate_api_key
 from ragserve.services.completions import Assistant
 from ragserve.services.tenancy import Caller
+from ragserve.tokenizer import count_tokens
 
 router = APIRouter(prefix="/api/v1/chats_openai", tags=["openai"])
 logger = logging.getLogger(__name__)

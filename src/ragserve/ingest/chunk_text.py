@@ -8,8 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ragserve.ingest.tokenizer import tokenize_to_text
 from ragserve.models.embedding import EmbeddingModel, embed_chunks
+from ragserve.tokenizer import tokenize_to_text
 
 DEFAULT_TITLE_WEIGHT = 0.1
 

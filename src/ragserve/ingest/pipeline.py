@@ -29,10 +29,10 @@ from ragserve.ingest.chunk_text import embed_for_document, embedding_text, keywo
 from ragserve.ingest.chunkers import ChunkingOptions, chunker_for
 from ragserve.ingest.chunkers.base import ChunkDraft
 from ragserve.ingest.parsers import parse_file
-from ragserve.ingest.tokenizer import count_tokens, tokenize_to_text
 from ragserve.ingest.types import ParseError
 from ragserve.runtime import Runtime
 from ragserve.store.base import ChunkRecord, chunk_id
+from ragserve.tokenizer import count_tokens, tokenize_to_text
 
 logger = logging.getLogger("ragserve.ingest")
 

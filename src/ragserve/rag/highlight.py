@@ -18,7 +18,7 @@ import re
 from collections.abc import Collection
 from functools import lru_cache
 
-from ragserve.ingest.tokenizer import tokenize
+from ragserve.tokenizer import tokenize
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_CHAR = re.compile(f"[{_HAN}]")

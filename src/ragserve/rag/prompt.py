@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ragserve.errors import DataError
-from ragserve.ingest.tokenizer import count_tokens
 from ragserve.store.base import ChunkRecord
+from ragserve.tokenizer import count_tokens
 
 CITATION_GUIDE = """
 

@@ -19,7 +19,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ragserve.schemas.common import UUID1, Page, PageSize, StrictModel
-from ragserve.services.parser_config import DatasetChunkMethod, ParserConfig
+from ragserve.schemas.parser_config import DatasetChunkMethod, ParserConfig
 
 ALLOWED_AVATAR_TYPES = ["image/jpeg", "image/png"]
 MAX_TEXT = 65535

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from ragserve.db.models import Dataset, Document
 from ragserve.errors import DataError, ResourceNotFound
 from ragserve.ingest.chunk_text import embed_for_document, embedding_text, keyword_tokens
-from ragserve.ingest.tokenizer import count_tokens, tokenize, tokenize_to_text
 from ragserve.runtime import Runtime
 from ragserve.services.batch import BatchOutcome, unique_ids
 from ragserve.services.documents import visible_dataset
 from ragserve.services.tenancy import Caller
 from ragserve.store.base import ChunkRecord, chunk_id
+from ragserve.tokenizer import count_tokens, tokenize, tokenize_to_text
 
 MANUAL_ORDER = -1  # added chunks: the id depends on the content only, so re-adding overwrites
 QA_SEPARATOR = re.compile(r"\t|\n")

@@ -19,7 +19,6 @@ from sqlalchemy import select
 
 from ragserve.db.models import ChatSession, TenantModel
 from ragserve.errors import DataError
-from ragserve.ingest.tokenizer import count_tokens
 from ragserve.models.chat import ChatError, ChatModel
 from ragserve.models.registry import ModelType, find_model, split_model_id
 from ragserve.rag import citations
@@ -43,6 +42,7 @@ from ragserve.services.datasets import stats_for
 from ragserve.services.models import tenant_chat_model
 from ragserve.services.retrieval import Hit, Scope, SearchOptions, SearchResult
 from ragserve.services.tenancy import Caller, CredentialKind
+from ragserve.tokenizer import count_tokens
 
 logger = logging.getLogger(__name__)
 

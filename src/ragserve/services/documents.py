@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import Dataset, Document
 from ragserve.errors import ArgumentError, BatchError, DataError
-from ragserve.ingest.tokenizer import tokenize_to_text
 from ragserve.rag.metadata_filter import filter_documents
 from ragserve.runtime import Runtime
 from ragserve.schemas.documents import ListDocuments
@@ -34,6 +33,7 @@ from ragserve.services.parser_config import (
 from ragserve.services.tenancy import Caller, get_owned
 from ragserve.store.base import ChunkStore
 from ragserve.timeutil import new_id
+from ragserve.tokenizer import tokenize_to_text
 
 MAX_NAME_BYTES = 255
 SNIFF_BYTES = 8192

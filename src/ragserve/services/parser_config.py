@@ -1,37 +1,24 @@
 """Chunk methods and ``parser_config``: per-method defaults, validation and merge rules.
 
-Pure functions mirroring RAGFlow (spec §3.3): the defaults of ``get_parser_config``, the strict
-``ParserConfig`` request model, and how a config is built or changed on dataset create/update,
-document upload and document update.
+Pure functions mirroring RAGFlow (spec §3.3): the defaults of ``get_parser_config``, and how a
+config is built or changed on dataset create/update, document upload and document update (the
+request model is ``schemas.parser_config.ParserConfig``).
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, get_args
-
-from pydantic import Field, StringConstraints
+from typing import Any, get_args
 
 from ragserve.domain import ChunkMethod
-from ragserve.schemas.common import StrictModel
+from ragserve.schemas.parser_config import (
+    DEFAULT_ENTITY_TYPES,
+    DEFAULT_RAPTOR_PROMPT,
+    DatasetChunkMethod,
+    ParserConfig,
+)
 from ragserve.services.filetypes import FileType
-
-DatasetChunkMethod = Literal[
-    "naive",
-    "book",
-    "email",
-    "laws",
-    "manual",
-    "one",
-    "paper",
-    "picture",
-    "presentation",
-    "qa",
-    "table",
-    "tag",
-]
-"""The methods accepted at dataset create/update, in the order pydantic's error message lists."""
 
 DATASET_CHUNK_METHODS: tuple[str, ...] = get_args(DatasetChunkMethod)
 
@@ -53,13 +40,6 @@ DOCUMENT_CHUNK_METHODS: frozenset[str] = frozenset(
     }
 )
 """The methods accepted on document update."""
-
-DEFAULT_RAPTOR_PROMPT = (
-    "Please summarize the following paragraphs. Be careful with the numbers, do not make things"
-    " up. Paragraphs as following:\n      {cluster_content}\n"
-    "The above is the content you need to summarize."
-)
-DEFAULT_ENTITY_TYPES = ("organization", "person", "geo", "event", "category")
 
 _BASE_DEFAULTS: dict[str, Any] = {"table_context_size": 0, "image_context_size": 0}
 _NO_RAPTOR_NO_GRAPHRAG: dict[str, Any] = {
@@ -111,51 +91,6 @@ def default_parser_config(chunk_method: str) -> dict[str, Any]:
     which RAGFlow does not map at all) get only the base keys.
     """
     return deep_merge(_BASE_DEFAULTS, _METHOD_DEFAULTS.get(chunk_method, {}))
-
-
-_Strict = StrictModel
-
-
-class RaptorConfig(_Strict):
-    use_raptor: bool = False
-    prompt: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)] = (
-        DEFAULT_RAPTOR_PROMPT
-    )
-    max_token: Annotated[int, Field(ge=1, le=2048)] = 256
-    threshold: Annotated[float, Field(ge=0.0, le=1.0)] = 0.1
-    max_cluster: Annotated[int, Field(ge=1, le=1024)] = 64
-    random_seed: Annotated[int, Field(ge=0)] = 0
-    auto_disable_for_structured_data: bool = True
-
-
-class GraphragConfig(_Strict):
-    use_graphrag: bool = False
-    entity_types: list[str] = Field(default_factory=lambda: list(DEFAULT_ENTITY_TYPES))
-    method: Literal["light", "general"] = "light"
-    community: bool = False
-    resolution: bool = False
-
-
-class ParserConfig(_Strict):
-    """RAGFlow's ``ParserConfig`` request model: strict types, extra keys forbidden.
-
-    ``raptor`` and ``graphrag`` default to their sub-models' defaults (both switched off), as in
-    RAGFlow, so a full dump always carries them; ``null`` is rejected for both.
-    """
-
-    auto_keywords: Annotated[int, Field(ge=0, le=32)] = 0
-    auto_questions: Annotated[int, Field(ge=0, le=10)] = 0
-    chunk_token_num: Annotated[int, Field(ge=1, le=2048)] = 512
-    delimiter: Annotated[str, Field(min_length=1)] = "\\n"
-    graphrag: GraphragConfig = Field(default_factory=GraphragConfig)
-    html4excel: bool = False
-    layout_recognize: str = "DeepDOC"
-    raptor: RaptorConfig = Field(default_factory=RaptorConfig)
-    tag_kb_ids: list[str] = Field(default_factory=list)
-    topn_tags: Annotated[int, Field(ge=1, le=10)] = 1
-    filename_embd_weight: Annotated[float | None, Field(ge=0.0, le=1.0)] = 0.1
-    task_page_size: Annotated[int | None, Field(ge=1)] = None
-    pages: list[list[int]] | None = None
 
 
 def deep_merge(base: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:

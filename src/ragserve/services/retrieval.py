@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import Dataset, Document
 from ragserve.errors import DataError
-from ragserve.ingest.tokenizer import tokenize
 from ragserve.lru import LruCache
 from ragserve.rag import hybrid
 from ragserve.rag.highlight import Highlighter
@@ -30,6 +29,7 @@ from ragserve.services.metadata_scope import matching_documents
 from ragserve.services.models import tenant_chat_model
 from ragserve.services.tenancy import Caller
 from ragserve.store.base import ChunkFilter, ChunkRecord
+from ragserve.tokenizer import tokenize
 
 RERANK_WINDOW = 64
 """A rerank model scores at most ``max(RERANK_WINDOW, page * page_size)`` fused candidates."""
