@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from helpers.data import PDF_SAMPLES, cranfield_text
 from ragserve.ingest.chunkers import ChunkingOptions, chunker_for
 from ragserve.ingest.parsers import parse_file
-from ragserve.tokenizer import count_tokens, tokenize_to_text
 from ragserve.models.embedding import BuiltinEmbedding, embed_chunks
 from ragserve.services.parser_config import default_parser_config
 from ragserve.store.base import ChunkRecord, chunk_id
 from ragserve.store.sqlite import SqliteChunkStore
+from ragserve.tokenizer import count_tokens, tokenize_to_text
 
 TEXT_PDFS = (
     "004-pdflatex-4-pages",

@@ -73,15 +73,15 @@ from helpers.server import RunningServer, free_port, server_env, wait_until_heal
 from ragserve.api.retrieval import search_options
 from ragserve.blas import use_one_blas_thread
 from ragserve.db.models import Dataset, Document
-from ragserve.tokenizer import tokenize, tokenize_to_text
 from ragserve.models.builtin_minilm import MiniLMEmbedder
 from ragserve.models.embedding import BUILTIN_DIMENSION, configure_builtin
-from ragserve.rag.metadata_filter import parse_metadata_condition
 from ragserve.runtime import Runtime, build_runtime
+from ragserve.schemas.metadata_condition import parse_metadata_condition
 from ragserve.services import retrieval, tokens, users
 from ragserve.services.tenancy import Caller, CredentialKind
 from ragserve.settings import Settings
 from ragserve.store.base import ChunkFilter, ChunkRecord, chunk_id
+from ragserve.tokenizer import tokenize, tokenize_to_text
 
 SEED = 20240601
 TEXT_PDFS = (

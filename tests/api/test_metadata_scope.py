@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from api.test_parsing import new_dataset, upload
 from conftest import Account
 from ragserve.db.models import Document
-from ragserve.rag.metadata_filter import MetadataCondition, parse_metadata_condition
 from ragserve.runtime import Runtime
+from ragserve.schemas.metadata_condition import MetadataCondition, parse_metadata_condition
 from ragserve.services import metadata_scope
 from ragserve.services.retrieval import resolve_scope
 from ragserve.services.tenancy import Caller, CredentialKind

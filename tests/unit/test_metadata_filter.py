@@ -9,13 +9,12 @@ from collections.abc import Mapping
 import pytest
 
 from ragserve.errors import ArgumentError
-from ragserve.rag.metadata_filter import (
+from ragserve.rag.metadata_filter import filter_documents, matches
+from ragserve.schemas.metadata_condition import (
     Condition,
     MetadataCondition,
     MetadataConditionError,
     Operator,
-    filter_documents,
-    matches,
     parse_metadata_condition,
 )
 

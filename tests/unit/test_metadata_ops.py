@@ -7,7 +7,6 @@ import copy
 import pytest
 
 from ragserve.errors import DataError, RetCode
-from ragserve.rag.metadata_filter import MetadataConditionError, parse_metadata_condition
 from ragserve.rag.metadata_ops import (
     MetadataDelete,
     MetadataUpdate,
@@ -18,6 +17,7 @@ from ragserve.rag.metadata_ops import (
     summarize_metadata,
     unknown_document_ids,
 )
+from ragserve.schemas.metadata_condition import MetadataConditionError, parse_metadata_condition
 
 # --- summary ---------------------------------------------------------------------------------
 

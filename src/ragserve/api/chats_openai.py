@@ -21,8 +21,8 @@ from ragserve.api.body import parse_json_object
 from ragserve.api.completions import SSE_HEADERS
 from ragserve.api.deps import AuthorizationHeader, RuntimeDep
 from ragserve.errors import RagserveError
-from ragserve.rag.metadata_filter import parse_metadata_condition
 from ragserve.runtime import Runtime
+from ragserve.schemas.metadata_condition import parse_metadata_condition
 from ragserve.services import completions
 from ragserve.services.auth import authenticate_api_key
 from ragserve.services.completions import Assistant

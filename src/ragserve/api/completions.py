@@ -16,8 +16,8 @@ from ragserve.api.body import json_object
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.envelope import api_result
 from ragserve.errors import DataError, RagserveError
-from ragserve.rag.metadata_filter import parse_metadata_condition
 from ragserve.runtime import Runtime
+from ragserve.schemas.metadata_condition import parse_metadata_condition
 from ragserve.services import completions
 from ragserve.services.completions import Assistant, Request
 from ragserve.tokenizer import count_tokens

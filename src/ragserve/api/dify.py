@@ -17,8 +17,8 @@ from ragserve.api.body import parse_json_object
 from ragserve.api.deps import AuthorizationHeader, RuntimeDep
 from ragserve.api.envelope import plain_json
 from ragserve.errors import RagserveError
-from ragserve.rag.metadata_filter import parse_metadata_condition
 from ragserve.runtime import Runtime
+from ragserve.schemas.metadata_condition import parse_metadata_condition
 from ragserve.services import retrieval
 from ragserve.services.auth import authenticate_api_key
 from ragserve.services.datasets import get_visible

@@ -10,8 +10,8 @@ from ragserve.api.body import json_object
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.envelope import api_result
 from ragserve.errors import DataError, RagserveError
-from ragserve.rag.metadata_filter import parse_metadata_condition
 from ragserve.schemas.common import MAX_PAGE, MAX_PAGE_SIZE
+from ragserve.schemas.metadata_condition import parse_metadata_condition
 from ragserve.services import retrieval
 from ragserve.services.retrieval import Hit, SearchOptions, SearchResult
 

@@ -15,12 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ragserve.errors import DataError
-from ragserve.rag.metadata_filter import (
-    MetadataCondition,
-    Scalar,
-    filter_documents,
-    parse_metadata_condition,
-)
+from ragserve.rag.metadata_filter import filter_documents
+from ragserve.schemas.metadata_condition import MetadataCondition, Scalar, parse_metadata_condition
 
 _SCALARS = (str, int, float, bool)
 _TIME = re.compile(r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d{1,6})?(?:Z|[+-]\d{2}:?\d{2})?)?")

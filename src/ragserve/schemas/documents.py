@@ -9,8 +9,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_valida
 
 from ragserve.domain import RunState
 from ragserve.errors import DataError
-from ragserve.rag.metadata_filter import MetadataCondition, parse_metadata_condition
 from ragserve.schemas.common import Page, PageSize
+from ragserve.schemas.metadata_condition import MetadataCondition, parse_metadata_condition
 
 RUN_NAMES = {state.value: state.name for state in RunState if state is not RunState.SCHEDULE}
 """What the API shows for each stored ``run`` code (RAGFlow has no name for SCHEDULE)."""

@@ -22,7 +22,6 @@ from ragserve.errors import DataError
 from ragserve.models.chat import ChatError, ChatModel
 from ragserve.models.registry import ModelType, find_model, split_model_id
 from ragserve.rag import citations
-from ragserve.rag.metadata_filter import MetadataCondition
 from ragserve.rag.prompt import (
     ASK_PROMPT,
     NO_MODEL_NOTE,
@@ -35,6 +34,7 @@ from ragserve.rag.prompt import (
 from ragserve.rag.think import ThinkSplitter
 from ragserve.runtime import Runtime
 from ragserve.schemas.chats import CreateSession
+from ragserve.schemas.metadata_condition import MetadataCondition
 from ragserve.services import retrieval
 from ragserve.services.chat_sessions import create_session
 from ragserve.services.chats import live_chat

@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import Document
 from ragserve.lru import LruCache
-from ragserve.rag.metadata_filter import MetadataCondition, filter_documents
+from ragserve.rag.metadata_filter import filter_documents
+from ragserve.schemas.metadata_condition import MetadataCondition
 from ragserve.timeutil import now_ms
 
 CACHE_SIZE = 128

@@ -21,9 +21,9 @@ from ragserve.errors import DataError
 from ragserve.lru import LruCache
 from ragserve.rag import hybrid
 from ragserve.rag.highlight import Highlighter
-from ragserve.rag.metadata_filter import MetadataCondition
 from ragserve.rag.question import translated, with_keywords
 from ragserve.runtime import Runtime
+from ragserve.schemas.metadata_condition import MetadataCondition
 from ragserve.services.datasets import visible_to
 from ragserve.services.metadata_scope import matching_documents
 from ragserve.services.models import tenant_chat_model
