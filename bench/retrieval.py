@@ -72,10 +72,11 @@ from helpers.processes import stop
 from helpers.server import RunningServer, free_port, server_env, wait_until_healthy
 from ragserve.api.retrieval import search_options
 from ragserve.blas import use_one_blas_thread
+from ragserve.bootstrap import build_runtime
 from ragserve.db.models import Dataset, Document
 from ragserve.models.builtin_minilm import MiniLMEmbedder
 from ragserve.models.embedding import BUILTIN_DIMENSION, configure_builtin
-from ragserve.runtime import Runtime, build_runtime
+from ragserve.runtime import Runtime
 from ragserve.schemas.metadata_condition import parse_metadata_condition
 from ragserve.services import retrieval, tokens, users
 from ragserve.services.tenancy import Caller, CredentialKind

@@ -18,7 +18,7 @@ def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """In-process tests register many users; argon2 at its production cost would dominate."""
     from argon2 import PasswordHasher
 
-    from ragserve.services import security
+    from ragserve import security
 
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     monkeypatch.setattr(security, "_password_hasher", cheap)

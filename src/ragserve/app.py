@@ -29,7 +29,8 @@ from ragserve.api import (
 from ragserve.api.errors import install_error_handlers
 from ragserve.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from ragserve.api.openapi import install_openapi
-from ragserve.runtime import Runtime, build_runtime
+from ragserve.bootstrap import build_runtime
+from ragserve.runtime import Runtime
 from ragserve.settings import Settings
 
 ROUTERS = (

@@ -21,8 +21,9 @@ from rich.console import Console
 from rich.table import Table
 
 from ragserve import __version__, client_cli
+from ragserve.bootstrap import build_runtime
 from ragserve.errors import RagserveError
-from ragserve.runtime import Runtime, build_runtime
+from ragserve.runtime import Runtime
 from ragserve.services import tokens, users
 from ragserve.services.tenancy import Caller, CredentialKind
 from ragserve.settings import Settings, load_settings
@@ -149,7 +150,7 @@ def worker(
     home: HomeOption = None,
 ) -> None:
     """Run parsing workers (they take tasks from the queue the servers fill)."""
-    from ragserve.ingest.worker import run_workers
+    from ragserve.worker import run_workers
 
     settings = _settings(home=home)
     _configure_logging(settings)

@@ -1,37 +1,42 @@
-"""The started components of one ragserve process, built once from the settings."""
+"""The started components of one ragserve process (built once by ``bootstrap.build_runtime``)
+and what they share: model clients per credentials, the tenant defaults of new accounts.
+
+Services receive the ``Runtime``; it imports nothing above the stores, models and queue, so
+any layer above may depend on it."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from ragserve.blobs import BlobStore, make_blob_store
-from ragserve.db import migrate
-from ragserve.db.engine import (
-    make_engine,
-    make_read_session_factory,
-    make_session_factory,
-    transaction,
-)
-from ragserve.ingest.queue import TaskQueue, make_huey
+from ragserve.blobs import BlobStore
+from ragserve.db.engine import transaction
+from ragserve.health import Component, database_probe
+from ragserve.ingest.queue import TaskQueue
 from ragserve.models.chat import ChatModel, chat_model_for
 from ragserve.models.embedding import EmbeddingModel, embedding_model_for
+from ragserve.models.registry import is_builtin, plain_model_id
 from ragserve.models.rerank import RerankModel, rerank_model_for
-from ragserve.services.health import (
-    Component,
-    database_probe,
-)
-from ragserve.services.models import credentials, is_builtin, plain_model_id
-from ragserve.services.security import PasswordDecryptor, SessionSigner
-from ragserve.services.users import TenantDefaults
+from ragserve.security import PasswordDecryptor, SessionSigner
 from ragserve.settings import Settings
 from ragserve.store.base import ChunkStore
-from ragserve.store.sqlite import SqliteChunkStore
+
+CredentialLookup = Callable[[Session, Settings, str | None, str], tuple[str | None, str | None]]
+"""``(session, settings, tenant_id, model_id) -> (api_key, api_base)``: how a tenant calls a
+model (``services.models.credentials``, handed in by the composition root)."""
+
+
+@dataclass(frozen=True)
+class TenantDefaults:
+    """The models a new tenant starts with."""
+
+    llm_id: str = ""
+    embd_id: str = ""
 
 
 @dataclass
@@ -45,6 +50,7 @@ class Runtime:
     blobs: BlobStore
     chunks: ChunkStore
     queue: TaskQueue
+    credential_lookup: CredentialLookup
     # keyed by (model id, api key, api base): a tenant's new key gets a new client
     _embedders: dict[tuple[str, str | None, str | None], EmbeddingModel] = field(
         default_factory=dict
@@ -114,7 +120,7 @@ class Runtime:
         if is_builtin(model_id):
             return None, None  # without a database round trip: every question is embedded
         with self.read() as session:
-            return credentials(session, self.settings, tenant_id, model_id)
+            return self.credential_lookup(session, self.settings, tenant_id, model_id)
 
     def probes(self) -> dict[str, Component]:
         queue_kind = "redis" if self.settings.queue_url else "sqlite"
@@ -128,38 +134,3 @@ class Runtime:
     def close(self) -> None:
         self.chunks.close()
         self.engine.dispose()
-
-
-def build_runtime(settings: Settings, *, run_tasks_inline: bool | None = None) -> Runtime:
-    """Open the stores (migrating the metadata schema to the newest version) and load keys.
-
-    ``run_tasks_inline`` (default: ``workers == 0``) makes queued tasks run in the caller.
-    """
-    from ragserve.ingest import pipeline
-
-    settings.home.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
-    migrate.upgrade(engine)
-    passphrase = settings.rsa_private_key_passphrase
-    inline = settings.workers == 0 if run_tasks_inline is None else run_tasks_inline
-    holder: list[Runtime] = []
-    queue = TaskQueue(
-        make_huey(settings, immediate=inline),
-        run_task=lambda task_id: pipeline.run_task(holder[0], task_id),
-        reap=lambda: pipeline.requeue_expired(holder[0]),
-    )
-    runtime = Runtime(
-        settings=settings,
-        engine=engine,
-        sessions=make_session_factory(engine),
-        read_sessions=make_read_session_factory(engine),
-        signer=SessionSigner(settings.signing_key(), settings.session_max_age),
-        passwords=PasswordDecryptor.from_file(
-            settings.rsa_private_key_file, passphrase.get_secret_value() if passphrase else None
-        ),
-        blobs=make_blob_store(settings),
-        chunks=SqliteChunkStore(settings.home / "chunks.db", settings.home / "vectors"),
-        queue=queue,
-    )
-    holder.append(runtime)
-    return runtime

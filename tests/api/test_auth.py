@@ -118,7 +118,7 @@ def test_tampered_session_token_is_refused(client: TestClient, alice: Account) -
 def test_expired_session_token_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     import time
 
-    from ragserve.services.security import SessionSigner
+    from ragserve.security import SessionSigner
 
     signer = SessionSigner("k" * 40, max_age=60)
     token = signer.sign("abc")

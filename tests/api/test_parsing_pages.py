@@ -17,9 +17,11 @@ from api.test_parsing import document, new_dataset, parse, stop, upload
 from conftest import Account
 from helpers.pdf import text_pdf
 from ragserve.app import create_app
+from ragserve.bootstrap import build_runtime
 from ragserve.db.models import Document, IngestTask, TaskStatus
-from ragserve.ingest import pipeline, tasks
-from ragserve.runtime import Runtime, build_runtime
+from ragserve.ingest import tasks
+from ragserve.runtime import Runtime
+from ragserve.services import ingestion
 from ragserve.settings import Settings
 
 WORDS = ["wing", "lift", "drag", "flow", "shock", "wave", "layer", "vortex", "angle", "thrust"]
@@ -74,7 +76,7 @@ def reference_chunks(account: Account, runtime: Runtime, dataset_id: str, **conf
     set_config(account, dataset_id, document_id, task_page_size=1000, **config)
     parse(account, dataset_id, [document_id])
     for task_id in queued_ids(runtime, document_id):  # when tasks are not run inline
-        pipeline.run_task(runtime, task_id)
+        ingestion.run_task(runtime, task_id)
     assert document(account, dataset_id, document_id)["run"] == "DONE"
     assert len(task_rows(runtime, document_id)) == 1
     return chunk_rows(runtime, document_id)
@@ -162,7 +164,7 @@ def start_split_parse(account: Account, runtime: Runtime, data: bytes) -> tuple[
     set_config(account, dataset_id, document_id, task_page_size=2)
     assert parse(account, dataset_id, [document_id]) == {"code": 0}
     [first] = queued_ids(runtime, document_id)
-    pipeline.run_task(runtime, first)
+    ingestion.run_task(runtime, first)
     rows = task_rows(runtime, document_id)
     assert [(r.from_page, r.status) for r in rows if r.result] == [(1, TaskStatus.DONE)]
     assert len(queued_ids(runtime, document_id)) == 4
@@ -179,7 +181,7 @@ def test_tasks_run_in_any_order_and_the_last_one_indexes(
     dataset_id, document_id = start_split_parse(account, runtime, sample_pdf())
     progress = []
     for task_id in reversed(queued_ids(runtime, document_id)):
-        pipeline.run_task(runtime, task_id)
+        ingestion.run_task(runtime, task_id)
         progress.append(document(account, dataset_id, document_id)["progress"])
     assert progress == sorted(progress) and progress[-1] == 1.0 and progress[-2] < 1
     doc = document(account, dataset_id, document_id)
@@ -192,10 +194,10 @@ def test_stop_mid_way_cancels_every_task(queued: tuple[Account, Runtime]) -> Non
     account, runtime = queued
     dataset_id, document_id = start_split_parse(account, runtime, sample_pdf())
     waiting = queued_ids(runtime, document_id)
-    pipeline.run_task(runtime, waiting[0])
+    ingestion.run_task(runtime, waiting[0])
     assert stop(account, dataset_id, [document_id]) == {"code": 0}
     for task_id in waiting[1:]:
-        pipeline.run_task(runtime, task_id)  # the queue still delivers them: they do nothing
+        ingestion.run_task(runtime, task_id)  # the queue still delivers them: they do nothing
     doc = document(account, dataset_id, document_id)
     assert (doc["run"], doc["chunk_count"]) == ("CANCEL", 0)
     assert not doc["progress_msg"].endswith("Task done")
@@ -217,7 +219,7 @@ def test_a_failing_range_fails_the_document_and_cancels_the_rest(
         blob_key = session.get_one(Document, document_id).blob_key
     runtime.blobs.put(blob_key, b"%PDF-1.4 no longer a PDF")  # e.g. a damaged copy
     waiting = queued_ids(runtime, document_id)
-    pipeline.run_task(runtime, waiting[0])
+    ingestion.run_task(runtime, waiting[0])
     doc = document(account, dataset_id, document_id)
     assert (doc["run"], doc["progress"], doc["chunk_count"]) == ("FAIL", -1.0, 0)
     assert "[ERROR] Pages 3-4: The file is not a readable PDF" in doc["progress_msg"]
@@ -228,7 +230,7 @@ def test_a_failing_range_fails_the_document_and_cancels_the_rest(
         **{page: (TaskStatus.CANCELLED, None) for page in (5, 7, 9)},
     }
     for task_id in waiting[1:]:
-        pipeline.run_task(runtime, task_id)
+        ingestion.run_task(runtime, task_id)
     assert document(account, dataset_id, document_id)["run"] == "FAIL"
     assert runtime.chunks.counts(document_id=document_id).chunks == 0
 
@@ -246,11 +248,11 @@ def test_reparse_never_mixes_in_the_old_parse(queued: tuple[Account, Runtime]) -
     assert stop(account, dataset_id, [document_id]) == {"code": 0}
     assert parse(account, dataset_id, [document_id]) == {"code": 0}
     [first] = queued_ids(runtime, document_id)
-    pipeline.run_task(runtime, first)
-    with pytest.raises(pipeline.Cancelled):  # the busy worker learns at its next step
-        pipeline.DocumentJob(runtime, slow_claim, "slow-worker:1").run()
+    ingestion.run_task(runtime, first)
+    with pytest.raises(ingestion.Cancelled):  # the busy worker learns at its next step
+        ingestion.DocumentJob(runtime, slow_claim, "slow-worker:1").run()
     for task_id in old_tasks + queued_ids(runtime, document_id):
-        pipeline.run_task(runtime, task_id)
+        ingestion.run_task(runtime, task_id)
     assert document(account, dataset_id, document_id)["run"] == "DONE"
     assert chunk_rows(runtime, document_id) == reference_chunks(account, runtime, dataset_id)
     assert all(r.result is None for r in task_rows(runtime, document_id))
@@ -269,11 +271,11 @@ def test_a_range_whose_worker_died_is_retried(queued: tuple[Account, Runtime]) -
     victim, *others = queued_ids(runtime, document_id)
     expire(runtime, victim)
     for task_id in others:
-        pipeline.run_task(runtime, task_id)
+        ingestion.run_task(runtime, task_id)
     assert document(account, dataset_id, document_id)["run"] == "RUNNING"
-    pipeline.requeue_expired(runtime)  # what the reaper does every minute
+    ingestion.requeue_expired(runtime)  # what the reaper does every minute
     assert victim in queued_ids(runtime, document_id)
-    pipeline.run_task(runtime, victim)
+    ingestion.run_task(runtime, victim)
     doc = document(account, dataset_id, document_id)
     assert (doc["run"], doc["progress_msg"].splitlines()[-1][-9:]) == ("DONE", "Task done")
     assert chunk_rows(runtime, document_id) == reference_chunks(account, runtime, dataset_id)
@@ -285,7 +287,7 @@ def test_a_range_out_of_attempts_fails_the_document(queued: tuple[Account, Runti
     victim, *others = queued_ids(runtime, document_id)
     for _attempt in range(runtime.settings.task_attempts):
         expire(runtime, victim)
-        pipeline.requeue_expired(runtime)
+        ingestion.requeue_expired(runtime)
     doc = document(account, dataset_id, document_id)
     assert doc["run"] == "FAIL"
     assert doc["progress_msg"].endswith(

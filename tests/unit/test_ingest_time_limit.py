@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from ragserve.ingest.pipeline import TaskTimeout, time_limit
+from ragserve.services.ingestion import TaskTimeout, time_limit
 
 
 def test_the_limit_stops_a_task() -> None:

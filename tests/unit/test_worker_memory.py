@@ -8,7 +8,7 @@ import sys
 
 CAPPED = """
 import resource
-from ragserve.ingest.worker import limit_memory
+from ragserve.worker import limit_memory
 limit_memory({megabytes})
 print(resource.getrlimit(resource.RLIMIT_DATA)[0])
 try:

@@ -14,6 +14,7 @@ from ragserve.api.body import json_object, require, text
 from ragserve.api.deps import RuntimeDep, WebCaller
 from ragserve.api.envelope import web_result
 from ragserve.errors import ArgumentError
+from ragserve.models.registry import plain_name
 from ragserve.services import models
 from ragserve.services.secrets import SecretBox
 
@@ -101,7 +102,7 @@ def add_llm(runtime: RuntimeDep, caller: WebCaller, body: JsonBody) -> dict[str,
     require(body, "llm_name", "model_type")
     factory = text(body, "llm_factory")
     models.check_factory(factory)
-    name = models.plain_name(text(body, "llm_name").strip())
+    name = plain_name(text(body, "llm_name").strip())
     if not name:
         raise ArgumentError("`llm_name` can't be empty.")
     probe = models.Probe(factory, name, models.model_type_of(text(body, "model_type")))

@@ -11,8 +11,8 @@ from ragserve import __version__
 from ragserve.api.deps import RuntimeDep, WebCaller
 from ragserve.api.envelope import web_result
 from ragserve.db.models import ApiToken
+from ragserve.health import ProbeResult, run_probes
 from ragserve.services import tokens
-from ragserve.services.health import ProbeResult, run_probes
 from ragserve.timeutil import rfc1123
 
 router = APIRouter(prefix="/v1/system", tags=["system"])

@@ -17,30 +17,43 @@ RunTask = Callable[[str], None]
 Reap = Callable[[], None]
 
 
+def _unbound(*_args: object) -> None:
+    raise RuntimeError("TaskQueue.bind was not called: nothing runs the queue's tasks")
+
+
 class TaskQueue:
-    def __init__(self, huey: Huey, run_task: RunTask, reap: Reap) -> None:
+    """The ingestion queue. What runs a task is bound after the components that it needs exist
+    (``bootstrap.build_runtime``, ``worker.worker_queue``): a task needs the runtime, and the
+    runtime holds the queue."""
+
+    def __init__(self, huey: Huey) -> None:
         self.huey = huey
+        self._run_task: RunTask = _unbound
+        self._reap: Reap = _unbound
 
         # huey names a task after the module of its function: defining both here gives producers
-        # and consumers the same names whoever passes the callables.
+        # and consumers the same names whoever binds the callables.
         def run(task_id: str) -> None:
-            run_task(task_id)
+            self._run_task(task_id)
 
         def reap_expired() -> None:
-            reap()
+            self._reap()
 
         def reap_once() -> None:
-            reap()
+            self._reap()
 
         self._run = huey.task(name="run")(run)
-        self._reap = huey.periodic_task(crontab(minute="*"), name="reap")(reap_expired)
+        self._reap_periodic = huey.periodic_task(crontab(minute="*"), name="reap")(reap_expired)
         self._reap_once = huey.task(name="reap_once")(reap_once)
+
+    def bind(self, run_task: RunTask, reap: Reap) -> None:
+        self._run_task, self._reap = run_task, reap
 
     def submit(self, task_id: str) -> None:
         self._run(task_id)
 
     def reap_now(self) -> None:
-        self._reap.call_local()
+        self._reap_periodic.call_local()
 
     def reap_after(self, seconds: float) -> None:
         """Queue one reaper run in ``seconds`` (sooner than the minutely one)."""

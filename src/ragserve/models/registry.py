@@ -116,3 +116,27 @@ def check_embedding_model(model_id: str, has_key: Callable[[str], bool]) -> Mode
 def embedding_model_name(model_id: str) -> str:
     """The part datasets used together must share (the factory is ignored, spec 3.2)."""
     return split_model_id(model_id)[0]
+
+
+INTERNAL_SUFFIXES = ("___LocalAI", "___HuggingFace", "___OpenAI-API", "___VLLM")
+"""What RAGFlow appends to names added under some factories; ragserve never stores them."""
+
+
+def plain_name(name: str) -> str:
+    """``name`` without RAGFlow's internal ``___VLLM``-style suffix."""
+    for suffix in INTERNAL_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def plain_model_id(model_id: str) -> str:
+    """``model_id`` with its name's internal suffix dropped (``qwen___VLLM@VLLM`` ->
+    ``qwen@VLLM``), as the provider knows the model."""
+    name, factory = split_model_id(model_id)
+    return f"{plain_name(name)}@{factory}" if factory is not None else model_id
+
+
+def is_builtin(model_id: str) -> bool:
+    """Whether the model runs in this process, needing no credentials."""
+    return split_model_id(model_id)[1] == BUILTIN_FACTORY

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import ApiToken, User
 from ragserve.errors import AuthenticationError, Unauthorized
-from ragserve.services.security import SessionSigner, token_digest
+from ragserve.security import SessionSigner, token_digest
 from ragserve.services.tenancy import Caller, CredentialKind
 
 EMPTY_AUTHORIZATION = "`Authorization` can't be empty"

@@ -28,6 +28,8 @@ from ragserve.models.registry import (
     FACTORIES,
     ModelSpec,
     ModelType,
+    is_builtin,
+    plain_name,
     split_model_id,
 )
 from ragserve.models.registry import check_embedding_model as check_catalogue_embedding
@@ -44,8 +46,6 @@ HIDDEN_FACTORIES = frozenset({"Youdao", "FastEmbed", "BAAI", BUILTIN_FACTORY})
 SELF_HOSTED_FACTORIES = frozenset({"Ollama", "Xinference", "LocalAI", "LM-Studio"})
 """Factories whose models are ``available`` without a key (RAGFlow's ``self_deployed``)."""
 
-INTERNAL_SUFFIXES = ("___LocalAI", "___HuggingFace", "___OpenAI-API", "___VLLM")
-"""What RAGFlow appends to names added under some factories; ragserve never stores them."""
 
 TAGS: dict[str, str] = {
     ModelType.CHAT: "LLM",
@@ -113,21 +113,6 @@ def tenant_chat_model(session: Session, settings: Settings, tenant_id: str) -> s
     """The tenant's default chat model, else the server's; "" when neither is set."""
     tenant = session.get(Tenant, tenant_id)
     return (tenant.llm_id if tenant else "") or settings.default_chat_model
-
-
-def plain_name(name: str) -> str:
-    """``name`` without RAGFlow's internal ``___VLLM``-style suffix."""
-    for suffix in INTERNAL_SUFFIXES:
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def plain_model_id(model_id: str) -> str:
-    """``model_id`` with its name's internal suffix dropped (``qwen___VLLM@VLLM`` ->
-    ``qwen@VLLM``), as the provider knows the model."""
-    name, factory = split_model_id(model_id)
-    return f"{plain_name(name)}@{factory}" if factory is not None else model_id
 
 
 def factory_models(factory: str) -> list[ModelSpec]:
@@ -433,11 +418,6 @@ def _usable_row(
     if model_type is not None:
         query = query.where(TenantModel.model_type == model_type)
     return session.scalars(query.order_by(TenantModel.update_time.desc()).limit(1)).first()
-
-
-def is_builtin(model_id: str) -> bool:
-    """Whether the model runs in this process, needing no credentials."""
-    return split_model_id(model_id)[1] == BUILTIN_FACTORY
 
 
 def credentials(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import ApiToken
 from ragserve.errors import DataError
-from ragserve.services.security import (
+from ragserve.security import (
     API_TOKEN_PREFIX,
     new_api_token,
     new_beta_token,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from ragserve.db.models import Tenant, TenantRole, User, UserTenant
 from ragserve.errors import AuthenticationError, DataError, Forbidden, OperatingError
-from ragserve.services.security import hash_password, new_access_token, verify_password
+from ragserve.runtime import TenantDefaults
+from ragserve.security import hash_password, new_access_token, verify_password
 from ragserve.services.tenancy import Caller
 from ragserve.timeutil import new_id, utc_now
 
@@ -24,12 +24,6 @@ DEFAULT_PARSER_IDS = (
 PROFILE_FIELDS = frozenset({"nickname", "avatar", "language", "color_schema", "timezone"})
 # Model defaults of a tenant, changed through /v1/user/set_tenant_info.
 TENANT_MODEL_FIELDS = ("llm_id", "embd_id", "asr_id", "img2txt_id", "rerank_id", "tts_id")
-
-
-@dataclass(frozen=True)
-class TenantDefaults:
-    llm_id: str = ""
-    embd_id: str = ""
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:

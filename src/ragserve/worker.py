@@ -13,9 +13,10 @@ import resource
 import threading
 
 from ragserve.blas import use_one_blas_thread
-from ragserve.ingest import pipeline
+from ragserve.bootstrap import build_runtime
 from ragserve.ingest.queue import TaskQueue, make_huey
-from ragserve.runtime import Runtime, build_runtime
+from ragserve.runtime import Runtime
+from ragserve.services import ingestion
 from ragserve.settings import Settings
 
 logger = logging.getLogger("ragserve.worker")
@@ -56,10 +57,10 @@ def limit_memory(megabytes: int) -> None:
 
 def worker_queue(settings: Settings) -> TaskQueue:
     runtime = ProcessRuntime(settings)
-    queue = TaskQueue(
-        make_huey(settings),
-        run_task=lambda task_id: pipeline.run_task(runtime.get(), task_id),
-        reap=lambda: pipeline.requeue_expired(runtime.get()),
+    queue = TaskQueue(make_huey(settings))
+    queue.bind(
+        run_task=lambda task_id: ingestion.run_task(runtime.get(), task_id),
+        reap=lambda: ingestion.requeue_expired(runtime.get()),
     )
     # Startup hooks run in each worker process (not in the consumer that forks them).
     queue.huey.on_startup("memory_limit")(lambda: limit_memory(settings.task_memory_limit))
