@@ -75,7 +75,7 @@ from ragserve.blas import use_one_blas_thread
 from ragserve.bootstrap import build_runtime
 from ragserve.db.models import Dataset, Document
 from ragserve.models.builtin_minilm import MiniLMEmbedder
-from ragserve.models.embedding import BUILTIN_DIMENSION, configure_builtin
+from ragserve.models.embedding import BUILTIN_DIMENSION
 from ragserve.runtime import Runtime
 from ragserve.schemas.metadata_condition import parse_metadata_condition
 from ragserve.services import retrieval, tokens, users
@@ -623,8 +623,7 @@ def run_size(
     sequence = Questions(questions(pool))
     settings = settings_for(home)
     use_one_blas_thread()  # as `ragserve serve` does
-    configure_builtin(intra_op_threads=settings.server_embedding_threads)
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, embedding_threads=settings.server_embedding_threads)
     try:
         with serving(built) as client:
             for _ in range(50):

@@ -58,7 +58,9 @@ def _operation_id(route: APIRoute) -> str:
 
 def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     """Build the app; the stores are opened (and migrated) here, closed at shutdown."""
-    runtime = runtime or build_runtime(settings)
+    runtime = runtime or build_runtime(
+        settings, embedding_threads=settings.server_embedding_threads
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -7,6 +7,7 @@ from ragserve.blobs import make_blob_store
 from ragserve.db import migrate
 from ragserve.db.engine import make_engine, make_read_session_factory, make_session_factory
 from ragserve.ingest.queue import TaskQueue, make_huey
+from ragserve.models.embedding import BuiltinSession
 from ragserve.runtime import Runtime
 from ragserve.security import PasswordDecryptor, SessionSigner
 from ragserve.services import ingestion
@@ -15,10 +16,14 @@ from ragserve.settings import Settings
 from ragserve.store.sqlite import SqliteChunkStore
 
 
-def build_runtime(settings: Settings, *, run_tasks_inline: bool | None = None) -> Runtime:
+def build_runtime(
+    settings: Settings, *, run_tasks_inline: bool | None = None, embedding_threads: int = 1
+) -> Runtime:
     """Open the stores (migrating the metadata schema to the newest version) and load keys.
 
-    ``run_tasks_inline`` (default: ``workers == 0``) makes queued tasks run in the caller.
+    ``run_tasks_inline`` (default: ``workers == 0``) makes queued tasks run in the caller;
+    ``embedding_threads`` is how many threads one call of the builtin embedding model may use
+    (a server embeds one question at a time: ``server_embedding_threads``; a worker, one).
     """
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
@@ -38,6 +43,7 @@ def build_runtime(settings: Settings, *, run_tasks_inline: bool | None = None) -
         chunks=SqliteChunkStore(settings.home / "chunks.db", settings.home / "vectors"),
         queue=TaskQueue(make_huey(settings, immediate=inline)),
         credential_lookup=credentials,
+        builtin_embedding=BuiltinSession(intra_op_threads=embedding_threads),
     )
     runtime.queue.bind(
         run_task=lambda task_id: ingestion.run_task(runtime, task_id),

@@ -95,12 +95,10 @@ def serve(
 
     from ragserve.app import create_app
     from ragserve.blas import use_one_blas_thread
-    from ragserve.models.embedding import configure_builtin
 
     settings = _settings(host=host, port=port, home=home)
     _configure_logging(settings)
     use_one_blas_thread()
-    configure_builtin(intra_op_threads=settings.server_embedding_threads)
     application = create_app(settings)
     workers = _start_workers(settings) if settings.workers > 0 else None
     # What is loaded by now lives as long as the server. Out of the collector's sight, a full

@@ -19,7 +19,7 @@ from ragserve.db.engine import transaction
 from ragserve.health import Component, database_probe
 from ragserve.ingest.queue import TaskQueue
 from ragserve.models.chat import ChatModel, chat_model_for
-from ragserve.models.embedding import EmbeddingModel, embedding_model_for
+from ragserve.models.embedding import BuiltinSession, EmbeddingModel, embedding_model_for
 from ragserve.models.registry import is_builtin, plain_model_id
 from ragserve.models.rerank import RerankModel, rerank_model_for
 from ragserve.security import PasswordDecryptor, SessionSigner
@@ -51,6 +51,7 @@ class Runtime:
     chunks: ChunkStore
     queue: TaskQueue
     credential_lookup: CredentialLookup
+    builtin_embedding: BuiltinSession = field(default_factory=BuiltinSession)
     # keyed by (model id, api key, api base): a tenant's new key gets a new client
     _embedders: dict[tuple[str, str | None, str | None], EmbeddingModel] = field(
         default_factory=dict
@@ -89,6 +90,7 @@ class Runtime:
                     api_base=api_base,
                     timeout=self.settings.llm_timeout,
                     max_retries=self.settings.llm_max_retries,
+                    builtin=self.builtin_embedding,
                 )
             return self._embedders[cache_key]
 

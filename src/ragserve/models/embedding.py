@@ -82,46 +82,50 @@ def _check_texts(texts: Sequence[str]) -> None:
 
 # --- the builtin model ------------------------------------------------------------------------
 
-_builtin_lock = threading.Lock()
-_builtin: MiniLMEmbedder | None = None
-_builtin_pid: int | None = None
-_builtin_threads = 1
 
+class BuiltinSession:
+    """One MiniLM inference session, created on first use (again after a fork, since an
+    onnxruntime session must not cross one) and shared by every builtin model that holds it.
+    The runtime owns one per process: the model is ~90 MB."""
 
-def configure_builtin(*, intra_op_threads: int) -> None:
-    """Threads one builtin embedding call may use in this process (default 1)."""
-    global _builtin, _builtin_threads
-    if intra_op_threads < 1:
-        raise ValueError("intra_op_threads must be at least 1")
-    with _builtin_lock:
-        if intra_op_threads != _builtin_threads:
-            _builtin_threads = intra_op_threads
-            _builtin = None
+    def __init__(self, *, intra_op_threads: int = 1) -> None:
+        """``intra_op_threads``: threads one embedding call may use."""
+        if intra_op_threads < 1:
+            raise ValueError("intra_op_threads must be at least 1")
+        self.intra_op_threads = intra_op_threads
+        self._lock = threading.Lock()
+        self._embedder: MiniLMEmbedder | None = None
+        self._pid: int | None = None
 
+    def get(self) -> MiniLMEmbedder:
+        embedder, pid = self._embedder, os.getpid()
+        if embedder is not None and self._pid == pid:
+            return embedder
+        with self._lock:
+            if self._embedder is None or self._pid != pid:
+                from ragserve.models.builtin_minilm import MiniLMEmbedder, ModelFilesMissing
 
-def builtin_embedder() -> MiniLMEmbedder:
-    """The process's one MiniLM session, created on first use (again after a fork)."""
-    global _builtin, _builtin_pid
-    embedder, pid = _builtin, os.getpid()
-    if embedder is not None and _builtin_pid == pid:
-        return embedder
-    with _builtin_lock:
-        if _builtin is None or _builtin_pid != pid:
-            from ragserve.models.builtin_minilm import MiniLMEmbedder, ModelFilesMissing
-
-            try:
-                _builtin = MiniLMEmbedder(intra_op_threads=_builtin_threads)
-            except ModelFilesMissing as exc:
-                raise EmbeddingError(str(exc)) from exc
-            _builtin_pid = pid
-        return _builtin
+                try:
+                    self._embedder = MiniLMEmbedder(intra_op_threads=self.intra_op_threads)
+                except ModelFilesMissing as exc:
+                    raise EmbeddingError(str(exc)) from exc
+                self._pid = pid
+            return self._embedder
 
 
 class BuiltinEmbedding:
-    """all-MiniLM-L6-v2 (384 dimensions) run in this process; shares one session per process."""
+    """all-MiniLM-L6-v2 (384 dimensions) run in this process, on the session it is given."""
 
-    def __init__(self, *, batch_size: int | None = None, name: str = BUILTIN_MODEL_ID) -> None:
-        """``batch_size`` None: the model's own (``builtin_minilm.BATCH_SIZE``)."""
+    def __init__(
+        self,
+        session: BuiltinSession | None = None,
+        *,
+        batch_size: int | None = None,
+        name: str = BUILTIN_MODEL_ID,
+    ) -> None:
+        """``session`` None: a session of its own; ``batch_size`` None: the model's own
+        (``builtin_minilm.BATCH_SIZE``)."""
+        self.session = session or BuiltinSession()
         self.name = name
         self.dimension = BUILTIN_DIMENSION
         self.batch_size = batch_size
@@ -130,7 +134,7 @@ class BuiltinEmbedding:
         _check_texts(texts)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        embedder = builtin_embedder()
+        embedder = self.session.get()
         if self.batch_size is None:
             return embedder.embed(texts)
         return embedder.embed(texts, self.batch_size)
@@ -246,12 +250,14 @@ def embedding_model_for(
     api_base: str | None = None,
     timeout: float = 60,
     max_retries: int = 2,
+    builtin: BuiltinSession | None = None,
 ) -> EmbeddingModel:
     """The embedding model named by a RAGFlow id (``all-MiniLM-L6-v2@Builtin``,
     ``text-embedding-3-small@OpenAI``, ``nomic-embed-text@Ollama``...).
 
     An id without a known factory is looked up by name in the catalogue, and otherwise taken as a
-    model behind an OpenAI-compatible ``api_base``.
+    model behind an OpenAI-compatible ``api_base``. The builtin model runs on ``builtin`` (the
+    runtime's session; None: a session of its own).
     """
     name, factory = split_model_id(model_id)
     if factory is None:
@@ -265,7 +271,7 @@ def embedding_model_for(
     if factory == BUILTIN_FACTORY or (factory is None and name == BUILTIN_MODEL_NAME):
         if name != BUILTIN_MODEL_NAME:
             raise EmbeddingError(f"Unsupported model: <{model_id}>")
-        return BuiltinEmbedding(name=model_id)
+        return BuiltinEmbedding(builtin, name=model_id)
     spec = find_model(f"{name}@{factory}", ModelType.EMBEDDING) if factory else None
     return LiteLLMEmbedding(
         litellm_model_string(name, factory),
