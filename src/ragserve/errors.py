@@ -11,7 +11,14 @@
     ├── NotFound                  404: no such route (HTTP 404)
     ├── ResourceNotFound          404: no such item (HTTP 200)
     ├── PayloadTooLarge           400: the request body exceeds the limit (HTTP 413)
-    └── BatchError                500: items of a batch failed, one line each (HTTP 200)
+    ├── BatchError                500: items of a batch failed, one line each (HTTP 200)
+    └── OpenAIError               the OpenAI-compatible routes: a real HTTP status, OpenAI's body
+        ├── OpenAIBadRequest      HTTP 400 invalid_request_error
+        ├── OpenAIPayloadTooLarge HTTP 413 invalid_request_error
+        ├── OpenAIUnauthorized    HTTP 401 invalid_request_error / invalid_api_key
+        ├── OpenAINotFound        HTTP 404 invalid_request_error / model_not_found
+        ├── OpenAIUpstreamError   HTTP 502 api_error: the model behind the assistant failed
+        └── OpenAIServerError     HTTP 500 api_error: anything else
 
 Error codes are RAGFlow's RetCode numbers (spec section 0.4), which clients match on.
 """
@@ -113,3 +120,66 @@ class BatchError(RagserveError):
     """Several items of one request failed; the message has one line per item (RAGFlow's 500)."""
 
     code = RetCode.SERVER_ERROR
+
+
+class OpenAIError(RagserveError):
+    """A failure of an OpenAI-compatible route. Their clients (the OpenAI SDK, LiteLLM) read the
+    HTTP status and OpenAI's body ``{"error": {"message", "type", "param", "code"}}``, which
+    the API's error handler writes for these routes (``error_type`` is its ``type``,
+    ``error_code`` its ``code``)."""
+
+    code = RetCode.BAD_REQUEST
+    http_status = 400
+    error_type = "invalid_request_error"
+    error_code: str | None = None
+
+    def __init__(self, message: str, *, error_code: str | None = None) -> None:
+        super().__init__(message)
+        if error_code is not None:
+            self.error_code = error_code
+
+
+class OpenAIBadRequest(OpenAIError):
+    pass
+
+
+class OpenAIPayloadTooLarge(OpenAIError):
+    http_status = 413
+
+
+class OpenAIUnauthorized(OpenAIError):
+    code = RetCode.UNAUTHORIZED
+    http_status = 401
+    error_code = "invalid_api_key"
+
+
+class OpenAINotFound(OpenAIError):
+    code = RetCode.NOT_FOUND
+    http_status = 404
+    error_code = "model_not_found"
+
+
+class OpenAIUpstreamError(OpenAIError):
+    code = RetCode.SERVER_ERROR
+    http_status = 502
+    error_type = "api_error"
+
+
+class OpenAIServerError(OpenAIError):
+    code = RetCode.SERVER_ERROR
+    http_status = 500
+    error_type = "api_error"
+
+
+def as_openai_error(error: RagserveError) -> OpenAIError:
+    """Any error as an OpenAI-compatible route answers it: a request the caller can fix is a
+    400, a refused credential a 401; anything else a 500 with the same (client-safe) message."""
+    if isinstance(error, OpenAIError):
+        return error
+    if error.code == RetCode.AUTHENTICATION_ERROR or error.http_status == 401:
+        return OpenAIUnauthorized(error.message)
+    if error.code in (RetCode.ARGUMENT_ERROR, RetCode.DATA_ERROR, RetCode.OPERATING_ERROR):
+        return OpenAIBadRequest(error.message)
+    if error.http_status == PayloadTooLarge.http_status:
+        return OpenAIPayloadTooLarge(error.message)
+    return OpenAIServerError(error.message)

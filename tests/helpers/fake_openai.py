@@ -12,7 +12,10 @@ The API key picks a failure mode (the exact word, or the word followed by ``-any
 * ``slow``: sleeps ``slow_seconds`` before answering, past any short client timeout;
 * ``limited``: 429 rate limit;
 * ``midway``: a streamed reply stops halfway with an error event, as OpenAI's do when a
-  server fails during generation.
+  server fails during generation;
+* ``held``: the request is recorded, then its answer waits until the test calls ``release()``
+  (``hold()`` holds the next ones again; a new server holds). ``wait_held(n)`` returns once
+  ``n`` requests are waiting, so a test knows they reached the model before it goes on.
 
 Usage::
 
@@ -71,7 +74,7 @@ class RecordedRequest:
 
 
 def _failure_mode(api_key: str | None) -> str | None:
-    for mode in ("bad", "slow", "limited", "midway"):
+    for mode in ("bad", "slow", "limited", "midway", "held"):
         if api_key is not None and (api_key == mode or api_key.startswith(mode + "-")):
             return mode
     return None
@@ -94,6 +97,9 @@ class FakeOpenAI:
         self.reply = reply
         self.requests: list[RecordedRequest] = []
         self._stopping = threading.Event()
+        self._released = threading.Event()
+        self._held: list[RecordedRequest] = []
+        self._held_changed = threading.Condition()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -127,6 +133,7 @@ class FakeOpenAI:
 
     def stop(self) -> None:
         self._stopping.set()  # wakes "slow" requests
+        self._released.set()  # and "held" ones
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
@@ -137,10 +144,45 @@ class FakeOpenAI:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    # --- holding answers ---
+
+    def hold(self) -> None:
+        """Requests with the key ``held`` wait from now on, until ``release()``."""
+        self._released.clear()
+
+    def release(self) -> None:
+        """Answer the waiting ``held`` requests, and the next ones at once."""
+        self._released.set()
+
+    def held(self) -> list[RecordedRequest]:
+        """The requests waiting now."""
+        with self._held_changed:
+            return list(self._held)
+
+    def wait_held(self, count: int, timeout: float = 60) -> list[RecordedRequest]:
+        """Wait until ``count`` requests are waiting; ``timeout`` only guards against a hang."""
+        with self._held_changed:
+            if not self._held_changed.wait_for(lambda: len(self._held) >= count, timeout):
+                paths = [request.path for request in self._held]
+                raise AssertionError(f"{len(self._held)} requests held, not {count}: {paths}")
+            return list(self._held)
+
+    def _wait_for_release(self, request: RecordedRequest) -> None:
+        with self._held_changed:
+            self._held.append(request)
+            self._held_changed.notify_all()
+        try:
+            self._released.wait()
+        finally:
+            with self._held_changed:
+                self._held[:] = [held for held in self._held if held is not request]
+                self._held_changed.notify_all()
+
     # --- answers ---
 
     def handle(self, path: str, api_key: str | None, body: dict[str, Any]) -> _Answer:
-        self.requests.append(RecordedRequest(path, api_key, body))
+        recorded = RecordedRequest(path, api_key, body)
+        self.requests.append(recorded)
         if path not in ("/v1/embeddings", "/v1/chat/completions", "/v1/rerank"):
             return _error(404, f"Unknown request URL: POST {path}.", "invalid_request_error")
         mode = _failure_mode(api_key)
@@ -161,6 +203,8 @@ class FakeOpenAI:
             )
         if mode == "slow":
             self._stopping.wait(self.slow_seconds)
+        if mode == "held":
+            self._wait_for_release(recorded)
         if path == "/v1/embeddings":
             return self._embeddings(body)
         if path == "/v1/rerank":

@@ -7,12 +7,14 @@ and returns the envelope. Every error, whatever the route, is an ``ErrorBody`` (
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
-from ragserve.errors import RagserveError, RetCode
+from ragserve.errors import OpenAIError, RagserveError, RetCode
 
 DataT = TypeVar("DataT")
 
@@ -52,6 +54,47 @@ class ErrorBody(BaseModel):
     code: int = Field(description="RAGFlow's RetCode: 100 exception, 101 argument, 102 data, …")
     message: str
     data: Any = None
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str = Field(description="`invalid_request_error` or `api_error`.")
+    param: str | None = None
+    code: str | None = Field(
+        description="`invalid_api_key`, `model_not_found`, `missing_required_parameter` or null."
+    )
+
+
+class OpenAIErrorBody(BaseModel):
+    """A failure of an OpenAI-compatible route, with a real HTTP status (400, 401, 404, 502)."""
+
+    error: OpenAIErrorDetail
+
+
+def openai_error_body(error: OpenAIError) -> dict[str, Any]:
+    detail = OpenAIErrorDetail(message=error.message, type=error.error_type, code=error.error_code)
+    return OpenAIErrorBody(error=detail).model_dump()
+
+
+SSE_HEADERS = {"Cache-control": "no-cache", "Connection": "keep-alive", "X-Accel-Buffering": "no"}
+SSE_MEDIA_TYPE = "text/event-stream; charset=utf-8"
+
+
+def sse(payload: Any) -> str:
+    """One event as RAGFlow writes it: ``data:`` without a space, ``json.dumps`` defaults."""
+    return "data:" + json.dumps(payload, ensure_ascii=False) + "\n\n"
+
+
+def sse_events(events: Iterable[BaseModel]) -> Iterator[str]:
+    """Each event model as one ``data:`` event (a plain generator: see ``event_stream``)."""
+    for event in events:
+        yield sse(event.model_dump(mode="json"))
+
+
+def event_stream(lines: Iterable[str]) -> StreamingResponse:
+    """A server-sent event stream. ``lines`` must be a plain (sync) iterable: Starlette then
+    iterates it in the thread pool, so work done between events never blocks the event loop."""
+    return StreamingResponse(lines, media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
 
 
 def api_result(data: Any = None) -> dict[str, Any]:

@@ -10,13 +10,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from ragserve.api.envelope import error_body
+from ragserve.api.envelope import error_body, openai_error_body
 from ragserve.api.validation import format_validation_errors
-from ragserve.errors import ArgumentError, RagserveError, RetCode
+from ragserve.errors import (
+    ArgumentError,
+    OpenAIBadRequest,
+    RagserveError,
+    RetCode,
+    as_openai_error,
+)
 from ragserve.schemas.common import FIXED_MESSAGE
 
 MALFORMED_JSON = "Malformed JSON syntax: Missing commas/brackets or invalid encoding"
 _NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
+OPENAI_ROUTES = ("/api/v1/chats_openai/",)
+"""Route families that answer errors as OpenAI does: a real HTTP status, OpenAI's body."""
+
+
+def is_openai_route(path: str) -> bool:
+    return path.startswith(OPENAI_ROUTES)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -26,7 +38,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 async def _ragserve_error(request: Request, error: RagserveError) -> JSONResponse:
-    return JSONResponse(error_body(error, request.url.path), status_code=error.http_status)
+    path = request.url.path
+    if is_openai_route(path):
+        openai = as_openai_error(error)
+        return JSONResponse(openai_error_body(openai), status_code=openai.http_status)
+    return JSONResponse(error_body(error, path), status_code=error.http_status)
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -34,6 +50,8 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
     whole = _whole_request_error(errors, request.headers.get("content-type"))
     if whole is not None:
         return await _ragserve_error(request, whole)
+    if is_openai_route(request.url.path):
+        return await _ragserve_error(request, ArgumentError(format_validation_errors(errors)))
     body = {"code": int(RetCode.ARGUMENT_ERROR), "message": format_validation_errors(errors)}
     return JSONResponse(body)
 
@@ -46,6 +64,8 @@ def _whole_request_error(
     for failure in errors:
         if failure["type"] == FIXED_MESSAGE:
             context = failure["ctx"]
+            if "openai_code" in context:  # OpenAI's error code for an OpenAI-compatible route
+                return OpenAIBadRequest(str(context["message"]), error_code=context["openai_code"])
             fixed = RagserveError(str(context["message"]))
             fixed.code = RetCode(int(context["code"]))
             return fixed

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
 from ragserve.api.envelope import ErrorBody
 
@@ -16,6 +17,23 @@ OpenAI-compatible and Dify routes), not a 200 envelope."""
 
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 _JSON = "application/json"
+_EVENT_STREAM = "text/event-stream"
+_REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+def event_stream_responses(
+    event: type[BaseModel], description: str, json_model: Any = None
+) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` of a route answering server-sent events, each ``data:`` and an ``event``
+    (and, when ``json_model`` is given, a JSON answer of that model otherwise)."""
+    schema = event.model_json_schema(ref_template=_REF_TEMPLATE, mode="serialization")
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {_EVENT_STREAM: {"schema": schema}},
+    }
+    if json_model is not None:
+        response["model"] = json_model
+    return {200: response}
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -43,7 +61,21 @@ def _with_error_envelopes(schema: dict[str, Any]) -> dict[str, Any]:
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             _document_errors(operation)
+            _hoist_definitions(operation, components)
     return schema
+
+
+def _hoist_definitions(operation: dict[str, Any], components: dict[str, Any]) -> None:
+    """Models that FastAPI does not know (server-sent events) bring their own ``$defs``."""
+    for response in operation.get("responses", {}).values():
+        for content in response.get("content", {}).values():
+            schema = content.get("schema", {})
+            for name, definition in schema.pop("$defs", {}).items():
+                components.setdefault(name, definition)
+            title = schema.get("title")
+            if isinstance(title, str) and "properties" in schema:
+                components.setdefault(title, dict(schema))
+                content["schema"] = {"$ref": _REF_TEMPLATE.format(model=title)}
 
 
 def _document_errors(operation: dict[str, Any]) -> None:

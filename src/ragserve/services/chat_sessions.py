@@ -14,7 +14,7 @@ A session is reachable only through a live chat of the caller's tenant. The stor
   positions`` (``services.completions.reference_chunk``).
 
 RAGFlow lets the opener take the first reference slot, which shifts every reference by one
-turn; here the opener has none and each answer shows its own.
+turn; here the opener has none and each answer shows its own. ``public`` shows a session so.
 """
 
 from __future__ import annotations
@@ -27,12 +27,21 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ragserve.db.models import Chat, ChatSession
+from ragserve.domain import Validity
 from ragserve.errors import DataError
-from ragserve.schemas.chats import CreateSession, ListSessions, UpdateSession
+from ragserve.schemas.chats import (
+    CreateSession,
+    ListSessions,
+    SessionMessage,
+    SessionPublic,
+    UpdateSession,
+)
 from ragserve.services.batch import BatchOutcome
 from ragserve.services.chats import live_chat, resolve_batch
 from ragserve.services.tenancy import Caller
-from ragserve.timeutil import new_id
+from ragserve.timeutil import new_id, rfc1123
+
+MESSAGE_KEYS = ("role", "content", "id", "created_at")
 
 
 def opener(chat: Chat) -> dict[str, Any]:
@@ -65,9 +74,32 @@ def references_by_message(
     return result
 
 
-def create_session(
-    session: Session, caller: Caller, chat_id: str, body: CreateSession
-) -> ChatSession:
+def public(row: ChatSession) -> SessionPublic:
+    """The session with its messages; each assistant message carries the chunks its answer
+    was based on in ``reference``."""
+    messages = row.messages or []
+    references = references_by_message(messages, row.answer_references or [])
+    shown = []
+    for message, reference in zip(messages, references, strict=True):
+        fields = {key: message[key] for key in MESSAGE_KEYS if key in message}
+        if reference is not None:
+            fields["reference"] = reference.get("chunks") or []
+        shown.append(SessionMessage.model_validate(fields))
+    return SessionPublic(
+        id=row.id,
+        chat_id=row.chat_id,
+        name=row.name,
+        user_id=row.user_id,
+        messages=shown,
+        create_time=row.create_time,
+        create_date=rfc1123(row.create_date),
+        update_time=row.update_time,
+        update_date=rfc1123(row.update_date),
+    )
+
+
+def new_session(session: Session, caller: Caller, chat_id: str, body: CreateSession) -> ChatSession:
+    """A new session of the caller's chat, holding the chat's opener."""
     chat = live_chat(session, caller, chat_id)
     if chat is None:
         raise DataError("You do not own the assistant.")
@@ -83,6 +115,12 @@ def create_session(
     session.add(row)
     session.flush()
     return row
+
+
+def create_session(
+    session: Session, caller: Caller, chat_id: str, body: CreateSession
+) -> SessionPublic:
+    return public(new_session(session, caller, chat_id, body))
 
 
 def update_session(
@@ -101,7 +139,7 @@ def update_session(
     if found is None:
         raise DataError("Session does not exist")
     row, chat_status = found
-    if chat_status != "1":
+    if chat_status != Validity.VALID:
         raise DataError("You do not own the session")
     given = body.model_fields_set
     if "message" in given or "messages" in given:
@@ -119,7 +157,7 @@ def update_session(
 
 def list_sessions(
     session: Session, caller: Caller, chat_id: str, query: ListSessions
-) -> list[ChatSession]:
+) -> list[SessionPublic]:
     if live_chat(session, caller, chat_id) is None:
         raise DataError(f"You don't own the assistant {chat_id}.")
     statement = select(ChatSession).where(ChatSession.chat_id == chat_id)
@@ -135,13 +173,10 @@ def list_sessions(
         if query.desc
         else (column.asc(), ChatSession.id.asc())
     )
-    return list(
-        session.scalars(
-            statement.order_by(*order)
-            .offset((query.page - 1) * query.page_size)
-            .limit(query.page_size)
-        )
+    rows = session.scalars(
+        statement.order_by(*order).offset((query.page - 1) * query.page_size).limit(query.page_size)
     )
+    return [public(row) for row in rows]
 
 
 def delete_sessions(

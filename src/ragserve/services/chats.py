@@ -16,8 +16,10 @@ completion endpoints read:
 * ``similarity_threshold``, ``vector_similarity_weight`` (the weight of vector similarity; the
   API shows ``keywords_similarity_weight`` = 1 − it), ``top_n``, ``top_k``, ``rerank_id``
   ("" for none): the retrieval settings.
-* ``dataset_ids`` in the client's order, without repeats; ``do_refer`` "1"/"0";
-  ``name_key``: see the model.
+* ``dataset_ids`` in the client's order, without repeats; ``do_refer``: whether answers cite
+  (stored as RAGFlow does, "1" or "0"); ``name_key``: see the model.
+
+``public`` and ``listed`` show a chat as RAGFlow does, in the API's names.
 """
 
 from __future__ import annotations
@@ -25,22 +27,34 @@ from __future__ import annotations
 import copy
 import hashlib
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ragserve.db.models import Chat, Dataset
+from ragserve.domain import Validity
 from ragserve.errors import AuthenticationError, DataError
 from ragserve.models.registry import ModelType, split_model_id
-from ragserve.schemas.chats import ChatBody, ListChats, LlmFields, PromptFields
+from ragserve.schemas.chats import (
+    ChatBody,
+    ChatListed,
+    ChatLlm,
+    ChatPrompt,
+    ChatPublic,
+    ListChats,
+    LlmFields,
+    PromptFields,
+)
+from ragserve.services import datasets as dataset_service
 from ragserve.services.batch import BatchOutcome, unique_ids
 from ragserve.services.datasets import DatasetStats, DatasetView, stats_for, visible_to
 from ragserve.services.models import model_exists
 from ragserve.services.tenancy import Caller
 from ragserve.services.users import owner_tenant
 from ragserve.settings import Settings
+from ragserve.timeutil import rfc1123
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are an assistant that answers questions from a knowledge base. Base your answer on "
@@ -78,6 +92,7 @@ PROMPT_CONFIG_KEYS = {
     "tts": "tts",
     "refine_multiturn": "refine_multiturn",
 }
+PROMPT_NAMES = {internal: documented for documented, internal in PROMPT_CONFIG_KEYS.items()}
 RETRIEVAL_KEYS = frozenset(
     {
         "similarity_threshold",
@@ -100,8 +115,56 @@ def keywords_weight(chat: Chat) -> float:
     return round(1 - chat.vector_similarity_weight, WEIGHT_DIGITS)
 
 
+def _refers(show_quotation: bool) -> str:
+    """``do_refer`` as RAGFlow stores it: "1" or "0"."""
+    return str(int(show_quotation))
+
+
 def _live(caller: Caller) -> ColumnElement[bool]:
-    return (Chat.tenant_id == caller.tenant_id) & (Chat.status == "1")
+    return (Chat.tenant_id == caller.tenant_id) & (Chat.status == Validity.VALID)
+
+
+def _public_fields(chat: Chat) -> dict[str, Any]:
+    prompt = {PROMPT_NAMES.get(key, key): value for key, value in chat.prompt_config.items()}
+    prompt.update(
+        similarity_threshold=chat.similarity_threshold,
+        keywords_similarity_weight=keywords_weight(chat),
+        top_n=chat.top_n,
+        top_k=chat.top_k,
+        rerank_model=chat.rerank_id,
+    )
+    return {
+        "id": chat.id,
+        "tenant_id": chat.tenant_id,
+        "name": chat.name,
+        "description": chat.description,
+        "avatar": chat.avatar,
+        "language": chat.language,
+        "llm": cast(ChatLlm, {**chat.llm_setting, "model_name": chat.llm_id}),
+        "prompt_type": chat.prompt_type,
+        "prompt": cast(ChatPrompt, prompt),
+        "top_k": chat.top_k,
+        "meta_data_filter": chat.meta_data_filter,
+        "do_refer": chat.do_refer,
+        "status": chat.status,
+        "dataset_ids": list(chat.dataset_ids),
+        "create_time": chat.create_time,
+        "create_date": rfc1123(chat.create_date),
+        "update_time": chat.update_time,
+        "update_date": rfc1123(chat.update_date),
+    }
+
+
+def public(chat: Chat) -> ChatPublic:
+    """The chat as RAGFlow shows it: ``llm`` and ``prompt`` in the API's names."""
+    return ChatPublic(**_public_fields(chat))
+
+
+def listed(chat: Chat, views: list[DatasetView]) -> ChatListed:
+    """The chat in a listing, with the datasets it uses that the caller can still see."""
+    fields = _public_fields(chat)
+    fields["dataset_ids"] = [view.dataset.id for view in views]
+    return ChatListed(**fields, datasets=[dataset_service.public(view) for view in views])
 
 
 def live_chat(session: Session, caller: Caller, chat_id: str) -> Chat | None:
@@ -109,7 +172,7 @@ def live_chat(session: Session, caller: Caller, chat_id: str) -> Chat | None:
     return session.scalars(select(Chat).where(Chat.id == chat_id, _live(caller))).first()
 
 
-def create_chat(session: Session, settings: Settings, caller: Caller, body: ChatBody) -> Chat:
+def create_chat(session: Session, settings: Settings, caller: Caller, body: ChatBody) -> ChatPublic:
     """A new chat; the checks run in RAGFlow's order, so the first failing one answers."""
     dataset_ids = _unique(body.dataset_ids)
     _check_datasets(session, caller, dataset_ids)
@@ -142,15 +205,15 @@ def create_chat(session: Session, settings: Settings, caller: Caller, body: Chat
         top_n=6,
         top_k=1024,
         rerank_id="",
-        do_refer="1" if body.show_quotation else "0",
+        do_refer=_refers(body.show_quotation),
         meta_data_filter=body.meta_data_filter or {},
         dataset_ids=dataset_ids,
-        status="1",
+        status=Validity.VALID,
     )
     _set_retrieval(chat, body.prompt, rerank_id)
     session.add(chat)
     _flush(session, duplicate)
-    return chat
+    return public(chat)
 
 
 def update_chat(
@@ -192,7 +255,7 @@ def update_chat(
     if "meta_data_filter" in given:
         chat.meta_data_filter = body.meta_data_filter or {}
     if "show_quotation" in given:
-        chat.do_refer = "1" if body.show_quotation else "0"
+        chat.do_refer = _refers(body.show_quotation)
     _flush(session, duplicate)
 
 
@@ -203,14 +266,12 @@ def delete_chats(session: Session, caller: Caller, ids: list[str] | None) -> Bat
         ids, existing, "assistant", lambda chat_id: f"Assistant({chat_id}) not found."
     )
     for chat in session.scalars(select(Chat).where(Chat.id.in_(found))):
-        chat.status, chat.name_key = "0", None
+        chat.status, chat.name_key = Validity.INVALID, None
     session.flush()
     return outcome
 
 
-def list_chats(
-    session: Session, caller: Caller, query: ListChats
-) -> list[tuple[Chat, list[DatasetView]]]:
+def list_chats(session: Session, caller: Caller, query: ListChats) -> list[ChatListed]:
     """One page of the caller's chats, each with the datasets it uses that still exist and
     that the caller can still see."""
     condition = _live(caller)
@@ -239,7 +300,7 @@ def list_chats(
     }
     stats = stats_for(session, list(datasets))
     return [
-        (
+        listed(
             chat,
             [
                 DatasetView(datasets[i], stats.get(i, DatasetStats()))

@@ -3,7 +3,8 @@
 ``answer`` is the pipeline, shared by the native and the OpenAI-compatible endpoints: it takes
 a snapshot of the assistant and the conversation and yields ``Event``s — answer text, reasoning
 text, then one ``final`` event with the whole answer (citations inserted) and its reference.
-The endpoints turn events into their wire formats and store what was said.
+``services.chat_turns`` and ``services.openai_chat`` turn events into the endpoints' answers
+(and store what was said in a session); ``ask_events`` does it for ``/sessions/ask``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from ragserve.db.models import ChatSession, TenantModel
-from ragserve.errors import DataError
+from ragserve.db.models import TenantModel
+from ragserve.errors import DataError, RagserveError
 from ragserve.models.chat import ChatError, ChatModel
 from ragserve.models.registry import ModelType, find_model, split_model_id
 from ragserve.rag import citations
@@ -33,10 +35,15 @@ from ragserve.rag.prompt import (
 )
 from ragserve.rag.think import ThinkSplitter
 from ragserve.runtime import Runtime
-from ragserve.schemas.chats import CreateSession
+from ragserve.schemas.completions import (
+    AskAnswer,
+    ChatReference,
+    DocumentCount,
+    ReferenceChunk,
+    StreamEvent,
+)
 from ragserve.schemas.metadata_condition import MetadataCondition
 from ragserve.services import retrieval
-from ragserve.services.chat_sessions import create_session
 from ragserve.services.chats import live_chat
 from ragserve.services.datasets import stats_for
 from ragserve.services.models import tenant_chat_model
@@ -101,7 +108,7 @@ class Request:
 class Final:
     answer: str
     """The whole answer, citations normalised (and inserted when the model wrote none)."""
-    reference: dict[str, Any]
+    reference: ChatReference
     """``{"total", "chunks", "doc_aggs"}``, or ``{}`` when nothing was retrieved or quoting
     is off."""
     prompt: str
@@ -138,7 +145,7 @@ def load_assistant(runtime: Runtime, caller: Caller, chat_id: str) -> Assistant:
         )
 
 
-def _context_tokens(session: Any, tenant_id: str, model_id: str) -> int:
+def _context_tokens(session: Session, tenant_id: str, model_id: str) -> int:
     name, factory = split_model_id(model_id)
     row = session.scalars(
         select(TenantModel.max_tokens).where(
@@ -202,7 +209,7 @@ def answer(runtime: Runtime, assistant: Assistant, request: Request) -> Iterator
         if not reasoning:
             text_parts.append(text)
     full = "".join(text_parts)
-    reference: dict[str, Any] = {}
+    reference: ChatReference = {}
     if quote and result is not None and scope is not None:
         full = _cite(runtime, scope, full, hits)
         reference = _reference(hits, result, full)
@@ -276,7 +283,7 @@ def _cite(runtime: Runtime, scope: Scope, text: str, hits: list[Hit]) -> str:
     return citations.insert_citations(text, [hit.chunk.vector for hit in hits], model.embed)
 
 
-def _reference(hits: list[Hit], result: SearchResult, text: str) -> dict[str, Any]:
+def _reference(hits: list[Hit], result: SearchResult, text: str) -> ChatReference:
     chunks = [reference_chunk(hit) for hit in hits]
     used = {hits[i].chunk.document_id for i in citations.cited(text, len(hits))}
     documents = [d for d in result.documents if not used or d.document_id in used]
@@ -284,13 +291,13 @@ def _reference(hits: list[Hit], result: SearchResult, text: str) -> dict[str, An
         "total": len(chunks),
         "chunks": chunks,
         "doc_aggs": [
-            {"doc_name": d.document_name, "doc_id": d.document_id, "count": d.count}
+            DocumentCount(doc_name=d.document_name, doc_id=d.document_id, count=d.count)
             for d in documents
         ],
     }
 
 
-def reference_chunk(hit: Hit) -> dict[str, Any]:
+def reference_chunk(hit: Hit) -> ReferenceChunk:
     chunk = hit.chunk
     return {
         "id": chunk.id,
@@ -367,6 +374,28 @@ def ad_hoc_assistant(runtime: Runtime, caller: Caller, dataset_ids: Sequence[str
         )
 
 
+def ask_events(runtime: Runtime, assistant: Assistant, question: str) -> Iterator[StreamEvent]:
+    """The answer to a question over the assistant's datasets as ``/sessions/ask`` streams it
+    (spec 4.5): text events, a final one with the reference, then ``data: true``. A failure
+    becomes an error event; the stream still ends normally."""
+    request = Request(messages=[{"role": "user", "content": question}])
+    try:
+        for event in answer(runtime, assistant, request):
+            if event.final is not None:
+                data = AskAnswer(answer="", reference=event.final.reference, final=True)
+            elif event.kind == "text":
+                data = AskAnswer(answer=event.text, reference={}, final=False)
+            else:
+                continue
+            yield StreamEvent(message="", data=data)
+    except RagserveError as error:
+        yield StreamEvent.failure(error.message)
+    except Exception:
+        logger.exception("ask over datasets %s failed", assistant.dataset_ids)
+        yield StreamEvent.failure("Internal error while answering; see the server log.")
+    yield StreamEvent(message="", data=True)
+
+
 def related_questions(runtime: Runtime, caller: Caller, question: str, industry: str) -> list[str]:
     """Search queries related to the question, from the tenant's chat model."""
     with runtime.read() as session:
@@ -381,53 +410,3 @@ def related_questions(runtime: Runtime, caller: Caller, question: str, industry:
     )
     found = (_NUMBERED.match(line) for line in reply.splitlines())
     return [match.group(1).strip() for match in found if match]
-
-
-# --- sessions ----------------------------------------------------------------------------------
-
-
-def open_session(
-    runtime: Runtime, caller: Caller, chat_id: str, name: str, user_id: str
-) -> ChatSession:
-    """A new session of the chat, holding its opener (as ``POST .../sessions`` makes it)."""
-    with runtime.transaction() as session:
-        row = create_session(
-            session, caller, chat_id, CreateSession(name=name or "New session", user_id=user_id)
-        )
-        session.expunge(row)
-        return row
-
-
-def conversation(runtime: Runtime, assistant: Assistant, session_id: str) -> list[dict[str, str]]:
-    """The session's messages as ``{"role", "content"}``; raises if it is not the chat's."""
-    with runtime.read() as session:
-        row = session.get(ChatSession, session_id)
-        if row is None or row.chat_id != assistant.id:
-            raise DataError(f"You don't own the session {session_id}")
-        return [
-            {"role": str(m.get("role")), "content": str(m.get("content", ""))}
-            for m in row.messages or []
-            if m.get("role") in ("user", "assistant")
-        ]
-
-
-def record_exchange(
-    runtime: Runtime,
-    session_id: str,
-    message_id: str,
-    question: str,
-    answer_text: str,
-    reference: dict[str, Any],
-) -> None:
-    """Append the question and the answer (with its reference) to the session."""
-    now = time.time()
-    with runtime.transaction() as session:
-        row = session.get(ChatSession, session_id)
-        if row is None:
-            return
-        row.messages = [
-            *(row.messages or []),
-            {"role": "user", "content": question, "id": message_id, "created_at": now},
-            {"role": "assistant", "content": answer_text, "id": message_id, "created_at": now},
-        ]
-        row.answer_references = [*(row.answer_references or []), reference]
