@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -12,9 +13,20 @@ from starlette.exceptions import HTTPException
 
 from ragserve.api.envelope import error_body
 from ragserve.api.validation import format_validation_errors
-from ragserve.errors import ArgumentError, RagserveError, RetCode
+from ragserve.errors import (
+    ArgumentError,
+    DifyError,
+    InternalError,
+    InvalidRequest,
+    RagserveError,
+    RetCode,
+)
 from ragserve.schemas.common import FIXED_MESSAGE
 
+logger = logging.getLogger("ragserve.api")
+
+DIFY_PREFIX = "/api/v1/dify/"
+"""Dify's route family answers errors with its own body (see ``_dify_body``)."""
 MALFORMED_JSON = "Malformed JSON syntax: Missing commas/brackets or invalid encoding"
 _NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
 
@@ -26,7 +38,33 @@ def install_error_handlers(app: FastAPI) -> None:
 
 
 async def _ragserve_error(request: Request, error: RagserveError) -> JSONResponse:
-    return JSONResponse(error_body(error, request.url.path), status_code=error.http_status)
+    path = request.url.path
+    body = error_body(error, path)
+    if isinstance(error, InternalError) and error.http_status >= 500:
+        # the detail (and the traceback) for the log; the client gets the id to quote
+        request_id = getattr(request.state, "request_id", "")
+        logger.error(
+            "%s, request id %s: %s %s: %s",
+            type(error).__name__,
+            request_id,
+            request.method,
+            path,
+            error.detail,
+            exc_info=error,
+        )
+        body["message"] = f"{error.message.rstrip('.')} (request id {request_id})."
+    if path.startswith(DIFY_PREFIX):
+        body = _dify_body(error, body)
+    return JSONResponse(body, status_code=error.http_status)
+
+
+def _dify_body(error: RagserveError, body: dict[str, Any]) -> dict[str, Any]:
+    """Dify's route family: RAGFlow's ``code``/``message``, and Dify's ``error_code``/
+    ``error_msg`` beside them when Dify defines a code for the failure (auth, unknown
+    knowledge); the HTTP status is the error's (403, 404, 500; 200 for argument errors)."""
+    if isinstance(error, DifyError) and error.error_code is not None:
+        body |= {"error_code": error.error_code, "error_msg": body["message"]}
+    return body
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -46,9 +84,10 @@ def _whole_request_error(
     for failure in errors:
         if failure["type"] == FIXED_MESSAGE:
             context = failure["ctx"]
-            fixed = RagserveError(str(context["message"]))
-            fixed.code = RetCode(int(context["code"]))
-            return fixed
+            code = RetCode(int(context["code"]))
+            if "data" in context:
+                return InvalidRequest(str(context["message"]), code, data=context["data"])
+            return InvalidRequest(str(context["message"]), code)
     for failure in errors:
         kind, loc, value = failure["type"], tuple(failure["loc"]), failure.get("input")
         if kind == "json_invalid" or (loc == ("body",) and kind == "missing"):
