@@ -72,8 +72,8 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
     whole = _whole_request_error(errors, request.headers.get("content-type"))
     if whole is not None:
         return await _ragserve_error(request, whole)
-    body = {"code": int(RetCode.ARGUMENT_ERROR), "message": format_validation_errors(errors)}
-    return JSONResponse(body)
+    # an ArgumentError like any other, so that /v1 routes' envelopes carry their ``data``
+    return await _ragserve_error(request, ArgumentError(format_validation_errors(errors)))
 
 
 def _whole_request_error(
