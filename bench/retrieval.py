@@ -70,14 +70,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from helpers.data import CRANFIELD, PDF_SAMPLES, cranfield_text
 from helpers.processes import stop
 from helpers.server import RunningServer, free_port, server_env, wait_until_healthy
-from ragserve.api.retrieval import search_options
 from ragserve.blas import use_one_blas_thread
 from ragserve.bootstrap import build_runtime
 from ragserve.db.models import Dataset, Document
 from ragserve.models.builtin_minilm import MiniLMEmbedder
 from ragserve.models.embedding import BUILTIN_DIMENSION
 from ragserve.runtime import Runtime
-from ragserve.schemas.metadata_condition import parse_metadata_condition
+from ragserve.schemas.retrieval import RetrievalRequest
 from ragserve.services import retrieval, tokens, users
 from ragserve.services.tenancy import Caller, CredentialKind
 from ragserve.settings import Settings
@@ -484,12 +483,13 @@ def body_for(built: Built, case: str, question: str, index: int) -> dict[str, An
 
 def serve_body(runtime: Runtime, caller: Caller, body: dict[str, Any]) -> list[str]:
     """What the endpoint does with ``body`` up to the result, minus HTTP: the chunk ids."""
-    condition = parse_metadata_condition(body.get("metadata_condition") or None)
+    request = RetrievalRequest.model_validate(body)
     with runtime.read() as session:
         scope = retrieval.resolve_scope(
-            session, caller, body["dataset_ids"], body.get("document_ids") or [], condition
+            session, caller, request.dataset_ids, request.document_ids, request.metadata_condition
         )
-    result = retrieval.search(runtime, scope, body["question"], search_options(body))
+    options = retrieval.search_options(request)
+    result = retrieval.search(runtime, scope, request.question, options)
     return [hit.chunk.id for hit in result.hits]
 
 

@@ -69,8 +69,8 @@ def _runtime(home: Path | None) -> Iterator[Runtime]:
     runtime = build_runtime(_settings(home=home))
     try:
         yield runtime
-    except RagserveError as error:
-        _err.print(f"[red]Error:[/red] {error.message}")
+    except RagserveError as error:  # str(): an internal error's detail, else the message
+        _err.print(f"[red]Error:[/red] {error}")
         raise typer.Exit(1) from error
     finally:
         runtime.close()

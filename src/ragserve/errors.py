@@ -12,6 +12,14 @@
     ├── ResourceNotFound          404: no such item (HTTP 200)
     ├── PayloadTooLarge           400: the request body exceeds the limit (HTTP 413)
     ├── BatchError                500: items of a batch failed, one line each (HTTP 200)
+    ├── InvalidRequest            100-109: a value refused with RAGFlow's own text and code
+    ├── InternalError             500: a component failed; the client never sees the detail
+    │   └── ChunkStoreError       (ragserve.store) the chunk store failed (HTTP 500)
+    │       └── ChunkNotFound     102: a chunk vanished (HTTP 200)
+    ├── DifyError                 Dify's external knowledge API: HTTP status = code
+    │   ├── DifyAuthorizationError   403, Dify error_code 1001 (header) or 1002 (key)
+    │   ├── KnowledgeNotFound        404, Dify error_code 2001
+    │   └── DifySearchFailed         500
     └── OpenAIError               the OpenAI-compatible routes: a real HTTP status, OpenAI's body
         ├── OpenAIBadRequest      HTTP 400 invalid_request_error
         ├── OpenAIPayloadTooLarge HTTP 413 invalid_request_error
@@ -120,6 +128,66 @@ class BatchError(RagserveError):
     """Several items of one request failed; the message has one line per item (RAGFlow's 500)."""
 
     code = RetCode.SERVER_ERROR
+
+
+class InvalidRequest(RagserveError):
+    """A request value refused before any work, with the text and the code RAGFlow's handler
+    gives it (101, 102, or 100 where RAGFlow's ``int()``/``float()`` raised). Request models
+    raise these through ``schemas.common.fixed_message``; the API's validation handler turns
+    them into this error."""
+
+    def __init__(self, message: str, code: RetCode, *, data: Any = _UNSET) -> None:
+        super().__init__(message, data=data)
+        self.code = code
+
+
+class InternalError(RagserveError):
+    """A component of the server failed, not the request. The client sees ``message``, which
+    names what failed and nothing of how (HTTP 500); ``detail`` (also ``str(error)``) goes to
+    the server log with the request id, where the API's one handler writes it."""
+
+    code = RetCode.SERVER_ERROR
+    http_status = 500
+    public_message = "The server failed to complete the request."
+
+    def __init__(self, detail: str, message: str | None = None) -> None:
+        super().__init__(message or self.public_message)
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+class DifyError(RagserveError):
+    """An error of Dify's external knowledge API (``/api/v1/dify``): the HTTP status equals
+    the code, and Dify's ``error_code``/``error_msg`` come beside RAGFlow's ``code``/``message``
+    when Dify defines a code for the failure (``api/errors.py`` renders the body)."""
+
+    error_code: int | None = None
+
+
+class DifyAuthorizationError(DifyError):
+    """Dify's 1001 (the header is not ``Bearer <api-key>``) or 1002 (the key is unknown)."""
+
+    code = RetCode.FORBIDDEN
+    http_status = 403
+
+    def __init__(self, message: str, error_code: int) -> None:
+        super().__init__(message)
+        self.error_code = error_code
+
+
+class KnowledgeNotFound(DifyError):
+    code = RetCode.NOT_FOUND
+    http_status = 404
+    error_code = 2001
+
+
+class DifySearchFailed(DifyError):
+    """The search itself failed (a model or the store): RAGFlow's HTTP 500."""
+
+    code = RetCode.SERVER_ERROR
+    http_status = 500
 
 
 class OpenAIError(RagserveError):

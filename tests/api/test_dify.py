@@ -139,3 +139,30 @@ def test_malformed_json_and_bad_condition(alice: Account, corpus: Corpus) -> Non
     bad = {"conditions": [{"name": "topic", "comparison_operator": "like", "value": "x"}]}
     result = dify(alice, dify_body(corpus.dataset_id, "cranes", metadata_condition=bad)).json()
     assert result["code"] == 101 and "comparison_operator" in result["message"]
+
+
+def test_a_failing_search_is_http_500_in_difys_shape(
+    alice: Account, corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragserve.errors import RagserveError
+    from ragserve.store.base import ChunkStoreError
+
+    runtime = alice.client.app.state.runtime  # type: ignore[attr-defined]
+
+    def model_down(*args: Any, **kwargs: Any) -> Any:
+        raise RagserveError("the embedding provider is unreachable")
+
+    monkeypatch.setattr(runtime.chunks, "candidates", model_down)
+    response = dify(alice, dify_body(corpus.dataset_id, "cranes"))
+    assert response.status_code == 500
+    assert response.json() == {"code": 500, "message": "the embedding provider is unreachable"}
+
+    def store_down(*args: Any, **kwargs: Any) -> Any:
+        raise ChunkStoreError("vector search failed: disk I/O error at /srv/chunks")
+
+    monkeypatch.setattr(runtime.chunks, "candidates", store_down)
+    response = dify(alice, dify_body(corpus.dataset_id, "cranes"))
+    assert response.status_code == 500
+    body = response.json()
+    assert set(body) == {"code", "message"} and body["code"] == 500
+    assert body["message"].startswith("The chunk store failed") and "/srv" not in body["message"]

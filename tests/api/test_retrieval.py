@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -12,7 +13,7 @@ from api.test_parsing import new_dataset
 from conftest import Account
 from ragserve.db.models import Dataset
 from ragserve.runtime import Runtime
-from ragserve.store.base import ChunkFilter
+from ragserve.store.base import ChunkFilter, ChunkStoreError
 from ragserve.tokenizer import tokenize
 
 
@@ -287,3 +288,33 @@ def test_a_renamed_document_is_found_and_shown_by_its_new_name(
     ]
     listed = alice.client.get(f"{url}/chunks", headers=alice.api_headers).json()["data"]
     assert {chunk["docnm_kwd"] for chunk in listed["chunks"]} == {"sourdough.md"}
+
+
+def test_a_chunk_store_failure_is_a_clear_500_without_internals(
+    alice: Account,
+    corpus: Corpus,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    detail = "text search failed: database disk image is malformed (/srv/home/chunks.sqlite)"
+
+    def failing(*args: Any, **kwargs: Any) -> Any:
+        raise ChunkStoreError(detail)
+
+    monkeypatch.setattr(runtime.chunks, "candidates", failing)
+    with caplog.at_level(logging.ERROR, logger="ragserve.api"):
+        response = alice.client.post(
+            "/api/v1/retrieval",
+            json={"dataset_ids": [corpus.dataset_id], "question": "cranes"},
+            headers=alice.api_headers,
+        )
+    assert response.status_code == 500
+    request_id = response.headers["X-Request-ID"]
+    assert response.json() == {
+        "code": 500,
+        "message": f"The chunk store failed to complete the request (request id {request_id}).",
+    }
+    assert "malformed" not in response.text and "/srv" not in response.text
+    logged = [r for r in caplog.records if request_id in r.getMessage()]
+    assert logged and detail in logged[0].getMessage() and logged[0].exc_info

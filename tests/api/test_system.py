@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import logging
+
+import pytest
 from fastapi.testclient import TestClient
 
 from conftest import Account
@@ -55,3 +58,25 @@ def test_healthz_fails_when_a_component_is_down(client: TestClient) -> None:
 def test_ping_and_config(client: TestClient) -> None:
     assert client.get("/v1/system/ping").text == "pong"
     assert client.get("/v1/system/config").json()["data"] == {"registerEnabled": True}
+
+
+def test_healthz_names_a_failed_component_but_never_why(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    secret = "bucket s3://private-bucket refused: AccessDenied for key AKIA-SECRET"
+
+    def broken_check() -> None:
+        raise OSError(secret)
+
+    monkeypatch.setattr(runtime.blobs, "check", broken_check)
+    with caplog.at_level(logging.WARNING):
+        response = client.get("/v1/system/healthz")
+    assert response.status_code == 500
+    body = response.json()
+    assert body["storage"] == "nok" and body["status"] == "nok"
+    assert body["db"] == body["doc_engine"] == body["queue"] == "ok"
+    assert body["_meta"]["storage"]["error"] and body["_meta"]["db"]["error"] is None
+    for leaked in ("private-bucket", "AccessDenied", "AKIA", "OSError"):
+        assert leaked not in response.text
+    assert secret in caplog.text  # the reason is for the operator's log

@@ -125,6 +125,12 @@ def test_login_failures(
     assert "Authorization" not in response.headers
 
 
+def test_login_without_a_body_is_unauthorized(client: TestClient) -> None:
+    """RAGFlow checks ``request.json`` first: no body at all is 109 ``Unauthorized!``."""
+    result = client.post("/v1/user/login").json()
+    assert result == {"code": 109, "message": "Unauthorized!", "data": False}
+
+
 def test_login_refuses_a_disabled_account(client: TestClient, alice: Account) -> None:
     from ragserve.services.users import set_active
 

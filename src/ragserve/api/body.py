@@ -110,20 +110,3 @@ def validate_model(model: type[ModelT], data: Mapping[str, Any]) -> ModelT:
         return model.model_validate(data)
     except ValidationError as error:
         raise validation_error(error.errors()) from error
-
-
-def require(body: Mapping[str, Any], *keys: str) -> None:
-    """RAGFlow's ``validate_request``: every key must be present."""
-    missing = [key for key in keys if key not in body]
-    if missing:
-        raise ArgumentError(f"required argument are missing: {','.join(missing)}; ")
-
-
-def text(body: Mapping[str, Any], key: str, default: str = "") -> str:
-    """A string field; any other JSON type is an argument error, not a crash."""
-    value = body.get(key, default)
-    if value is None:
-        return default
-    if not isinstance(value, str):
-        raise ArgumentError(f"`{key}` must be a string.")
-    return value

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from ragserve.errors import OpenAIError, RagserveError, RetCode
@@ -71,8 +71,8 @@ class OpenAIErrorBody(BaseModel):
     error: OpenAIErrorDetail
 
 
-def openai_error_body(error: OpenAIError) -> dict[str, Any]:
-    detail = OpenAIErrorDetail(message=error.message, type=error.error_type, code=error.error_code)
+def openai_error_body(error: OpenAIError, message: str) -> dict[str, Any]:
+    detail = OpenAIErrorDetail(message=message, type=error.error_type, code=error.error_code)
     return OpenAIErrorBody(error=detail).model_dump()
 
 
@@ -105,21 +105,11 @@ def api_result(data: Any = None) -> dict[str, Any]:
     return body
 
 
-def plain_json(body: Any) -> JSONResponse:
-    """``body`` (only JSON values) as a response, for routes that must skip response models."""
-    return JSONResponse(body)
-
-
 def partial_result(succeeded: int, errors: list[str]) -> Ok | Result[BatchOutcome]:
     """A batch where some items failed: RAGFlow answers code 0 with a count and the errors."""
     if not errors:
         return Ok()
     return Result(data=BatchOutcome(success_count=succeeded, errors=errors))
-
-
-def web_result(data: Any = None, message: str = "success") -> dict[str, Any]:
-    """``/v1`` web success: always code, message and data."""
-    return {"code": RetCode.SUCCESS, "message": message, "data": data}
 
 
 def is_web_path(path: str) -> bool:

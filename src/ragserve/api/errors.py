@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -14,6 +15,9 @@ from ragserve.api.envelope import error_body, openai_error_body
 from ragserve.api.validation import format_validation_errors
 from ragserve.errors import (
     ArgumentError,
+    DifyError,
+    InternalError,
+    InvalidRequest,
     OpenAIBadRequest,
     RagserveError,
     RetCode,
@@ -21,6 +25,10 @@ from ragserve.errors import (
 )
 from ragserve.schemas.common import FIXED_MESSAGE
 
+logger = logging.getLogger("ragserve.api")
+
+DIFY_PREFIX = "/api/v1/dify/"
+"""Dify's route family answers errors with its own body (see ``_dify_body``)."""
 MALFORMED_JSON = "Malformed JSON syntax: Missing commas/brackets or invalid encoding"
 _NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
 OPENAI_ROUTES = ("/api/v1/chats_openai/",)
@@ -39,10 +47,37 @@ def install_error_handlers(app: FastAPI) -> None:
 
 async def _ragserve_error(request: Request, error: RagserveError) -> JSONResponse:
     path = request.url.path
+    body = error_body(error, path)
+    if isinstance(error, InternalError) and error.http_status >= 500:
+        # the detail (and the traceback) for the log; the client gets the id to quote
+        request_id = getattr(request.state, "request_id", "")
+        logger.error(
+            "%s, request id %s: %s %s: %s",
+            type(error).__name__,
+            request_id,
+            request.method,
+            path,
+            error.detail,
+            exc_info=error,
+        )
+        body["message"] = f"{error.message.rstrip('.')} (request id {request_id})."
     if is_openai_route(path):
         openai = as_openai_error(error)
-        return JSONResponse(openai_error_body(openai), status_code=openai.http_status)
-    return JSONResponse(error_body(error, path), status_code=error.http_status)
+        return JSONResponse(
+            openai_error_body(openai, body["message"]), status_code=openai.http_status
+        )
+    if path.startswith(DIFY_PREFIX):
+        body = _dify_body(error, body)
+    return JSONResponse(body, status_code=error.http_status)
+
+
+def _dify_body(error: RagserveError, body: dict[str, Any]) -> dict[str, Any]:
+    """Dify's route family: RAGFlow's ``code``/``message``, and Dify's ``error_code``/
+    ``error_msg`` beside them when Dify defines a code for the failure (auth, unknown
+    knowledge); the HTTP status is the error's (403, 404, 500; 200 for argument errors)."""
+    if isinstance(error, DifyError) and error.error_code is not None:
+        body |= {"error_code": error.error_code, "error_msg": body["message"]}
+    return body
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
@@ -50,10 +85,8 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
     whole = _whole_request_error(errors, request.headers.get("content-type"))
     if whole is not None:
         return await _ragserve_error(request, whole)
-    if is_openai_route(request.url.path):
-        return await _ragserve_error(request, ArgumentError(format_validation_errors(errors)))
-    body = {"code": int(RetCode.ARGUMENT_ERROR), "message": format_validation_errors(errors)}
-    return JSONResponse(body)
+    # an ArgumentError like any other, so that /v1 routes' envelopes carry their ``data``
+    return await _ragserve_error(request, ArgumentError(format_validation_errors(errors)))
 
 
 def _whole_request_error(
@@ -66,9 +99,10 @@ def _whole_request_error(
             context = failure["ctx"]
             if "openai_code" in context:  # OpenAI's error code for an OpenAI-compatible route
                 return OpenAIBadRequest(str(context["message"]), error_code=context["openai_code"])
-            fixed = RagserveError(str(context["message"]))
-            fixed.code = RetCode(int(context["code"]))
-            return fixed
+            code = RetCode(int(context["code"]))
+            if "data" in context:
+                return InvalidRequest(str(context["message"]), code, data=context["data"])
+            return InvalidRequest(str(context["message"]), code)
     for failure in errors:
         kind, loc, value = failure["type"], tuple(failure["loc"]), failure.get("input")
         if kind == "json_invalid" or (loc == ("body",) and kind == "missing"):

@@ -1,109 +1,135 @@
-"""``/v1/system/*``: API tokens, version, health (spec 2.14)."""
+"""``/v1/system/*``: API tokens, version, status and health (spec 2.14)."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Annotated, Any
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import APIRouter, Path, Response
+from fastapi.responses import PlainTextResponse
 
 from ragserve import __version__
 from ragserve.api.deps import RuntimeDep, WebCaller
-from ragserve.api.envelope import web_result
-from ragserve.db.models import ApiToken
+from ragserve.api.envelope import WebResult
 from ragserve.health import ProbeResult, run_probes
+from ragserve.schemas.system import (
+    DatabaseStatus,
+    EngineStatus,
+    Health,
+    HealthTiming,
+    ServerConfig,
+    StorageStatus,
+    SystemStatus,
+    TokenPublic,
+)
 from ragserve.services import tokens
-from ragserve.timeutil import rfc1123
 
 router = APIRouter(prefix="/v1/system", tags=["system"])
+logger = logging.getLogger(__name__)
+
+HEALTHZ_NAMES = {"database": "db"}
+"""``healthz`` calls the database ``db``; the other components keep their names."""
+DOWN = "down; see the server log"
+"""What ``healthz`` says of a failed component: never why (it answers anyone)."""
 
 
-def token_wire(record: ApiToken, token: str, beta: str | None) -> dict[str, Any]:
-    return {
-        "tenant_id": record.tenant_id,
-        "token": token,
-        "beta": beta,
-        "dialog_id": record.dialog_id,
-        "source": record.source,
-        "create_time": record.create_time,
-        "create_date": rfc1123(record.create_date),
-        "update_time": record.update_time,
-        "update_date": rfc1123(record.update_date),
-    }
-
-
-@router.post("/new_token")
-def new_token(runtime: RuntimeDep, caller: WebCaller) -> dict[str, Any]:
+@router.post("/new_token", summary="Make an API token")
+def new_token(runtime: RuntimeDep, caller: WebCaller) -> WebResult[TokenPublic]:
+    """A new API token of the caller's tenant. Its whole secret is in this answer only: store
+    it. Use it as `Authorization: Bearer <token>`."""
     with runtime.transaction() as session:
         made = tokens.create_token(session, caller)
-    body = token_wire(made.record, made.token, made.beta)
-    body.update(update_time=None, update_date=None)
-    return web_result(body)
+        return WebResult(data=tokens.created(made))
 
 
-@router.get("/token_list")
-def token_list(runtime: RuntimeDep, caller: WebCaller) -> dict[str, Any]:
+@router.get("/token_list", summary="List API tokens")
+def token_list(runtime: RuntimeDep, caller: WebCaller) -> WebResult[list[TokenPublic]]:
+    """The tenant's API tokens, oldest first, each by its first 16 characters."""
     with runtime.read() as session:
-        records = tokens.list_tokens(session, caller)
-    return web_result([token_wire(record, record.token_prefix, None) for record in records])
+        return WebResult(data=tokens.listed(session, caller))
 
 
-@router.delete("/token/{token}")
-def delete_token(runtime: RuntimeDep, caller: WebCaller, token: str) -> dict[str, Any]:
+@router.delete("/token/{token}", summary="Revoke an API token")
+def delete_token(
+    runtime: RuntimeDep,
+    caller: WebCaller,
+    token: Annotated[str, Path(description="The whole token, or its first 16 characters.")],
+) -> WebResult[bool]:
+    """Revoke one of the tenant's tokens at once (another's, or none: 102 "Token not
+    found!")."""
     with runtime.transaction() as session:
         tokens.revoke_token(session, caller, token)
-    return web_result(True)
+    return WebResult(data=True)
 
 
-@router.get("/version")
-def version(caller: WebCaller) -> dict[str, Any]:
-    return web_result(__version__)
+@router.get("/version", summary="Server version")
+def version(caller: WebCaller) -> WebResult[str]:
+    """The version of ragserve answering."""
+    return WebResult(data=__version__)
 
 
-@router.get("/status")
-def status(runtime: RuntimeDep, caller: WebCaller) -> dict[str, Any]:
+@router.get("/status", summary="Components' status")
+def status(runtime: RuntimeDep, caller: WebCaller) -> WebResult[SystemStatus]:
+    """Each component checked now: green or red, how long the check took, and why it failed
+    (for logged-in users only)."""
     results = run_probes(runtime.probes())
-    return web_result({name: _status_wire(name, result) for name, result in results.items()})
+    return WebResult(
+        data=SystemStatus(
+            database=DatabaseStatus(
+                database=results["database"].kind, **_status(results["database"])
+            ),
+            storage=StorageStatus(storage=results["storage"].kind, **_status(results["storage"])),
+            doc_engine=EngineStatus(
+                type=results["doc_engine"].kind, **_status(results["doc_engine"])
+            ),
+            queue=EngineStatus(type=results["queue"].kind, **_status(results["queue"])),
+        )
+    )
 
 
-@router.get("/healthz")
-def healthz(runtime: RuntimeDep) -> JSONResponse:
-    """Not enveloped: ``{"db": "ok", …, "status": "ok"}``, HTTP 500 when anything is down."""
+def _status(result: ProbeResult) -> dict[str, Any]:
+    return {
+        "status": "green" if result.ok else "red",
+        "elapsed": f"{result.elapsed_ms:.1f}",
+        "error": result.error,
+    }
+
+
+@router.get(
+    "/healthz",
+    summary="Health check",
+    responses={500: {"model": Health, "description": "A component is down."}},
+)
+def healthz(runtime: RuntimeDep, response: Response) -> Health:
+    """For load balancers and probes, without credentials: `ok`/`nok` per component, HTTP
+    500 when any is down. Says which component is down, never why (see the server log)."""
     results = run_probes(runtime.probes())
-    body: dict[str, Any] = {
-        _HEALTHZ_NAMES.get(name, name): "ok" if result.ok else "nok"
-        for name, result in results.items()
-    }
-    healthy = all(result.ok for result in results.values())
-    body["status"] = "ok" if healthy else "nok"
-    body["_meta"] = {
-        _HEALTHZ_NAMES.get(name, name): {"elapsed": result.elapsed_ms, "error": result.error}
-        for name, result in results.items()
-    }
-    return JSONResponse(body, status_code=200 if healthy else 500)
+    states = {HEALTHZ_NAMES.get(name, name): result for name, result in results.items()}
+    for name, result in states.items():
+        if not result.ok:
+            logger.warning("health check: %s is down: %s", name, result.error)
+    healthy = all(result.ok for result in states.values())
+    if not healthy:
+        response.status_code = 500
+    return Health.model_validate(
+        {
+            **{name: "ok" if result.ok else "nok" for name, result in states.items()},
+            "status": "ok" if healthy else "nok",
+            "meta": {
+                name: HealthTiming(elapsed=result.elapsed_ms, error=None if result.ok else DOWN)
+                for name, result in states.items()
+            },
+        }
+    )
 
 
-@router.get("/ping", response_class=PlainTextResponse)
+@router.get("/ping", response_class=PlainTextResponse, summary="Liveness")
 def ping() -> str:
+    """`pong`, without touching any component or credential."""
     return "pong"
 
 
-@router.get("/config")
-def config(runtime: RuntimeDep) -> dict[str, Any]:
-    return web_result({"registerEnabled": runtime.settings.register_enabled})
-
-
-_HEALTHZ_NAMES = {"database": "db"}
-# RAGFlow names the backend under a different key per component.
-_STATUS_KIND_KEYS = {"database": "database", "storage": "storage"}
-
-
-def _status_wire(name: str, result: ProbeResult) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        _STATUS_KIND_KEYS.get(name, "type"): result.kind,
-        "status": "green" if result.ok else "red",
-        "elapsed": f"{result.elapsed_ms:.1f}",
-    }
-    if result.error is not None:
-        body["error"] = result.error
-    return body
+@router.get("/config", summary="Server settings for web clients")
+def config(runtime: RuntimeDep) -> WebResult[ServerConfig]:
+    """Whether registration is open; needs no credentials."""
+    return WebResult(data=ServerConfig(registerEnabled=runtime.settings.register_enabled))

@@ -8,9 +8,11 @@ from typing import Annotated, Any
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
+    ValidationInfo,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -41,11 +43,40 @@ PageSize = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)]
 FIXED_MESSAGE = "ragserve_fixed_message"
 
 
-def fixed_message(code: RetCode, message: str) -> PydanticCustomError:
+def fixed_message(code: RetCode, message: str, *, data: Any = None) -> PydanticCustomError:
     """A validation failure that RAGFlow reports with a fixed text and code of its own (such as
     ``102 "`dataset_ids` is required."``) rather than as a ``Field: … - Message: …`` line. Raise
-    it from a validator; the API's one validation handler answers it as it is."""
-    return PydanticCustomError(FIXED_MESSAGE, "{message}", {"message": message, "code": int(code)})
+    it from a validator; the API's one validation handler answers it as it is (with ``data``
+    in the envelope when given, as RAGFlow's ``data: false`` on some auth failures)."""
+    context: dict[str, Any] = {"message": message, "code": int(code)}
+    if data is not None:
+        context["data"] = data
+    return PydanticCustomError(FIXED_MESSAGE, "{message}", context)
+
+
+def required_arguments(data: Any, *names: str) -> None:
+    """RAGFlow's ``validate_request``: each of ``names`` must be a key of the body, else 101
+    ``required argument are missing: a,b; ``. Call it from a ``mode="before"`` model
+    validator; a body that is not an object is left for the model to refuse."""
+    if isinstance(data, dict):
+        missing = [name for name in names if name not in data]
+        if missing:
+            raise fixed_message(
+                RetCode.ARGUMENT_ERROR, f"required argument are missing: {','.join(missing)}; "
+            )
+
+
+def _text(value: Any, info: ValidationInfo) -> Any:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise fixed_message(RetCode.ARGUMENT_ERROR, f"`{info.field_name}` must be a string.")
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_text)]
+"""A string that a RAGFlow web handler reads with ``req.get(key, "")``: null reads as "", any
+other type is 101 "`key` must be a string." (declare the default, usually "")."""
 
 
 class StrictModel(BaseModel):

@@ -23,7 +23,7 @@ import numpy as np
 
 from ragserve.db.models import Dataset, Document, TaskStatus
 from ragserve.domain import RunState
-from ragserve.errors import RagserveError
+from ragserve.errors import InternalError, RagserveError
 from ragserve.ingest import splitting, staging, tasks
 from ragserve.ingest.chunk_text import embed_for_document, embedding_text, keyword_tokens
 from ragserve.ingest.chunkers import ChunkingOptions, chunker_for
@@ -276,7 +276,9 @@ def run_task(runtime: Runtime, task_id: str) -> None:
         message = job.label + _describe(error, runtime.settings.task_timeout)
         if _out_of_memory(error):
             logger.warning("task %s ran out of memory", task_id)
-        elif not isinstance(error, ParseError | TaskTimeout | RagserveError):
+        elif isinstance(error, InternalError) or not isinstance(
+            error, ParseError | TaskTimeout | RagserveError
+        ):
             logger.exception("task %s failed", task_id)
     # Out of the except block, so the failed run's frames (and the memory they hold) are gone.
     if message is not None:

@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ragserve.db.models import Tenant, TenantModel
+from ragserve.domain import Validity
 from ragserve.errors import ArgumentError, DataError, RagserveError
 from ragserve.models.chat import chat_model_for
 from ragserve.models.embedding import embedding_model_for
@@ -34,6 +35,15 @@ from ragserve.models.registry import (
 )
 from ragserve.models.registry import check_embedding_model as check_catalogue_embedding
 from ragserve.models.rerank import rerank_model_for
+from ragserve.runtime import Runtime
+from ragserve.schemas.llm import (
+    AddModel,
+    ApiKeyRequest,
+    ConfiguredModelPublic,
+    FactoryModels,
+    FactoryPublic,
+    ListedModelPublic,
+)
 from ragserve.services.secrets import SecretBox, mask
 from ragserve.settings import Settings
 
@@ -58,7 +68,7 @@ TAGS: dict[str, str] = {
 }
 
 DEFAULT_MAX_TOKENS = 8192
-VALID = "1"
+VALID = Validity.VALID
 
 
 @dataclass(frozen=True)
@@ -329,6 +339,53 @@ def delete_factory(session: Session, tenant_id: str, factory: str) -> None:
     )
 
 
+def set_api_key(runtime: Runtime, tenant_id: str, request: ApiKeyRequest) -> None:
+    """``/v1/llm/set_api_key``: test the key on one model (outside any transaction), then
+    store it for every catalogue model of the factory."""
+    factory = request.llm_factory
+    check_factory(factory)
+    if not request.api_key.strip():
+        raise ArgumentError("`api_key` can't be empty.")
+    base_url = request.base_url.strip()
+    probe = key_probe(factory, request.llm_name, request.model_type)
+    verify(runtime.settings, probe, request.api_key, base_url or None)
+    box = SecretBox(runtime.settings.signing_key())
+    with runtime.transaction() as session:
+        save_factory_key(session, box, tenant_id, probe, request.api_key, base_url)
+
+
+def add_model(runtime: Runtime, tenant_id: str, request: AddModel) -> None:
+    """``/v1/llm/add_llm``: test the model (with the factory's stored key when the request
+    has none), then store it."""
+    factory = request.llm_factory
+    check_factory(factory)
+    name = plain_name(request.llm_name.strip())
+    if not name:
+        raise ArgumentError("`llm_name` can't be empty.")
+    probe = Probe(factory, name, model_type_of(request.model_type))
+    max_tokens = max_tokens_of(probe, request.max_tokens)
+    api_key: str | None = request.api_key.strip() or None
+    api_base = request.api_base.strip()
+    box = SecretBox(runtime.settings.signing_key())
+    if api_key is None:  # a model of a factory whose key is already set
+        with runtime.read() as session:
+            found = factory_key(session, box, tenant_id, factory)
+        if found is not None:
+            api_key, api_base = found[0], api_base or found[1]
+    failure = "Fail to access model({factory}/{name})."
+    verify(runtime.settings, probe, api_key, api_base or None, failure=failure)
+    with runtime.transaction() as session:
+        save_model(
+            session,
+            box,
+            tenant_id,
+            probe,
+            api_key=api_key,
+            api_base=api_base,
+            max_tokens=max_tokens,
+        )
+
+
 # --- listing -----------------------------------------------------------------------------
 
 
@@ -487,3 +544,58 @@ def _has_key(session: Session, tenant_id: str) -> Callable[[str], bool]:
         return session.scalars(query.limit(1)).first() is not None
 
     return has_key
+
+
+# --- as the API shows them ---------------------------------------------------------------
+
+
+def factories_public() -> list[FactoryPublic]:
+    """The factories offered, as RAGFlow's ``/v1/llm/factories`` rows."""
+    return [
+        FactoryPublic(name=factory.name, tags=factory.tags, model_types=list(factory.model_types))
+        for factory in list_factories()
+    ]
+
+
+def my_models_public(
+    session: Session, box: SecretBox, tenant_id: str, *, include_details: bool
+) -> dict[str, FactoryModels]:
+    """``my_models`` grouped by factory, as ``/v1/llm/my_llms`` shows them."""
+    result: dict[str, FactoryModels] = {}
+    for model in my_models(session, box, tenant_id, include_details=include_details):
+        group = result.get(model.factory)
+        if group is None:
+            group = FactoryModels(tags=factory_info(model.factory).tags, llm=[])
+            result[model.factory] = group
+        group.llm.append(
+            ConfiguredModelPublic(
+                type=model.model_type,
+                name=model.name,
+                used_token=model.used_tokens,
+                status=model.status,
+                api_base=model.api_base if include_details else None,
+                max_tokens=model.max_tokens if include_details else None,
+                api_key=model.api_key_mask if include_details else None,
+            )
+        )
+    return result
+
+
+def listed_public(
+    session: Session, tenant_id: str, model_type: str = ""
+) -> dict[str, list[ListedModelPublic]]:
+    """``listed_models`` grouped by factory, as ``/v1/llm/list`` shows them."""
+    result: dict[str, list[ListedModelPublic]] = {}
+    for model in listed_models(session, tenant_id, model_type):
+        result.setdefault(model.factory, []).append(
+            ListedModelPublic(
+                llm_name=model.name,
+                model_type=model.model_type,
+                fid=model.factory,
+                max_tokens=model.max_tokens,
+                tags=TAGS.get(model.model_type, ""),
+                status=model.status,
+                available=model.available,
+            )
+        )
+    return result

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import ApiToken
 from ragserve.errors import DataError
+from ragserve.schemas.system import TokenPublic
 from ragserve.security import (
     API_TOKEN_PREFIX,
     new_api_token,
@@ -18,6 +19,7 @@ from ragserve.security import (
 )
 from ragserve.services.tenancy import Caller, owned_by, scoped
 from ragserve.services.users import owner_tenant
+from ragserve.timeutil import rfc1123
 
 
 @dataclass(frozen=True)
@@ -72,3 +74,29 @@ def find_token(session: Session, token: str) -> ApiToken | None:
     return session.scalars(
         select(ApiToken).where(ApiToken.token_hash == token_digest(token))
     ).first()
+
+
+def public(record: ApiToken, token: str, beta: str | None) -> TokenPublic:
+    """The token as RAGFlow shows it; ``token`` and ``beta`` as the caller may see them."""
+    return TokenPublic(
+        tenant_id=record.tenant_id,
+        token=token,
+        beta=beta,
+        dialog_id=record.dialog_id,
+        source=record.source,
+        create_time=record.create_time,
+        create_date=rfc1123(record.create_date),
+        update_time=record.update_time,
+        update_date=rfc1123(record.update_date),
+    )
+
+
+def created(made: NewToken) -> TokenPublic:
+    """A token just made: the whole secret and its beta twin, no update time (RAGFlow's)."""
+    shown = public(made.record, made.token, made.beta)
+    return shown.model_copy(update={"update_time": None, "update_date": None})
+
+
+def listed(session: Session, caller: Caller) -> list[TokenPublic]:
+    """The caller's tokens, oldest first, by the prefix that lists show."""
+    return [public(record, record.token_prefix, None) for record in list_tokens(session, caller)]

@@ -6,10 +6,11 @@ vectors and the metadata that retrieval and the chunk API return. Every backend 
 SQLite + usearch one, a distributed engine later) implements ``ChunkStore`` and passes the same
 contract suite (``tests/contract/test_chunk_store.py``).
 
-Errors::
+Errors (``ragserve.errors.InternalError`` subclasses: the message meant for clients says only
+that the chunk store failed; ``str(error)`` is the detail, for the server log)::
 
-    ChunkStoreError      the store failed, or was asked something it cannot do
-    └── ChunkNotFound    no chunk has the id
+    ChunkStoreError      the store failed, or was asked something it cannot do (HTTP 500)
+    └── ChunkNotFound    no chunk has the id (code 102)
 """
 
 from __future__ import annotations
@@ -21,13 +22,22 @@ from typing import Any, Protocol
 import numpy
 import xxhash
 
+from ragserve.errors import InternalError, RetCode
 
-class ChunkStoreError(Exception):
-    """The store failed or cannot be used, or a write broke a rule (duplicate id, bad vector)."""
+
+class ChunkStoreError(InternalError):
+    """The store failed or cannot be used, or a write broke a rule (duplicate id, bad vector).
+    Raised with the detail; clients see only ``public_message``."""
+
+    public_message = "The chunk store failed to complete the request."
 
 
 class ChunkNotFound(ChunkStoreError):
-    """No chunk has the id."""
+    """No chunk has the id (one deleted meanwhile): RAGFlow's answer to a missing chunk."""
+
+    code = RetCode.DATA_ERROR
+    http_status = 200
+    public_message = "No chunk found! Check the chunk status please!"
 
 
 @dataclass(eq=False)
