@@ -15,6 +15,7 @@ from pydantic import Field, StringConstraints
 
 from ragserve.domain import ChunkMethod
 from ragserve.schemas.common import StrictModel
+from ragserve.schemas.documents import DOCUMENT_CHUNK_METHODS as DOCUMENT_CHUNK_METHODS
 from ragserve.services.filetypes import FileType
 
 DatasetChunkMethod = Literal[
@@ -34,25 +35,7 @@ DatasetChunkMethod = Literal[
 """The methods accepted at dataset create/update, in the order pydantic's error message lists."""
 
 DATASET_CHUNK_METHODS: tuple[str, ...] = get_args(DatasetChunkMethod)
-
-DOCUMENT_CHUNK_METHODS: frozenset[str] = frozenset(
-    {
-        "naive",
-        "manual",
-        "qa",
-        "table",
-        "paper",
-        "book",
-        "laws",
-        "presentation",
-        "picture",
-        "one",
-        "knowledge_graph",
-        "email",
-        "tag",
-    }
-)
-"""The methods accepted on document update."""
+# DOCUMENT_CHUNK_METHODS, the methods accepted on document update, are the update model's.
 
 DEFAULT_RAPTOR_PROMPT = (
     "Please summarize the following paragraphs. Be careful with the numbers, do not make things"
