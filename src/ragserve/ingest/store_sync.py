@@ -26,13 +26,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ragserve.db.engine import transaction
-from ragserve.db.models import StoreSync, StoreSyncAction
+from ragserve.db.models import Document, StoreSync, StoreSyncAction
 from ragserve.domain import Validity
-from ragserve.ingest.tasks import lock_document
 from ragserve.ingest.tokenizer import tokenize_to_text
 from ragserve.store.base import ChunkStore
 
 logger = logging.getLogger("ragserve.ingest")
+
+BATCH = 500
+"""Documents applied per transaction (and ids per ``IN`` list)."""
 
 
 def record(session: Session, document_id: str, *actions: StoreSyncAction) -> None:
@@ -48,26 +50,48 @@ def is_pending(session: Session, document_id: str) -> bool:
     return found is not None
 
 
-def apply(sessions: sessionmaker[Session], chunks: ChunkStore, document_id: str) -> None:
-    """Apply what is pending for the document. A store failure raises and leaves it pending."""
+def apply(sessions: sessionmaker[Session], chunks: ChunkStore, *document_ids: str) -> None:
+    """Apply what is pending for the documents, some hundreds per transaction. A store failure
+    raises and leaves that transaction's documents pending."""
+    ids = list(dict.fromkeys(document_ids))
+    for start in range(0, len(ids), BATCH):
+        _apply_batch(sessions, chunks, ids[start : start + BATCH])
+
+
+def _apply_batch(sessions: sessionmaker[Session], chunks: ChunkStore, ids: list[str]) -> None:
     with transaction(sessions) as session:
-        document = lock_document(session, document_id)  # first: orders us with a parse's end
-        pending = list(
-            session.scalars(select(StoreSync).where(StoreSync.document_id == document_id))
+        # The rows first, in one order for everyone: this orders us with a parse's last task.
+        locked = session.scalars(
+            select(Document)
+            .where(Document.id.in_(ids))
+            .order_by(Document.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         )
-        if not pending:
-            return
-        actions = {row.action for row in pending}
-        if document is None or StoreSyncAction.PURGE in actions:
-            chunks.delete_document(document_id)
-        if document is not None:
-            if StoreSyncAction.NAME in actions:
-                chunks.rename_document(document_id, document.name, tokenize_to_text(document.name))
-            if StoreSyncAction.AVAILABILITY in actions:
-                chunks.set_available(document_id, document.status == Validity.VALID)
-            counted = chunks.counts(document_id=document_id)
-            document.chunk_count, document.token_count = counted.chunks, counted.tokens
-        session.execute(delete(StoreSync).where(StoreSync.id.in_([row.id for row in pending])))
+        documents = {document.id: document for document in locked}
+        pending = list(session.scalars(select(StoreSync).where(StoreSync.document_id.in_(ids))))
+        actions: dict[str, set[str]] = {}
+        for row in pending:
+            actions.setdefault(row.document_id, set()).add(row.action)
+        for document_id, wanted in actions.items():
+            _apply_one(chunks, document_id, documents.get(document_id), wanted)
+        if pending:
+            session.execute(delete(StoreSync).where(StoreSync.id.in_([r.id for r in pending])))
+
+
+def _apply_one(
+    chunks: ChunkStore, document_id: str, document: Document | None, actions: set[str]
+) -> None:
+    if document is None or StoreSyncAction.PURGE in actions:
+        chunks.delete_document(document_id)
+    if document is None:
+        return
+    if StoreSyncAction.NAME in actions:
+        chunks.rename_document(document_id, document.name, tokenize_to_text(document.name))
+    if StoreSyncAction.AVAILABILITY in actions:
+        chunks.set_available(document_id, document.status == Validity.VALID)
+    counted = chunks.counts(document_id=document_id)
+    document.chunk_count, document.token_count = counted.chunks, counted.tokens
 
 
 def apply_all(sessions: sessionmaker[Session], chunks: ChunkStore) -> int:
@@ -76,7 +100,7 @@ def apply_all(sessions: sessionmaker[Session], chunks: ChunkStore) -> int:
     with transaction(sessions) as session:
         document_ids = list(session.scalars(select(StoreSync.document_id).distinct()))
     applied = 0
-    for document_id in document_ids:
+    for document_id in document_ids:  # one by one: a failing document holds up no other
         try:
             apply(sessions, chunks, document_id)
         except Exception:

@@ -11,7 +11,6 @@ failure on either side never leaves the two stores disagreeing once the change i
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
@@ -49,8 +48,6 @@ from ragserve.services.parser_config import (
 )
 from ragserve.services.tenancy import Caller, get_owned
 from ragserve.timeutil import new_id, rfc1123
-
-logger = logging.getLogger("ragserve.services")
 
 SNIFF_BYTES = 8192
 NAME_ATTEMPTS = 20
@@ -412,16 +409,11 @@ def delete_documents(
         for document in documents:
             store_sync.record(session, document.id, StoreSyncAction.PURGE)
         outcome.succeeded = len(found)
-    failure: Exception | None = None
-    for document in documents:
-        try:
-            store_sync.apply(runtime.sessions, runtime.chunks, document.id)
-        except Exception as error:  # left pending: the repair purges these chunks later
-            logger.warning("could not delete the chunks of document %s: %s", document.id, error)
-            failure = failure or error
-        runtime.blobs.delete(document.blob_key)
-    if failure is not None:
-        raise failure
+    try:
+        store_sync.apply(runtime.sessions, runtime.chunks, *found)
+    finally:  # a failed purge stays pending for the repair; the files go anyway
+        for document in documents:
+            runtime.blobs.delete(document.blob_key)
     missing = [i for i in requested if i not in found]
     if missing:
         raise DataError(f"Documents not found: {missing}")

@@ -7,7 +7,7 @@ counts, and a failed purge is applied again later (or made moot by the parse's o
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
 
@@ -48,7 +48,7 @@ def start_parsing(
             queued.append(tasks.new_task(session, documents[document_id]).id)
             outcome.succeeded += 1
     try:
-        _apply(runtime, documents)
+        store_sync.apply(runtime.sessions, runtime.chunks, *documents)
     finally:  # the tasks run whatever happened: their result replaces the chunks anyway
         for task_id in queued:
             runtime.queue.submit(task_id)
@@ -81,22 +81,9 @@ def stop_parsing(
             tasks.append_progress(document, "Task was cancelled.")
             stopped.append(document.id)
             outcome.succeeded += 1
-    _apply(runtime, stopped)
+    store_sync.apply(runtime.sessions, runtime.chunks, *stopped)
     outcome.raise_if_all_failed()
     return outcome
-
-
-def _apply(runtime: Runtime, document_ids: Iterable[str]) -> None:
-    """Purge the chunks of the documents, as committed; the first failure is raised after
-    trying them all (the others stay pending for the repair)."""
-    failure: Exception | None = None
-    for document_id in document_ids:
-        try:
-            store_sync.apply(runtime.sessions, runtime.chunks, document_id)
-        except Exception as error:
-            failure = failure or error
-    if failure is not None:
-        raise failure
 
 
 def _raise_for_missing(
