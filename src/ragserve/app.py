@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from ragserve import __version__
 from ragserve.api import (
@@ -30,6 +31,7 @@ from ragserve.api.errors import install_error_handlers
 from ragserve.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from ragserve.api.openapi import install_openapi
 from ragserve.bootstrap import build_runtime
+from ragserve.ingest import store_sync
 from ragserve.runtime import Runtime
 from ragserve.settings import Settings
 
@@ -64,6 +66,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # chunk-store changes a failure left pending before the last stop
+        await run_in_threadpool(store_sync.apply_all, runtime.sessions, runtime.chunks)
         yield
         runtime.close()
 

@@ -8,16 +8,18 @@ import pytest
 
 from ragserve.errors import DataError, RetCode
 from ragserve.rag.metadata_ops import (
-    MetadataDelete,
-    MetadataUpdate,
-    MetadataUpdateRequest,
     apply_metadata_changes,
-    parse_metadata_update,
     select_documents,
     summarize_metadata,
     unknown_document_ids,
 )
 from ragserve.schemas.metadata_condition import MetadataConditionError, parse_metadata_condition
+from ragserve.schemas.metadata_update import (
+    MetadataDelete,
+    MetadataUpdate,
+    MetadataUpdateRequest,
+    parse_metadata_update,
+)
 
 # --- summary ---------------------------------------------------------------------------------
 

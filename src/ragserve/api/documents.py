@@ -2,132 +2,125 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Body, File, Path, Query, UploadFile
 from fastapi.responses import StreamingResponse
-from starlette.datastructures import UploadFile
+from pydantic import BeforeValidator
 
-from ragserve.api.body import json_object, query_model, validate_model
 from ragserve.api.deps import ApiCaller, RuntimeDep
-from ragserve.api.envelope import BatchOutcome, Ok, Result, api_result, partial_result
-from ragserve.db.models import Document
-from ragserve.schemas.documents import RUN_NAMES, DeleteDocuments, ListDocuments
+from ragserve.api.envelope import BatchOutcome, Ok, Result, partial_result
+from ragserve.schemas.documents import (
+    DeleteDocuments,
+    DocumentPage,
+    DocumentPublic,
+    ListDocuments,
+    UpdateDocument,
+    UploadedDocument,
+    uploaded_files,
+)
 from ragserve.services import documents
-from ragserve.services.documents import Upload
-from ragserve.services.filetypes import content_type_for
-from ragserve.timeutil import rfc1123
 
 router = APIRouter(prefix="/api/v1/datasets/{dataset_id}/documents", tags=["documents"])
 
 MAX_FILES_PER_REQUEST = 10_000
-JsonBody = Annotated[dict[str, Any], Depends(json_object)]
+
+DatasetId = Annotated[str, Path(description="The dataset's id.")]
+DocumentId = Annotated[str, Path(description="The document's id.")]
+Files = Annotated[
+    list[UploadFile],
+    BeforeValidator(uploaded_files),
+    File(
+        default_factory=list,
+        validate_default=True,  # no file part at all is RAGFlow's "No file part!"
+        description=f"The files (repeat the part; up to {MAX_FILES_PER_REQUEST:,} per request), "
+        "each named by its part's `filename` (at most 255 bytes; a path is cut to its last "
+        "component). The type comes from the extension, else from the content.",
+    ),
+]
 
 
-def document_wire(document: Document, *, raw_unknown_run: bool = False) -> dict[str, Any]:
-    """The document as RAGFlow shows it; an unknown ``run`` is shown raw by the list only."""
-    fallback = document.run if raw_unknown_run else None
-    return {
-        "id": document.id,
-        "thumbnail": document.thumbnail,
-        "dataset_id": document.dataset_id,
-        "chunk_method": document.chunk_method,
-        "pipeline_id": document.pipeline_id,
-        "parser_config": document.parser_config,
-        "source_type": document.source_type,
-        "type": document.type,
-        "created_by": document.created_by,
-        "name": document.name,
-        "location": document.name,
-        "size": document.size,
-        "token_count": document.token_count,
-        "chunk_count": document.chunk_count,
-        "progress": document.progress,
-        "progress_msg": document.progress_msg,
-        "process_begin_at": rfc1123(document.process_begin_at),
-        "process_duration": document.process_duration,
-        "meta_fields": document.meta_fields,
-        "suffix": document.suffix,
-        "run": RUN_NAMES.get(document.run, fallback),
-        "status": document.status,
-        "create_time": document.create_time,
-        "create_date": rfc1123(document.create_date),
-        "update_time": document.update_time,
-        "update_date": rfc1123(document.update_date),
-    }
-
-
-def uploaded_wire(document: Document) -> dict[str, Any]:
-    keys = (
-        "id", "name", "dataset_id", "chunk_method", "pipeline_id", "parser_config",
-        "created_by", "type", "source_type", "suffix", "location", "size", "thumbnail", "run",
-    )  # fmt: skip
-    wire = document_wire(document)
-    return {key: wire[key] for key in keys}
-
-
-async def _uploads(request: Request) -> list[Upload]:
-    form = await request.form(max_files=MAX_FILES_PER_REQUEST, max_fields=MAX_FILES_PER_REQUEST)
-    return [
-        Upload(value.filename or "", value.file)
-        for key, value in form.multi_items()
-        if key == "file" and isinstance(value, UploadFile)
-    ]
-
-
-@router.post("")
+@router.post(
+    "",
+    summary="Upload documents",
+    form_limits={"max_files": MAX_FILES_PER_REQUEST, "max_fields": MAX_FILES_PER_REQUEST},
+)
 def upload_documents(
-    runtime: RuntimeDep,
-    caller: ApiCaller,
-    dataset_id: str,
-    uploads: Annotated[list[Upload], Depends(_uploads)],
-) -> dict[str, Any]:
-    stored = documents.upload_documents(runtime, caller, dataset_id, uploads)
-    return api_result([uploaded_wire(document) for document in stored])
+    runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId, file: Files
+) -> Result[list[UploadedDocument]]:
+    """Store the files as new documents of the dataset, with its chunk method (pictures,
+    audio, slides and mail get their own) and `parser_config`; a name already taken gets
+    `(1)`, `(2)`…. One unsupported file refuses the whole request (code 500, one line per
+    file) and nothing is stored. Documents are not parsed until asked."""
+    return Result(data=documents.upload_documents(runtime, caller, dataset_id, file))
 
 
-@router.get("")
+@router.get("", summary="List documents")
 def list_documents(
     runtime: RuntimeDep,
     caller: ApiCaller,
-    dataset_id: str,
-    query: Annotated[ListDocuments, Depends(query_model(ListDocuments))],
-) -> dict[str, Any]:
+    dataset_id: DatasetId,
+    query: Annotated[ListDocuments, Query()],
+) -> Result[DocumentPage]:
+    """One page of the dataset's documents, filtered by name, id, suffix, parse state,
+    creation time and `meta_fields`, with how many match in all."""
     with runtime.read() as session:
-        docs, total = documents.list_documents(session, caller, dataset_id, query)
-        wires = [document_wire(doc, raw_unknown_run=True) | {"title": None} for doc in docs]
-    return api_result({"total": total, "docs": wires})
+        return Result(data=documents.list_documents(session, caller, dataset_id, query))
 
 
-@router.put("/{document_id}")
+@router.put("/{document_id}", summary="Update a document")
 def update_document(
-    runtime: RuntimeDep, caller: ApiCaller, dataset_id: str, document_id: str, body: JsonBody
-) -> dict[str, Any]:
-    with runtime.transaction() as session:
-        document = documents.update_document(
-            session, runtime.chunks, caller, dataset_id, document_id, body
-        )
-        return api_result(document_wire(document))
+    runtime: RuntimeDep,
+    caller: ApiCaller,
+    dataset_id: DatasetId,
+    document_id: DocumentId,
+    request: Annotated[UpdateDocument, Body(default_factory=UpdateDocument)],
+) -> Result[DocumentPublic]:
+    """Rename, enable or disable a document, replace its `meta_fields`, merge into its
+    `parser_config` or give it another chunk method (which drops its chunks). Only the
+    dataset's owner may; the first failed check is the answer and nothing changes."""
+    return Result(data=documents.update_document(runtime, caller, dataset_id, document_id, request))
 
 
-@router.get("/{document_id}")
+@router.get(
+    "/{document_id}",
+    summary="Download a document",
+    response_class=StreamingResponse,
+    responses={
+        200: {
+            "description": "The stored file, byte for byte, with the media type of its "
+            "extension and `Content-Disposition: attachment; filename*=UTF-8''<name>`; or an "
+            "error envelope.",
+            "content": {
+                "*/*": {"schema": {"type": "string", "format": "binary"}},
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}},
+            },
+        }
+    },
+)
 def download_document(
-    runtime: RuntimeDep, caller: ApiCaller, dataset_id: str, document_id: str
+    runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId, document_id: DocumentId
 ) -> StreamingResponse:
-    document, content = documents.open_document(runtime, caller, dataset_id, document_id)
-    disposition = f"attachment; filename*=UTF-8''{quote(document.name, safe='')}"
+    """The document's original file as it was uploaded; only the dataset's owner may."""
+    stored = documents.open_document(runtime, caller, dataset_id, document_id)
+    disposition = f"attachment; filename*=UTF-8''{quote(stored.name, safe='')}"
     return StreamingResponse(
-        content,
-        media_type=content_type_for(document.name),
-        headers={"Content-Disposition": disposition, "Content-Length": str(document.size)},
+        stored.content,
+        media_type=stored.media_type,
+        headers={"Content-Disposition": disposition, "Content-Length": str(stored.size)},
     )
 
 
-@router.delete("")
+@router.delete("", summary="Delete documents")
 def delete_documents(
-    runtime: RuntimeDep, caller: ApiCaller, dataset_id: str, body: JsonBody
+    runtime: RuntimeDep,
+    caller: ApiCaller,
+    dataset_id: DatasetId,
+    request: Annotated[DeleteDocuments, Body(default_factory=DeleteDocuments)],
 ) -> Ok | Result[BatchOutcome]:
-    request = validate_model(DeleteDocuments, body)
+    """Delete the named documents (none named: all of the dataset's) with their chunks and
+    files. Unknown ids are reported (code 102) after the others are deleted; a repeated id
+    is reported with the count of those deleted."""
     outcome = documents.delete_documents(runtime, caller, dataset_id, request.ids)
     return partial_result(outcome.succeeded, outcome.errors)

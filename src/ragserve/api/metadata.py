@@ -2,40 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Body, Path
 
-from ragserve.api.body import json_object
 from ragserve.api.deps import ApiCaller, RuntimeDep
-from ragserve.api.envelope import api_result
-from ragserve.errors import ArgumentError
+from ragserve.api.envelope import Result
+from ragserve.schemas.metadata import (
+    MetadataSummary,
+    MetadataUpdated,
+    SummaryRequest,
+    UpdateMetadata,
+)
 from ragserve.services import metadata
 
 router = APIRouter(prefix="/api/v1/datasets/{dataset_id}/metadata", tags=["metadata"])
 
-JsonBody = Annotated[dict[str, Any], Depends(json_object)]
+DatasetId = Annotated[str, Path(description="The dataset's id.")]
 
 
-@router.get("/summary")
+@router.get("/summary", summary="Summarize document metadata")
 def metadata_summary(
-    runtime: RuntimeDep, caller: ApiCaller, dataset_id: str, body: JsonBody
-) -> dict[str, Any]:
-    """Key/value histogram of the documents' ``meta_fields`` (optional body ``{"doc_ids"}``)."""
-    document_ids = body.get("doc_ids")
-    if document_ids is not None and not (
-        isinstance(document_ids, list) and all(isinstance(i, str) for i in document_ids)
-    ):
-        raise ArgumentError("`doc_ids` must be a list of strings.")
+    runtime: RuntimeDep,
+    caller: ApiCaller,
+    dataset_id: DatasetId,
+    request: Annotated[SummaryRequest, Body(default_factory=SummaryRequest)],
+) -> Result[MetadataSummary]:
+    """Per key of the documents' `meta_fields`: its most common type and its values (list
+    elements one by one) with how many documents hold each. RAGFlow takes the optional
+    document filter as a JSON body, even on GET."""
     with runtime.read() as session:
-        summary = metadata.metadata_summary(session, caller, dataset_id, document_ids)
-    return api_result({"summary": summary})
+        summary = metadata.metadata_summary(session, caller, dataset_id, request.doc_ids)
+    return Result(data=summary)
 
 
-@router.post("/update")
+@router.post("/update", summary="Update document metadata")
 def update_metadata(
-    runtime: RuntimeDep, caller: ApiCaller, dataset_id: str, body: JsonBody
-) -> dict[str, Any]:
+    runtime: RuntimeDep,
+    caller: ApiCaller,
+    dataset_id: DatasetId,
+    request: Annotated[UpdateMetadata, Body(default_factory=dict, validate_default=True)],
+) -> Result[MetadataUpdated]:
+    """Set and then delete keys in the `meta_fields` of the selected documents (by id and
+    by a metadata condition; none given: all of the dataset's)."""
     with runtime.transaction() as session:
-        outcome = metadata.update_metadata(session, caller, dataset_id, body)
-    return api_result({"updated": outcome.updated, "matched_docs": outcome.matched_docs})
+        updated = metadata.update_metadata(session, caller, dataset_id, request.request)
+    return Result(data=updated)

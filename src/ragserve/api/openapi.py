@@ -84,7 +84,7 @@ def _document_errors(operation: dict[str, Any]) -> None:
     if operation.pop("x-ragserve-errors", None) == "http-status":
         return
     ok = responses.get("200", {}).get("content", {}).get(_JSON)
-    if ok is not None and ok.get("schema"):
+    if ok is not None and ok.get("schema") and ok["schema"] != _ERROR_REF:
         ok["schema"] = {"anyOf": [ok["schema"], _ERROR_REF]}
     responses.setdefault(
         "default",

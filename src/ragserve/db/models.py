@@ -25,6 +25,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from ragserve.db.base import ID_LENGTH, Record
+from ragserve.domain import RunState, Validity
 
 
 class TenantRole(enum.StrEnum):
@@ -158,8 +159,8 @@ class Document(Record):
     progress_msg: Mapped[str] = mapped_column(Text, default="")
     process_begin_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
     process_duration: Mapped[float] = mapped_column(Float, default=0.0)
-    run: Mapped[str] = mapped_column(String(1), default="0")
-    status: Mapped[str] = mapped_column(String(1), default="1")
+    run: Mapped[str] = mapped_column(String(1), default=RunState.UNSTART.value)
+    status: Mapped[str] = mapped_column(String(1), default=Validity.VALID.value)
 
     @validates("name")
     def _fold_name(self, _key: str, name: str) -> str:
@@ -169,6 +170,33 @@ class Document(Record):
     @property
     def blob_key(self) -> str:
         return f"{self.tenant_id}/{self.dataset_id}/{self.id}"
+
+
+class StoreSyncAction(enum.StrEnum):
+    """What the chunk store still has to do for a document (see ``ingest.store_sync``)."""
+
+    PURGE = "purge"
+    """Delete every chunk of the document (it was deleted, re-parsed, stopped, re-methoded)."""
+    NAME = "name"
+    """Give its chunks the document's current name."""
+    AVAILABILITY = "availability"
+    """Make its chunks (un)available as the document's current status says."""
+    COUNTS = "counts"
+    """Its chunks were edited: count them again into ``chunk_count`` and ``token_count``."""
+
+
+class StoreSync(Record):
+    """A chunk-store change committed with a metadata change and not yet known to be applied.
+
+    The row is written in the transaction that changes the document and deleted by the one that
+    applies it, so a failure between the two leaves it behind to be applied again. No foreign
+    key: the row of a deleted document must outlive it until its chunks are gone.
+    """
+
+    __tablename__ = "store_sync"
+
+    document_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    action: Mapped[str] = mapped_column(String(16))
 
 
 class TaskStatus(enum.StrEnum):

@@ -1,23 +1,40 @@
 """Chunks of a document: list, add, update, delete (spec 2.3). Added and edited chunks are
-embedded at once and searchable as soon as the call returns; counters follow the store."""
+embedded at once and searchable as soon as the call returns.
+
+The chunks live only in the chunk store; the document's row holds their counts. An edit commits
+that its counts must follow (``ingest.store_sync``) before it writes the store, and counts them
+again after: a failure in between leaves the promise behind, and the repair counts them. Changes
+to the document still pending (a purge after a new chunk method, say) are applied before the
+edit, so they never undo it.
+"""
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ragserve.db.models import Dataset, Document
+from ragserve.db.models import Dataset, Document, StoreSyncAction
+from ragserve.domain import ChunkMethod, Validity
 from ragserve.errors import DataError, ResourceNotFound
+from ragserve.ingest import store_sync
 from ragserve.ingest.chunk_text import embed_for_document, embedding_text, keyword_tokens
+from ragserve.rag.highlight import highlight
 from ragserve.runtime import Runtime
+from ragserve.schemas.chunks import (
+    AddChunk,
+    AddedChunk,
+    Chunk,
+    ChunkPage,
+    ListChunks,
+    UpdateChunk,
+)
 from ragserve.services.batch import BatchOutcome, unique_ids
-from ragserve.services.documents import visible_dataset
+from ragserve.services.documents import document_in, public, visible_dataset
 from ragserve.services.tenancy import Caller
 from ragserve.store.base import ChunkRecord, chunk_id
 from ragserve.tokenizer import count_tokens, tokenize, tokenize_to_text
@@ -32,49 +49,62 @@ def _document(
     dataset = visible_dataset(
         session, caller, dataset_id, f"You don't own the dataset {dataset_id}."
     )
-    document = session.scalars(
-        select(Document).where(Document.id == document_id, Document.dataset_id == dataset_id)
-    ).first()
+    document = document_in(session, dataset_id, document_id)
     if document is None:
         raise DataError(f"You don't own the document {document_id}.")
     return dataset, document
 
 
+def chunk_public(record: ChunkRecord, content: str | None = None) -> Chunk:
+    """The chunk as RAGFlow lists it (``content``: its highlighted text)."""
+    return Chunk(
+        id=record.id,
+        content=record.content if content is None else content,
+        document_id=record.document_id,
+        docnm_kwd=record.document_name,
+        important_keywords=record.important_keywords,
+        questions=record.questions,
+        dataset_id=record.dataset_id,
+        image_id=record.image_id,
+        available=record.available,
+        positions=[list(position) for position in record.positions if len(position) == 5],
+    )
+
+
 def list_chunks(
-    runtime: Runtime,
-    caller: Caller,
-    dataset_id: str,
-    document_id: str,
-    *,
-    page: int,
-    page_size: int,
-    keywords: str | None,
-    chunk: str | None,
-) -> tuple[Document, list[ChunkRecord], int]:
+    runtime: Runtime, caller: Caller, dataset_id: str, document_id: str, query: ListChunks
+) -> ChunkPage:
+    """One page of the document's chunks; matches of ``keywords`` are highlighted."""
     with runtime.read() as session:
         _, document = _document(session, caller, dataset_id, document_id)
+        doc = public(document)
+    terms = search_terms(query.keywords) if query.keywords else None
     records, total = runtime.chunks.list_document_chunks(
         document_id,
-        terms=search_terms(keywords) if keywords else None,
-        chunk_id=chunk or None,
-        offset=(page - 1) * page_size,
-        limit=page_size,
+        terms=terms,
+        chunk_id=query.id or None,
+        offset=(query.page - 1) * query.page_size,
+        limit=query.page_size,
     )
-    if chunk and not records:
-        raise ResourceNotFound(f"Chunk not found: {dataset_id}/{chunk}")
-    return document, records, total
+    if query.id and not records:
+        raise ResourceNotFound(f"Chunk not found: {dataset_id}/{query.id}")
+    listed = [
+        chunk_public(record, highlight(record.content, terms) if terms else None)
+        for record in records
+    ]
+    return ChunkPage(total=total, chunks=listed, doc=doc)
 
 
 def add_chunk(
-    runtime: Runtime, caller: Caller, dataset_id: str, document_id: str, body: Mapping[str, Any]
-) -> ChunkRecord:
-    content = body.get("content")
-    if not isinstance(content, str) or not content.strip():
-        raise DataError("`content` is required")
-    keywords = _string_list(body, "important_keywords", "is required to be a list")
-    questions = _string_list(body, "questions", "is required to be a list")
+    runtime: Runtime, caller: Caller, dataset_id: str, document_id: str, request: AddChunk
+) -> AddedChunk:
+    """Add (or, with the same content, replace) a chunk written by hand."""
     with runtime.read() as session:
         dataset, document = _document(session, caller, dataset_id, document_id)
+        pending = store_sync.is_pending(session, document.id)
+    if pending:
+        store_sync.apply(runtime.sessions, runtime.chunks, document.id)
+    content = request.content
     record = ChunkRecord(
         id=chunk_id(document.id, content, MANUAL_ORDER),
         tenant_id=document.tenant_id,
@@ -84,21 +114,32 @@ def add_chunk(
         content=content,
         content_tokens=tokenize_to_text(content),
         title_tokens=tokenize_to_text(document.name),
-        keyword_tokens=keyword_tokens(keywords, questions),
-        important_keywords=keywords,
-        questions=questions,
-        available=document.status == "1",
+        keyword_tokens=keyword_tokens(request.important_keywords, request.questions),
+        important_keywords=request.important_keywords,
+        questions=request.questions,
+        available=document.status == Validity.VALID,
         token_count=count_tokens(content),
-        order=_next_order(runtime, document.id),
+        order=runtime.chunks.counts(document_id=document.id).chunks,
         create_time=time.time(),
     )
     record.vector = _embed(runtime, dataset, document, record)
+    _count_after(runtime, document.id)
     if runtime.chunks.get([record.id], [document.tenant_id]):
         runtime.chunks.update(record)
     else:
         runtime.chunks.insert([record])
-    _sync_counts(runtime, document.id)
-    return record
+    store_sync.apply(runtime.sessions, runtime.chunks, document.id)
+    created = datetime.fromtimestamp(record.create_time, UTC)
+    return AddedChunk(
+        id=record.id,
+        content=record.content,
+        document_id=record.document_id,
+        important_keywords=record.important_keywords,
+        questions=record.questions,
+        dataset_id=record.dataset_id,
+        create_time=created.strftime("%Y-%m-%d %H:%M:%S"),
+        create_timestamp=record.create_time,
+    )
 
 
 def update_chunk(
@@ -107,8 +148,9 @@ def update_chunk(
     dataset_id: str,
     document_id: str,
     chunk: str,
-    body: Mapping[str, Any],
+    request: UpdateChunk,
 ) -> None:
+    """Change the given fields of a chunk and embed it again."""
     with runtime.read() as session:
         dataset = visible_dataset(
             session, caller, dataset_id, f"You don't own the dataset {dataset_id}."
@@ -117,33 +159,30 @@ def update_chunk(
         if not found or found[0].document_id != document_id:
             raise DataError(f"Can't find this chunk {chunk}")
         _, document = _document(session, caller, dataset_id, document_id)
-    record = found[0]
+        pending = store_sync.is_pending(session, document.id)
+    if pending:
+        store_sync.apply(runtime.sessions, runtime.chunks, document.id)
     changes: dict[str, Any] = {}
-    if "content" in body:
-        content = body["content"]
-        if not isinstance(content, str):
-            raise DataError("`content` should be a string")
+    given = request.model_fields_set
+    if request.content is not None:
         changes.update(
-            content=content,
-            content_tokens=tokenize_to_text(content),
-            token_count=count_tokens(content),
+            content=request.content,
+            content_tokens=tokenize_to_text(request.content),
+            token_count=count_tokens(request.content),
         )
-    for name in ("important_keywords", "questions"):
-        if name in body:
-            changes[name] = _string_list(body, name, "should be a list")
-    if "positions" in body:
-        if not isinstance(body["positions"], list):
-            raise DataError("`positions` should be a list")
-        changes["positions"] = body["positions"]
-    if "available" in body:
-        changes["available"] = bool(body["available"])
-    updated = replace(record, **changes)
-    if document.chunk_method == "qa" and len(QA_SEPARATOR.split(updated.content)) != 2:
+    for name in ("important_keywords", "questions", "positions"):
+        if name in given:
+            changes[name] = getattr(request, name) or []
+    if request.available is not None:
+        changes["available"] = request.available
+    updated = replace(found[0], **changes)
+    if document.chunk_method == ChunkMethod.QA and len(QA_SEPARATOR.split(updated.content)) != 2:
         raise DataError("Q&A must be separated by TAB/ENTER key.")
     updated.keyword_tokens = keyword_tokens(updated.important_keywords, updated.questions)
     updated.vector = _embed(runtime, dataset, document, updated)
+    _count_after(runtime, document.id)
     runtime.chunks.update(updated)
-    _sync_counts(runtime, document.id)
+    store_sync.apply(runtime.sessions, runtime.chunks, document.id)
 
 
 def delete_chunks(
@@ -151,15 +190,19 @@ def delete_chunks(
     caller: Caller,
     dataset_id: str,
     document_id: str,
-    chunk_ids: Sequence[str] | None,
+    chunk_ids: list[str] | None,
 ) -> BatchOutcome:
     """Delete the named chunks (``None``: all of the document's)."""
     outcome = BatchOutcome()
     with runtime.read() as session:
         _, document = _document(session, caller, dataset_id, document_id)
+        pending = store_sync.is_pending(session, document.id)
+    if pending:
+        store_sync.apply(runtime.sessions, runtime.chunks, document.id)
+    _count_after(runtime, document.id)
     if chunk_ids is None:
         outcome.succeeded = runtime.chunks.delete_document(document.id)
-        _sync_counts(runtime, document.id)
+        store_sync.apply(runtime.sessions, runtime.chunks, document.id)
         return outcome
     unique = unique_ids(chunk_ids, "chunk", outcome)
     own = [
@@ -168,7 +211,7 @@ def delete_chunks(
         if c.document_id == document.id
     ]
     outcome.succeeded = runtime.chunks.delete(own)
-    _sync_counts(runtime, document.id)
+    store_sync.apply(runtime.sessions, runtime.chunks, document.id)
     if outcome.succeeded != len(unique):
         raise DataError(f"rm_chunk deleted chunks {outcome.succeeded}, expect {len(unique)}")
     return outcome
@@ -180,28 +223,13 @@ def search_terms(keywords: str) -> list[str]:
     return tokenize(keywords) or [keywords.casefold().strip()]
 
 
-def _string_list(body: Mapping[str, Any], name: str, problem: str) -> list[str]:
-    value = body.get(name, [])
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise DataError(f"`{name}` {problem}")
-    return [item for item in value if item.strip()]
-
-
 def _embed(runtime: Runtime, dataset: Dataset, document: Document, record: ChunkRecord) -> Any:
     model = runtime.embedding_model(dataset.embedding_model, dataset.tenant_id)
     text = embedding_text(record.content, record.questions)
     return embed_for_document(model, document.name, document.parser_config, [text])[0]
 
 
-def _next_order(runtime: Runtime, document_id: str) -> int:
-    return runtime.chunks.counts(document_id=document_id).chunks
-
-
-def _sync_counts(runtime: Runtime, document_id: str) -> None:
-    counts = runtime.chunks.counts(document_id=document_id)
+def _count_after(runtime: Runtime, document_id: str) -> None:
+    """Commit, before the store is written, that the document's counts must follow it."""
     with runtime.transaction() as session:
-        document = session.get(Document, document_id)
-        if document is not None:
-            document.chunk_count, document.token_count = counts.chunks, counts.tokens
+        store_sync.record(session, document_id, StoreSyncAction.COUNTS)

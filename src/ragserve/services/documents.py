@@ -3,51 +3,75 @@
 Files go to the blob store, rows to the metadata store. An upload writes the files first and the
 rows after, removing the files if the rows fail; a delete removes the rows first and the files
 after. Either way a failure leaves at worst an orphan file, never a row without its file.
+
+What the chunk store must do about a change (rename, enable or disable, a new chunk method, a
+delete) is committed with the change and applied after the commit (``ingest.store_sync``): a
+failure on either side never leaves the two stores disagreeing once the change is applied again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import BinaryIO, Protocol
 
 from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ragserve.db.models import Dataset, Document
+from ragserve.db.models import Dataset, Document, StoreSyncAction
+from ragserve.domain import RunState, Validity
 from ragserve.errors import ArgumentError, BatchError, DataError
+from ragserve.ingest import store_sync
 from ragserve.rag.metadata_filter import filter_documents
 from ragserve.runtime import Runtime
-from ragserve.schemas.documents import ListDocuments
+from ragserve.schemas.documents import (
+    MAX_NAME_BYTES,
+    READ_ONLY_FIELDS,
+    RUN_NAMES,
+    DocumentPage,
+    DocumentPublic,
+    ListDocuments,
+    ListedDocument,
+    UpdateDocument,
+    UploadedDocument,
+    clean_filename,
+)
 from ragserve.services.batch import BatchOutcome, unique_ids
 from ragserve.services.datasets import get_visible
-from ragserve.services.filetypes import FileType, detect
+from ragserve.services.filetypes import FileType, content_type_for, detect
 from ragserve.services.naming import free_name, shortest_stem
 from ragserve.services.parser_config import (
-    DOCUMENT_CHUNK_METHODS,
     chunk_method_for_upload,
     default_parser_config,
     parser_config_for_document_update,
 )
 from ragserve.services.tenancy import Caller, get_owned
-from ragserve.store.base import ChunkStore
-from ragserve.timeutil import new_id
-from ragserve.tokenizer import tokenize_to_text
+from ragserve.timeutil import new_id, rfc1123
 
-MAX_NAME_BYTES = 255
 SNIFF_BYTES = 8192
 NAME_ATTEMPTS = 20
-READ_ONLY_FIELDS = ("chunk_count", "token_count", "progress")
 PRESENTATION_SUFFIXES = frozenset({"ppt", "pptx", "pages"})
 
 
-@dataclass(frozen=True)
-class Upload:
+class UploadedFile(Protocol):
     """One uploaded file: the name the client gave and a readable, seekable file."""
 
-    filename: str
-    file: BinaryIO
+    @property
+    def filename(self) -> str | None: ...
+
+    @property
+    def file(self) -> BinaryIO: ...
+
+
+@dataclass(frozen=True)
+class DocumentFile:
+    """A document's stored bytes, with what a download needs to describe them."""
+
+    name: str
+    size: int
+    media_type: str
+    content: Iterator[bytes]
 
 
 def visible_dataset(session: Session, caller: Caller, dataset_id: str, message: str) -> Dataset:
@@ -57,23 +81,74 @@ def visible_dataset(session: Session, caller: Caller, dataset_id: str, message: 
     return dataset
 
 
-def clean_filename(filename: str) -> str:
-    """The last path component: clients may send ``dir/a.txt`` or ``..\\a.txt``."""
-    return filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+# --------------------------------------------------------------------------------------------
+# what the API shows
+
+
+def public(document: Document, *, raw_unknown_run: bool = False) -> DocumentPublic:
+    """The document as RAGFlow shows it; an unknown ``run`` is shown raw by the list only."""
+    return DocumentPublic(**_public_fields(document, raw_unknown_run=raw_unknown_run))
+
+
+def listed(document: Document) -> ListedDocument:
+    """The document as the list shows it."""
+    return ListedDocument(**_public_fields(document, raw_unknown_run=True), title=None)
+
+
+def uploaded(document: Document) -> UploadedDocument:
+    """The document as the upload answer shows it."""
+    fields = _public_fields(document)
+    return UploadedDocument(**{key: fields[key] for key in UploadedDocument.model_fields})
+
+
+def _public_fields(document: Document, *, raw_unknown_run: bool = False) -> dict[str, object]:
+    fallback = document.run if raw_unknown_run else None
+    return {
+        "id": document.id,
+        "thumbnail": document.thumbnail,
+        "dataset_id": document.dataset_id,
+        "chunk_method": document.chunk_method,
+        "pipeline_id": document.pipeline_id,
+        "parser_config": document.parser_config,
+        "source_type": document.source_type,
+        "type": document.type,
+        "created_by": document.created_by,
+        "name": document.name,
+        "location": document.name,
+        "size": document.size,
+        "token_count": document.token_count,
+        "chunk_count": document.chunk_count,
+        "progress": document.progress,
+        "progress_msg": document.progress_msg,
+        "process_begin_at": rfc1123(document.process_begin_at),
+        "process_duration": document.process_duration,
+        "meta_fields": document.meta_fields,
+        "suffix": document.suffix,
+        "run": RUN_NAMES.get(document.run, fallback),
+        "status": document.status,
+        "create_time": document.create_time,
+        "create_date": rfc1123(document.create_date),
+        "update_time": document.update_time,
+        "update_date": rfc1123(document.update_date),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# upload
 
 
 def upload_documents(
-    runtime: Runtime, caller: Caller, dataset_id: str, uploads: Sequence[Upload]
-) -> list[Document]:
-    """Store every file and create its document, or store nothing if any file is refused."""
+    runtime: Runtime, caller: Caller, dataset_id: str, uploads: Sequence[UploadedFile]
+) -> list[UploadedDocument]:
+    """Store every file and create its document, or store nothing if any file is refused.
+    The request model has checked that there are files and that their names are usable
+    (``schemas.documents.uploaded_files``)."""
     with runtime.read() as session:
         dataset = visible_dataset(
             session, caller, dataset_id, f"Can't find the dataset with ID {dataset_id}!"
         )
         tenant_id, dataset_method = dataset.tenant_id, dataset.chunk_method
         parser_config, pipeline_id = dataset.parser_config, dataset.pipeline_id
-    if not uploads:
-        raise ArgumentError("No file part!")
     prepared = [_prepare(upload) for upload in uploads]
     refused = [f"{name}: {problem}" for name, _, problem in prepared if problem]
     if refused:
@@ -107,16 +182,12 @@ def upload_documents(
         for document in documents:
             runtime.blobs.delete(document.blob_key)
         raise
-    return documents
+    return [uploaded(document) for document in documents]
 
 
-def _prepare(upload: Upload) -> tuple[str, tuple[FileType, str] | None, str]:
+def _prepare(upload: UploadedFile) -> tuple[str, tuple[FileType, str] | None, str]:
     """(clean name, detected type and suffix, problem or "")."""
-    name = clean_filename(upload.filename)
-    if name in ("", ".", ".."):
-        raise ArgumentError("No file selected!")
-    if len(name.encode()) > MAX_NAME_BYTES:
-        raise ArgumentError("File name must be 255 bytes or less.")
+    name = clean_filename(upload.filename or "")
     head = upload.file.read(SNIFF_BYTES)
     upload.file.seek(0)
     detected = detect(name, head)
@@ -149,9 +220,14 @@ def _free_name(session: Session, dataset_id: str, name: str) -> str:
     return free_name(name, taken.__contains__, keep_extension=True, max_bytes=MAX_NAME_BYTES)
 
 
+# --------------------------------------------------------------------------------------------
+# list
+
+
 def list_documents(
     session: Session, caller: Caller, dataset_id: str, query: ListDocuments
-) -> tuple[list[Document], int]:
+) -> DocumentPage:
+    """One page of the dataset's documents that pass the query's filters."""
     visible_dataset(session, caller, dataset_id, f"You don't own the dataset {dataset_id}. ")
     conditions: list[ColumnElement[bool]] = [Document.dataset_id == dataset_id]
     for column, wanted in ((Document.id, query.id), (Document.name, query.name)):
@@ -165,7 +241,7 @@ def list_documents(
     if query.suffix:
         conditions.append(Document.suffix.in_([suffix.lower() for suffix in query.suffix]))
     if query.run:
-        conditions.append(Document.run.in_(query.run))
+        conditions.append(Document.run.in_([state.value for state in query.run]))
     if query.create_time_from:
         conditions.append(Document.create_time >= query.create_time_from)
     if query.create_time_to:
@@ -186,66 +262,71 @@ def list_documents(
         .offset((query.page - 1) * query.page_size)
         .limit(query.page_size)
     ).all()
-    return list(documents), total
+    return DocumentPage(total=total, docs=[listed(document) for document in documents])
+
+
+# --------------------------------------------------------------------------------------------
+# update
 
 
 def update_document(
-    session: Session,
-    chunks: ChunkStore,
+    runtime: Runtime,
     caller: Caller,
     dataset_id: str,
     document_id: str,
-    body: dict[str, Any],
-) -> Document:
-    """Apply RAGFlow's document update (spec 2.2) in its order of checks."""
-    if get_owned(session, Dataset, dataset_id, caller) is None:
-        raise DataError("You don't own the dataset.")
-    document = _document_in(session, dataset_id, document_id)
-    if document is None:
-        raise DataError("The dataset doesn't own the document.")
+    request: UpdateDocument,
+) -> DocumentPublic:
+    """Apply RAGFlow's document update (spec 2.2) in its order of checks; the chunk store
+    follows after the commit."""
+    with runtime.transaction() as session:
+        if get_owned(session, Dataset, dataset_id, caller) is None:
+            raise DataError("You don't own the dataset.")
+        document = document_in(session, dataset_id, document_id)
+        if document is None:
+            raise DataError("The dataset doesn't own the document.")
+        actions = _update(session, document, request)
+        store_sync.record(session, document.id, *actions)
+        pending = store_sync.is_pending(session, document.id)
+        session.flush()
+        result = public(document)
+    if pending:
+        store_sync.apply(runtime.sessions, runtime.chunks, document_id)
+    return result
+
+
+def _update(session: Session, document: Document, request: UpdateDocument) -> list[StoreSyncAction]:
+    """Change the document's row; what its chunks must follow."""
+    actions: list[StoreSyncAction] = []
+    given = request.model_fields_set
     for field_name in READ_ONLY_FIELDS:
-        if field_name in body and body[field_name] != getattr(document, field_name):
+        if field_name in given and getattr(request, field_name) != getattr(document, field_name):
             raise DataError(f"Can't change `{field_name}`.")
-    if "meta_fields" in body:
-        if not isinstance(body["meta_fields"], dict):
-            raise DataError("meta_fields must be a dictionary")
-        document.meta_fields = body["meta_fields"]
-    if "name" in body and body["name"] != document.name:
-        _rename_document(session, document, body["name"])
-        chunks.rename_document(document.id, document.name, tokenize_to_text(document.name))
-    if "parser_config" in body:
-        if not isinstance(body["parser_config"], dict):
-            raise DataError("parser_config must be a dictionary")
+    if request.meta_fields is not None:
+        document.meta_fields = request.meta_fields
+    if request.name is not None and request.name != document.name:
+        _rename(session, document, request.name)
+        actions.append(StoreSyncAction.NAME)
+    if request.parser_config is not None:
         document.parser_config = parser_config_for_document_update(
-            document.parser_config, body["parser_config"]
+            document.parser_config, request.parser_config
         )
-    if "chunk_method" in body and _change_chunk_method(
-        document, body["chunk_method"], "parser_config" in body
+    if request.chunk_method is not None and _change_chunk_method(
+        document, request.chunk_method, config_sent=request.parser_config is not None
     ):
-        chunks.delete_document(document.id)
-    if "enabled" in body:
-        enabled = body["enabled"]
-        if not isinstance(enabled, bool | int):
-            raise ArgumentError("`enabled` must be a boolean.")
-        document.status = "1" if enabled else "0"
-        chunks.set_available(document.id, bool(enabled))
-    session.flush()
-    return document
+        actions.append(StoreSyncAction.PURGE)
+    if request.enabled is not None:
+        document.status = Validity.VALID if request.enabled else Validity.INVALID
+        actions.append(StoreSyncAction.AVAILABILITY)
+    return actions
 
 
-def _document_in(session: Session, dataset_id: str, document_id: str) -> Document | None:
+def document_in(session: Session, dataset_id: str, document_id: str) -> Document | None:
     return session.scalars(
         select(Document).where(Document.id == document_id, Document.dataset_id == dataset_id)
     ).first()
 
 
-def _rename_document(session: Session, document: Document, name: object) -> None:
-    if not isinstance(name, str):
-        raise ArgumentError("`name` must be a string.")
-    if clean_filename(name) != name:
-        raise ArgumentError("File name can't contain '/' or '\\' or surrounding spaces.")
-    if len(name.encode()) > MAX_NAME_BYTES:
-        raise ArgumentError("File name must be 255 bytes or less.")
+def _rename(session: Session, document: Document, name: str) -> None:
     old_extension = document.name.rpartition(".")[2].lower() if "." in document.name else ""
     new_extension = name.rpartition(".")[2].lower() if "." in name else ""
     if not name or new_extension != old_extension:
@@ -268,16 +349,14 @@ def _rename_document(session: Session, document: Document, name: object) -> None
         raise error from None
 
 
-def _change_chunk_method(document: Document, method: object, config_sent: bool) -> bool:
+def _change_chunk_method(document: Document, method: str, *, config_sent: bool) -> bool:
     """Switch the method; ``True`` when it changed (the old chunks are then stale)."""
-    if not isinstance(method, str) or method not in DOCUMENT_CHUNK_METHODS:
-        raise DataError(f"`chunk_method` {method} doesn't exist")
     if document.type == FileType.VISUAL or document.suffix in PRESENTATION_SUFFIXES:
         raise DataError("Not supported yet!")
     if method == document.chunk_method:
         return False
     document.chunk_method = method
-    document.progress, document.progress_msg, document.run = 0.0, "", "0"
+    document.progress, document.progress_msg, document.run = 0.0, "", RunState.UNSTART
     document.chunk_count, document.token_count = 0, 0
     if not config_sent:
         document.parser_config = parser_config_for_document_update(
@@ -286,22 +365,37 @@ def _change_chunk_method(document: Document, method: object, config_sent: bool) 
     return True
 
 
+# --------------------------------------------------------------------------------------------
+# download
+
+
 def open_document(
     runtime: Runtime, caller: Caller, dataset_id: str, document_id: str
-) -> tuple[Document, Iterator[bytes]]:
-    """The document and a stream of its bytes."""
+) -> DocumentFile:
+    """The document's bytes as a stream, with its name, size and media type."""
     with runtime.read() as session:
         visible_dataset(session, caller, dataset_id, f"You do not own the dataset {dataset_id}.")
-        document = _document_in(session, dataset_id, document_id)
+        document = document_in(session, dataset_id, document_id)
         if document is None:
             raise DataError(f"The dataset not own the document {document_id}.")
-    return document, runtime.blobs.open(document.blob_key)
+    return DocumentFile(
+        name=document.name,
+        size=document.size,
+        media_type=content_type_for(document.name),
+        content=runtime.blobs.open(document.blob_key),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# delete
 
 
 def delete_documents(
     runtime: Runtime, caller: Caller, dataset_id: str, ids: list[str] | None
 ) -> BatchOutcome:
-    """Delete the named documents (``None`` or ``[]``: all) of the dataset, and their files."""
+    """Delete the named documents (``None`` or ``[]``: all) of the dataset, their chunks and
+    their files. The rows go first with the promise to purge their chunks; the chunks and the
+    files after the commit."""
     outcome = BatchOutcome()
     with runtime.transaction() as session:
         visible_dataset(session, caller, dataset_id, f"You don't own the dataset {dataset_id}. ")
@@ -312,10 +406,14 @@ def delete_documents(
         documents = list(session.scalars(wanted))
         found = {document.id for document in documents}
         session.execute(delete(Document).where(Document.id.in_(found)))
+        for document in documents:
+            store_sync.record(session, document.id, StoreSyncAction.PURGE)
         outcome.succeeded = len(found)
-    for document in documents:
-        runtime.chunks.delete_document(document.id)
-        runtime.blobs.delete(document.blob_key)
+    try:
+        store_sync.apply(runtime.sessions, runtime.chunks, *found)
+    finally:  # a failed purge stays pending for the repair; the files go anyway
+        for document in documents:
+            runtime.blobs.delete(document.blob_key)
     missing = [i for i in requested if i not in found]
     if missing:
         raise DataError(f"Documents not found: {missing}")

@@ -22,9 +22,9 @@ from types import FrameType
 import numpy as np
 
 from ragserve.db.models import Dataset, Document, TaskStatus
-from ragserve.domain import RunState
+from ragserve.domain import ChunkMethod, RunState, Validity
 from ragserve.errors import InternalError, RagserveError
-from ragserve.ingest import splitting, staging, tasks
+from ragserve.ingest import splitting, staging, store_sync, tasks
 from ragserve.ingest.chunk_text import embed_for_document, embedding_text, keyword_tokens
 from ragserve.ingest.chunkers import ChunkingOptions, chunker_for
 from ragserve.ingest.chunkers.base import ChunkDraft
@@ -36,7 +36,7 @@ from ragserve.tokenizer import count_tokens, tokenize_to_text
 
 logger = logging.getLogger("ragserve.ingest")
 
-VISUAL_METHODS = frozenset({"picture", "presentation"})
+VISUAL_METHODS = frozenset({ChunkMethod.PICTURE, ChunkMethod.PRESENTATION})
 
 
 class Cancelled(Exception):
@@ -194,6 +194,7 @@ class DocumentJob:
             parts.append((self.pages[0] if self.pages else 0, part))
             records = _records(document, [part for _page, part in sorted(parts, key=_first)])
             self.runtime.chunks.replace_document(document.id, records)
+            store_sync.forget(session, document.id)  # the chunks now follow the locked row
             tasks.drop_staged(session, self.claim.parse_id)
             document.chunk_count = len(records)
             document.token_count = sum(record.token_count for record in records)
@@ -247,7 +248,7 @@ def _records(document: Document, parts: list[staging.Part]) -> list[ChunkRecord]
                     important_keywords=chunk.important_keywords,
                     questions=chunk.questions,
                     positions=chunk.positions,
-                    available=document.status == "1",
+                    available=document.status == Validity.VALID,
                     token_count=chunk.token_count,
                     order=order,
                     create_time=now,
@@ -320,10 +321,12 @@ def _fail(runtime: Runtime, claim: tasks.Claim, worker_id: str, message: str) ->
 
 
 def requeue_expired(runtime: Runtime) -> None:
-    """Queue again the tasks whose worker died (their lease ran out); fail those out of tries."""
+    """Queue again the tasks whose worker died (their lease ran out); fail those out of tries.
+    Then apply the chunk-store changes a failure left pending (``store_sync``)."""
     with runtime.transaction() as session:
         retry, failed = tasks.expired_tasks(session, runtime.settings.task_attempts)
     for task_id in retry:
         runtime.queue.submit(task_id)
     if retry or failed:
         logger.warning("requeued %d and failed %d abandoned tasks", len(retry), len(failed))
+    store_sync.apply_all(runtime.sessions, runtime.chunks)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -12,36 +11,32 @@ from ragserve.db.models import Document
 from ragserve.errors import DataError
 from ragserve.rag.metadata_ops import (
     apply_metadata_changes,
-    parse_metadata_update,
     select_documents,
     summarize_metadata,
     unknown_document_ids,
 )
+from ragserve.schemas.metadata import MetadataSummary, MetadataUpdated
+from ragserve.schemas.metadata_update import MetadataUpdateRequest
 from ragserve.services.documents import visible_dataset
 from ragserve.services.tenancy import Caller
 
 
-@dataclass(frozen=True)
-class MetadataUpdateOutcome:
-    updated: int
-    matched_docs: int
-
-
 def metadata_summary(
     session: Session, caller: Caller, dataset_id: str, document_ids: Sequence[str] | None
-) -> dict[str, dict[str, object]]:
+) -> MetadataSummary:
+    """Per key of the documents' ``meta_fields``: its main type and its values with counts."""
     visible_dataset(session, caller, dataset_id, f"You don't own the dataset {dataset_id}. ")
     query = select(Document.meta_fields).where(Document.dataset_id == dataset_id)
     if document_ids:
         query = query.where(Document.id.in_(document_ids))
-    return summarize_metadata(meta or {} for meta in session.scalars(query))
+    summary = summarize_metadata(meta or {} for meta in session.scalars(query))
+    return MetadataSummary.model_validate({"summary": summary})
 
 
 def update_metadata(
-    session: Session, caller: Caller, dataset_id: str, body: Mapping[str, object]
-) -> MetadataUpdateOutcome:
+    session: Session, caller: Caller, dataset_id: str, request: MetadataUpdateRequest
+) -> MetadataUpdated:
     """Patch the ``meta_fields`` of the selected documents; each changed row is written once."""
-    request = parse_metadata_update(body)
     visible_dataset(session, caller, dataset_id, f"You don't own the dataset {dataset_id}. ")
     documents = [
         (document_id, meta or {})
@@ -65,4 +60,4 @@ def update_metadata(
                 update(Document).where(Document.id == document_id).values(meta_fields=changed)
             )
             updated += 1
-    return MetadataUpdateOutcome(updated=updated, matched_docs=len(targets))
+    return MetadataUpdated(updated=updated, matched_docs=len(targets))

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, get_args
 
 from ragserve.domain import ChunkMethod
+from ragserve.schemas.documents import DOCUMENT_CHUNK_METHODS as DOCUMENT_CHUNK_METHODS
 from ragserve.schemas.parser_config import (
     DEFAULT_ENTITY_TYPES,
     DEFAULT_RAPTOR_PROMPT,
@@ -21,25 +22,7 @@ from ragserve.schemas.parser_config import (
 from ragserve.services.filetypes import FileType
 
 DATASET_CHUNK_METHODS: tuple[str, ...] = get_args(DatasetChunkMethod)
-
-DOCUMENT_CHUNK_METHODS: frozenset[str] = frozenset(
-    {
-        "naive",
-        "manual",
-        "qa",
-        "table",
-        "paper",
-        "book",
-        "laws",
-        "presentation",
-        "picture",
-        "one",
-        "knowledge_graph",
-        "email",
-        "tag",
-    }
-)
-"""The methods accepted on document update."""
+# DOCUMENT_CHUNK_METHODS, the methods accepted on document update, are the update model's.
 
 _BASE_DEFAULTS: dict[str, Any] = {"table_context_size": 0, "image_context_size": 0}
 _NO_RAPTOR_NO_GRAPHRAG: dict[str, Any] = {

@@ -1,4 +1,9 @@
-"""Start and stop parsing documents (spec 2.2: POST / DELETE /datasets/{id}/chunks)."""
+"""Start and stop parsing documents (spec 2.2: POST / DELETE /datasets/{id}/chunks).
+
+Both drop the document's chunks: the purge is committed with the new state of the row and
+applied after the commit (``ingest.store_sync``), so a failed commit keeps the chunks the row
+counts, and a failed purge is applied again later (or made moot by the parse's own result).
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,10 @@ from collections.abc import Collection, Sequence
 
 from sqlalchemy import select
 
-from ragserve.db.models import Document
+from ragserve.db.models import Document, StoreSyncAction
 from ragserve.domain import RunState
 from ragserve.errors import DataError
-from ragserve.ingest import tasks
+from ragserve.ingest import store_sync, tasks
 from ragserve.runtime import Runtime
 from ragserve.services.batch import BatchOutcome, unique_ids
 from ragserve.services.documents import visible_dataset
@@ -39,11 +44,14 @@ def start_parsing(
         for document_id in unique:
             if document_id not in documents:
                 continue
-            runtime.chunks.delete_document(document_id)
+            store_sync.record(session, document_id, StoreSyncAction.PURGE)
             queued.append(tasks.new_task(session, documents[document_id]).id)
             outcome.succeeded += 1
-    for task_id in queued:
-        runtime.queue.submit(task_id)
+    try:
+        store_sync.apply(runtime.sessions, runtime.chunks, *documents)
+    finally:  # the tasks run whatever happened: their result replaces the chunks anyway
+        for task_id in queued:
+            runtime.queue.submit(task_id)
     _raise_for_missing(unique, documents.keys(), outcome)
     return outcome
 
@@ -53,6 +61,7 @@ def stop_parsing(
 ) -> BatchOutcome:
     """Cancel running parses: the document becomes CANCEL with no chunks."""
     outcome = BatchOutcome()
+    stopped: list[str] = []
     with runtime.transaction() as session:
         visible_dataset(session, caller, dataset_id, f"You don't own the dataset {dataset_id}.")
         for document_id in unique_ids(document_ids, "document", outcome):
@@ -66,11 +75,13 @@ def stop_parsing(
             if document.run != RunState.RUNNING:
                 raise DataError("Can't stop parsing document with progress at 0 or 1")
             tasks.cancel_tasks(session, document.id)
-            runtime.chunks.delete_document(document.id)
+            store_sync.record(session, document.id, StoreSyncAction.PURGE)
             document.run, document.progress = RunState.CANCEL, 0.0
             document.chunk_count = document.token_count = 0
             tasks.append_progress(document, "Task was cancelled.")
+            stopped.append(document.id)
             outcome.succeeded += 1
+    store_sync.apply(runtime.sessions, runtime.chunks, *stopped)
     outcome.raise_if_all_failed()
     return outcome
 
