@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 
 from conftest import Account
 from ragserve.api.deps import ApiCaller
-from ragserve.api.envelope import api_result
 from ragserve.services.users import delete_user
 
 probe = APIRouter()
@@ -18,7 +17,7 @@ probe = APIRouter()
 
 @probe.get("/api/v1/whoami")
 def whoami(caller: ApiCaller) -> dict[str, Any]:
-    return api_result({"tenant_id": caller.tenant_id})
+    return {"code": 0, "data": {"tenant_id": caller.tenant_id}}
 
 
 @pytest.fixture(autouse=True)

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, Request
 from fastapi.testclient import TestClient
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from ragserve.api.body import strict_json
-from ragserve.api.envelope import api_result
+from ragserve.api.body import JSON_ONLY
 from ragserve.app import create_app
+from ragserve.schemas.common import StrictModel
 from ragserve.settings import Settings
 
 
-class Payload(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Payload(StrictModel):
     name: str = Field(max_length=5)
     size: int = 1
 
@@ -26,10 +25,9 @@ class Payload(BaseModel):
 probe = APIRouter()
 
 
-@probe.post("/api/v1/probe/strict")
-async def strict(request: Request) -> dict[str, Any]:
-    payload = await strict_json(request, Payload)
-    return api_result(payload.model_dump())
+@probe.post("/api/v1/probe/strict", dependencies=JSON_ONLY)
+def strict(payload: Annotated[Payload, Body()]) -> dict[str, Any]:
+    return {"code": 0, "data": payload.model_dump()}
 
 
 @probe.get("/api/v1/probe/crash")
@@ -39,7 +37,7 @@ def crash() -> dict[str, Any]:
 
 @probe.post("/api/v1/probe/echo")
 async def echo(request: Request) -> dict[str, Any]:
-    return api_result(len(await request.body()))
+    return {"code": 0, "data": len(await request.body())}
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from ragserve.errors import OpenAIError, RagserveError, RetCode
+from ragserve.errors import OpenAIError, RagserveError
 
 DataT = TypeVar("DataT")
 
@@ -95,14 +95,6 @@ def event_stream(lines: Iterable[str]) -> StreamingResponse:
     """A server-sent event stream. ``lines`` must be a plain (sync) iterable: Starlette then
     iterates it in the thread pool, so work done between events never blocks the event loop."""
     return StreamingResponse(lines, media_type=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
-
-
-def api_result(data: Any = None) -> dict[str, Any]:
-    """``/api/v1`` success: ``{"code": 0}`` plus ``data`` when there is any; never a message."""
-    body: dict[str, Any] = {"code": RetCode.SUCCESS}
-    if data is not None:
-        body["data"] = data
-    return body
 
 
 def partial_result(succeeded: int, errors: list[str]) -> Ok | Result[BatchOutcome]:

@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ragserve.errors import ArgumentError
-
 REQUEST_PARTS = frozenset({"body", "query", "path", "header", "cookie"})
 MAX_VALUE_CHARS = 128
 SHOWN_VALUE_CHARS = 125
@@ -24,7 +22,3 @@ def _format_one(error: Mapping[str, Any]) -> str:
     if len(value) > MAX_VALUE_CHARS:
         value = value[:SHOWN_VALUE_CHARS] + "..."
     return f"Field: <{'.'.join(loc)}> - Message: <{error.get('msg', '')}> - Value: <{value}>"
-
-
-def validation_error(errors: Iterable[Mapping[str, Any]]) -> ArgumentError:
-    return ArgumentError(format_validation_errors(errors))
