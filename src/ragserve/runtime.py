@@ -7,7 +7,7 @@ any layer above may depend on it."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -18,8 +18,14 @@ from ragserve.blobs import BlobStore
 from ragserve.db.engine import transaction
 from ragserve.health import Component, database_probe
 from ragserve.ingest.queue import TaskQueue
+from ragserve.lru import LruCache
 from ragserve.models.chat import ChatModel, chat_model_for
-from ragserve.models.embedding import BuiltinSession, EmbeddingModel, embedding_model_for
+from ragserve.models.embedding import (
+    BuiltinSession,
+    EmbeddingModel,
+    FloatArray,
+    embedding_model_for,
+)
 from ragserve.models.registry import is_builtin, plain_model_id
 from ragserve.models.rerank import RerankModel, rerank_model_for
 from ragserve.security import PasswordDecryptor, SessionSigner
@@ -39,6 +45,25 @@ class TenantDefaults:
     embd_id: str = ""
 
 
+QUESTION_VECTORS = 256
+METADATA_SCOPES = 128
+
+
+@dataclass
+class Caches:
+    """Values derived per process, each keyed on everything that changes it."""
+
+    question_vectors: LruCache[tuple[str, str | None, str | None, str], FloatArray] = field(
+        default_factory=lambda: LruCache(QUESTION_VECTORS)
+    )
+    """(model id, API key, API base, question) -> the question's vector: chat turns and paging
+    repeat questions, and two tenants' models of one name may be different servers."""
+    metadata_scopes: LruCache[Hashable, tuple[Hashable, tuple[str, ...]]] = field(
+        default_factory=lambda: LruCache(METADATA_SCOPES)
+    )
+    """(datasets, condition) -> (fingerprint, document ids): see ``services.metadata_scope``."""
+
+
 @dataclass
 class Runtime:
     settings: Settings
@@ -52,6 +77,7 @@ class Runtime:
     queue: TaskQueue
     credential_lookup: CredentialLookup
     builtin_embedding: BuiltinSession = field(default_factory=BuiltinSession)
+    caches: Caches = field(default_factory=Caches)
     # keyed by (model id, api key, api base): a tenant's new key gets a new client
     _embedders: dict[tuple[str, str | None, str | None], EmbeddingModel] = field(
         default_factory=dict
@@ -80,7 +106,19 @@ class Runtime:
     def embedding_model(self, model_id: str, tenant_id: str | None = None) -> EmbeddingModel:
         """The embedding model ``name@factory`` with the tenant's credentials (see
         ``services.models.credentials``), kept per model and credentials."""
+        return self._embedder(model_id, *self._credentials(model_id, tenant_id))
+
+    def question_vector(self, model_id: str, tenant_id: str | None, question: str) -> FloatArray:
+        """``question`` embedded with the model as the tenant calls it, cached (see ``Caches``)."""
         api_key, api_base = self._credentials(model_id, tenant_id)
+        key = (model_id, api_key, api_base, question)
+        vector = self.caches.question_vectors.get(key)
+        if vector is None:
+            vector = self._embedder(model_id, api_key, api_base).embed([question])[0]
+            self.caches.question_vectors.put(key, vector)
+        return vector
+
+    def _embedder(self, model_id: str, api_key: str | None, api_base: str | None) -> EmbeddingModel:
         cache_key = (model_id, api_key, api_base)
         with self._embedders_lock:
             if cache_key not in self._embedders:

@@ -1,11 +1,10 @@
-"""The per-process cache of evaluated metadata filters (``services/metadata_scope.py``): real
+"""The runtime's cache of evaluated metadata filters (``services/metadata_scope.py``): real
 documents written through the API, ``resolve_scope`` read as retrieval reads it, and a spy on
 the evaluation to see whether it ran."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +14,7 @@ from sqlalchemy import func, select
 from api.test_parsing import new_dataset, upload
 from conftest import Account
 from ragserve.db.models import Document
-from ragserve.runtime import Runtime
+from ragserve.runtime import METADATA_SCOPES, Runtime
 from ragserve.schemas.metadata_condition import MetadataCondition, parse_metadata_condition
 from ragserve.services import metadata_scope
 from ragserve.services.retrieval import resolve_scope
@@ -43,13 +42,6 @@ class Evaluations:
         return self.real(*args)
 
     real = staticmethod(metadata_scope.filter_documents)
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache() -> Iterator[None]:
-    metadata_scope._cache.clear()
-    yield
-    metadata_scope._cache.clear()
 
 
 @pytest.fixture
@@ -106,7 +98,10 @@ def scope_ids(
         time.sleep(0.0005)
     caller = Caller(account.id, account.id, CredentialKind.API_TOKEN)
     with runtime.read() as session:
-        return resolve_scope(session, caller, dataset_ids, (), condition(raw)).document_ids
+        scope = resolve_scope(
+            session, caller, dataset_ids, (), condition(raw), scopes=runtime.caches.metadata_scopes
+        )
+        return scope.document_ids
 
 
 def test_a_repeated_filter_is_not_evaluated_again(
@@ -119,7 +114,7 @@ def test_a_repeated_filter_is_not_evaluated_again(
     assert scope_ids(runtime, alice, [library.dataset_id], AVIATION) == first
     assert scope_ids(runtime, alice, [library.dataset_id, library.dataset_id], AVIATION) == first
     assert evaluations.count == 1
-    metadata_scope._cache.clear()
+    runtime.caches.metadata_scopes.clear()
     assert scope_ids(runtime, alice, [library.dataset_id], AVIATION) == first
     assert evaluations.count == 2
 
@@ -241,11 +236,11 @@ def test_the_cache_keeps_the_most_recently_used_entries(
 ) -> None:
     topics = [
         {"conditions": [{"name": "topic", "comparison_operator": "is", "value": f"t{i}"}]}
-        for i in range(metadata_scope.CACHE_SIZE + 1)
+        for i in range(METADATA_SCOPES + 1)
     ]
     for raw in topics:
         scope_ids(runtime, alice, [library.dataset_id], raw)
-    assert len(metadata_scope._cache) == metadata_scope.CACHE_SIZE
+    assert len(runtime.caches.metadata_scopes) == METADATA_SCOPES
     scope_ids(runtime, alice, [library.dataset_id], topics[-1])  # still there
     assert evaluations.count == len(topics)
     scope_ids(runtime, alice, [library.dataset_id], topics[0])  # the oldest went first

@@ -239,6 +239,7 @@ def _retrieve(
             dataset_ids,
             list(request.document_ids),
             request.metadata_condition if question.strip() else None,
+            scopes=runtime.caches.metadata_scopes,
         )
     if chat is not None and assistant.prompt_config.get("refine_multiturn", True):
         question = _refined(chat, request.messages) or question

@@ -43,7 +43,12 @@ def retrieve(runtime: Runtime, caller: Caller, request: DifyRetrievalRequest) ->
         if get_visible(session, caller, request.knowledge_id) is None:  # another tenant's too
             raise KnowledgeNotFound("Knowledgebase not found!")
         scope = retrieval.resolve_scope(
-            session, caller, [request.knowledge_id], [], request.metadata_condition
+            session,
+            caller,
+            [request.knowledge_id],
+            [],
+            request.metadata_condition,
+            scopes=runtime.caches.metadata_scopes,
         )
     setting = request.retrieval_setting
     options = SearchOptions(

@@ -1,8 +1,8 @@
 """The documents of some datasets whose ``meta_fields`` match a metadata condition, cached.
 
 Evaluating a condition means loading every document's ``meta_fields`` of the datasets and testing
-it in Python (~40 ms for 2,000 documents). The result is kept per process, keyed by the datasets
-and the condition, next to a fingerprint of those datasets' documents: ``count(*)``,
+it in Python (~40 ms for 2,000 documents). The result is kept in the runtime's cache, keyed by
+the datasets and the condition, next to a fingerprint of those datasets' documents: ``count(*)``,
 ``sum(update_time)`` and ``max(update_time)``, one aggregate query answered from the index on
 ``document (dataset_id, update_time)``. Every lookup runs that query first and reuses the ids only
 when the fingerprint is unchanged.
@@ -29,7 +29,7 @@ from ragserve.rag.metadata_filter import filter_documents
 from ragserve.schemas.metadata_condition import MetadataCondition
 from ragserve.timeutil import now_ms
 
-CACHE_SIZE = 128
+ScopeCache = LruCache[Hashable, tuple[Hashable, tuple[str, ...]]]
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,10 @@ CacheKey = tuple[tuple[str, ...], Hashable]
 
 
 def matching_documents(
-    session: Session, dataset_ids: Iterable[str], condition: MetadataCondition
+    session: Session,
+    dataset_ids: Iterable[str],
+    condition: MetadataCondition,
+    cache: ScopeCache | None = None,
 ) -> tuple[str, ...]:
     """The ids of the documents of these datasets whose ``meta_fields`` match the condition,
     ordered by dataset id, then creation time, then id."""
@@ -56,7 +59,7 @@ def matching_documents(
     # The fingerprint is read before the documents: a write between the two reads leaves an
     # entry whose ids are newer than its fingerprint, which the next lookup does not match.
     fingerprint = _fingerprint(session, datasets)
-    cached = _cache.get(key)
+    cached = cache.get(key) if cache is not None else None
     if cached is not None and cached[0] == fingerprint:
         return cached[1]
     rows = session.execute(
@@ -65,8 +68,8 @@ def matching_documents(
         .order_by(Document.dataset_id, Document.create_time, Document.id)
     ).all()
     ids = tuple(filter_documents(condition, ((i, m or {}) for i, m in rows)))
-    if fingerprint.newest is None or fingerprint.newest < started:
-        _cache.put(key, (fingerprint, ids))
+    if cache is not None and (fingerprint.newest is None or fingerprint.newest < started):
+        cache.put(key, (fingerprint, ids))
     return ids
 
 
@@ -92,7 +95,3 @@ def _fingerprint(session: Session, datasets: tuple[str, ...]) -> Fingerprint:
     query = select(func.count(), func.sum(update_time), func.max(update_time))
     count, total, newest = session.execute(query.where(Document.dataset_id.in_(datasets))).one()
     return Fingerprint(count, total, newest)
-
-
-_cache: LruCache[CacheKey, tuple[Fingerprint, tuple[str, ...]]] = LruCache(CACHE_SIZE)
-"""The last evaluated conditions, each with the fingerprint it was evaluated at."""

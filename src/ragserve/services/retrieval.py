@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import Dataset, Document
 from ragserve.errors import DataError
-from ragserve.lru import LruCache
 from ragserve.rag import hybrid
 from ragserve.rag.highlight import Highlighter
 from ragserve.rag.question import translated, with_keywords
@@ -26,7 +25,7 @@ from ragserve.runtime import Runtime
 from ragserve.schemas.metadata_condition import MetadataCondition
 from ragserve.schemas.retrieval import RetrievalData, RetrievalRequest
 from ragserve.services.datasets import visible_to
-from ragserve.services.metadata_scope import matching_documents
+from ragserve.services.metadata_scope import ScopeCache, matching_documents
 from ragserve.services.models import tenant_chat_model
 from ragserve.services.tenancy import Caller
 from ragserve.store.base import ChunkFilter, ChunkRecord
@@ -105,9 +104,12 @@ def resolve_scope(
     dataset_ids: Sequence[str],
     document_ids: Sequence[str] = (),
     metadata_condition: MetadataCondition | None = None,
+    *,
+    scopes: ScopeCache | None = None,
 ) -> Scope:
     """Check the caller may search these datasets and documents (spec 5's messages) and apply
-    the metadata filter, which only counts when no document ids are given."""
+    the metadata filter, which only counts when no document ids are given (its result kept in
+    ``scopes``, the runtime's ``caches.metadata_scopes``, when given)."""
     datasets = {
         row.id: row
         for row in session.execute(
@@ -136,7 +138,7 @@ def resolve_scope(
                 raise DataError(f"The datasets don't own the document {document_id}")
         documents = tuple(dict.fromkeys(document_ids))
     elif metadata_condition is not None and metadata_condition.conditions:
-        documents = matching_documents(session, datasets, metadata_condition)
+        documents = matching_documents(session, datasets, metadata_condition, scopes)
     return Scope(
         tenant_ids=tuple(sorted({row.tenant_id for row in datasets.values()})),
         dataset_ids=tuple(dict.fromkeys(dataset_ids)),
@@ -150,7 +152,12 @@ def retrieve(runtime: Runtime, caller: Caller, request: RetrievalRequest) -> Ret
     translations), searched, optionally reranked, as RAGFlow answers it."""
     with runtime.read() as session:
         scope = resolve_scope(
-            session, caller, request.dataset_ids, request.document_ids, request.metadata_condition
+            session,
+            caller,
+            request.dataset_ids,
+            request.document_ids,
+            request.metadata_condition,
+            scopes=runtime.caches.metadata_scopes,
         )
     if not request.question.strip() or scope.document_ids == ():
         return RetrievalData(total=0, chunks=[], doc_aggs={})  # RAGFlow's early answer
@@ -301,18 +308,7 @@ def document_metadata(runtime: Runtime, document_ids: Sequence[str]) -> dict[str
     return {document_id: dict(meta or {}) for document_id, meta in rows}
 
 
-_vectors: LruCache[tuple[str, str, str], np.ndarray] = LruCache(256)
-"""The last question vectors per model and tenant: chat turns and paging repeat questions."""
-
-
 def query_vector(runtime: Runtime, scope: Scope, question: str) -> np.ndarray:
     """The question's embedding with the datasets' model, called with the credentials of the
-    first datasets' tenant (cached per process and tenant: two tenants' models of the same
-    name may be different servers)."""
-    model_id, tenant_id = scope.embedding_model, scope.embedding_tenant
-    key = (model_id, tenant_id or "", question)
-    vector = _vectors.get(key)
-    if vector is None:
-        vector = runtime.embedding_model(model_id, tenant_id).embed([question])[0]
-        _vectors.put(key, vector)
-    return vector
+    first datasets' tenant."""
+    return runtime.question_vector(scope.embedding_model, scope.embedding_tenant, question)
