@@ -27,6 +27,7 @@ from ragserve.api import (
     system,
     users,
 )
+from ragserve.api.docs import install_docs
 from ragserve.api.errors import install_error_handlers
 from ragserve.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from ragserve.api.openapi import install_openapi
@@ -76,6 +77,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         version=__version__,
         description="RAG engine with RAGFlow's HTTP API.",
         lifespan=lifespan,
+        # /docs is served from the installed Swagger UI (api/docs.py), not FastAPI's CDN pages
+        docs_url=None,
+        redoc_url=None,
         generate_unique_id_function=_operation_id,
         # a JSON body without a content type is read as JSON; another type is refused
         strict_content_type=False,
@@ -85,6 +89,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.include_router(router)
     install_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
     # Added innermost first: CORS wraps everything, so even error responses carry its headers.
     app.add_middleware(BodySizeLimitMiddleware, max_body_size=settings.max_body_size)
     app.add_middleware(RequestContextMiddleware)

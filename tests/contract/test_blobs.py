@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import random
@@ -122,6 +123,25 @@ def test_large_blob_streams_both_ways(blob_store: BlobStore) -> None:
         chunk_count += 1
     assert digest.hexdigest() == source.sha256.hexdigest()
     assert chunk_count >= 21
+
+
+def test_reader_holds_the_file_only_until_closed(blob_store: BlobStore) -> None:
+    """A reader left unread, or stopped early, releases its file when closed: ResourceWarning
+    is an error in pytest, so a file left to the garbage collector fails the test."""
+    blob_store.put(KEY, PatternSource(2 * CHUNK_SIZE + 5))
+    unread = blob_store.open(KEY)
+    unread.close()
+    unread.close()  # idempotent
+    assert unread.closed and list(unread) == []
+
+    with blob_store.open(KEY) as chunks:
+        assert len(next(chunks)) == CHUNK_SIZE
+    assert chunks.closed
+
+    to_the_end = blob_store.open(KEY)
+    assert sum(len(chunk) for chunk in to_the_end) == 2 * CHUNK_SIZE + 5
+    assert to_the_end.closed
+    gc.collect()
 
 
 def test_empty_blob(blob_store: BlobStore) -> None:

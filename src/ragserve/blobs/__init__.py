@@ -6,6 +6,7 @@ The S3 backend lives in ``ragserve.blobs.s3`` and is imported only when configur
 from ragserve.blobs.base import (
     CHUNK_SIZE,
     BlobNotFound,
+    BlobReader,
     BlobStore,
     BlobStoreError,
     InvalidBlobKey,
@@ -17,6 +18,7 @@ from ragserve.blobs.local import LocalBlobStore
 __all__ = [
     "CHUNK_SIZE",
     "BlobNotFound",
+    "BlobReader",
     "BlobStore",
     "BlobStoreError",
     "InvalidBlobKey",

@@ -6,13 +6,13 @@ import os
 import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from ragserve.blobs.base import (
     CHUNK_SIZE,
     BlobNotFound,
+    BlobReader,
     BlobStoreError,
     InvalidBlobKey,
     as_stream,
@@ -56,7 +56,7 @@ class LocalBlobStore:
             raise BlobStoreError(f"cannot write blob {key!r}: {exc}") from exc
         return written
 
-    def open(self, key: str) -> Iterator[bytes]:
+    def open(self, key: str) -> BlobReader:
         path = self._path(key)
         try:
             file = path.open("rb")
@@ -64,10 +64,11 @@ class LocalBlobStore:
             raise BlobNotFound(f"no blob with key {key!r}") from exc
         except OSError as exc:
             raise BlobStoreError(f"cannot read blob {key!r}: {exc}") from exc
-        return _chunks(file)
+        return BlobReader(file.read, file.close, key)
 
     def read(self, key: str) -> bytes:
-        return b"".join(self.open(key))
+        with self.open(key) as chunks:
+            return b"".join(chunks)
 
     def size(self, key: str) -> int:
         try:
@@ -121,12 +122,6 @@ class LocalBlobStore:
         if not path.is_relative_to(self.root) or path == self.root:
             raise InvalidBlobKey(f"blob key {key!r} resolves outside {self.root}")
         return path
-
-
-def _chunks(file: BinaryIO) -> Iterator[bytes]:
-    with file:
-        while chunk := file.read(CHUNK_SIZE):
-            yield chunk
 
 
 def _write_synced(fd: int, source: BinaryIO) -> int:

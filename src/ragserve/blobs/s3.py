@@ -11,7 +11,14 @@ from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ragserve.blobs.base import CHUNK_SIZE, BlobNotFound, BlobStoreError, as_stream, validate_key
+from ragserve.blobs.base import (
+    CHUNK_SIZE,
+    BlobNotFound,
+    BlobReader,
+    BlobStoreError,
+    as_stream,
+    validate_key,
+)
 
 DELETE_BATCH = 1000
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
@@ -66,13 +73,20 @@ class S3BlobStore:
             self.client.upload_fileobj(source, self.bucket, self._object(key), Config=_TRANSFER)
         return source.count
 
-    def open(self, key: str) -> Iterator[bytes]:
+    def open(self, key: str) -> BlobReader:
         with _s3_errors(f"cannot read blob {key!r}", missing_key=key):
             body = self.client.get_object(Bucket=self.bucket, Key=self._object(key))["Body"]
-        return _chunks(body, key)
+
+        def read(size: int) -> bytes:
+            with _s3_errors(f"cannot read blob {key!r}"):
+                chunk: bytes = body.read(size)
+            return chunk
+
+        return BlobReader(read, body.close, key)
 
     def read(self, key: str) -> bytes:
-        return b"".join(self.open(key))
+        with self.open(key) as chunks:
+            return b"".join(chunks)
 
     def size(self, key: str) -> int:
         with _s3_errors(f"cannot stat blob {key!r}", missing_key=key):
@@ -156,11 +170,6 @@ class _FullReads:
             got += len(part)
         self.count += got
         return b"".join(parts)
-
-
-def _chunks(body: Any, key: str) -> Iterator[bytes]:
-    with body, _s3_errors(f"cannot read blob {key!r}"):
-        yield from body.iter_chunks(CHUNK_SIZE)
 
 
 @contextmanager
