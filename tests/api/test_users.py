@@ -243,3 +243,12 @@ def test_rsa_encrypted_passwords(tmp_path: object) -> None:
             "/v1/user/login", json={"email": "r@example.com", "password": encrypt("no")}
         )
         assert bad.json()["message"] == "Email and password do not match!"
+
+
+def test_null_profile_fields_keep_their_values(alice: Account) -> None:
+    """Found by the schema fuzzer: ``{"timezone": null}`` was a 500 (NOT NULL constraint)."""
+    body = {"timezone": None, "nickname": None, "language": None, "color_schema": None}
+    assert alice.post("/v1/user/setting", json=body).json()["code"] == 0
+    profile = alice.get("/v1/user/info").json()["data"]
+    assert profile["timezone"] == "UTC+8\tAsia/Shanghai"
+    assert profile["nickname"] == "alice"

@@ -75,6 +75,7 @@ def list_models(runtime: RuntimeDep, caller: ApiCaller, chat_id: ChatId) -> Mode
             "`stream: true`: server-sent events, each `data:` and a chunk (no space after "
             "`data:`), then `data:[DONE]`. Otherwise the whole answer.",
             json_model=ChatCompletion,
+            last_event="[DONE]",
         ),
         **_errors(400, 401, 404, 502),
     },

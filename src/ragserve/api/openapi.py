@@ -22,11 +22,23 @@ _REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 def event_stream_responses(
-    event: type[BaseModel], description: str, json_model: Any = None
+    event: type[BaseModel],
+    description: str,
+    json_model: Any = None,
+    *,
+    last_event: str | None = None,
 ) -> dict[int | str, dict[str, Any]]:
-    """``responses=`` of a route answering server-sent events, each ``data:`` and an ``event``
-    (and, when ``json_model`` is given, a JSON answer of that model otherwise)."""
-    schema = event.model_json_schema(ref_template=_REF_TEMPLATE, mode="serialization")
+    """``responses=`` of a route answering server-sent events whose ``data`` is an ``event`` as
+    JSON (then ``last_event`` verbatim, such as OpenAI's ``[DONE]``, when given); and, when
+    ``json_model`` is given, a JSON answer of that model otherwise. The schema describes one
+    event, ``{"data": <text>}``, as OpenAPI 3.2's ``itemSchema`` does."""
+    payload = {
+        "type": "string",
+        "contentMediaType": "application/json",
+        "contentSchema": event.model_json_schema(ref_template=_REF_TEMPLATE, mode="serialization"),
+    }
+    data = payload if last_event is None else {"anyOf": [payload, {"const": last_event}]}
+    schema = {"type": "object", "properties": {"data": data}, "required": ["data"]}
     response: dict[str, Any] = {
         "description": description,
         "content": {_EVENT_STREAM: {"schema": schema}},
@@ -66,16 +78,30 @@ def _with_error_envelopes(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _hoist_definitions(operation: dict[str, Any], components: dict[str, Any]) -> None:
-    """Models that FastAPI does not know (server-sent events) bring their own ``$defs``."""
+    """Event models, which FastAPI does not know, bring their own ``$defs``: they join the
+    components, and each event model becomes a ``$ref`` to its own component."""
     for response in operation.get("responses", {}).values():
         for content in response.get("content", {}).values():
-            schema = content.get("schema", {})
-            for name, definition in schema.pop("$defs", {}).items():
-                components.setdefault(name, definition)
-            title = schema.get("title")
-            if isinstance(title, str) and "properties" in schema:
-                components.setdefault(title, dict(schema))
-                content["schema"] = {"$ref": _REF_TEMPLATE.format(model=title)}
+            _hoist(content.get("schema", {}), components)
+
+
+def _hoist(node: Any, components: dict[str, Any]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _hoist(item, components)
+    if not isinstance(node, dict):
+        return
+    model = node.get("contentSchema")
+    if isinstance(model, dict):
+        for name, definition in model.pop("$defs", {}).items():
+            components.setdefault(name, definition)
+        title = model.get("title")
+        if isinstance(title, str) and "properties" in model:
+            components.setdefault(title, model)
+            node["contentSchema"] = {"$ref": _REF_TEMPLATE.format(model=title)}
+    for key, value in node.items():
+        if key != "contentSchema":
+            _hoist(value, components)
 
 
 def _document_errors(operation: dict[str, Any]) -> None:

@@ -118,6 +118,8 @@ def update_profile(
             raise AuthenticationError("Password error!")
         user.password_hash = hash_password(new_password)
     for field, value in changes.model_dump(include=set(PROFILE_FIELDS), exclude_unset=True).items():
+        if value is None and field != "avatar":  # only the avatar can be cleared; null keeps
+            continue
         setattr(user, field, value)
     session.flush()
     return user
