@@ -211,6 +211,13 @@ def delete_chunk(account: Account, runtime: Runtime, p: Parsed) -> Any:
     return account.client.request("DELETE", chunks_url(p), json=body, headers=account.api_headers)
 
 
+def delete_dataset(account: Account, runtime: Runtime, p: Parsed) -> Any:
+    body = {"ids": [p.dataset_id]}
+    return account.client.request(
+        "DELETE", "/api/v1/datasets", json=body, headers=account.api_headers
+    )
+
+
 Operation = Callable[[Account, Runtime, Parsed], Any]
 OPERATIONS: dict[str, Operation] = {
     "rename": rename,
@@ -222,6 +229,7 @@ OPERATIONS: dict[str, Operation] = {
     "add_chunk": add_chunk,
     "edit_chunk": edit_chunk,
     "delete_chunk": delete_chunk,
+    "delete_dataset": delete_dataset,
 }
 PREPARE: dict[str, Callable[[Runtime, Parsed], None]] = {"stop": running}
 STORE_WRITES = {
@@ -234,6 +242,7 @@ STORE_WRITES = {
     "add_chunk": "insert",
     "edit_chunk": "update",
     "delete_chunk": "delete",
+    "delete_dataset": "delete_dataset",
 }
 
 

@@ -13,8 +13,10 @@ from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ragserve.db.models import Dataset, Document, TenantRole, UserTenant
+from ragserve.db.models import Dataset, Document, StoreSyncAction, TenantRole, UserTenant
+from ragserve.domain import Validity
 from ragserve.errors import ArgumentError, DataError, PermissionDenied
+from ragserve.ingest import store_sync
 from ragserve.runtime import Runtime
 from ragserve.schemas.datasets import CreateDataset, DatasetPublic, ListDatasets, UpdateDataset
 from ragserve.services.models import check_embedding_model
@@ -233,12 +235,18 @@ def delete_datasets(runtime: Runtime, caller: Caller, ids: list[str] | None) -> 
             raise PermissionDenied(
                 f"User '{caller.tenant_id}' lacks permission for datasets: '{', '.join(missing)}'"
             )
+        document_ids = list(
+            session.scalars(select(Document.id).where(Document.dataset_id.in_(found)))
+        )
+        for document_id in document_ids:  # what repairs the chunk store if the deletes below fail
+            store_sync.record(session, document_id, StoreSyncAction.PURGE)
         session.execute(delete(Document).where(Document.dataset_id.in_(found)))
         session.execute(delete(Dataset).where(Dataset.id.in_(found)))
-    # Files go after the rows are gone: a failure here leaves orphan files, never lost rows.
+    # Chunks and files go after the rows are gone: a failure leaves orphans, never lost rows.
     for dataset_id in found:
         runtime.chunks.delete_dataset(dataset_id)
         runtime.blobs.delete_prefix(f"{caller.tenant_id}/{dataset_id}")
+    store_sync.apply(runtime.sessions, runtime.chunks, *document_ids)
     return len(found)
 
 
@@ -274,7 +282,7 @@ def public(view: DatasetView) -> DatasetPublic:
         raptor_task_finish_at=None,
         mindmap_task_id=None,
         mindmap_task_finish_at=None,
-        status="1",
+        status=Validity.VALID,
         create_time=dataset.create_time,
         create_date=rfc1123(dataset.create_date),
         update_time=dataset.update_time,
