@@ -486,7 +486,12 @@ def serve_body(runtime: Runtime, caller: Caller, body: dict[str, Any]) -> list[s
     request = RetrievalRequest.model_validate(body)
     with runtime.read() as session:
         scope = retrieval.resolve_scope(
-            session, caller, request.dataset_ids, request.document_ids, request.metadata_condition
+            session,
+            caller,
+            request.dataset_ids,
+            request.document_ids,
+            request.metadata_condition,
+            scopes=runtime.caches.metadata_scopes,  # as the endpoint does
         )
     options = retrieval.search_options(request)
     result = retrieval.search(runtime, scope, request.question, options)
