@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,15 @@ from fastapi.testclient import TestClient
 from ragserve.app import create_app
 from ragserve.runtime import Runtime
 from ragserve.settings import Settings
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _collect_garbage_per_module() -> Iterator[None]:
+    """A file or socket leaked in a reference cycle warns (an error: ResourceWarning) only when
+    the collector frees it: collect at the end of each module, so that the module that leaked it
+    fails, not whichever later test the collector happened to run in."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(autouse=True)

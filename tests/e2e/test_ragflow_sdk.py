@@ -11,6 +11,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
@@ -52,10 +53,25 @@ def raises(call: Any, *args: Any) -> str:
     return str(caught.value)
 
 
+@contextmanager
+def sdk_client(rag_module: ModuleType, base_url: str, api_key: str) -> Iterator[Any]:
+    """A client of either SDK; ragserve.sdk's keeps a connection pool, closed here."""
+    rag = rag_module.RAGFlow(api_key=api_key, base_url=base_url)
+    try:
+        yield rag
+    finally:
+        if hasattr(rag, "close"):
+            rag.close()
+
+
 def run_scenario(rag_module: ModuleType, base_url: str, api_key: str) -> None:
     """Datasets and documents through the SDK, asserting every step. Starts by deleting all of
     the caller's datasets and ends with none left."""
-    rag = rag_module.RAGFlow(api_key=api_key, base_url=base_url)
+    with sdk_client(rag_module, base_url, api_key) as rag:
+        scenario(rag_module, rag)
+
+
+def scenario(rag_module: ModuleType, rag: Any) -> None:
     rag.delete_datasets(ids=None)
     assert rag.list_datasets() == []
 
@@ -380,6 +396,6 @@ def test_sdk_download_of_an_empty_file_is_empty(server: RunningServer) -> None:
 
 @pytest.mark.parametrize("sdk", SDKS)
 def test_sdk_with_a_wrong_key_raises(server: RunningServer, sdk: ModuleType) -> None:
-    rag = sdk.RAGFlow(api_key="ragflow-not-a-key", base_url=server.base_url)
-    assert raises(rag.list_datasets) == "Authentication error: API key is invalid!"
-    assert raises(rag.create_dataset, "x") == "Authentication error: API key is invalid!"
+    with sdk_client(sdk, server.base_url, "ragflow-not-a-key") as rag:
+        assert raises(rag.list_datasets) == "Authentication error: API key is invalid!"
+        assert raises(rag.create_dataset, "x") == "Authentication error: API key is invalid!"

@@ -41,7 +41,7 @@ MAX_EXAMPLES = int(os.environ.get("RAGSERVE_FUZZ_EXAMPLES", "25"))
 SEED = int(os.environ.get("RAGSERVE_FUZZ_SEED", "13"))
 REQUEST_LOG = os.environ.get("RAGSERVE_FUZZ_LOG", "")
 """A file to append every request and its response to (JSON lines), to read what was sent."""
-REQUEST_TIMEOUT_S = 30.0
+TIMEOUT_S = 30.0
 BODY_SHOWN = 600
 """Characters of a response body shown in a failure report."""
 
@@ -163,7 +163,7 @@ def make_resources(server: RunningServer) -> Resources:
     client = httpx.Client(
         base_url=server.base_url,
         headers={"Authorization": f"Bearer {server.api_key}"},
-        timeout=REQUEST_TIMEOUT_S,
+        timeout=TIMEOUT_S,
     )
     with client:
         dataset_id = _ok(client.post("/api/v1/datasets", json={"name": "fuzz"}))["id"]
@@ -229,6 +229,7 @@ def fuzz(server: RunningServer, resources: Resources) -> Report:
     from schemathesis import GenerationMode
     from schemathesis.checks import not_a_server_error
     from schemathesis.core.failures import Failure, FailureGroup
+    from schemathesis.core.result import Ok
     from schemathesis.specs.openapi.checks import (
         content_type_conformance,
         response_schema_conformance,
@@ -246,9 +247,13 @@ def fuzz(server: RunningServer, resources: Resources) -> Report:
     report = Report()
     operations = []
     for result in schema.get_all_operations():
-        operations.append(result.ok())
+        if isinstance(result, Ok):
+            operations.append(result.ok())
+        else:  # an operation schemathesis cannot read: /openapi.json itself is wrong there
+            error = result.err()
+            label = f"{getattr(error, 'method', '?')} {getattr(error, 'path', '?')}".upper()
+            report.add(Finding(label, "valid_schema", "unreadable operation", str(error), "", ""))
     operations.sort(key=lambda operation: run_order(operation.label))
-    session = requests.Session()
 
     def exercise(operation: Any, mode: GenerationMode) -> Callable[[], None]:
         path_ids = {
@@ -271,12 +276,17 @@ def fuzz(server: RunningServer, resources: Resources) -> Report:
         )
         @given(case=strategy)
         def one(case: Any) -> None:
-            response = case.call(
-                base_url=server.base_url, session=session, headers=auth, timeout=REQUEST_TIMEOUT_S
-            )
+            request = _request_line(case, auth)
             report.requests += 1
             report.by_operation[operation.label] += 1
-            request = _request_line(case, auth)
+            try:
+                response = case.call(
+                    base_url=server.base_url, session=session, headers=auth, timeout=TIMEOUT_S
+                )
+            except requests.RequestException as error:  # no answer: the server hung or died
+                title = type(error).__name__
+                report.add(Finding(operation.label, "answers", title, str(error), request, "-"))
+                return
             shown = _response_line(response)
             if REQUEST_LOG:
                 entry = {"operation": operation.label, "mode": mode.value}
@@ -305,14 +315,14 @@ def fuzz(server: RunningServer, resources: Resources) -> Report:
 
         return one
 
-    for operation in operations:
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            try:
-                exercise(operation, mode)()
-            except Unsatisfiable:
-                # nothing to make invalid (an operation without parameters or body)
-                assert not mode.is_positive, operation.label
-    session.close()
+    with requests.Session() as session:
+        for operation in operations:
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                try:
+                    exercise(operation, mode)()
+                except Unsatisfiable:
+                    # nothing to make invalid (an operation without parameters or body)
+                    assert not mode.is_positive, operation.label
     return report
 
 

@@ -41,6 +41,7 @@ def test_the_examples_run(
     namespace: dict[str, Any] = {"__name__": "docs_sdk"}
     for number, code in enumerate(blocks, 1):
         exec(compile(code, f"{DOC.name} (example {number})", "exec"), namespace)
+    namespace["rag"].close()  # the first example's client, as a script would leave it at exit
     printed = capsys.readouterr().out
     assert "['owls.md']" in printed and "owls.md: DONE 100%" in printed
     assert "Dataset name 'birds(1)' already exists" in printed

@@ -147,8 +147,11 @@ def test_async_client_lists_creates_retrieves_and_asks(server: RunningServer) ->
 
 
 def test_errors_carry_the_servers_code(server: RunningServer, rag: RAGFlow) -> None:
-    with pytest.raises(AuthenticationError) as denied:
-        RAGFlow("ragflow-not-a-key", server.base_url).list_datasets()
+    with (
+        RAGFlow("ragflow-not-a-key", server.base_url) as stranger,
+        pytest.raises(AuthenticationError) as denied,
+    ):
+        stranger.list_datasets()
     assert denied.value.code == ErrorCode.AUTHENTICATION_ERROR
     assert str(denied.value) == "Authentication error: API key is invalid!"
 
@@ -161,8 +164,11 @@ def test_errors_carry_the_servers_code(server: RunningServer, rag: RAGFlow) -> N
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(TransportError) as unreachable:
-        RAGFlow(server.api_key, f"http://127.0.0.1:{port}", retries=1).list_datasets()
+    with (
+        RAGFlow(server.api_key, f"http://127.0.0.1:{port}", retries=1) as nowhere,
+        pytest.raises(TransportError) as unreachable,
+    ):
+        nowhere.list_datasets()
     assert isinstance(unreachable.value.__cause__, httpx.ConnectError)
 
 
