@@ -25,7 +25,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from ragserve.db.base import ID_LENGTH, Record
-from ragserve.domain import RunState, Validity
+from ragserve.domain import Permission, RunState, Validity
 
 
 class TenantRole(enum.StrEnum):
@@ -116,7 +116,7 @@ class Dataset(Record):
     language: Mapped[str] = mapped_column(String(32), default="English")
     description: Mapped[str | None] = mapped_column(Text, default=None)
     embedding_model: Mapped[str] = mapped_column(String(255))
-    permission: Mapped[str] = mapped_column(String(16), default="me")
+    permission: Mapped[str] = mapped_column(String(16), default=Permission.ME)
     created_by: Mapped[str] = mapped_column(String(ID_LENGTH))
     similarity_threshold: Mapped[float] = mapped_column(Float, default=0.2)
     vector_similarity_weight: Mapped[float] = mapped_column(Float, default=0.3)

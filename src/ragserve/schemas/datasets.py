@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ragserve.domain import Permission
 from ragserve.schemas.common import UUID1, Page, PageSize, StrictModel
 from ragserve.schemas.parser_config import DatasetChunkMethod, ParserConfig
 
@@ -97,7 +98,8 @@ class _DatasetFields(StrictModel):
     avatar: Avatar = None
     description: Description = None
     embedding_model: EmbeddingModel = None
-    permission: Literal["me", "team"] = "me"
+    # lax: in strict mode pydantic takes only enum members, and a JSON body brings strings
+    permission: Permission = Field(Permission.ME, strict=False)
     chunk_method: DatasetChunkMethod = "naive"
     parse_type: Annotated[int | None, Field(ge=0, le=64)] = None
     pipeline_id: PipelineId = None

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ragserve.db.models import Dataset, Document, StoreSyncAction, TenantRole, UserTenant
-from ragserve.domain import Validity
+from ragserve.domain import Permission, Validity
 from ragserve.errors import ArgumentError, DataError, PermissionDenied
 from ragserve.ingest import store_sync
 from ragserve.runtime import Runtime
@@ -54,7 +54,7 @@ def visible_to(caller: Caller) -> ColumnElement[bool]:
     )
     return or_(
         Dataset.tenant_id == caller.tenant_id,
-        Dataset.tenant_id.in_(member_of) & (Dataset.permission == "team"),
+        Dataset.tenant_id.in_(member_of) & (Dataset.permission == Permission.TEAM),
     )
 
 
