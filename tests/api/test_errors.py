@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Request
 from fastapi.testclient import TestClient
 from pydantic import Field
 
+from conftest import Account
 from ragserve.api.body import JSON_ONLY
 from ragserve.app import create_app
 from ragserve.schemas.common import StrictModel
@@ -222,3 +223,33 @@ def test_openapi_docs(client: TestClient) -> None:
         operation["operationId"] for path in schema["paths"].values() for operation in path.values()
     }
     assert "user-login" in operation_ids and "system-new_token" in operation_ids
+
+
+# --- RAGFlow's non-pydantic handlers (spec 0.5): empty is {}, other types are form fields --------
+
+
+def test_an_empty_body_reads_as_an_empty_object(client: TestClient, alice: Account) -> None:
+    body = client.post("/api/v1/retrieval", headers=alice.api_headers).json()
+    assert body == {"code": 102, "message": "`dataset_ids` is required."}
+
+
+def test_a_form_body_reads_as_its_fields(client: TestClient, alice: Account) -> None:
+    form = {"email": alice.email, "password": alice.password}
+    body = client.post("/v1/user/login", data=form).json()
+    assert (body["code"], body["message"]) == (0, "Welcome back!")
+
+
+def test_a_body_of_another_type_has_no_fields(client: TestClient, alice: Account) -> None:
+    headers = {**alice.api_headers, "Content-Type": "text/plain"}
+    body = client.post("/api/v1/retrieval", content=b"question=x", headers=headers).json()
+    assert body == {"code": 102, "message": "`dataset_ids` is required."}
+
+
+def test_strict_routes_keep_their_own_reading(client: TestClient, alice: Account) -> None:
+    """Dataset create is pydantic-validated (spec 0.6): no body is malformed JSON."""
+    headers = {**alice.api_headers, "Content-Type": "application/json"}
+    body = client.post("/api/v1/datasets", headers=headers).json()
+    assert body == {
+        "code": 101,
+        "message": "Malformed JSON syntax: Missing commas/brackets or invalid encoding",
+    }

@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Body
 from fastapi.responses import StreamingResponse
 
+from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.envelope import ErrorBody, Result, event_stream, sse_events
 from ragserve.api.openapi import event_stream_responses
 from ragserve.schemas.completions import AskRequest, RelatedQuestionsRequest, StreamEvent
 from ragserve.services import completions
 
-router = APIRouter(prefix="/api/v1/sessions", tags=["ask"])
+router = APIRouter(prefix="/api/v1/sessions", tags=["ask"], route_class=RagflowRoute)
 
 ASK_RESPONSES = event_stream_responses(
     StreamEvent,

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
 
+from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.envelope import BatchOutcome, Ok, Result, partial_result
 from ragserve.schemas.chats import (
@@ -17,7 +18,9 @@ from ragserve.schemas.chats import (
 )
 from ragserve.services import chat_sessions
 
-router = APIRouter(prefix="/api/v1/chats/{chat_id}/sessions", tags=["sessions"])
+router = APIRouter(
+    prefix="/api/v1/chats/{chat_id}/sessions", tags=["sessions"], route_class=RagflowRoute
+)
 
 ChatId = Annotated[str, Path(description="The chat's id.")]
 SessionId = Annotated[str, Path(description="The session's id.")]

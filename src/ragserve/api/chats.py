@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
 
+from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.envelope import BatchOutcome, Ok, Result, partial_result
 from ragserve.schemas.chats import ChatBody, ChatListed, ChatPublic, DeleteIds, ListChats
 from ragserve.services import chats
 
-router = APIRouter(prefix="/api/v1/chats", tags=["chats"])
+router = APIRouter(prefix="/api/v1/chats", tags=["chats"], route_class=RagflowRoute)
 
 ChatId = Annotated[str, Path(description="The chat's id.")]
 NO_FIELDS = ChatBody()

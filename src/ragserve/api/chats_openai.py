@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path
 from fastapi.responses import StreamingResponse
 
+from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.envelope import OpenAIErrorBody, event_stream, sse_events
 from ragserve.api.openapi import HTTP_STATUS_ERRORS, event_stream_responses
@@ -30,7 +31,7 @@ from ragserve.services import completions, openai_chat
 from ragserve.services.completions import Assistant
 from ragserve.services.tenancy import Caller
 
-router = APIRouter(prefix="/api/v1/chats_openai", tags=["openai"])
+router = APIRouter(prefix="/api/v1/chats_openai", tags=["openai"], route_class=RagflowRoute)
 
 ChatId = Annotated[str, Path(description="The chat's id.")]
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
 
+from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.envelope import BatchOutcome, Ok, Result, partial_result
 from ragserve.schemas.chunks import (
@@ -19,7 +20,9 @@ from ragserve.schemas.chunks import (
 )
 from ragserve.services import chunks, parsing
 
-router = APIRouter(prefix="/api/v1/datasets/{dataset_id}", tags=["chunks"])
+router = APIRouter(
+    prefix="/api/v1/datasets/{dataset_id}", tags=["chunks"], route_class=RagflowRoute
+)
 
 DatasetId = Annotated[str, Path(description="The dataset's id.")]
 DocumentId = Annotated[str, Path(description="The document's id.")]

@@ -7,13 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Path
 from fastapi.responses import StreamingResponse
 
+from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.envelope import Result, event_stream, sse_events
 from ragserve.api.openapi import event_stream_responses
 from ragserve.schemas.completions import CompletionAnswer, CompletionRequest, StreamEvent
 from ragserve.services import chat_turns, completions
 
-router = APIRouter(prefix="/api/v1/chats", tags=["completions"])
+router = APIRouter(prefix="/api/v1/chats", tags=["completions"], route_class=RagflowRoute)
 OPEN_A_SESSION = CompletionRequest()
 
 STREAM_RESPONSES = event_stream_responses(

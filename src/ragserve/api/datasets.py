@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
 
-from ragserve.api.body import JSON_ONLY
+from ragserve.api.body import JSON_ONLY, RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.envelope import Ok, Result
 from ragserve.schemas.common import UUID1
@@ -20,7 +20,7 @@ from ragserve.schemas.datasets import (
 )
 from ragserve.services import datasets
 
-router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
+router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"], route_class=RagflowRoute)
 
 DatasetId = Annotated[UUID1, Path(description="The dataset's id (a UUID1, any spelling).")]
 

@@ -11,13 +11,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 
+from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import AuthorizationHeader, RuntimeDep
 from ragserve.api.openapi import HTTP_STATUS_ERRORS
 from ragserve.schemas.dify import DifyErrorBody, DifyRecords, DifyRetrievalRequest
 from ragserve.services import dify
 from ragserve.services.tenancy import Caller
 
-router = APIRouter(prefix="/api/v1/dify", tags=["dify"])
+router = APIRouter(prefix="/api/v1/dify", tags=["dify"], route_class=RagflowRoute)
 
 
 def dify_caller(runtime: RuntimeDep, authorization: AuthorizationHeader) -> Caller:

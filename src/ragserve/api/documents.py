@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, File, Path, Query, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator
 
+from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.envelope import BatchOutcome, Ok, Result, partial_result
 from ragserve.schemas.documents import (
@@ -22,7 +23,9 @@ from ragserve.schemas.documents import (
 )
 from ragserve.services import documents
 
-router = APIRouter(prefix="/api/v1/datasets/{dataset_id}/documents", tags=["documents"])
+router = APIRouter(
+    prefix="/api/v1/datasets/{dataset_id}/documents", tags=["documents"], route_class=RagflowRoute
+)
 
 MAX_FILES_PER_REQUEST = 10_000
 

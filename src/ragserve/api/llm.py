@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 
+from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import RuntimeDep, WebCaller
 from ragserve.api.envelope import WebResult
 from ragserve.schemas.llm import (
@@ -26,7 +27,7 @@ from ragserve.schemas.llm import (
 from ragserve.services import models
 from ragserve.services.secrets import SecretBox
 
-router = APIRouter(prefix="/v1/llm", tags=["llm"])
+router = APIRouter(prefix="/v1/llm", tags=["llm"], route_class=RagflowRoute)
 
 
 @router.get("/factories", summary="List model providers")

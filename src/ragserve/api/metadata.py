@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Path
 
+from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.envelope import Result
 from ragserve.schemas.metadata import (
@@ -16,7 +17,9 @@ from ragserve.schemas.metadata import (
 )
 from ragserve.services import metadata
 
-router = APIRouter(prefix="/api/v1/datasets/{dataset_id}/metadata", tags=["metadata"])
+router = APIRouter(
+    prefix="/api/v1/datasets/{dataset_id}/metadata", tags=["metadata"], route_class=RagflowRoute
+)
 
 DatasetId = Annotated[str, Path(description="The dataset's id.")]
 

@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body
 
+from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.envelope import Result
 from ragserve.schemas.retrieval import RetrievalData, RetrievalRequest
 from ragserve.services import retrieval
 
-router = APIRouter(prefix="/api/v1", tags=["retrieval"])
+router = APIRouter(prefix="/api/v1", tags=["retrieval"], route_class=RagflowRoute)
 
 
 @router.post("/retrieval", summary="Search datasets for chunks")

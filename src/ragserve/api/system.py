@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Response
 from fastapi.responses import PlainTextResponse
 
 from ragserve import __version__
+from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import RuntimeDep, WebCaller
 from ragserve.api.envelope import WebResult
 from ragserve.health import ProbeResult, run_probes
@@ -24,7 +25,7 @@ from ragserve.schemas.system import (
 )
 from ragserve.services import tokens
 
-router = APIRouter(prefix="/v1/system", tags=["system"])
+router = APIRouter(prefix="/v1/system", tags=["system"], route_class=RagflowRoute)
 logger = logging.getLogger(__name__)
 
 HEALTHZ_NAMES = {"database": "db"}

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, Response
 
+from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import RuntimeDep, WebCaller
 from ragserve.api.envelope import WebResult
-from ragserve.errors import AuthenticationError, OperatingError
+from ragserve.errors import OperatingError
 from ragserve.runtime import Runtime
 from ragserve.schemas.users import (
-    NO_CREDENTIALS,
     Login,
     Register,
     TenantInfo,
@@ -21,7 +21,7 @@ from ragserve.schemas.users import (
 )
 from ragserve.services import users
 
-router = APIRouter(prefix="/v1/user", tags=["user"])
+router = APIRouter(prefix="/v1/user", tags=["user"], route_class=RagflowRoute)
 
 
 def _start_session(runtime: Runtime, response: Response, signed_in: users.SignedIn) -> None:
@@ -50,13 +50,11 @@ def register(
 
 @router.post("/login", summary="Log in")
 def login(
-    runtime: RuntimeDep, response: Response, request: Annotated[Login | None, Body()] = None
+    runtime: RuntimeDep, request: Annotated[Login, Body()], response: Response
 ) -> WebResult[UserPublic]:
     """Check the email and password and start a new session: the response's `Authorization`
     header is the web session token, to send back as it is (no `Bearer`); the user's previous
     one stops working. Failures are code 109 (403 for a disabled account)."""
-    if request is None:
-        raise AuthenticationError(NO_CREDENTIALS, data=False)
     password = runtime.passwords.plain_text(request.password)
     with runtime.transaction() as session:
         signed_in = users.sign_in(session, email=request.email, password=password)

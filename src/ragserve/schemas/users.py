@@ -36,10 +36,6 @@ class Register(BaseModel):
         return data
 
 
-NO_CREDENTIALS = "Unauthorized!"
-"""RAGFlow's answer (code 109, ``data: false``) to a login without a body or with ``{}``."""
-
-
 class Login(BaseModel):
     """The account's credentials."""
 
@@ -50,7 +46,7 @@ class Login(BaseModel):
     @classmethod
     def _not_empty(cls, data: Any) -> Any:
         if data == {}:
-            raise fixed_message(RetCode.AUTHENTICATION_ERROR, NO_CREDENTIALS, data=False)
+            raise fixed_message(RetCode.AUTHENTICATION_ERROR, "Unauthorized!", data=False)
         return data
 
 
