@@ -8,6 +8,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Body, File, Path, Query, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator
+from starlette.background import BackgroundTask
 
 from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep
@@ -112,6 +113,8 @@ def download_document(
         stored.content,
         media_type=stored.media_type,
         headers={"Content-Disposition": disposition, "Content-Length": str(stored.size)},
+        # a client that stops reading leaves the file open until this runs
+        background=BackgroundTask(stored.content.close),
     )
 
 

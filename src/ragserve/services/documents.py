@@ -11,7 +11,7 @@ failure on either side never leaves the two stores disagreeing once the change i
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ragserve.blobs import BlobReader
 from ragserve.db.models import Dataset, Document, StoreSyncAction
 from ragserve.domain import RunState, Validity
 from ragserve.errors import ArgumentError, BatchError, DataError
@@ -71,7 +72,7 @@ class DocumentFile:
     name: str
     size: int
     media_type: str
-    content: Iterator[bytes]
+    content: BlobReader
 
 
 def visible_dataset(session: Session, caller: Caller, dataset_id: str, message: str) -> Dataset:
