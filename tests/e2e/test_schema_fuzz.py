@@ -45,15 +45,6 @@ TIMEOUT_S = 30.0
 BODY_SHOWN = 600
 """Characters of a response body shown in a failure report."""
 
-CONFORMANCE = frozenset(
-    {"status_code_conformance", "content_type_conformance", "response_schema_conformance"}
-)
-PENDING: dict[str, str] = {
-    # Operations whose responses are not yet declared as they are sent: their conformance
-    # failures are reported but do not fail the test; a 5xx or exception text fails it
-    # everywhere. Every operation is typed now: keep this empty.
-}
-
 # Text that only a leaked exception puts in a body: a traceback, a source line, or the name of a
 # Python or driver exception class. RAGFlow's own messages never contain these.
 _LEAK = re.compile(
@@ -104,32 +95,15 @@ class Report:
 
     @property
     def failures(self) -> list[Finding]:
-        return [finding for finding in self.findings.values() if not is_pending(finding)]
-
-    @property
-    def pending(self) -> list[Finding]:
-        return [finding for finding in self.findings.values() if is_pending(finding)]
+        return list(self.findings.values())
 
     def render(self) -> str:
         lines = [
             f"schemathesis: {self.requests} requests to {len(self.by_operation)} operations, "
-            f"{len(self.failures)} distinct failures, {len(self.pending)} pending"
+            f"{len(self.failures)} distinct failures"
         ]
         lines += [finding.render() for finding in self.failures]
-        if self.pending:
-            lines.append("=== pending (tolerated until the operation is typed):")
-            lines += [finding.render() for finding in self.pending]
-        pending_ops = {finding.operation for finding in self.pending}
-        lines += [
-            f"=== {label} conforms now: remove it from PENDING"
-            for label in PENDING
-            if label in self.by_operation and label not in pending_ops
-        ]
         return "\n".join(lines)
-
-
-def is_pending(finding: Finding) -> bool:
-    return finding.operation in PENDING and finding.check in CONFORMANCE
 
 
 @dataclass
