@@ -82,18 +82,18 @@ def _dify_body(error: RagserveError, body: dict[str, Any]) -> dict[str, Any]:
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
     errors: Sequence[Mapping[str, Any]] = error.errors()
-    whole = _whole_request_error(errors, request.headers.get("content-type"))
+    whole = _whole_request_error(errors)
     if whole is not None:
         return await _ragserve_error(request, whole)
     # an ArgumentError like any other, so that /v1 routes' envelopes carry their ``data``
     return await _ragserve_error(request, ArgumentError(format_validation_errors(errors)))
 
 
-def _whole_request_error(
-    errors: Sequence[Mapping[str, Any]], content_type: str | None
-) -> RagserveError | None:
+def _whole_request_error(errors: Sequence[Mapping[str, Any]]) -> RagserveError | None:
     """Failures that RAGFlow reports with a text of their own rather than ``Field: …`` lines:
-    a fixed message raised by a model, an unreadable body, a body that is not an object."""
+    a fixed message raised by a model, an unreadable body, a body that is not an object. (A
+    body of another content type never gets here: ``api.body`` refuses it on strict routes and
+    reads it as form fields on the others.)"""
     for failure in errors:
         if failure["type"] == FIXED_MESSAGE:
             context = failure["ctx"]
@@ -107,10 +107,6 @@ def _whole_request_error(
         kind, loc, value = failure["type"], tuple(failure["loc"]), failure.get("input")
         if kind == "json_invalid" or (loc == ("body",) and kind == "missing"):
             return ArgumentError(MALFORMED_JSON)
-        if loc == ("body",) and isinstance(value, bytes):
-            return ArgumentError(
-                f"Unsupported content type: Expected application/json, got {content_type}"
-            )
         if loc == ("body",) and kind in _NOT_AN_OBJECT:
             return ArgumentError(
                 f"Invalid request payload: expected object, got {type(value).__name__}"

@@ -15,10 +15,10 @@ HTTP_STATUS_ERRORS: dict[str, Any] = {"x-ragserve-errors": "http-status"}
 """``openapi_extra`` of routes whose errors are HTTP statuses with a body of their own (the
 OpenAI-compatible and Dify routes), not a 200 envelope."""
 
-_ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+_REF_TEMPLATE = "#/components/schemas/{model}"
+_ERROR_REF = {"$ref": _REF_TEMPLATE.format(model="ErrorBody")}
 _JSON = "application/json"
 _EVENT_STREAM = "text/event-stream"
-_REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 def event_stream_responses(
@@ -67,9 +67,7 @@ def _with_error_envelopes(schema: dict[str, Any]) -> dict[str, Any]:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
-    components["ErrorBody"] = ErrorBody.model_json_schema(
-        ref_template="#/components/schemas/{model}"
-    )
+    components["ErrorBody"] = ErrorBody.model_json_schema(ref_template=_REF_TEMPLATE)
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             _document_errors(operation)
