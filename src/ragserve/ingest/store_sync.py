@@ -112,7 +112,11 @@ def apply_all(sessions: sessionmaker[Session], chunks: ChunkStore) -> int:
     return applied
 
 
-def forget(session: Session, document_id: str) -> None:
-    """Drop what is pending for the document: its chunks were just rewritten from its row,
-    locked in ``session``, which is what every pending action would have done."""
-    session.execute(delete(StoreSync).where(StoreSync.document_id == document_id))
+def forget(session: Session, *document_ids: str) -> None:
+    """Drop what is pending for the documents: their chunks were just rewritten from their
+    rows, locked in ``session``, or deleted with their dataset, which is what every pending
+    action would have done."""
+    ids = list(dict.fromkeys(document_ids))
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        session.execute(delete(StoreSync).where(StoreSync.document_id.in_(batch)))

@@ -246,7 +246,8 @@ def delete_datasets(runtime: Runtime, caller: Caller, ids: list[str] | None) -> 
     for dataset_id in found:
         runtime.chunks.delete_dataset(dataset_id)
         runtime.blobs.delete_prefix(f"{caller.tenant_id}/{dataset_id}")
-    store_sync.apply(runtime.sessions, runtime.chunks, *document_ids)
+    with runtime.transaction() as session:  # the datasets' chunks are gone: nothing is pending
+        store_sync.forget(session, *document_ids)
     return len(found)
 
 
