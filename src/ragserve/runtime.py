@@ -48,6 +48,9 @@ class TenantDefaults:
 QUESTION_VECTORS = 256
 METADATA_SCOPES = 128
 
+ScopeCache = LruCache[Hashable, tuple[Hashable, tuple[str, ...]]]
+"""(datasets, condition) -> (fingerprint, document ids): see ``services.metadata_scope``."""
+
 
 @dataclass
 class Caches:
@@ -58,10 +61,7 @@ class Caches:
     )
     """(model id, API key, API base, question) -> the question's vector: chat turns and paging
     repeat questions, and two tenants' models of one name may be different servers."""
-    metadata_scopes: LruCache[Hashable, tuple[Hashable, tuple[str, ...]]] = field(
-        default_factory=lambda: LruCache(METADATA_SCOPES)
-    )
-    """(datasets, condition) -> (fingerprint, document ids): see ``services.metadata_scope``."""
+    metadata_scopes: ScopeCache = field(default_factory=lambda: LruCache(METADATA_SCOPES))
 
 
 @dataclass

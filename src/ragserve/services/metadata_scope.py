@@ -24,12 +24,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ragserve.db.models import Document
-from ragserve.lru import LruCache
 from ragserve.rag.metadata_filter import filter_documents
+from ragserve.runtime import ScopeCache
 from ragserve.schemas.metadata_condition import MetadataCondition
 from ragserve.timeutil import now_ms
-
-ScopeCache = LruCache[Hashable, tuple[Hashable, tuple[str, ...]]]
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,11 @@ from ragserve.errors import DataError
 from ragserve.rag import hybrid
 from ragserve.rag.highlight import Highlighter
 from ragserve.rag.question import translated, with_keywords
-from ragserve.runtime import Runtime
+from ragserve.runtime import Runtime, ScopeCache
 from ragserve.schemas.metadata_condition import MetadataCondition
 from ragserve.schemas.retrieval import RetrievalData, RetrievalRequest
 from ragserve.services.datasets import visible_to
-from ragserve.services.metadata_scope import ScopeCache, matching_documents
+from ragserve.services.metadata_scope import matching_documents
 from ragserve.services.models import tenant_chat_model
 from ragserve.services.tenancy import Caller
 from ragserve.store.base import ChunkFilter, ChunkRecord
