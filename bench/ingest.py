@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ingest.py [--pdf-pages 500] [--texts 400]
 
-Corpus: the text PDFs of ../shared/data/pdf-samples, repeated until --pdf-pages pages, plus DOCX,
+Corpus: the text PDFs of tests/data/pdf-samples, repeated until --pdf-pages pages, plus DOCX,
 HTML and Markdown files built from Cranfield abstracts (--texts abstracts each). Stages run in
 this process exactly as a worker runs them: parse, chunk, tokenize, embed, index. The baseline is
 the embedding model alone on the same chunk texts, measured in the same run. Prints a table and

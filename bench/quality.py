@@ -1,6 +1,6 @@
 """Retrieval quality on a Cranfield-format test collection, next to a plain BM25 baseline.
 
-    .venv/bin/python bench/quality.py [--collection ../shared/data/cranfield] [--home DIR]
+    .venv/bin/python bench/quality.py [--collection tests/data/cranfield] [--home DIR]
 
 The collection directory holds ``cran.all.1400`` (documents: ``.I`` id, ``.T`` title, ``.A``,
 ``.B``, ``.W`` text), ``cran.qry`` (queries: ``.I``, ``.W``) and ``cranqrel``

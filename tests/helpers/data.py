@@ -1,12 +1,12 @@
-"""The shared test data that sits beside the repository (``../shared/data``)."""
+"""The test data the repository carries (``tests/data``; origins and licences in its README)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-PDF_SAMPLES = SHARED_DATA / "pdf-samples"
-CRANFIELD = SHARED_DATA / "cranfield"
+TEST_DATA = Path(__file__).resolve().parents[1] / "data"
+PDF_SAMPLES = TEST_DATA / "pdf-samples"
+CRANFIELD = TEST_DATA / "cranfield"
 
 
 def cranfield_text(documents: int) -> str:
