@@ -30,6 +30,7 @@ column weights, with tantivy's IDF ``ln(1 + (N - n + 0.5) / (n + 0.5))``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sqlite3
@@ -153,7 +154,9 @@ class TextIndex:
             f"SELECT {_ROW_COLUMNS} FROM chunk WHERE dataset_id = ? AND tenant_id = ?",  # noqa: S608
             (key[1], key[0]),
         )
-        index.write([], _batches(cursor), heap=BUILD_HEAP_BYTES)
+        first = cursor.fetchmany(BATCH_ROWS)
+        if first:  # tenants times datasets: many searched pairs hold nothing
+            index.write([], itertools.chain(first, _batches(cursor)), heap=BUILD_HEAP_BYTES)
         return index
 
 
@@ -168,11 +171,13 @@ class TextScope:
         found = [
             {term: searcher.doc_freq("terms", term) for term in terms} for searcher in searchers
         ]
-        total = sum(searcher.num_docs for searcher in searchers)
-        self._idf = {term: _idf(total, sum(counts[term] for counts in found)) for term in terms}
+        sizes = [_rows(searcher) for searcher in searchers]
+        self._idf = {
+            term: _idf(sum(sizes), sum(counts[term] for counts in found)) for term in terms
+        }
         self._queries = [
-            self._any_of(counts, searcher.num_docs, weighted=len(searchers) > 1)
-            for counts, searcher in zip(found, searchers, strict=True)
+            self._any_of(counts, size, weighted=len(searchers) > 1)
+            for counts, size in zip(found, sizes, strict=True)
         ]
 
     def search(
@@ -272,10 +277,15 @@ def _batches(cursor: sqlite3.Cursor) -> Iterable[Row]:
         yield from batch
 
 
+def _rows(searcher: tantivy.Searcher) -> int:
+    """The number of rows tantivy's BM25 counts, deleted ones not merged away yet included
+    (as in its document frequencies and lengths): every row has one ``available`` value."""
+    return int(searcher.doc_freq("available", 0) + searcher.doc_freq("available", 1))
+
+
 def _idf(total: int, found: int) -> float:
-    """tantivy's IDF; ``total`` (live rows) is at least ``found`` (which counts deleted rows
-    not merged away yet)."""
-    return math.log(1.0 + (max(total, found) - found + 0.5) / (found + 0.5))
+    """tantivy's IDF of a term found in ``found`` of ``total`` rows."""
+    return math.log(1.0 + (total - found + 0.5) / (found + 0.5))
 
 
 def _schema() -> tantivy.Schema:
