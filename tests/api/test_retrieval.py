@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from api.conftest import Corpus
-from api.test_parsing import new_dataset
+from api.test_chunks import add
+from api.test_parsing import new_dataset, upload
 from conftest import Account
 from ragserve.db.models import Dataset
 from ragserve.runtime import Runtime
@@ -318,3 +319,33 @@ def test_a_chunk_store_failure_is_a_clear_500_without_internals(
     assert "malformed" not in response.text and "/srv" not in response.text
     logged = [r for r in caplog.records if request_id in r.getMessage()]
     assert logged and detail in logged[0].getMessage() and logged[0].exc_info
+
+
+def test_other_tenants_words_neither_show_nor_move_scores(alice: Account, bob: Account) -> None:
+    """Term statistics come from the datasets searched: a word in another tenant's data does
+    not change how a tenant's own chunks score (issue 21, point 1)."""
+
+    def chunks_of(account: Account, words: list[str]) -> tuple[str, dict[str, str]]:
+        dataset_id = new_dataset(account, name="words")
+        document_id = upload(account, dataset_id, "words.txt", b"words")
+        added = {word: add(account, dataset_id, document_id, {"content": word}) for word in words}
+        assert all(result["code"] == 0 for result in added.values()), added
+        return dataset_id, {word: result["data"]["chunk"]["id"] for word, result in added.items()}
+
+    def term_similarities(question: str) -> dict[str, float]:
+        hits = found(bob, dataset_ids=[dataset_id], question=question,
+                     vector_similarity_weight=0, similarity_threshold=0)  # fmt: skip
+        return {hit["id"]: hit["term_similarity"] for hit in hits if hit["term_similarity"]}
+
+    chunks_of(alice, ["huntera42", "huntera42 is the password", "my huntera42 account"])
+    dataset_id, mine = chunks_of(bob, ["huntera42", "zqxjvk42", "huntera43"])
+
+    probe = term_similarities("huntera42 zqxjvk42")
+    control = term_similarities("huntera43 zqxjvk42")
+
+    assert set(probe) == {mine["huntera42"], mine["zqxjvk42"]}
+    assert probe[mine["huntera42"]] == pytest.approx(probe[mine["zqxjvk42"]])
+    assert probe[mine["huntera42"]] == pytest.approx(control[mine["huntera43"]])
+    assert probe[mine["zqxjvk42"]] == pytest.approx(control[mine["zqxjvk42"]])
+    chunks_of(alice, ["zqxjvk42 zqxjvk42", "huntera43 again"])
+    assert term_similarities("huntera42 zqxjvk42") == pytest.approx(probe)

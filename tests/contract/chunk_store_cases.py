@@ -374,6 +374,76 @@ class ChunkStoreContract:
         assert all(c.vector_similarity == 0.0 for c in found.values())
         assert all(0.0 < c.term_similarity < 1.0 for c in found.values())
 
+    def test_term_statistics_come_only_from_the_datasets_searched(self, store: ChunkStore) -> None:
+        """Document frequencies and lengths of chunks outside the search's datasets and
+        tenants (another tenant's, another dataset of the same tenant) neither tell whether
+        a word occurs there nor move the scores (issue 21, point 1)."""
+        theirs = [
+            make_chunk(f"huntera42 password{i} of a longer chunk", order=i, document_id="a",
+                       tenant_id=OTHER_TENANT, dataset_id=OTHER_DATASET)
+            for i in range(5)
+        ] + [
+            make_chunk(f"huntera42 note{i}", order=i, document_id="b", dataset_id=OTHER_DATASET)
+            for i in range(5)
+        ]  # fmt: skip
+        store.insert(theirs[:5])
+        mine = [
+            make_chunk(word, order=i)
+            for i, word in enumerate(("huntera42", "zqxjvk42", "huntera43"))
+        ]
+        store.insert(mine)
+
+        def term_scores(tokens: list[str]) -> dict[str, float]:
+            return {
+                c.chunk_id: c.term_similarity for c in store.candidates(tokens, None, scope(), 10)
+            }
+
+        probe = term_scores(["huntera42", "zqxjvk42"])
+        control = term_scores(["huntera43", "zqxjvk42"])
+        assert probe[mine[0].id] == pytest.approx(probe[mine[1].id], rel=1e-6)
+        assert probe[mine[0].id] == pytest.approx(control[mine[2].id], rel=1e-6)
+        assert probe[mine[1].id] == pytest.approx(control[mine[1].id], rel=1e-6)
+        text = [(hit.chunk.id, hit.score) for hit in store.search_text(["huntera42"], scope(), 10)]
+
+        store.insert(theirs[5:])
+        store.insert(
+            [make_chunk("zqxjvk42 " * 9, order=9, tenant_id=OTHER_TENANT, dataset_id=DATASET)]
+        )
+        assert term_scores(["huntera42", "zqxjvk42"]) == pytest.approx(probe, rel=1e-6)
+        again = [(hit.chunk.id, hit.score) for hit in store.search_text(["huntera42"], scope(), 10)]
+        assert [key for key, _ in again] == [key for key, _ in text]
+        assert [score for _, score in again] == pytest.approx(
+            [score for _, score in text], rel=1e-6
+        )
+
+    def test_term_statistics_of_several_datasets_are_taken_together(
+        self, store: ChunkStore
+    ) -> None:
+        """A word common in one searched dataset is common for the whole search: a chunk
+        matching a word rare across both datasets outranks one matching a word that is rare
+        only in its own dataset."""
+        rare = make_chunk("alpha")
+        common = [make_chunk("beta", order=1 + i) for i in range(10)]
+        beta = make_chunk("beta", dataset_id=OTHER_DATASET, document_id="d2")
+        filler = [
+            make_chunk(
+                f"filler{i} lorem ipsum", order=i, dataset_id=OTHER_DATASET, document_id="d2"
+            )
+            for i in range(30)
+        ]
+        store.insert([rare, *common, beta, *filler])
+        both = scope(datasets=[DATASET, OTHER_DATASET])
+
+        hits = store.search_text(["alpha", "beta"], both, 3)
+        found = by_id(store.candidates(["alpha", "beta"], None, both, 20))
+
+        assert ids(hits)[0] == rare.id
+        assert found[rare.id].term_similarity > found[beta.id].term_similarity
+        alone = by_id(
+            store.candidates(["alpha", "beta"], None, scope(datasets=[OTHER_DATASET]), 20)
+        )
+        assert alone[beta.id].term_similarity > found[beta.id].term_similarity
+
     def test_candidates_found_by_vector_get_their_term_score(self, store: ChunkStore) -> None:
         query = unit_vector(3)
         strong = [make_chunk(f"apple apple {i}", order=i, seed=100 + i) for i in range(5)]

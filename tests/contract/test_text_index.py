@@ -12,13 +12,16 @@ import pytest
 
 from contract.chunk_store_cases import (
     DATASET,
+    DOCUMENT,
     OTHER_DATASET,
+    OTHER_TENANT,
+    TENANT,
     fillers,
     ids,
     make_chunk,
     scope,
 )
-from ragserve.store import SqliteChunkStore
+from ragserve.store import ChunkFilter, SqliteChunkStore
 
 
 def open_store(root: Path) -> SqliteChunkStore:
@@ -132,3 +135,45 @@ def test_filtered_rows_below_many_better_hidden_ones_are_found(tmp_path: Path) -
 
     assert len(found) == 10 and set(found) <= {chunk.id for chunk in shown}
     store.close()
+
+
+def test_partitions_built_late_and_replayed_ones_agree_with_a_new_process(
+    tmp_path: Path,
+) -> None:
+    """Each (tenant, dataset) is indexed on the first search that needs it: one built after
+    others replayed the log scores as one built from scratch, alone and searched together."""
+    reader, writer = open_store(tmp_path), open_store(tmp_path)
+    writer.insert([make_chunk("walrus", order=i) for i in range(3)] + fillers())
+    reader.search_text(["walrus"], scope(), 10)  # builds DATASET's partition only
+    doomed = make_chunk("walrus tusk walrus", order=10)
+    writer.insert(
+        [doomed, make_chunk("walrus bay", order=11)]
+        + [make_chunk(f"walrus {i}", order=i, dataset_id=OTHER_DATASET) for i in range(4)]
+        + [make_chunk("walrus", order=20, tenant_id=OTHER_TENANT)]
+    )
+    everyone = scope(tenants=[TENANT, OTHER_TENANT], datasets=[DATASET, OTHER_DATASET])
+    searches = [scope(), scope(datasets=[OTHER_DATASET]), scope(datasets=[DATASET, OTHER_DATASET])]
+
+    def results(store: SqliteChunkStore, filters: ChunkFilter) -> list[tuple[str, float]]:
+        return [
+            (hit.chunk.id, hit.score) for hit in store.search_text(["walrus", "bay"], filters, 20)
+        ]
+
+    fresh = open_store(tmp_path)
+    assert len(results(fresh, everyone)) == 3 + 2 + 4 + 1
+    for filters in [*searches, everyone]:
+        got, expected = results(reader, filters), results(fresh, filters)
+        assert [key for key, _ in got] == [key for key, _ in expected]
+        assert [score for _, score in got] == pytest.approx([s for _, s in expected], rel=1e-6)
+
+    writer.delete([doomed.id])
+    writer.set_available(DOCUMENT, False)
+    writer.set_available(DOCUMENT, True)
+    again = open_store(tmp_path)
+    for filters in [*searches, everyone]:  # deleted rows count in BM25 until merged away
+        assert {key for key, _ in results(reader, filters)} == {
+            key for key, _ in results(again, filters)
+        }
+    assert doomed.id not in {key for key, _ in results(reader, everyone)}
+    for store in (reader, writer, fresh, again):
+        store.close()

@@ -19,8 +19,8 @@ from ragserve.store._schema import is_token_text
 from ragserve.store.base import Candidate, ChunkFilter, ScoredChunk
 
 MAX_TERM_SIMILARITY = 1.0 - 1e-9
-"""BM25 over its bound stays below 1; the index's document count may include deleted rows
-that are not merged away yet, which can lift a score a hair past the bound."""
+"""BM25 over its bound stays below 1; a text index's scores in float32 can round a hair past
+it."""
 
 Hit = tuple[int, float]
 """A chunk row id and its score."""

@@ -1,18 +1,27 @@
-"""Full-text ranking through tantivy: a derived, in-memory index of the tokens stored in SQLite.
+"""Full-text ranking through tantivy: derived, in-memory indexes of the tokens stored in SQLite.
 
 FTS5's ``bm25()`` costs about a microsecond for every row that matches any query term, and
 common terms match most rows: over 200k chunks that is 100+ ms a query. tantivy ranks the same
-query in about a millisecond, so each process keeps one tantivy index of the whole store in
-memory, built from the ``chunk`` table on first use, and SQLite stays the truth.
+query in about a millisecond, so each process keeps tantivy indexes in memory, built from the
+``chunk`` table on first use, and SQLite stays the truth.
 
-It is kept in step like the HNSW indexes (``_hnsw``): every write logs the rows whose tokens,
-availability or existence changed to ``text_log`` in the writing transaction (triggers), and
-before every search the index replays the entries after the last one it applied: it drops
-those rows and re-adds the ones that still exist, with their current values, then commits. So
-a chunk added, edited, disabled or deleted by any process is found or gone at the next search.
-``delete_dataset`` replaces the dataset's entries by one ``drop`` entry. Callers still check
-hits against SQLite when they read the rows, which also covers writes committed between the
-replay and their read.
+There is one index per partition, a (tenant, dataset) pair, so that the term statistics BM25
+scores with (document frequencies, the number of rows, their average length) are those of the
+datasets searched alone: another tenant's writes cannot move a tenant's scores, nor its scores
+tell whether a word occurs in another tenant's data. A search over one partition is plain BM25
+over it. A search over several takes each term's IDF from all of them together (each
+partition's term clause is boosted by the ratio of that IDF to its own) and each row's length
+relative to the average of its own partition. A partition is built on the first search that
+needs it, so a process only holds the datasets it searches.
+
+They are kept in step like the HNSW indexes (``_hnsw``): every write logs the rows whose
+tokens, availability or existence changed to ``text_log`` in the writing transaction
+(triggers), and before every search the loaded partitions replay the entries after the last one
+applied: they drop those rows and re-add the ones that still exist, with their current values,
+then commit. So a chunk added, edited, disabled or deleted by any process is found or gone at
+the next search. ``delete_dataset`` replaces the dataset's entries by one ``drop`` entry, which
+discards its partitions. Callers still check hits against SQLite when they read the rows, which
+also covers writes committed between the replay and their read.
 
 Scoring is BM25 (k1 1.2, b 0.75) over one field holding the content tokens once, the title
 tokens twice and the keyword tokens five times, so a match weighs 1, 2 or 5 as with FTS5's
@@ -21,10 +30,12 @@ column weights, with tantivy's IDF ``ln(1 + (N - n + 0.5) / (n + 0.5))``.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import sqlite3
 import threading
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 
 import tantivy
@@ -36,7 +47,10 @@ CONTENT_REPEAT = 1
 TITLE_REPEAT = 2
 KEYWORD_REPEAT = 5
 """How often each column's tokens enter the indexed text: its weight in the term frequency."""
-WRITER_HEAP_BYTES = 64 * 1024 * 1024
+BUILD_HEAP_BYTES = 64 * 1024 * 1024
+REPLAY_HEAP_BYTES = 15_000_000
+"""Writers live for one build or replay (tantivy's smallest budget is 15 MB): a kept writer
+holds threads, and opening one costs well under a millisecond."""
 BATCH_ROWS = 4096
 MAX_TOKEN_BYTES = 1024
 """Longer tokens are not indexed (the ingest tokenizer keeps at most 100 characters)."""
@@ -50,197 +64,243 @@ _ROW_COLUMNS = (
 Connect = Callable[[], sqlite3.Connection]
 Hit = tuple[int, float]
 Row = tuple[int, str, str, str, int, str, str, str]
+Partition = tuple[str, str]
+"""A tenant id and a dataset id."""
 
 
 class TextIndex:
-    """This process's tantivy index of every chunk, brought up to date from the log on use."""
+    """This process's tantivy indexes, one per partition, brought up to date from the log."""
 
     def __init__(self, connect: Connect) -> None:
         self._connect = connect
         self._lock = threading.Lock()
         self._schema = _schema()
-        self._index: tantivy.Index | None = None
-        self._writer: tantivy.IndexWriter | None = None
-        self._searcher: tantivy.Searcher | None = None
+        self._partitions: dict[Partition, _Index] = {}
         self._applied_seq = 0
 
-    def search(self, terms: Sequence[str], filters: ChunkFilter, top_k: int) -> list[Hit]:
-        """The ``top_k`` best rows passing the filter that match any term, best first (ties by
-        row id); scores are BM25, positive."""
-        searcher = self._current()
-        clauses = [
-            (tantivy.Occur.Must, self._any_of(terms)),
-            (tantivy.Occur.Must, self._one_of("tenant", filters.tenant_ids)),
-            (tantivy.Occur.Must, self._one_of("dataset", filters.dataset_ids)),
+    def scope(self, terms: Sequence[str], filters: ChunkFilter) -> TextScope:
+        """The search of ``terms`` over the filter's tenants and datasets, as of every change
+        committed to SQLite before this call."""
+        keys = [
+            (tenant_id, dataset_id)
+            for tenant_id in dict.fromkeys(filters.tenant_ids)
+            for dataset_id in dict.fromkeys(filters.dataset_ids)
         ]
-        if filters.document_ids is not None:
-            clauses.append((tantivy.Occur.Must, self._one_of("document", filters.document_ids)))
-        if filters.available_only:
-            clauses.append(self._not_unavailable())
-        return _hits(searcher, tantivy.Query.boolean_query(clauses), top_k)
-
-    def search_documents(
-        self, terms: Sequence[str], document_ids: Sequence[str], available_only: bool, top_k: int
-    ) -> list[Hit]:
-        """``search`` restricted by documents (and availability) alone, at half the cost: each
-        tenant or dataset clause drags a posting list as long as the dataset through the
-        intersection. Rows of these documents outside the datasets or tenants asked for are
-        the caller's to drop."""
-        clauses = [
-            (tantivy.Occur.Must, self._any_of(terms)),
-            (tantivy.Occur.Must, self._one_of("document", document_ids)),
-        ]
-        if available_only:
-            clauses.append(self._not_unavailable())
-        return _hits(self._current(), tantivy.Query.boolean_query(clauses), top_k)
-
-    def search_unfiltered(self, terms: Sequence[str], limit: int) -> list[Hit]:
-        """The ``limit`` best rows of the whole index matching any term, best first: without
-        filter clauses tantivy can skip blocks that cannot reach the top."""
-        return _hits(self._current(), self._any_of(terms), limit)
-
-    def share(self, dataset_ids: Sequence[str]) -> float:
-        """About which fraction of the indexed rows belongs to these datasets (deleted rows
-        not merged away yet still count)."""
-        searcher = self._current()
-        if not searcher.num_docs:
-            return 0.0
-        rows = sum(searcher.doc_freq("dataset", dataset_id) for dataset_id in set(dataset_ids))
-        return min(1.0, rows / searcher.num_docs)
-
-    def scores(self, terms: Sequence[str], row_ids: Sequence[int]) -> list[Hit]:
-        """BM25 of these rows for the terms; rows matching no term are left out."""
-        if not row_ids:
-            return []
-        searcher = self._current()
-        rows = tantivy.Query.term_set_query(self._schema, "row", list(row_ids))
-        query = tantivy.Query.boolean_query(
-            [
-                (tantivy.Occur.Must, self._any_of(terms)),
-                (tantivy.Occur.Must, tantivy.Query.const_score_query(rows, 0.0)),
-            ]
-        )
-        return _hits(searcher, query, len(row_ids))
-
-    def bound(self, terms: Sequence[str]) -> float:
-        """The highest BM25 a row could reach for these terms: ``(k1 + 1) * sum(idf)``."""
-        searcher = self._current()
-        total = searcher.num_docs
-        idf = 0.0
-        for term in terms:
-            found = searcher.doc_freq("terms", term)
-            idf += math.log(1.0 + (total - found + 0.5) / (found + 0.5))
-        return (BM25_K1 + 1.0) * idf
+        with self._lock:
+            self._catch_up(keys)
+            searchers = [self._partitions[key].searcher for key in keys]
+        return TextScope(self._schema, terms, [s for s in searchers if s.num_docs])
 
     def close(self) -> None:
         with self._lock:
-            self._searcher = self._writer = self._index = None
+            self._partitions = {}
 
-    def _any_of(self, terms: Sequence[str]) -> tantivy.Query:
-        return tantivy.Query.boolean_query(
-            [
-                (tantivy.Occur.Should, tantivy.Query.term_query(self._schema, "terms", term))
-                for term in terms
-            ]
-        )
-
-    def _not_unavailable(self) -> tuple[tantivy.Occur, tantivy.Query]:
-        """Excluding the few unavailable rows is cheaper than requiring the many available."""
-        return (tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, "available", 0))
-
-    def _one_of(self, field: str, values: Sequence[str]) -> tantivy.Query:
-        query = tantivy.Query.term_set_query(self._schema, field, list(values))
-        return tantivy.Query.const_score_query(query, 0.0)
-
-    def _current(self) -> tantivy.Searcher:
-        """The searcher over every change committed to SQLite before this call."""
-        with self._lock:
-            if self._index is None:
-                self._build()
+    def _catch_up(self, keys: Sequence[Partition]) -> None:
+        """Replay the log entries after the last applied one into the loaded partitions
+        (idempotent, state based), and build the missing ones of ``keys``, all from one
+        snapshot."""
+        conn = self._connect()
+        conn.execute("BEGIN")
+        try:
+            if self._partitions:
+                entries = conn.execute(
+                    "SELECT seq, dataset_id, chunk_row, op FROM text_log WHERE seq > ? "
+                    "ORDER BY seq",
+                    (self._applied_seq,),
+                ).fetchall()
+                if entries:
+                    self._replay(conn, entries)
+                    self._applied_seq = entries[-1][0]
             else:
-                self._catch_up()
-            assert self._searcher is not None
-            return self._searcher
+                self._applied_seq = conn.execute(
+                    "SELECT coalesce(max(seq), 0) FROM text_log"
+                ).fetchone()[0]
+            for key in keys:
+                if key not in self._partitions:
+                    self._partitions[key] = self._build(conn, key)
+        finally:
+            conn.execute("COMMIT")
 
-    def _build(self) -> None:
-        """A new index of every chunk, read in one snapshot with the log position it holds."""
-        index = tantivy.Index(self._schema)
-        index.register_tokenizer(
+    def _replay(self, conn: sqlite3.Connection, entries: list[tuple[int, str, int, str]]) -> None:
+        dropped = {dataset_id for _, dataset_id, _, op in entries if op == "drop"}
+        for key in [key for key in self._partitions if key[1] in dropped]:
+            del self._partitions[key]
+        loaded: dict[str, list[Partition]] = defaultdict(list)
+        for key in self._partitions:
+            loaded[key[1]].append(key)
+        changed: dict[str, set[int]] = defaultdict(set)
+        for _, dataset_id, row_id, op in entries:
+            if op != "drop" and dataset_id in loaded:
+                changed[dataset_id].add(row_id)
+        if not changed:
+            return
+        row_ids = sorted(set().union(*changed.values()))
+        rows: list[Row] = conn.execute(
+            f"SELECT {_ROW_COLUMNS} FROM chunk "  # noqa: S608
+            f"WHERE row_id IN (SELECT value FROM json_each(?))",
+            (json.dumps(row_ids),),
+        ).fetchall()
+        current: dict[Partition, list[Row]] = defaultdict(list)
+        for row in rows:
+            current[(row[1], row[2])].append(row)
+        for dataset_id, stale in changed.items():
+            for key in loaded[dataset_id]:
+                self._partitions[key].write(sorted(stale), current.get(key, []))
+
+    def _build(self, conn: sqlite3.Connection, key: Partition) -> _Index:
+        """A new index of the partition's chunks."""
+        index = _Index(self._schema)
+        cursor = conn.execute(
+            f"SELECT {_ROW_COLUMNS} FROM chunk WHERE dataset_id = ? AND tenant_id = ?",  # noqa: S608
+            (key[1], key[0]),
+        )
+        first = cursor.fetchmany(BATCH_ROWS)
+        if first:  # tenants times datasets: many searched pairs hold nothing
+            index.write([], itertools.chain(first, _batches(cursor)), heap=BUILD_HEAP_BYTES)
+        return index
+
+
+class TextScope:
+    """The term statistics and searchers of one search: built by ``TextIndex.scope``."""
+
+    def __init__(
+        self, schema: tantivy.Schema, terms: Sequence[str], searchers: list[tantivy.Searcher]
+    ) -> None:
+        self._schema = schema
+        self._searchers = searchers
+        found = [
+            {term: searcher.doc_freq("terms", term) for term in terms} for searcher in searchers
+        ]
+        sizes = [_rows(searcher) for searcher in searchers]
+        self._idf = {
+            term: _idf(sum(sizes), sum(counts[term] for counts in found)) for term in terms
+        }
+        self._queries = [
+            self._any_of(counts, size, weighted=len(searchers) > 1)
+            for counts, size in zip(found, sizes, strict=True)
+        ]
+
+    def search(
+        self, top_k: int, document_ids: Sequence[str] | None = None, available_only: bool = True
+    ) -> list[Hit]:
+        """The ``top_k`` best rows that match any term, of these documents (when given) and
+        available (when asked), best first (ties by row id); scores are BM25, positive."""
+        hits: list[Hit] = []
+        for searcher, terms in zip(self._searchers, self._queries, strict=True):
+            if terms is None:
+                continue
+            clauses = [(tantivy.Occur.Must, terms)]
+            if document_ids is not None:
+                clauses.append((tantivy.Occur.Must, self._documents(document_ids)))
+            if available_only and searcher.doc_freq("available", 0):
+                hidden = tantivy.Query.term_query(self._schema, "available", 0)
+                clauses.append((tantivy.Occur.MustNot, hidden))
+            query = terms if len(clauses) == 1 else tantivy.Query.boolean_query(clauses)
+            hits.extend(_hits(searcher, query, top_k))
+        hits.sort(key=lambda hit: (-hit[1], hit[0]))
+        return hits[:top_k]
+
+    def scores(self, row_ids: Sequence[int]) -> list[Hit]:
+        """BM25 of these rows; rows matching no term (or outside the scope) are left out."""
+        if not row_ids:
+            return []
+        rows = tantivy.Query.term_set_query(self._schema, "row", list(row_ids))
+        hits: list[Hit] = []
+        for searcher, terms in zip(self._searchers, self._queries, strict=True):
+            if terms is None:
+                continue
+            query = tantivy.Query.boolean_query(
+                [
+                    (tantivy.Occur.Must, terms),
+                    (tantivy.Occur.Must, tantivy.Query.const_score_query(rows, 0.0)),
+                ]
+            )
+            hits.extend(_hits(searcher, query, len(row_ids)))
+        return hits
+
+    def bound(self) -> float:
+        """The highest BM25 a row could reach for these terms: ``(k1 + 1) * sum(idf)``."""
+        return (BM25_K1 + 1.0) * sum(self._idf.values())
+
+    def _documents(self, document_ids: Sequence[str]) -> tantivy.Query:
+        documents = tantivy.Query.term_set_query(self._schema, "document", list(document_ids))
+        return tantivy.Query.const_score_query(documents, 0.0)
+
+    def _any_of(self, found: dict[str, int], total: int, weighted: bool) -> tantivy.Query | None:
+        """The partition's query for the terms it holds, each boosted (when ``weighted``) from
+        the partition's IDF to the scope's; None when it holds none."""
+        clauses = []
+        for term, count in found.items():
+            if not count:
+                continue
+            query = tantivy.Query.term_query(self._schema, "terms", term)
+            if weighted:
+                query = tantivy.Query.boost_query(query, self._idf[term] / _idf(total, count))
+            clauses.append((tantivy.Occur.Should, query))
+        return tantivy.Query.boolean_query(clauses) if clauses else None
+
+
+class _Index:
+    """One partition's tantivy index and its current searcher."""
+
+    def __init__(self, schema: tantivy.Schema) -> None:
+        self.schema = schema
+        self.index = tantivy.Index(schema)
+        self.index.register_tokenizer(
             _TOKENIZER,
             tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.whitespace())
             .filter(tantivy.Filter.remove_long(MAX_TOKEN_BYTES))
             .filter(tantivy.Filter.lowercase())
             .build(),
         )
-        writer = index.writer(heap_size=WRITER_HEAP_BYTES, num_threads=1)
-        conn = self._connect()
-        conn.execute("BEGIN")
-        try:
-            seq = conn.execute("SELECT coalesce(max(seq), 0) FROM text_log").fetchone()[0]
-            cursor = conn.execute(f"SELECT {_ROW_COLUMNS} FROM chunk")  # noqa: S608
-            while batch := cursor.fetchmany(BATCH_ROWS):
-                _add(writer, batch)
-        finally:
-            conn.execute("COMMIT")
-        writer.commit()
-        index.reload()
-        self._index, self._writer, self._applied_seq = index, writer, seq
-        self._searcher = index.searcher()
+        self.searcher = self.index.searcher()
 
-    def _catch_up(self) -> None:
-        """Replay the log entries after the last applied one: idempotent, state based."""
-        assert self._index is not None and self._writer is not None
-        conn = self._connect()
-        conn.execute("BEGIN")
+    def write(
+        self, stale: Sequence[int], rows: Iterable[Row], heap: int = REPLAY_HEAP_BYTES
+    ) -> None:
+        """Drop the ``stale`` row ids, add ``rows``, commit and renew the searcher."""
+        writer = self.index.writer(heap_size=heap, num_threads=1)
         try:
-            entries = conn.execute(
-                "SELECT seq, dataset_id, chunk_row, op FROM text_log WHERE seq > ? ORDER BY seq",
-                (self._applied_seq,),
-            ).fetchall()
-            row_ids = sorted({entry[2] for entry in entries if entry[3] != "drop"})
-            rows: list[Row] = (
-                conn.execute(
-                    f"SELECT {_ROW_COLUMNS} FROM chunk "  # noqa: S608
-                    f"WHERE row_id IN (SELECT value FROM json_each(?))",
-                    (json.dumps(row_ids),),
-                ).fetchall()
-                if row_ids
-                else []
-            )
+            if stale:
+                gone = tantivy.Query.term_set_query(self.schema, "row", list(stale))
+                writer.delete_documents_by_query(gone)
+            _add(writer, rows)
+            writer.commit()
         finally:
-            conn.execute("COMMIT")
-        if not entries:
-            return
-        dropped = sorted({entry[1] for entry in entries if entry[3] == "drop"})
-        if dropped:
-            gone = tantivy.Query.term_set_query(self._schema, "dataset", dropped)
-            self._writer.delete_documents_by_query(gone)
-        if row_ids:
-            stale = tantivy.Query.term_set_query(self._schema, "row", row_ids)
-            self._writer.delete_documents_by_query(stale)
-        _add(self._writer, rows)
-        self._writer.commit()
-        self._index.reload()
-        self._searcher = self._index.searcher()
-        self._applied_seq = entries[-1][0]
+            writer.wait_merging_threads()
+        self.index.reload()
+        self.searcher = self.index.searcher()
+
+
+def _batches(cursor: sqlite3.Cursor) -> Iterable[Row]:
+    while batch := cursor.fetchmany(BATCH_ROWS):
+        yield from batch
+
+
+def _rows(searcher: tantivy.Searcher) -> int:
+    """The number of rows tantivy's BM25 counts, deleted ones not merged away yet included
+    (as in its document frequencies and lengths): every row has one ``available`` value."""
+    return int(searcher.doc_freq("available", 0) + searcher.doc_freq("available", 1))
+
+
+def _idf(total: int, found: int) -> float:
+    """tantivy's IDF of a term found in ``found`` of ``total`` rows."""
+    return math.log(1.0 + (total - found + 0.5) / (found + 0.5))
 
 
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_unsigned_field("row", indexed=True, fast=True)
-    for field in ("tenant", "dataset", "document"):
-        builder.add_text_field(field, tokenizer_name="raw", index_option="basic")
+    builder.add_text_field("document", tokenizer_name="raw", index_option="basic")
     builder.add_unsigned_field("available", indexed=True)
     builder.add_text_field("terms", tokenizer_name=_TOKENIZER, index_option="freq")
     return builder.build()
 
 
 def _add(writer: tantivy.IndexWriter, rows: Iterable[Row]) -> None:
-    for row_id, tenant_id, dataset_id, document_id, available, content, title, keywords in rows:
+    for row_id, _, _, document_id, available, content, title, keywords in rows:
         document = tantivy.Document()
         document.add_unsigned("row", row_id)
-        document.add_text("tenant", tenant_id)
-        document.add_text("dataset", dataset_id)
         document.add_text("document", document_id)
         document.add_unsigned("available", 1 if available else 0)
         parts = [content] * CONTENT_REPEAT + [title] * TITLE_REPEAT + [keywords] * KEYWORD_REPEAT

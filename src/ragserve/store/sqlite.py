@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import sqlite3
 import threading
@@ -53,9 +52,6 @@ tenants, foreign ones) fail the filter after it, so these rarely fall short."""
 WIDEN = 4
 """When too few neighbours pass the filter, ask once more for ``WIDEN`` times as many, then
 scan exactly."""
-UNFILTERED_SHARE = 0.5
-"""Text searches whose datasets hold at least this share of all chunks rank the whole index
-and then filter (see ``_text_hits``)."""
 
 logger = logging.getLogger(__name__)
 
@@ -106,7 +102,7 @@ class SqliteChunkStore:
         terms = _search.query_terms(query_tokens)
         if not terms or not _search.searchable(filters, top_k):
             return []
-        hits = self._text_hits(terms, filters, top_k, {})
+        hits = self._text_hits(terms, filters, top_k)
         with self._read() as conn:
             return _search.fetch(conn, hits, filters)
 
@@ -133,16 +129,20 @@ class SqliteChunkStore:
         terms = _search.query_terms(query_tokens)
         checked: _search.Passing = {}
         nearest = [] if query is None else self._nearest(query, filters, top_k, checked)
-        text = self._text_hits(terms, filters, top_k, checked) if terms else []
-        bm25 = dict(text)
-        row_ids = list(dict.fromkeys([row_id for row_id, _ in text] + [r for r, _ in nearest]))
+        text: list[_search.Hit] = []
+        bm25: dict[int, float] = {}
         bound = 0.0
-        if terms and row_ids:
+        if terms:
             try:
-                bm25.update(self._text.scores(terms, [r for r in row_ids if r not in bm25]))
-                bound = self._text.bound(terms)
+                scope = self._text.scope(terms, filters)
+                text = scope.search(top_k, filters.document_ids, filters.available_only)
+                bm25 = dict(text)
+                vector_only = [row_id for row_id, _ in nearest if row_id not in bm25]
+                bm25.update(scope.scores(vector_only))
+                bound = scope.bound()
             except (sqlite3.Error, ValueError) as error:
                 raise ChunkStoreError(f"text search failed: {error}") from error
+        row_ids = list(dict.fromkeys([row_id for row_id, _ in text] + [r for r, _ in nearest]))
         cosines = dict(nearest)
         missing = numpy.asarray([r for r in row_ids if r not in cosines], dtype=numpy.int64)
         if query is not None and len(missing):
@@ -313,41 +313,14 @@ class SqliteChunkStore:
         """Save the vector indexes this process changed (also done by ``close``)."""
         self._vectors.save_all()
 
-    def _text_hits(
-        self, terms: list[str], filters: ChunkFilter, top_k: int, checked: _search.Passing
-    ) -> list[_search.Hit]:
-        """The best ``top_k`` rows passing the filter by BM25. Cheaper rankings are checked
-        against the filter in SQLite when they can be, and kept when the check shows them
-        complete: with document ids, the best rows of those documents, kept when they all
-        pass; when the filter's datasets hold most of the index, the best rows of the whole
-        index, kept when enough of them pass. The rows that passed are added to ``checked``."""
+    def _text_hits(self, terms: list[str], filters: ChunkFilter, top_k: int) -> list[_search.Hit]:
+        """The best ``top_k`` rows of the filter's tenants and datasets by BM25 over their
+        own term statistics, of its documents and available when it says so."""
         try:
-            if filters.document_ids is not None:
-                hits = self._text.search_documents(
-                    terms, filters.document_ids, filters.available_only, top_k
-                )
-                if len(self._check(hits, filters, checked)) == len(hits):
-                    return hits
-            share = self._text.share(filters.dataset_ids) if filters.document_ids is None else 0
-            if share >= UNFILTERED_SHARE:
-                limit = math.ceil(top_k / share) + MARGIN
-                hits = self._text.search_unfiltered(terms, limit)
-                allowed = self._check(hits, filters, checked)
-                kept = [hit for hit in hits if hit[0] in allowed][:top_k]
-                if len(kept) == top_k or len(hits) < limit:
-                    return kept  # the best passing rows, or every matching row was seen
-            return self._text.search(terms, filters, top_k)
+            scope = self._text.scope(terms, filters)
+            return scope.search(top_k, filters.document_ids, filters.available_only)
         except (sqlite3.Error, ValueError) as error:
             raise ChunkStoreError(f"text search failed: {error}") from error
-
-    def _check(
-        self, hits: list[_search.Hit], filters: ChunkFilter, checked: _search.Passing
-    ) -> _search.Passing:
-        """The hits' rows that pass the filter in SQLite, also added to ``checked``."""
-        with self._read() as conn:
-            allowed = _search.passing(conn, [row_id for row_id, _ in hits], filters)
-        checked.update(allowed)
-        return allowed
 
     def _nearest(
         self,
