@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import Document, IngestTask, TaskStatus
 from ragserve.domain import RunState
+from ragserve.ingest import progress_log
 from ragserve.timeutil import new_id, now_ms, utc_now
 
 
@@ -246,9 +247,11 @@ def _rowcount(result: object) -> int:
 
 
 def append_progress(document: Document, message: str) -> None:
+    """Add a line to the document's log, which keeps its first and last lines (``progress_log``)."""
     stamp = utc_now().strftime("%H:%M:%S")
-    line = f"{stamp} {message}"
-    document.progress_msg = f"{document.progress_msg}\n{line}" if document.progress_msg else line
+    document.progress_msg = progress_log.append_line(
+        document.progress_msg or "", f"{stamp} {message}"
+    )
 
 
 def fail_document(document: Document, message: str) -> None:
