@@ -135,6 +135,21 @@ def finish(
     return _update_own_running(session, task_id, worker_id, **values)
 
 
+def release(session: Session, task_id: str, worker_id: str) -> bool:
+    """Give a running task back to the queue, as it was before this worker claimed it (its
+    worker is shutting down: the try is not counted); ``False`` when it is no longer ours."""
+    return _update_own_running(
+        session,
+        task_id,
+        worker_id,
+        status=TaskStatus.QUEUED,
+        worker_id="",
+        lease_expires_at=0,
+        attempts=IngestTask.attempts - 1,
+        progress=0.0,
+    )
+
+
 def split(
     session: Session, claim: Claim, worker_id: str, ranges: Sequence[tuple[int, int]]
 ) -> list[str] | None:
@@ -195,7 +210,9 @@ def drop_staged(session: Session, parse_id: str) -> None:
     )
 
 
-def _update_own_running(session: Session, task_id: str, worker_id: str, **values: object) -> bool:
+def _update_own_running(
+    session: Session, task_id: str, worker_id: str, /, **values: object
+) -> bool:
     result = session.execute(
         update(IngestTask)
         .where(

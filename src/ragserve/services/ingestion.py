@@ -293,6 +293,10 @@ def run_task(runtime: Runtime, task_id: str, *, isolate: bool = False) -> None:
             job.run()
     except Cancelled:
         logger.info("task %s cancelled", task_id)
+    except KeyboardInterrupt:  # the worker is shutting down (huey raises it on SIGTERM)
+        _ignore_stop_signals()
+        _release(runtime, claim, worker_id, job.label)
+        raise
     except Exception as error:  # every failure is the document's, never the worker's
         message = job.label + _describe(error, runtime.settings.task_timeout)
         if caused_by_memory(error):
@@ -304,6 +308,35 @@ def run_task(runtime: Runtime, task_id: str, *, isolate: bool = False) -> None:
     # Out of the except block, so the failed run's frames (and the memory they hold) are gone.
     if message is not None:
         _fail(runtime, claim, worker_id, message)
+
+
+RELEASED = "The worker was stopped (shutdown); the task is queued again."
+
+
+def _ignore_stop_signals() -> None:
+    """Let nothing interrupt giving the task back (the consumer signals its workers again as it
+    exits)."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            signal.signal(signum, signal.SIG_IGN)
+        except ValueError:  # not the main thread
+            return
+
+
+def _release(runtime: Runtime, claim: tasks.Claim, worker_id: str, label: str) -> None:
+    """Put the task (and its parse's waiting tasks) back in the queue at once, so that the next
+    worker takes it without waiting for its lease to run out."""
+    with runtime.transaction() as session:
+        document = tasks.lock_document(session, claim.document_id)
+        if not tasks.release(session, claim.task_id, worker_id):
+            return
+        if document is not None:
+            document.progress = tasks.parse_progress(session, claim.parse_id)
+            tasks.append_progress(document, label + RELEASED)
+        waiting = tasks.queued_tasks(session, claim.parse_id)
+    for task_id in waiting:  # this one, and any its split made but had not queued yet
+        runtime.queue.submit(task_id)
+    logger.warning("task %s given back to the queue: the worker is stopping", claim.task_id)
 
 
 def _describe(error: Exception, timeout: int) -> str:
