@@ -59,7 +59,7 @@ def worker_queue(settings: Settings) -> TaskQueue:
     runtime = ProcessRuntime(settings)
     queue = TaskQueue(make_huey(settings))
     queue.bind(
-        run_task=lambda task_id: ingestion.run_task(runtime.get(), task_id),
+        run_task=lambda task_id: ingestion.run_task(runtime.get(), task_id, isolate=True),
         reap=lambda: ingestion.requeue_expired(runtime.get()),
     )
     # Startup hooks run in each worker process (not in the consumer that forks them).

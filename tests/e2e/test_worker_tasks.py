@@ -1,11 +1,12 @@
 """Parse tasks on real worker processes: PDFs split into page ranges (also when workers are
-killed mid-parse), and the per-process memory limit."""
+killed mid-parse), and the per-process memory limit (also for native code: a PDF bomb)."""
 
 from __future__ import annotations
 
 import os
 import signal
 import time
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -106,6 +107,14 @@ def limited_workers(server: RunningServer) -> set[int]:
     return {p.pid for p in worker_processes(server) if p.rlimit(psutil.RLIMIT_DATA)[0] == limit}
 
 
+def started_workers(server: RunningServer, count: int = 2) -> set[int]:
+    """The limited worker processes, once ``count`` of them run (they start after the server)."""
+    deadline = time.monotonic() + 30
+    while len(workers := limited_workers(server)) < count and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return workers
+
+
 def test_a_split_parse_on_workers_gives_the_chunks_of_one_task(api: Api) -> None:
     dataset_id = api.dataset("ranges")
     whole = api.upload(dataset_id, "whole.pdf", sample_pdf(), task_page_size=1000)
@@ -147,7 +156,7 @@ def test_kill_9_of_the_workers_mid_split_parse_is_recovered(
 def test_a_document_past_the_memory_limit_fails_and_the_worker_lives_on(
     api: Api, server: RunningServer
 ) -> None:
-    workers = limited_workers(server)
+    workers = started_workers(server)
     assert len(workers) == 2, "every worker process has the limit"
     assert psutil.Process(server.process.pid).rlimit(psutil.RLIMIT_DATA)[0] != (
         MEMORY_LIMIT_MB * 2**20
@@ -162,6 +171,52 @@ def test_a_document_past_the_memory_limit_fails_and_the_worker_lives_on(
         "[ERROR] The document needs more memory than a worker may use."
     )
     small = api.upload(dataset_id, "small.txt", b"Shock waves form at supersonic speed.")
+    api.parse(dataset_id, small)
+    assert api.wait(dataset_id, small, 60)["run"] == "DONE"
+    assert limited_workers(server) == workers  # the same processes: none died
+
+
+def pdf_bomb(inflated: int = 2**30) -> bytes:
+    """A one-page PDF whose content stream (zeros, about 1 MB compressed) inflates to
+    ``inflated`` bytes."""
+    deflate, block = zlib.compressobj(9), bytes(16 * 2**20)
+    stream = b"".join(deflate.compress(block) for _ in range(inflated // len(block)))
+    stream += deflate.flush()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%b\nendstream" % (len(stream), stream),
+    ]
+    out, offsets = bytearray(b"%PDF-1.4\n"), []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%b\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % o for o in offsets)
+    out += b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
+def test_a_pdf_bomb_fails_on_the_first_try_and_the_worker_lives_on(
+    api: Api, server: RunningServer
+) -> None:
+    """PDFium aborts the process (SIGABRT) when inflating the stream passes the memory limit: it
+    does so in the parse's child process, and the document fails at once with the memory
+    message, not after the worker died ``task_attempts`` times."""
+    workers = started_workers(server)
+    assert len(workers) == 2
+    dataset_id = api.dataset("bomb")
+    bomb = pdf_bomb()
+    assert len(bomb) < 2 * 2**20
+    document_id = api.upload(dataset_id, "bomb.pdf", bomb)
+    api.parse(dataset_id, document_id)
+    failed = api.wait(dataset_id, document_id, 60)
+    log = failed["progress_msg"]
+    assert (failed["run"], failed["chunk_count"]) == ("FAIL", 0), log
+    assert log.endswith("[ERROR] The document needs more memory than a worker may use."), log
+    assert log.count("Task has been received.") == 1, log  # the first try, no retry
+    small = api.upload(dataset_id, "small.txt", b"Bombs are defused by experts.")
     api.parse(dataset_id, small)
     assert api.wait(dataset_id, small, 60)["run"] == "DONE"
     assert limited_workers(server) == workers  # the same processes: none died

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import Document, IngestTask, TaskStatus
 from ragserve.domain import RunState
+from ragserve.ingest import progress_log
 from ragserve.timeutil import new_id, now_ms, utc_now
 
 
@@ -134,6 +135,21 @@ def finish(
     return _update_own_running(session, task_id, worker_id, **values)
 
 
+def release(session: Session, task_id: str, worker_id: str) -> bool:
+    """Give a running task back to the queue, as it was before this worker claimed it (its
+    worker is shutting down: the try is not counted); ``False`` when it is no longer ours."""
+    return _update_own_running(
+        session,
+        task_id,
+        worker_id,
+        status=TaskStatus.QUEUED,
+        worker_id="",
+        lease_expires_at=0,
+        attempts=IngestTask.attempts - 1,
+        progress=0.0,
+    )
+
+
 def split(
     session: Session, claim: Claim, worker_id: str, ranges: Sequence[tuple[int, int]]
 ) -> list[str] | None:
@@ -194,7 +210,9 @@ def drop_staged(session: Session, parse_id: str) -> None:
     )
 
 
-def _update_own_running(session: Session, task_id: str, worker_id: str, **values: object) -> bool:
+def _update_own_running(
+    session: Session, task_id: str, worker_id: str, /, **values: object
+) -> bool:
     result = session.execute(
         update(IngestTask)
         .where(
@@ -246,9 +264,11 @@ def _rowcount(result: object) -> int:
 
 
 def append_progress(document: Document, message: str) -> None:
+    """Add a line to the document's log, which keeps its first and last lines (``progress_log``)."""
     stamp = utc_now().strftime("%H:%M:%S")
-    line = f"{stamp} {message}"
-    document.progress_msg = f"{document.progress_msg}\n{line}" if document.progress_msg else line
+    document.progress_msg = progress_log.append_line(
+        document.progress_msg or "", f"{stamp} {message}"
+    )
 
 
 def fail_document(document: Document, message: str) -> None:

@@ -15,26 +15,31 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 
 from ragserve.db.models import Dataset, Document, TaskStatus
 from ragserve.domain import ChunkMethod, RunState, Validity
 from ragserve.errors import InternalError, RagserveError
-from ragserve.ingest import splitting, staging, store_sync, tasks
+from ragserve.ingest import isolation, splitting, staging, store_sync, tasks
 from ragserve.ingest.chunk_text import embed_for_document, embedding_text, keyword_tokens
 from ragserve.ingest.chunkers import ChunkingOptions, chunker_for
 from ragserve.ingest.chunkers.base import ChunkDraft
-from ragserve.ingest.parsers import parse_file
+from ragserve.ingest.isolation import caused_by_memory
+from ragserve.ingest.parsers import parse_file, preload
 from ragserve.ingest.types import ParseError
 from ragserve.runtime import Runtime
 from ragserve.store.base import ChunkRecord, chunk_id
 from ragserve.tokenizer import count_tokens, tokenize_to_text
 
 logger = logging.getLogger("ragserve.ingest")
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 VISUAL_METHODS = frozenset({ChunkMethod.PICTURE, ChunkMethod.PRESENTATION})
 
@@ -78,8 +83,11 @@ def _raise_timeout(_signum: int, _frame: FrameType | None) -> None:
 class DocumentJob:
     """One claimed task: keeps the lease alive and the document's progress up to date."""
 
-    def __init__(self, runtime: Runtime, claim: tasks.Claim, worker_id: str) -> None:
+    def __init__(
+        self, runtime: Runtime, claim: tasks.Claim, worker_id: str, *, isolate: bool = False
+    ) -> None:
         self.runtime = runtime
+        self.isolate = isolate
         self.claim = claim
         self.worker_id = worker_id
         self.lease_ms = runtime.settings.task_lease * 1000
@@ -113,9 +121,12 @@ class DocumentJob:
         if self.claim.attempt > 1:
             self._queue_again()
         data = self.runtime.blobs.read(document.blob_key)
+        if self.isolate:
+            preload(document.suffix)
         if self.pages is None and splitting.splittable(document.suffix, document.chunk_method):
             self._split(data, document.parser_config)
-        parsed = parse_file(
+        parsed = self._call(
+            parse_file,
             data,
             suffix=document.suffix,
             pages=[self.pages] if self.pages else splitting.selected_pages(document.parser_config),
@@ -131,10 +142,17 @@ class DocumentJob:
         vectors = self._embed(dataset, document, drafts)
         self._finish(staging.Part([_staged(draft) for draft in drafts], vectors))
 
+    def _call(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a step that reads the file: in a child process when ``isolate`` (a worker), so
+        that native code dying on the file fails the document, not the worker."""
+        if not self.isolate:
+            return function(*args, **kwargs)
+        return isolation.call_in_child(function, *args, **kwargs)
+
     def _split(self, data: bytes, parser_config: dict[str, object]) -> None:
         """Split this whole-PDF task into page-range tasks when the PDF is long; this task
         keeps the first range, the others are queued."""
-        page_count = splitting.pdf_page_count(data)
+        page_count = self._call(splitting.pdf_page_count, data)
         if page_count is None:
             return
         size = splitting.task_page_size(parser_config, self.runtime.settings.task_page_size)
@@ -259,23 +277,29 @@ def _records(document: Document, parts: list[staging.Part]) -> list[ChunkRecord]
     return records
 
 
-def run_task(runtime: Runtime, task_id: str) -> None:
-    """Claim and run one task; every failure ends as a FAIL document with a readable message."""
+def run_task(runtime: Runtime, task_id: str, *, isolate: bool = False) -> None:
+    """Claim and run one task; every failure ends as a FAIL document with a readable message.
+
+    ``isolate`` (worker processes) reads the file in a child process (``ingest.isolation``)."""
     worker_id = f"{os.uname().nodename}:{os.getpid()}"
     with runtime.transaction() as session:
         claim = tasks.claim(session, task_id, worker_id, runtime.settings.task_lease * 1000)
     if claim is None:
         return
-    job = DocumentJob(runtime, claim, worker_id)
+    job = DocumentJob(runtime, claim, worker_id, isolate=isolate)
     message = None
     try:
         with time_limit(runtime.settings.task_timeout):
             job.run()
     except Cancelled:
         logger.info("task %s cancelled", task_id)
+    except KeyboardInterrupt:  # the worker is shutting down (huey raises it on SIGTERM)
+        _ignore_stop_signals()
+        _release(runtime, claim, worker_id, job.label)
+        raise
     except Exception as error:  # every failure is the document's, never the worker's
         message = job.label + _describe(error, runtime.settings.task_timeout)
-        if _out_of_memory(error):
+        if caused_by_memory(error):
             logger.warning("task %s ran out of memory", task_id)
         elif isinstance(error, InternalError) or not isinstance(
             error, ParseError | TaskTimeout | RagserveError
@@ -286,20 +310,37 @@ def run_task(runtime: Runtime, task_id: str) -> None:
         _fail(runtime, claim, worker_id, message)
 
 
-def _out_of_memory(error: BaseException) -> bool:
-    """Whether ``error`` is, or was caused by, a ``MemoryError`` (parsers wrap what they meet)."""
-    cause: BaseException | None = error
-    for _depth in range(10):
-        if cause is None:
-            return False
-        if isinstance(cause, MemoryError):
-            return True
-        cause = cause.__cause__ or cause.__context__
-    return False
+RELEASED = "The worker was stopped (shutdown); the task is queued again."
+
+
+def _ignore_stop_signals() -> None:
+    """Let nothing interrupt giving the task back (the consumer signals its workers again as it
+    exits)."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            signal.signal(signum, signal.SIG_IGN)
+        except ValueError:  # not the main thread
+            return
+
+
+def _release(runtime: Runtime, claim: tasks.Claim, worker_id: str, label: str) -> None:
+    """Put the task (and its parse's waiting tasks) back in the queue at once, so that the next
+    worker takes it without waiting for its lease to run out."""
+    with runtime.transaction() as session:
+        document = tasks.lock_document(session, claim.document_id)
+        if not tasks.release(session, claim.task_id, worker_id):
+            return
+        if document is not None:
+            document.progress = tasks.parse_progress(session, claim.parse_id)
+            tasks.append_progress(document, label + RELEASED)
+        waiting = tasks.queued_tasks(session, claim.parse_id)
+    for task_id in waiting:  # this one, and any its split made but had not queued yet
+        runtime.queue.submit(task_id)
+    logger.warning("task %s given back to the queue: the worker is stopping", claim.task_id)
 
 
 def _describe(error: Exception, timeout: int) -> str:
-    if _out_of_memory(error):
+    if caused_by_memory(error):
         return "The document needs more memory than a worker may use."
     if isinstance(error, ParseError):
         return str(error)

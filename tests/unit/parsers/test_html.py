@@ -127,3 +127,29 @@ def test_deeply_nested_page_is_read_whole() -> None:
     html = b"<p>before</p>" + b"<div><span>" * depth + b"deep" + b"</span></div>" * depth
     parsed = parse_html(html + b"<p>after</p>")
     assert [block.text for block in parsed.blocks] == ["before", "deep", "after"]
+
+
+@pytest.mark.parametrize("depth", [3_000, 200_000])
+def test_a_page_deeper_than_libxml2_reads_keeps_every_text(depth: int) -> None:
+    """libxml2 stops at 2048 levels; the page is flattened past a depth, its text all kept."""
+    levels = "".join(f"<div>level{n} <span>word{n}</span>" for n in range(depth))
+    html = (
+        f"<html><head><title>Deep</title></head><body><h1>Top</h1><p>before</p>{levels}"
+        f"<script>var hidden = 1;</script> <b>deepest</b>{'</div>' * depth}<p>after</p></body></html>"
+    )
+    parsed = parse_html(html.encode())
+    text = "\n".join(block.text for block in parsed.blocks)
+    words = text.split()
+    assert parsed.title == "Deep"
+    assert words[:3] == ["Top", "before", "level0"]
+    assert words[-2:] == ["deepest", "after"]
+    assert [w for w in words if w.startswith("word")] == [f"word{n}" for n in range(depth)]
+    assert [w for w in words if w.startswith("level")] == [f"level{n}" for n in range(depth)]
+    assert "hidden" not in text
+    assert parsed.blocks[-1].text == "after"
+
+
+def test_a_too_deep_email_body_keeps_its_text() -> None:
+    depth = 2_500
+    parsed = parse_html_text("<div>" * depth + "inner" + "</div>" * depth + "<p>tail &amp; end</p>")
+    assert [block.text for block in parsed.blocks][-2:] == ["inner", "tail & end"]

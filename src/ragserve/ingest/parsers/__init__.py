@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 
 from ragserve.ingest.types import ParsedDocument, ParseError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["SUPPORTED_SUFFIXES", "parse_file"]
+__all__ = ["SUPPORTED_SUFFIXES", "parse_file", "preload"]
 
 _Parser = Callable[[bytes], ParsedDocument]
 
@@ -79,6 +80,19 @@ def parse_file(
     except Exception as exc:
         logger.warning("Parsing a .%s file failed", suffix, exc_info=True)
         raise ParseError(f"The .{suffix} file could not be parsed; it may be damaged.") from exc
+
+
+def preload(suffix: str) -> None:
+    """Import the parser of files of type ``suffix`` now (a worker process does, so that the
+    child processes it parses in do not import it again each time)."""
+    with suppress(ParseError):
+        _parser_for(
+            suffix.strip().lower().lstrip("."),
+            pages=None,
+            want_tables=True,
+            want_page_images=False,
+            ocr=True,
+        )
 
 
 def _parser_for(

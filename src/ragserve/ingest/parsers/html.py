@@ -12,6 +12,7 @@ from typing import Any
 import lxml.etree  # type: ignore[import-untyped]
 import lxml.html  # type: ignore[import-untyped]
 
+from ragserve.ingest.parsers.html_depth import flatten
 from ragserve.ingest.parsers.text import damaged_file, decode_text, table_block
 from ragserve.ingest.types import Block, BlockKind, ParsedDocument
 
@@ -76,6 +77,9 @@ def parse_html_text(text: str) -> ParsedDocument:
             # A parser per call: lxml parsers must not be shared between threads.
             parser = lxml.html.HTMLParser(huge_tree=True)
             root = lxml.html.document_fromstring(text, parser=parser)
+            if _too_deep(parser):  # libxml2 stopped reading at 2048 levels: flatten, again
+                parser = lxml.html.HTMLParser(huge_tree=True)
+                root = lxml.html.document_fromstring(flatten(text), parser=parser)
         except lxml.etree.ParserError:  # nothing but comments, say
             return ParsedDocument()
         title_element = root.find(".//title")
@@ -89,6 +93,10 @@ def parse_html_text(text: str) -> ParsedDocument:
         walker.visit(body if body is not None else root)
         walker.flush()
         return ParsedDocument(blocks=walker.blocks, title=title)
+
+
+def _too_deep(parser: Any) -> bool:
+    return any("Excessive depth" in entry.message for entry in parser.error_log)
 
 
 class _Walker:
