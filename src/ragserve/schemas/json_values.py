@@ -23,7 +23,8 @@ REPLACEMENT = "\ufffd"
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 """The only way JSON text spells a surrogate (UTF-8 cannot encode one)."""
-_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_A_BRACKET = re.compile(r"[^\[\]{}]+")
 _INNERMOST = re.compile(r"\[\]|\{\}")
 
@@ -33,7 +34,7 @@ Path = tuple[str | int, ...]
 def may_hold_surrogates(text: str | bytes) -> bool:
     """Whether the JSON text may hold a lone surrogate (False: it surely holds none)."""
     if isinstance(text, bytes):
-        text = text.decode("latin-1")  # the escape is ASCII; any decoding keeps it
+        return _SURROGATE_ESCAPE_BYTES.search(text) is not None
     return _SURROGATE_ESCAPE.search(text) is not None
 
 
@@ -53,7 +54,8 @@ def is_too_deep(text: str) -> bool:
 def problems(value: Any) -> Iterator[tuple[Path, str, Any]]:
     """``(where, what is wrong, the value there)`` for each key or string holding a lone
     surrogate (a key is reported at the object holding it) and each object or list nested
-    too deep, in document order. Iterative: a parsed value may nest deeper than the stack."""
+    too deep, in document order (an object's keys before its values). Iterative: a parsed
+    value may nest deeper than the stack."""
     stack: list[tuple[Path, int, Any]] = [((), 1, value)]
     while stack:
         path, depth, item = stack.pop()
