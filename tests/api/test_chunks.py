@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
+import httpx
 import pytest
 
 from api.test_parsing import TEXT, new_dataset, parse, upload
@@ -194,3 +196,49 @@ def test_chunks_of_another_tenant(alice: Account, bob: Account, parsed: tuple[st
     deleted = bob.client.request("DELETE", url(*parsed), json={}, headers=bob.api_headers)
     assert deleted.json() == {"code": 102, "message": message}
     assert listing(alice, *parsed)["data"]["total"] > 0
+
+
+def test_editing_and_deleting_a_chunk_at_once(alice: Account, parsed: tuple[str, str]) -> None:
+    """Issue 21, point 4: an edit racing the deletion of its chunk either wins or gets the
+    chunk's "not found" error, never a 500; the deletion always succeeds."""
+    for round_ in range(25):
+        content = f"Crane fact number {round_}."
+        chunk_id = add(alice, *parsed, {"content": content})["data"]["chunk"]["id"]
+        edited, deleted = _edit_and_delete_at_once(alice, parsed, chunk_id)
+        assert deleted.status_code == 200 and deleted.json() == {"code": 0}, deleted.text
+        assert edited.status_code == 200, edited.text
+        not_found = {
+            f"Can't find this chunk {chunk_id}",  # gone before the edit began
+            "No chunk found! Check the chunk status please!",  # gone while it was embedded
+        }
+        answer = edited.json()
+        assert answer == {"code": 0} or (
+            answer["code"] == 102 and answer["message"] in not_found
+        ), answer
+        assert listing(alice, *parsed, id=chunk_id)["code"] == 404
+
+
+def _edit_and_delete_at_once(
+    alice: Account, parsed: tuple[str, str], chunk_id: str
+) -> tuple[httpx.Response, httpx.Response]:
+    start = threading.Barrier(2)
+    answers: dict[str, httpx.Response] = {}
+
+    def edit() -> None:
+        start.wait()
+        answers["edit"] = alice.client.put(
+            url(*parsed, chunk_id), json={"content": "Edited."}, headers=alice.api_headers
+        )
+
+    def delete() -> None:
+        start.wait()
+        answers["delete"] = alice.client.request(
+            "DELETE", url(*parsed), json={"chunk_ids": [chunk_id]}, headers=alice.api_headers
+        )
+
+    threads = [threading.Thread(target=edit), threading.Thread(target=delete)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers["edit"], answers["delete"]

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from ragserve.api.body import MALFORMED_JSON
 from ragserve.api.envelope import error_body, openai_error_body
 from ragserve.api.validation import format_validation_errors
 from ragserve.errors import (
@@ -29,7 +30,6 @@ logger = logging.getLogger("ragserve.api")
 
 DIFY_PREFIX = "/api/v1/dify/"
 """Dify's route family answers errors with its own body (see ``_dify_body``)."""
-MALFORMED_JSON = "Malformed JSON syntax: Missing commas/brackets or invalid encoding"
 _NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
 OPENAI_ROUTES = ("/api/v1/chats_openai/",)
 """Route families that answer errors as OpenAI does: a real HTTP status, OpenAI's body."""

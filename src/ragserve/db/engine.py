@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from ragserve.schemas import json_values
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Execution option naming how a SQLite transaction begins. Writers begin IMMEDIATE (take the
@@ -24,11 +27,28 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            json_deserializer=read_json,
+        )
         event.listen(engine, "connect", _configure_sqlite_connection)
         event.listen(engine, "begin", _begin_sqlite_transaction)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_recycle=3600)
+    return create_engine(url, pool_pre_ping=True, pool_recycle=3600, json_deserializer=read_json)
+
+
+def read_json(text: str) -> Any:
+    """A JSON column's value, readable whatever an older version stored in it
+    (``schemas.json_values.readable``): a bad value spoils itself, never the listing that
+    shows it."""
+    try:
+        value = json.loads(text)
+    except RecursionError:  # nested deeper than the parser goes: the column's empty value
+        return [] if text.lstrip().startswith("[") else {}
+    if json_values.may_hold_surrogates(text) or json_values.is_too_deep(text):
+        return json_values.readable(value)
+    return value
 
 
 def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:

@@ -12,6 +12,9 @@ from ragserve.errors import RetCode
 from ragserve.schemas.common import Page, PageSize, fixed_message
 from ragserve.schemas.documents import DocumentPublic, NotNull
 
+POSITION_SIZE = 5
+"""A position is ``[page, x0, x1, top, bottom]``."""
+
 
 def _is_text_list(value: Any) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
@@ -74,11 +77,25 @@ def _new_content(value: Any) -> Any:
 def _positions(value: Any) -> Any:
     if not isinstance(value, list):
         raise fixed_message(RetCode.DATA_ERROR, "`positions` should be a list")
-    if not all(isinstance(box, list) and all(_is_int(n) for n in box) for box in value):
+    if not all(isinstance(box, list) and _is_position(box) for box in value):
         raise PydanticCustomError(
-            "list_type", "Each position should be a list of integers: [page, x0, x1, top, bottom]"
+            "list_type",
+            "Each position should be a list of five integers: [page, x0, x1, top, bottom]",
         )
     return value
+
+
+def _is_position(box: list[Any] | tuple[Any, ...]) -> bool:
+    return len(box) == POSITION_SIZE and all(_is_int(n) for n in box)
+
+
+def readable_positions(positions: Any) -> list[list[int]]:
+    """The boxes of a stored chunk's ``positions`` that are five integers. Anything else (a
+    value an older version stored unchecked) is left out: it spoils only itself, never the
+    listing or search that shows the chunk."""
+    if not isinstance(positions, list | tuple):
+        return []
+    return [list(box) for box in positions if isinstance(box, list | tuple) and _is_position(box)]
 
 
 def _is_int(value: Any) -> bool:

@@ -32,6 +32,7 @@ from ragserve.schemas.chunks import (
     ChunkPage,
     ListChunks,
     UpdateChunk,
+    readable_positions,
 )
 from ragserve.services.batch import BatchOutcome, unique_ids
 from ragserve.services.documents import document_in, public, visible_dataset
@@ -67,7 +68,7 @@ def chunk_public(record: ChunkRecord, content: str | None = None) -> Chunk:
         dataset_id=record.dataset_id,
         image_id=record.image_id,
         available=record.available,
-        positions=[list(position) for position in record.positions if len(position) == 5],
+        positions=readable_positions(record.positions),
     )
 
 

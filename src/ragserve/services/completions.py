@@ -35,6 +35,7 @@ from ragserve.rag.prompt import (
 )
 from ragserve.rag.think import ThinkSplitter
 from ragserve.runtime import Runtime
+from ragserve.schemas.chunks import readable_positions
 from ragserve.schemas.completions import (
     AskAnswer,
     ChatReference,
@@ -307,7 +308,7 @@ def reference_chunk(hit: Hit) -> ReferenceChunk:
         "document_name": chunk.document_name,
         "dataset_id": chunk.dataset_id,
         "image_id": chunk.image_id,
-        "positions": [list(p) for p in chunk.positions if len(p) == 5],
+        "positions": readable_positions(chunk.positions),
         "url": None,
         "similarity": hit.similarity,
         "vector_similarity": hit.vector_similarity,

@@ -22,6 +22,7 @@ from ragserve.rag import hybrid
 from ragserve.rag.highlight import Highlighter
 from ragserve.rag.question import translated, with_keywords
 from ragserve.runtime import Runtime, ScopeCache
+from ragserve.schemas.chunks import readable_positions
 from ragserve.schemas.metadata_condition import MetadataCondition
 from ragserve.schemas.retrieval import RetrievalData, RetrievalRequest
 from ragserve.services.datasets import visible_to
@@ -215,7 +216,7 @@ def _retrieved(hit: Hit) -> dict[str, Any]:
         "similarity": hit.similarity,
         "vector_similarity": hit.vector_similarity,
         "term_similarity": hit.term_similarity,
-        "positions": [p for p in chunk.positions if len(p) == 5],
+        "positions": readable_positions(chunk.positions),
         "highlight": hit.highlight,
     }
 
