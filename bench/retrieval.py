@@ -8,13 +8,13 @@ Corpus: sentences of real English that every checkout has (the Cranfield abstrac
 of tests/data, the docstrings of Python's standard library and of the packages the README's install
 puts in the virtual environment, whose versions pyproject.toml pins), cut into chunks of 100-250
 words (runs of neighbouring sentences with some drawn from elsewhere), spread over --documents
-documents whose ``meta_fields`` carry a topic and a year. Chunk vectors (384-d) are, by default, the normalised sum of the builtin model's
-vectors of the chunk's sentences: real embeddings of the text in all but name (embedding 200k
-chunks of ~250 word pieces whole would take about 5 hours on 2 cores; the ~44k distinct
-sentences take minutes and are cached). ``--vectors random`` gives random unit vectors instead:
-the worst case for the HNSW graph, whose recall on them is poor at any sane effort. Chunks are
-inserted straight into the chunk store; the user, token, dataset and document rows go through
-the services and models, so scope checks run as usual. Each size is built once under
+documents whose ``meta_fields`` carry a topic and a year. Chunk vectors (384-d) are, by default, the
+normalised sum of the builtin model's vectors of the chunk's sentences: real embeddings of the text
+in all but name (embedding 200k chunks of ~250 word pieces whole would take about 5 hours on 2
+cores; the ~44k distinct sentences take minutes and are cached). ``--vectors random`` gives random
+unit vectors instead: the worst case for the HNSW graph, whose recall on them is poor at any sane
+effort. Chunks are inserted straight into the chunk store; the user, token, dataset and document
+rows go through the services and models, so scope checks run as usual. Each size is built once under
 ``--home/<size>`` (``<size>-random``) and reused by later runs.
 
 Every question is asked twice, of the service and of the endpoint (alternating which goes
