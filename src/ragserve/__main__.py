@@ -1,7 +1,8 @@
 """``python -m ragserve`` and the ``ragserve`` command.
 
 The command line is imported inside ``main`` so that Ctrl-C while it loads ends the command
-quietly (exit status 130), as it does once a command runs, instead of with a traceback.
+quietly with exit status 130, as it does once a command runs (Typer's handling), instead of
+with a traceback.
 """
 
 import sys
@@ -13,7 +14,6 @@ def main() -> None:
 
         run()
     except KeyboardInterrupt:
-        sys.stderr.write("Interrupted.\n")
         sys.exit(130)
 
 

@@ -97,9 +97,9 @@ class Terminal:
                 if re.search(pattern, self.text):
                     return self.text
                 raise AssertionError(f"exited {self.process.returncode} before {pattern!r}:\n"
-                                     f"{self.text}")  # fmt: skip
+                                     f"{self.text[-3000:]}")  # fmt: skip
             time.sleep(0.05)
-        raise AssertionError(f"no {pattern!r} after {timeout} s:\n{self.text}")
+        raise AssertionError(f"no {pattern!r} after {timeout} s:\n{self.text[-3000:]}")
 
     def wait(self, timeout: float = 120) -> int:
         returncode = self.process.wait(timeout)
