@@ -61,7 +61,7 @@ def cli(
     (which must not wrap anything) and its own config directory."""
     done = subprocess.run(
         [sys.executable, "-m", "ragserve", *args],
-        env=environment(config_home, COLUMNS="60", **env),
+        env=environment(config_home, **{"COLUMNS": "60", **env}),
         capture_output=True,
         text=True,
         timeout=300,
