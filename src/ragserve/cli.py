@@ -1,5 +1,10 @@
 """The ``ragserve`` command: run the server and administer accounts and API tokens; the client
-commands that talk to a running server live in ``client_cli``."""
+commands that talk to a running server live in ``client_cli``.
+
+Importing this module loads only the command line and the SDK: the server stack (``bootstrap``,
+``services``, FastAPI, SQLAlchemy, the models) is imported inside the commands that need it, so
+that a client command starts in a fraction of a second.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +12,45 @@ import ctypes
 import gc
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
+from typer.core import TyperOption
 
 from ragserve import __version__, client_cli
-from ragserve.bootstrap import build_runtime
-from ragserve.errors import RagserveError
-from ragserve.runtime import Runtime
-from ragserve.services import tokens, users
-from ragserve.services.tenancy import Caller, CredentialKind
-from ragserve.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from ragserve.runtime import Runtime
+    from ragserve.services.tenancy import Caller
+    from ragserve.settings import Settings
+
+
+def _flag_type(option: TyperOption, ctx: Any) -> str | None:
+    """The type shown in ``--help`` beside an option: none for a flag (``--json``, not
+    ``--json <bool>``)."""
+    if option.is_flag and option.metavar is None:
+        return None
+    return _option_type(option, ctx)
+
+
+_option_type = TyperOption.display_type_rich
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign,assignment]
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
 
 app = typer.Typer(help="ragserve: a RAG engine with RAGFlow's HTTP API.", no_args_is_help=True)
 user_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
@@ -40,11 +64,15 @@ ConfigOption = Annotated[
 ]
 HomeOption = Annotated[
     Path | None,
-    typer.Option("--home", help="Data directory (also RAGSERVE_HOME).", show_default=False),
+    typer.Option(
+        "--home",
+        help="Data directory (also RAGSERVE_HOME) " + escape("[default: ./ragserve-data]"),
+        show_default=False,
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
-_err = Console(stderr=True)
+_err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 class _State:
@@ -52,31 +80,74 @@ class _State:
 
 
 @app.callback()
-def _main(config: ConfigOption = None) -> None:
+def _main(
+    config: ConfigOption = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
     _State.config = config
 
 
 def _settings(**overrides: Any) -> Settings:
+    from pydantic import ValidationError
+
+    from ragserve.settings import load_settings
+
     try:
         return load_settings(_State.config, **overrides)
     except (ValidationError, FileNotFoundError, ValueError) as error:
-        _err.print(f"[red]Invalid settings:[/red] {error}")
+        _err.print(f"[red]Invalid settings:[/red] {escape(str(error))}")
         raise typer.Exit(2) from error
+
+
+def _sqlite_file(settings: Settings) -> Path | None:
+    """The SQLite database file of the settings; ``None`` for a database server."""
+    url = settings.resolved_database_url
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url == prefix + ":memory:":
+        return None
+    return Path(url[len(prefix) :].split("?", 1)[0])
 
 
 @contextmanager
 def _runtime(home: Path | None) -> Iterator[Runtime]:
-    runtime = build_runtime(_settings(home=home))
+    """The server's components for an admin command. The data directory is announced on
+    stderr, and must already hold the database that ``ragserve serve`` creates: an admin command
+    run from the wrong directory fails instead of creating an empty one there."""
+    from ragserve.bootstrap import build_runtime
+    from ragserve.errors import RagserveError
+
+    settings = _settings(home=home)
+    directory = settings.home.resolve()
+    _err.print(f"Data directory: {directory}")
+    database = _sqlite_file(settings)
+    if database is not None and not database.is_file():
+        _err.print(
+            f"[red]Error:[/red] no ragserve database in {escape(str(directory))} "
+            f"({escape(str(database))} does not exist). Run the command where the server's data "
+            "directory is, or name it with --home or RAGSERVE_HOME; `ragserve serve` creates "
+            "it on its first start."
+        )
+        raise typer.Exit(1)
+    runtime = build_runtime(settings)
     try:
         yield runtime
     except RagserveError as error:  # str(): an internal error's detail, else the message
-        _err.print(f"[red]Error:[/red] {error}")
+        _err.print(f"[red]Error:[/red] {escape(str(error))}")
         raise typer.Exit(1) from error
     finally:
         runtime.close()
 
 
 def _owner(runtime: Runtime, email: str) -> Caller:
+    from ragserve.errors import RagserveError
+    from ragserve.services import users
+    from ragserve.services.tenancy import Caller, CredentialKind
+
     with runtime.transaction() as session:
         user = users.find_user_by_email(session, email)
         if user is None:
@@ -84,23 +155,48 @@ def _owner(runtime: Runtime, email: str) -> Caller:
         return Caller(user.id, user.id, CredentialKind.SESSION)
 
 
+def _default(text: str) -> str:
+    """`` [default: text]`` for a help text (escaped: Rich would take it for markup)."""
+    return " " + escape(f"[default: {text}]")
+
+
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Listen address [default: 127.0.0.1]")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port [default: 9380]")] = None,
+    host: Annotated[
+        str | None,
+        typer.Option(help="Listen address (also RAGSERVE_HOST)." + _default("127.0.0.1")),
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Listen port (also RAGSERVE_PORT)." + _default("9380"))
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Worker processes for parsing; 0 parses inside the server (also "
+            "RAGSERVE_WORKERS)." + _default(f"the number of CPUs, {os.cpu_count() or 1} here"),
+        ),
+    ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            help="debug, info, warning or error (also RAGSERVE_LOG_LEVEL)." + _default("info")
+        ),
+    ] = None,
     home: HomeOption = None,
 ) -> None:
-    """Run the HTTP server."""
+    """Run the HTTP server (settings not given here come from RAGSERVE_* variables, then
+    --config's file; see docs/configuration.md)."""
     import uvicorn
 
     from ragserve.app import create_app
     from ragserve.blas import use_one_blas_thread
 
-    settings = _settings(host=host, port=port, home=home)
+    settings = _settings(host=host, port=port, home=home, workers=workers, log_level=log_level)
     _configure_logging(settings)
     use_one_blas_thread()
     application = create_app(settings)
-    workers = _start_workers(settings) if settings.workers > 0 else None
+    worker_processes = _start_workers(settings) if settings.workers > 0 else None
     # What is loaded by now lives as long as the server. Out of the collector's sight, a full
     # collection scans a few thousand objects instead of ~170k: 70+ ms, a request's worth of
     # latency, whenever one strikes.
@@ -110,12 +206,12 @@ def serve(
             application, host=settings.host, port=settings.port, log_level=settings.log_level
         )
     finally:
-        if workers is not None:
-            workers.terminate()
+        if worker_processes is not None:
+            worker_processes.terminate()
             try:
-                workers.wait(timeout=30)
+                worker_processes.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                workers.kill()
+                worker_processes.kill()
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -131,7 +227,8 @@ def _start_workers(settings: Settings) -> subprocess.Popen[bytes]:
     if _State.config is not None:
         command += ["--config", str(_State.config)]
     command += ["worker", "--processes", str(settings.workers), "--home", str(settings.home)]
-    return subprocess.Popen(command, preexec_fn=_die_with_parent)  # noqa: S603
+    environment = {**os.environ, "RAGSERVE_LOG_LEVEL": settings.log_level}
+    return subprocess.Popen(command, env=environment, preexec_fn=_die_with_parent)  # noqa: S603
 
 
 def _die_with_parent() -> None:
@@ -143,7 +240,10 @@ def _die_with_parent() -> None:
 @app.command()
 def worker(
     processes: Annotated[
-        int | None, typer.Option(help="Worker processes [default: setting `workers`]")
+        int | None,
+        typer.Option(
+            min=1, help="Worker processes." + _default("the setting `workers`, at least 1")
+        ),
     ] = None,
     home: HomeOption = None,
 ) -> None:
@@ -157,36 +257,75 @@ def worker(
 
 @app.command()
 def version() -> None:
-    """Print the version."""
+    """Print the version (as --version does)."""
     typer.echo(__version__)
+
+
+def _new_password(password: str | None, from_stdin: bool) -> str:
+    """The password from ``--password``, the first line of stdin, or asked for twice with
+    hidden input on a terminal."""
+    if password is not None and from_stdin:
+        _err.print("Give either --password or --password-stdin.")
+        raise typer.Exit(2)
+    if password is not None:
+        return password
+    if from_stdin:
+        line = sys.stdin.readline().rstrip("\r\n")
+        if not line:
+            _err.print("No password on stdin.")
+            raise typer.Exit(2)
+        return line
+    if not sys.stdin.isatty():
+        _err.print("No terminal to ask for the password: use --password-stdin.")
+        raise typer.Exit(2)
+    entered: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    return entered
 
 
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Option(help="E-mail address, the login name.")],
-    password: Annotated[str, typer.Option(help="Password.")],
+    password: Annotated[
+        str | None,
+        typer.Option(
+            help="The password (visible to other users of the machine and kept in the shell's "
+            "history: prefer the prompt or --password-stdin).",
+            show_default=False,
+        ),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin's first line.")
+    ] = False,
     nickname: Annotated[
-        str | None, typer.Option(help="Display name [default: e-mail user].")
+        str | None,
+        typer.Option(help="Display name." + _default("the e-mail address before the @")),
     ] = None,
     superuser: Annotated[bool, typer.Option("--superuser", help="Make an administrator.")] = False,
     home: HomeOption = None,
 ) -> None:
-    """Create a user and the tenant it owns."""
-    with _runtime(home) as runtime, runtime.transaction() as session:
-        user = users.create_account(
-            session,
-            email=email,
-            nickname=nickname or email.split("@")[0],
-            password=password,
-            defaults=runtime.tenant_defaults,
-            superuser=superuser,
-        )
-        typer.echo(user.id)
+    """Create a user and the tenant it owns; without --password or --password-stdin, asks for
+    the password (hidden, twice)."""
+    from ragserve.services import users
+
+    with _runtime(home) as runtime:
+        secret = _new_password(password, password_stdin)
+        with runtime.transaction() as session:
+            user = users.create_account(
+                session,
+                email=email,
+                nickname=nickname or email.split("@")[0],
+                password=secret,
+                defaults=runtime.tenant_defaults,
+                superuser=superuser,
+            )
+            typer.echo(user.id)
 
 
 @user_app.command("list")
 def user_list(json_output: JsonOption = False, home: HomeOption = None) -> None:
     """List users."""
+    from ragserve.services import users
+
     with _runtime(home) as runtime, runtime.transaction() as session:
         rows = [
             {
@@ -207,6 +346,8 @@ def user_delete(
     home: HomeOption = None,
 ) -> None:
     """Delete a user, its tenant and its API tokens."""
+    from ragserve.services import users
+
     with _runtime(home) as runtime, runtime.transaction() as session:
         users.delete_user(session, email)
 
@@ -217,6 +358,8 @@ def user_disable(
     home: HomeOption = None,
 ) -> None:
     """Stop a user from logging in; its sessions and API tokens stop working."""
+    from ragserve.services import users
+
     with _runtime(home) as runtime, runtime.transaction() as session:
         users.set_active(session, email, active=False)
 
@@ -227,6 +370,8 @@ def user_enable(
     home: HomeOption = None,
 ) -> None:
     """Let a disabled user log in again."""
+    from ragserve.services import users
+
     with _runtime(home) as runtime, runtime.transaction() as session:
         users.set_active(session, email, active=True)
 
@@ -237,6 +382,8 @@ def token_create(
     home: HomeOption = None,
 ) -> None:
     """Create an API token; prints only the token."""
+    from ragserve.services import tokens
+
     with _runtime(home) as runtime:
         caller = _owner(runtime, email)
         with runtime.transaction() as session:
@@ -251,6 +398,8 @@ def token_list(
     home: HomeOption = None,
 ) -> None:
     """List a user's API tokens (shortened: the full token is shown only at creation)."""
+    from ragserve.services import tokens
+
     with _runtime(home) as runtime:
         caller = _owner(runtime, email)
         with runtime.transaction() as session:
@@ -267,6 +416,10 @@ def token_revoke(
     home: HomeOption = None,
 ) -> None:
     """Revoke an API token."""
+    from ragserve.errors import RagserveError
+    from ragserve.services import tokens
+    from ragserve.services.tenancy import Caller, CredentialKind
+
     with _runtime(home) as runtime, runtime.transaction() as session:
         record = tokens.find_token(session, token)
         if record is None:
@@ -279,13 +432,7 @@ def _print_rows(rows: list[dict[str, Any]], json_output: bool) -> None:
     if json_output:
         typer.echo(json.dumps(rows, indent=2))
         return
-    if not rows:
-        typer.echo("(none)")
-        return
-    table = Table(*rows[0].keys())
-    for row in rows:
-        table.add_row(*(str(value) for value in row.values()))
-    Console().print(table)
+    client_cli.show(rows, json_output=False)
 
 
 client_cli.register(app)

@@ -409,7 +409,29 @@ def test_openai_provider_errors(alice: Account, corpus: Corpus, runtime: Runtime
     failed = openai_chat(alice, chat_id, body)  # stream defaults to false, as in OpenAI
     assert failed.status_code == 502 and "rate limit" in failed.json()["error"]["message"]
     streamed = openai_chat(alice, chat_id, {**body, "stream": True}).text
-    assert "**ERROR**: " in streamed and streamed.endswith("data:[DONE]\n\n")
+    [*_, last] = [json.loads(e[len("data:") :]) for e in streamed.split("\n\n") if e]
+    assert last["error"]["type"] == "api_error" and "rate limit" in last["error"]["message"]
+    assert "**ERROR**" not in streamed and "[DONE]" not in streamed
+
+
+@pytest.mark.parametrize("llm_key", ["midway"])
+def test_openai_stream_failing_midway_ends_with_an_error_object(
+    alice: Account, corpus: Corpus, runtime: Runtime
+) -> None:
+    """What was said streams as content; the failure is OpenAI's error object, never content,
+    and no ``[DONE]`` follows (the OpenAI SDK raises on it)."""
+    chat_id = make_chat(runtime, alice.id, [corpus.dataset_id])
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "cranes"}]}
+    response = openai_chat(alice, chat_id, body)
+    assert response.status_code == 200
+    events = [json.loads(e[len("data:") :]) for e in response.text.split("\n\n") if e]
+    *pieces, failure = events
+    said = "".join(p["choices"][0]["delta"]["content"] or "" for p in pieces)
+    assert said and CRANES.startswith(said.strip())
+    assert failure == {"error": {"message": failure["error"]["message"], "type": "api_error",
+                                 "param": None, "code": None}}  # fmt: skip
+    assert "server had an error" in failure["error"]["message"]
+    assert "**ERROR**" not in response.text and "[DONE]" not in response.text
 
 
 # --- /api/v1/sessions/ask and /related_questions ---------------------------------------------

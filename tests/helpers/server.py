@@ -75,16 +75,10 @@ def server_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, 
 def running_server(
     home: Path, extra_env: Mapping[str, str] | None = None
 ) -> Iterator[RunningServer]:
-    """A server with one user (``ADMIN_EMAIL``) and an API token for it."""
+    """A server with one user (``ADMIN_EMAIL``) and an API token for it. The server starts
+    first: it creates the database, which the admin commands then require."""
     home.mkdir(parents=True, exist_ok=True)
     env = server_env(home, extra_env)
-    for args in (
-        ("user", "create", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD),
-        ("token", "create", "--email", ADMIN_EMAIL),
-    ):
-        done = ragserve(*args, env=env)
-        assert done.returncode == 0, done.stderr
-    api_key = done.stdout.strip()
     port = free_port()
     log = (home / "server.log").open("wb")
     process = subprocess.Popen(
@@ -93,9 +87,16 @@ def running_server(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    server = RunningServer(f"http://127.0.0.1:{port}", api_key, home, process, env)
+    server = RunningServer(f"http://127.0.0.1:{port}", "", home, process, env)
     try:
         wait_until_healthy(server)
+        for args in (
+            ("user", "create", "--email", ADMIN_EMAIL, "--password", ADMIN_PASSWORD),
+            ("token", "create", "--email", ADMIN_EMAIL),
+        ):
+            done = ragserve(*args, env=env)
+            assert done.returncode == 0, done.stderr
+        server.api_key = done.stdout.strip()
         yield server
     finally:
         stop(process)

@@ -17,9 +17,15 @@ from fastapi.responses import StreamingResponse
 
 from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep
-from ragserve.api.envelope import OpenAIErrorBody, event_stream, sse_events
+from ragserve.api.envelope import (
+    OpenAIErrorBody,
+    event_stream,
+    openai_error_body,
+    sse,
+    sse_events,
+)
 from ragserve.api.openapi import HTTP_STATUS_ERRORS, event_stream_responses
-from ragserve.errors import OpenAINotFound, OpenAIUpstreamError, RagserveError
+from ragserve.errors import OpenAIError, OpenAINotFound, OpenAIUpstreamError, RagserveError
 from ragserve.runtime import Runtime
 from ragserve.schemas.openai import (
     ChatCompletion,
@@ -74,7 +80,8 @@ def list_models(runtime: RuntimeDep, caller: ApiCaller, chat_id: ChatId) -> Mode
         **event_stream_responses(
             ChatCompletionChunk,
             "`stream: true`: server-sent events, each `data:` and a chunk (no space after "
-            "`data:`), then `data:[DONE]`. Otherwise the whole answer.",
+            "`data:`), then `data:[DONE]`; a failure midway ends the stream with OpenAI's error "
+            'object, `data:{"error": {...}}`, instead of `[DONE]`. Otherwise the whole answer.',
             json_model=ChatCompletion,
             last_event="[DONE]",
         ),
@@ -103,5 +110,13 @@ def chat_completions(
 
 
 def _chunks(chunks: Iterator[ChatCompletionChunk]) -> Iterator[str]:
-    yield from sse_events(chunks)
+    """The chunks, then ``[DONE]``; a failure midway ends the stream with OpenAI's error object
+    instead (``data:{"error": {...}}``, no ``[DONE]``), which the OpenAI SDK raises as an
+    ``APIError`` and no client takes for a piece of the answer."""
+    try:
+        yield from sse_events(chunks)
+    except RagserveError as error:
+        failure = error if isinstance(error, OpenAIError) else OpenAIUpstreamError(error.message)
+        yield sse(openai_error_body(failure, error.message))
+        return
     yield "data:[DONE]\n\n"

@@ -88,7 +88,9 @@ class OpenAICall:
 
     def chunks(self, runtime: Runtime) -> Iterator[ChatCompletionChunk]:
         """The answer as streamed chunks, the last with ``usage`` (and the reference when asked
-        for). A failure becomes a chunk with the error text; the stream still ends normally."""
+        for). A failure midway is raised as a ``RagserveError`` (an unexpected one is logged
+        first, and its text kept from the client), for the route to end the stream with OpenAI's
+        error object."""
         prompt_tokens = sum(count_tokens(m["content"]) for m in self.request.messages)
         completion_tokens = 0
         last = ChunkDelta(content=None, reasoning_content=None)
@@ -105,13 +107,11 @@ class OpenAICall:
                     yield self._chunk(ChunkDelta(content=None, reasoning_content=event.text))
                 else:
                     yield self._chunk(ChunkDelta(content=event.text, reasoning_content=None))
-        except RagserveError as error:
-            failed = f"**ERROR**: {error.message}"
-            yield self._chunk(ChunkDelta(content=failed, reasoning_content=None))
-        except Exception:
+        except RagserveError:
+            raise
+        except Exception as error:
             logger.exception("OpenAI-compatible answer of chat %s failed", self.assistant.id)
-            failed = "**ERROR**: Internal error while answering; see the server log."
-            yield self._chunk(ChunkDelta(content=failed, reasoning_content=None))
+            raise RagserveError("Internal error while answering; see the server log.") from error
         yield self._chunk(last, "stop", _usage(prompt_tokens, completion_tokens))
 
     def _chunk(
