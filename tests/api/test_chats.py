@@ -619,8 +619,8 @@ def test_list_order_and_pages(alice: Account, runtime: Runtime) -> None:
 @pytest.mark.parametrize(
     ("query", "field"),
     [
-        ({"page": 0}, "page"),
-        ({"page_size": 0}, "page_size"),
+        ({"page": -1}, "page"),
+        ({"page_size": -1}, "page_size"),
         ({"page": "a"}, "page"),
         ({"orderby": "name"}, "orderby"),
     ],

@@ -25,7 +25,7 @@ from pydantic import (
 from typing_extensions import TypedDict
 
 from ragserve.domain import Validity
-from ragserve.schemas.common import Page, PageSize
+from ragserve.schemas.common import ListPage, ListPageSize
 from ragserve.schemas.datasets import DatasetPublic
 
 MAX_NAME = 255
@@ -170,8 +170,8 @@ class ListChats(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    page: Page = 1
-    page_size: PageSize = 30
+    page: ListPage = 1
+    page_size: ListPageSize = 30
     orderby: Literal["create_time", "update_time"] = "create_time"
     desc: Annotated[bool, BeforeValidator(_false_only_when_false)] = Field(
         True, description='Newest first; false only for "false" or "False".'

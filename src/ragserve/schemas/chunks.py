@@ -9,7 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from pydantic_core import PydanticCustomError
 
 from ragserve.errors import RetCode
-from ragserve.schemas.common import Page, PageSize, fixed_message
+from ragserve.schemas.common import ListPage, ListPageSize, fixed_message
 from ragserve.schemas.documents import DocumentPublic, NotNull
 
 POSITION_SIZE = 5
@@ -40,8 +40,8 @@ class ListChunks(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    page: Page = 1
-    page_size: PageSize = 30
+    page: ListPage = 1
+    page_size: ListPageSize = 30
     keywords: str | None = Field(
         None, description="Full-text search; matches come back highlighted with `<em>`."
     )
