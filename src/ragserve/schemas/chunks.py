@@ -30,7 +30,8 @@ class DocumentIds(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _required(cls, data: Any) -> Any:
-        if data is None or (isinstance(data, dict) and not _is_text_list(data.get("document_ids"))):
+        ids = data.get("document_ids") if isinstance(data, dict) else None
+        if data is None or (isinstance(data, dict) and not (ids and _is_text_list(ids))):
             raise fixed_message(RetCode.DATA_ERROR, "`document_ids` is required")
         return data
 
