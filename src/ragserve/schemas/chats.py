@@ -90,7 +90,7 @@ class PromptFields(BaseModel):
     similarity_threshold: Fraction = 0.2
     keywords_similarity_weight: Fraction = 0.7
     vector_similarity_weight: Fraction = 0.3
-    top_n: Annotated[int, Field(ge=1, le=MAX_TOP)] = 6
+    top_n: Annotated[int, Field(ge=0, le=MAX_TOP)] = 6
     top_k: Annotated[int, Field(ge=1, le=MAX_TOP)] = 1024
     rerank_model: str | None = None
 
@@ -258,7 +258,7 @@ class ChatPrompt(TypedDict, total=False):
         float, Field(description="Weight of keyword similarity; vectors weigh 1 minus it.")
     ]
     top_n: Annotated[int, Field(description="Passages given to the model.")]
-    top_k: Annotated[int, Field(description="Candidates taken from each search.")]
+    top_k: Annotated[int, Field(description="Vector candidates taken; text matches join.")]
     rerank_model: Annotated[str, Field(description="`name@factory`, or empty for none.")]
 
 
