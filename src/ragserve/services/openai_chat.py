@@ -82,20 +82,19 @@ class OpenAICall:
             id=self.id,
             created=self.created,
             model=self.model,
-            usage=_usage(final.prompt_tokens, final.completion_tokens),
+            usage=_usage(self.question_tokens(), count_tokens(final.answer)),
             choices=[Choice(message=message)],
         )
 
     def chunks(self, runtime: Runtime) -> Iterator[ChatCompletionChunk]:
         """The answer as streamed chunks, the last with ``usage`` (and the reference when asked
         for). A failure becomes a chunk with the error text; the stream still ends normally."""
-        prompt_tokens = sum(count_tokens(m["content"]) for m in self.request.messages)
+        prompt_tokens = self.question_tokens()
         completion_tokens = 0
         last = ChunkDelta(content=None, reasoning_content=None)
         try:
             for event in answer(runtime, self.assistant, self.request):
                 if event.final is not None:
-                    prompt_tokens = event.final.prompt_tokens or prompt_tokens
                     if self.reference:
                         last.reference = event.final.reference.get("chunks", [])
                         last.final_content = event.final.answer
@@ -113,6 +112,12 @@ class OpenAICall:
             failed = "**ERROR**: Internal error while answering; see the server log."
             yield self._chunk(ChunkDelta(content=failed, reasoning_content=None))
         yield self._chunk(last, "stop", _usage(prompt_tokens, completion_tokens))
+
+    def question_tokens(self) -> int:
+        """``prompt_tokens`` as RAGFlow counts them: cl100k tokens of the last user message
+        (the question), not of everything sent to the model."""
+        questions = [m for m in self.request.messages if m["role"] == "user"]
+        return count_tokens(questions[-1]["content"]) if questions else 0
 
     def _chunk(
         self, delta: ChunkDelta, finish_reason: str | None = None, usage: Usage | None = None
