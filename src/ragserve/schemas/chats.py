@@ -165,26 +165,32 @@ def _empty_is_none(value: Any) -> Any:
 OptionalText = Annotated[str | None, BeforeValidator(_empty_is_none)]
 
 
-class ListChats(BaseModel):
-    """Query of ``GET /chats``; unknown keys are ignored, as in RAGFlow."""
+class _ListQuery(BaseModel):
+    """What the chat and session lists share; unknown keys are ignored, as in RAGFlow."""
 
     model_config = ConfigDict(extra="ignore")
 
     page: ListPage = 1
     page_size: ListPageSize = 30
-    orderby: Literal["create_time", "update_time"] = "create_time"
     desc: Annotated[bool, BeforeValidator(_false_only_when_false)] = Field(
         True, description='Newest first; false only for "false" or "False".'
     )
     id: OptionalText = Field(None, description="Only this id; empty: no filter.")
+
+
+class ListChats(_ListQuery):
+    """Query of ``GET /chats``."""
+
+    orderby: Literal["create_time", "update_time"] = "create_time"
     name: OptionalText = Field(
         None, description="Only this name (ignoring case); empty: no filter."
     )
 
 
-class ListSessions(ListChats):
+class ListSessions(_ListQuery):
     """Query of ``GET /chats/{id}/sessions``."""
 
+    orderby: Literal["create_time", "update_time", "name"] = "create_time"
     name: OptionalText = Field(None, description="Only this name (exactly); empty: no filter.")
     user_id: OptionalText = Field(None, description="Only this user's; empty: no filter.")
 
