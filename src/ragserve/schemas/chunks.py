@@ -127,9 +127,7 @@ class AddChunk(BaseModel):
     ] = Field([], description="Keywords that search weighs above the content.")
     questions: Annotated[
         list[str], _text_list("questions", "is required to be a list", questions=True)
-    ] = Field(
-        [], description="Questions the chunk answers; embedded instead of the content."
-    )
+    ] = Field([], description="Questions the chunk answers; embedded instead of the content.")
 
     @model_validator(mode="before")
     @classmethod
@@ -153,9 +151,7 @@ class UpdateChunk(BaseModel):
     ] = Field(None, description="Replace the keywords.")
     questions: Annotated[
         list[str] | None, _text_list("questions", "should be a list", questions=True)
-    ] = Field(
-        None, description="Replace the questions."
-    )
+    ] = Field(None, description="Replace the questions.")
     positions: Annotated[list[list[int]] | NotNull, BeforeValidator(_positions)] = Field(
         None, description="`[page, x0, x1, top, bottom]` boxes."
     )

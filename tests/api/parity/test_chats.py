@@ -15,8 +15,8 @@ UNKNOWN_ID = "9f3c1a2e0c1811ef8c0a0242ac120002"
 RAGFLOW_SYSTEM_PROMPT = (
     "You are an intelligent assistant. Please summarize the content of the dataset to answer "
     "the question. Please list the data in the dataset and answer in detail. When all dataset "
-    "content is irrelevant to the question, your answer must include the sentence \"The answer "
-    "you are looking for is not found in the dataset!\" Answers need to consider chat history.\n"
+    'content is irrelevant to the question, your answer must include the sentence "The answer '
+    'you are looking for is not found in the dataset!" Answers need to consider chat history.\n'
     "      Here is the knowledge base:\n      {knowledge}\n      The above is the knowledge base."
 )
 
@@ -65,8 +65,6 @@ def test_keywords_weight_is_stored_as_the_vector_weight(alice: Account, runtime:
     assert stored(runtime, data["id"]).vector_similarity_weight == 0.25
     assert data["prompt"]["keywords_similarity_weight"] == 0.75
     assert one(alice, data["id"])["prompt"]["keywords_similarity_weight"] == 0.75
-    assert update(alice, data["id"], {"prompt": {"keywords_similarity_weight": 0.9}}) == {
-        "code": 0
-    }
+    assert update(alice, data["id"], {"prompt": {"keywords_similarity_weight": 0.9}}) == {"code": 0}
     assert stored(runtime, data["id"]).vector_similarity_weight == 0.9
     assert one(alice, data["id"])["prompt"]["keywords_similarity_weight"] == pytest.approx(0.1)

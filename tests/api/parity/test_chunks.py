@@ -56,7 +56,10 @@ def test_keywords_are_stored_as_sent_and_blank_questions_dropped(alice: Account)
     assert chunk["important_keywords"] == ["", " padded "]
     assert chunk["questions"] == ["why?", "how"]
     [listed] = listing(alice, dataset_id, document_id)["data"]["chunks"]
-    assert (listed["important_keywords"], listed["questions"]) == (["", " padded "], ["why?", "how"])
+    assert (listed["important_keywords"], listed["questions"]) == (
+        ["", " padded "],
+        ["why?", "how"],
+    )
 
 
 def test_update_keeps_keywords_as_sent_and_drops_blank_questions(alice: Account) -> None:

@@ -26,9 +26,7 @@ BOTH = "Both model_name and provider must be non-empty strings"
         ("x" * 300, FORMAT),  # the format is checked first
     ],
 )
-def test_embedding_model_is_stripped_then_checked(
-    alice: Account, model: str, message: str
-) -> None:
+def test_embedding_model_is_stripped_then_checked(alice: Account, model: str, message: str) -> None:
     [line] = error_lines(create(alice, name="m", embedding_model=model))
     assert line.startswith(f"Field: <embedding_model> - Message: <{message}> - Value: <")
     if len(model) <= 128:

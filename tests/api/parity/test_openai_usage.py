@@ -45,7 +45,9 @@ MESSAGES = [
 
 def _chat(runtime: Runtime, tenant_id: str) -> str:
     """An assistant without datasets: it just chats with the model."""
-    return make_chat(runtime, tenant_id, [], prompt_config={"system": "Be brief.", "parameters": []})
+    return make_chat(
+        runtime, tenant_id, [], prompt_config={"system": "Be brief.", "parameters": []}
+    )
 
 
 def test_non_stream_counts_the_last_user_message(alice: Account, runtime: Runtime) -> None:
@@ -70,4 +72,3 @@ def test_stream_counts_the_last_user_message(alice: Account, runtime: Runtime) -
     assert usage["prompt_tokens"] == count_tokens(QUESTION) > 0
     assert usage["completion_tokens"] >= count_tokens(answer) > 0
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
-
