@@ -158,9 +158,11 @@ def test_create_as_the_sdk_does(alice: Account, corpus: Corpus, runtime: Runtime
     assert data["prompt"]["prompt"] == SDK_PROMPT_TEXT
     assert data["prompt"]["empty_response"] is None
     assert data["prompt"]["variables"] == [{"key": "knowledge", "optional": True}]
-    assert (data["prompt"]["top_n"], data["prompt"]["keywords_similarity_weight"]) == (8, 0.7)
+    # RAGFlow's quirk: the keywords weight is stored as the vector weight and shown as 1 - it
+    assert data["prompt"]["top_n"] == 8
+    assert data["prompt"]["keywords_similarity_weight"] == pytest.approx(0.3)
     chat = stored(runtime, data["id"])
-    assert chat.vector_similarity_weight == 0.3  # 1 - keywords weight, not RAGFlow's raw value
+    assert chat.vector_similarity_weight == 0.7
     assert chat.prompt_config["system"] == SDK_PROMPT_TEXT
 
 
@@ -217,14 +219,14 @@ def test_create_with_every_field(alice: Account, corpus: Corpus, runtime: Runtim
         "tts": True,
         "refine_multiturn": False,
         "similarity_threshold": 0.5,
-        "keywords_similarity_weight": 0.25,
+        "keywords_similarity_weight": 0.75,
         "top_n": 3,
         "top_k": 50,
         "rerank_model": TENANT_RERANK_MODEL,
         "keyword": True,
         "cross_languages": ["English"],
     }
-    assert stored(runtime, data["id"]).vector_similarity_weight == 0.75
+    assert stored(runtime, data["id"]).vector_similarity_weight == 0.25
 
 
 def test_internal_prompt_names_are_accepted(alice: Account) -> None:
@@ -323,7 +325,7 @@ def test_create_checks(alice: Account, body: dict[str, Any], message: str) -> No
             "prompt.keywords_similarity_weight",
         ),
         ({"name": "x", "prompt": {"similarity_threshold": -0.1}}, "prompt.similarity_threshold"),
-        ({"name": "x", "prompt": {"top_n": 0}}, "prompt.top_n"),
+        ({"name": "x", "prompt": {"top_n": -1}}, "prompt.top_n"),
         ({"name": "x", "prompt": {"top_k": 10_001}}, "prompt.top_k"),
         ({"name": "x", "prompt": {"show_quote": "yes"}}, "prompt.show_quote"),
         ({"name": "x", "prompt": {"variables": [{"optional": True}]}}, "prompt.variables.0.key"),
@@ -418,7 +420,7 @@ def test_update_changes_only_the_given_fields(alice: Account, corpus: Corpus) ->
         **LLM_DEFAULTS, "top_p": 0.9, "temperature": 0.5, "model_name": DEFAULT_MODEL,
     }  # fmt: skip
     assert after["prompt"] == {
-        **chat["prompt"], "opener": "Salut", "keywords_similarity_weight": 0.4, "top_k": 64,
+        **chat["prompt"], "opener": "Salut", "keywords_similarity_weight": 0.6, "top_k": 64,
         "tts": True,
     }  # fmt: skip
     assert after["dataset_ids"] == [corpus.dataset_id]  # absent dataset_ids: kept
@@ -619,8 +621,8 @@ def test_list_order_and_pages(alice: Account, runtime: Runtime) -> None:
 @pytest.mark.parametrize(
     ("query", "field"),
     [
-        ({"page": 0}, "page"),
-        ({"page_size": 0}, "page_size"),
+        ({"page": -1}, "page"),
+        ({"page_size": -1}, "page_size"),
         ({"page": "a"}, "page"),
         ({"orderby": "name"}, "orderby"),
     ],

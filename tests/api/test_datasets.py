@@ -179,7 +179,7 @@ def test_create_long_avatar_and_description(alice: Account) -> None:
         ),
         ("@BAAI", "Both model_name and provider must be non-empty strings"),
         ("model@", "Both model_name and provider must be non-empty strings"),
-        (" @BAAI", "Model name and provider cannot be whitespace-only strings"),
+        (" @BAAI", "Both model_name and provider must be non-empty strings"),
     ],
 )
 def test_create_embedding_model_format(alice: Account, model: str, message: str) -> None:
@@ -199,8 +199,8 @@ def test_create_embedding_model_availability(alice: Account, model: str, message
     assert create(alice, name="m", embedding_model=model) == {"code": 101, "message": message}
 
 
-def test_empty_embedding_model_means_the_tenant_default(alice: Account) -> None:
-    data = create(alice, name="m", embedding_model="")["data"]
+def test_null_embedding_model_means_the_tenant_default(alice: Account) -> None:
+    data = create(alice, name="m", embedding_model=None)["data"]
     assert data["embedding_model"] == "all-MiniLM-L6-v2@Builtin"
 
 
@@ -426,7 +426,7 @@ def test_list_by_id_and_name(alice: Account, three: list[str]) -> None:
     by_id = listing(alice, f"?id={three[1]}")
     assert [d["name"] for d in by_id["data"]] == ["second"] and by_id["total_datasets"] == 1
     assert [d["id"] for d in listing(alice, "?name=THIRD")["data"]] == [three[2]]
-    assert listing(alice, f"?id={three[1]}&name=first")["code"] == 108
+    assert listing(alice, f"?id={three[1]}&name=missing")["code"] == 108
 
 
 @pytest.mark.parametrize("query", [f"?id={UNKNOWN_ID}", "?name=missing"])

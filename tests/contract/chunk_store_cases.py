@@ -457,6 +457,17 @@ class ChunkStoreContract:
         text_ids = {key for key, c in found.items() if key != weak.id}
         assert len(text_ids) >= 2
 
+    def test_candidates_bound_each_side_by_its_own_count(self, store: ChunkStore) -> None:
+        query = unit_vector(6)
+        by_text = [make_chunk(f"otter {i}", order=i, seed=200 + i) for i in range(4)]
+        nearest = make_chunk("unrelated", order=9, vector=query)
+        store.insert([*by_text, nearest, *fillers()])
+
+        found = by_id(store.candidates(["otter"], query, scope(), 1, text_k=10))
+        assert set(found) == {nearest.id, *(c.id for c in by_text)}
+        only_vector = by_id(store.candidates(["otter"], query, scope(), 1, text_k=0))
+        assert set(only_vector) == {nearest.id}
+
     def test_candidates_honour_filters(self, store: ChunkStore) -> None:
         query = unit_vector(4)
         mine = make_chunk("kiwi", vector=query)

@@ -465,12 +465,13 @@ def test_dataset_update_without_change_keeps_current(
     assert current["raptor"]["use_raptor"] is True
 
 
-def test_document_update_keeps_raptor_when_patch_lacks_it() -> None:
+def test_document_update_drops_raptor_when_patch_lacks_it() -> None:
     current = default_parser_config("naive")
     updated = parser_config_for_document_update(current, {"chunk_token_num": 256})
-    assert updated["raptor"] == NAIVE_PARSER_CONFIG["raptor"]
+    assert "raptor" not in updated
     assert updated["chunk_token_num"] == 256
     assert current == NAIVE_PARSER_CONFIG
+    assert parser_config_for_document_update(current, {}) == current
 
 
 def test_document_update_merges_nested_and_adds_new_keys() -> None:

@@ -122,14 +122,19 @@ async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
     if isinstance(cause, UnicodeDecodeError | RecursionError):
         return await _ragserve_error(request, ArgumentError(MALFORMED_JSON))
     path = request.url.path
-    if error.status_code == 404:
+    status = error.status_code
+    if status == 404 and "//" in path:
+        # An empty id (``/chats//sessions``): RAGFlow merges the slashes and reaches a route
+        # that does not take the method, so the answer is "Method Not Allowed".
+        status = 405
+    if status == 404:
         body = {
             "code": int(RetCode.NOT_FOUND),
             "message": f"Not Found: {path}",
             "data": None,
             "error": "Not Found",
         }
-    elif error.status_code == 405:
+    elif status == 405:
         body = {
             "code": int(RetCode.EXCEPTION_ERROR),
             "message": f"Method Not Allowed: {request.method} {path}",
@@ -138,4 +143,4 @@ async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
         }
     else:
         body = {"code": int(RetCode.EXCEPTION_ERROR), "message": str(error.detail), "data": None}
-    return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+    return JSONResponse(body, status_code=status, headers=error.headers)

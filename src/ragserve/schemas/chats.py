@@ -25,7 +25,7 @@ from pydantic import (
 from typing_extensions import TypedDict
 
 from ragserve.domain import Validity
-from ragserve.schemas.common import Page, PageSize
+from ragserve.schemas.common import ListPage, ListPageSize
 from ragserve.schemas.datasets import DatasetPublic
 
 MAX_NAME = 255
@@ -90,7 +90,7 @@ class PromptFields(BaseModel):
     similarity_threshold: Fraction = 0.2
     keywords_similarity_weight: Fraction = 0.7
     vector_similarity_weight: Fraction = 0.3
-    top_n: Annotated[int, Field(ge=1, le=MAX_TOP)] = 6
+    top_n: Annotated[int, Field(ge=0, le=MAX_TOP)] = 6
     top_k: Annotated[int, Field(ge=1, le=MAX_TOP)] = 1024
     rerank_model: str | None = None
 
@@ -165,26 +165,32 @@ def _empty_is_none(value: Any) -> Any:
 OptionalText = Annotated[str | None, BeforeValidator(_empty_is_none)]
 
 
-class ListChats(BaseModel):
-    """Query of ``GET /chats``; unknown keys are ignored, as in RAGFlow."""
+class _ListQuery(BaseModel):
+    """What the chat and session lists share; unknown keys are ignored, as in RAGFlow."""
 
     model_config = ConfigDict(extra="ignore")
 
-    page: Page = 1
-    page_size: PageSize = 30
-    orderby: Literal["create_time", "update_time"] = "create_time"
+    page: ListPage = 1
+    page_size: ListPageSize = 30
     desc: Annotated[bool, BeforeValidator(_false_only_when_false)] = Field(
         True, description='Newest first; false only for "false" or "False".'
     )
     id: OptionalText = Field(None, description="Only this id; empty: no filter.")
+
+
+class ListChats(_ListQuery):
+    """Query of ``GET /chats``."""
+
+    orderby: Literal["create_time", "update_time"] = "create_time"
     name: OptionalText = Field(
         None, description="Only this name (ignoring case); empty: no filter."
     )
 
 
-class ListSessions(ListChats):
+class ListSessions(_ListQuery):
     """Query of ``GET /chats/{id}/sessions``."""
 
+    orderby: Literal["create_time", "update_time", "name"] = "create_time"
     name: OptionalText = Field(None, description="Only this name (exactly); empty: no filter.")
     user_id: OptionalText = Field(None, description="Only this user's; empty: no filter.")
 
@@ -258,7 +264,7 @@ class ChatPrompt(TypedDict, total=False):
         float, Field(description="Weight of keyword similarity; vectors weigh 1 minus it.")
     ]
     top_n: Annotated[int, Field(description="Passages given to the model.")]
-    top_k: Annotated[int, Field(description="Candidates taken from each search.")]
+    top_k: Annotated[int, Field(description="Vector candidates taken; text matches join.")]
     rerank_model: Annotated[str, Field(description="`name@factory`, or empty for none.")]
 
 

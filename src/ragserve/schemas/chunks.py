@@ -9,7 +9,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from pydantic_core import PydanticCustomError
 
 from ragserve.errors import RetCode
-from ragserve.schemas.common import Page, PageSize, fixed_message
+from ragserve.schemas.common import ListPage, ListPageSize, fixed_message
 from ragserve.schemas.documents import DocumentPublic, NotNull
 
 POSITION_SIZE = 5
@@ -30,7 +30,8 @@ class DocumentIds(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _required(cls, data: Any) -> Any:
-        if data is None or (isinstance(data, dict) and not _is_text_list(data.get("document_ids"))):
+        ids = data.get("document_ids") if isinstance(data, dict) else None
+        if data is None or (isinstance(data, dict) and not (ids and _is_text_list(ids))):
             raise fixed_message(RetCode.DATA_ERROR, "`document_ids` is required")
         return data
 
@@ -40,24 +41,27 @@ class ListChunks(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    page: Page = 1
-    page_size: PageSize = 30
+    page: ListPage = 1
+    page_size: ListPageSize = 30
     keywords: str | None = Field(
         None, description="Full-text search; matches come back highlighted with `<em>`."
     )
     id: str | None = Field(None, description="Only this chunk (404 when unknown).")
 
 
-def _text_list(name: str, problem: str) -> BeforeValidator:
-    """A list of strings without the blank ones; null is an empty list; anything else is
-    RAGFlow's 102."""
+def _text_list(name: str, problem: str, *, questions: bool = False) -> BeforeValidator:
+    """A list of strings, null being an empty list; anything else is RAGFlow's 102. Keywords
+    are kept as sent (``[""]`` stays ``[""]``); questions are stripped and the blank ones
+    dropped, as RAGFlow does."""
 
     def check(value: Any) -> Any:
         if value is None:
             return []
         if not _is_text_list(value):
             raise fixed_message(RetCode.DATA_ERROR, f"`{name}` {problem}")
-        return [item for item in value if item.strip()]
+        if questions:
+            return [item.strip() for item in value if item.strip()]
+        return value
 
     return BeforeValidator(check)
 
@@ -69,6 +73,8 @@ def _content(value: Any) -> Any:
 
 
 def _new_content(value: Any) -> Any:
+    if value is None:
+        return None  # RAGFlow keeps the content
     if not isinstance(value, str):
         raise fixed_message(RetCode.DATA_ERROR, "`content` should be a string")
     return value
@@ -119,9 +125,9 @@ class AddChunk(BaseModel):
     important_keywords: Annotated[
         list[str], _text_list("important_keywords", "is required to be a list")
     ] = Field([], description="Keywords that search weighs above the content.")
-    questions: Annotated[list[str], _text_list("questions", "is required to be a list")] = Field(
-        [], description="Questions the chunk answers; embedded instead of the content."
-    )
+    questions: Annotated[
+        list[str], _text_list("questions", "is required to be a list", questions=True)
+    ] = Field([], description="Questions the chunk answers; embedded instead of the content.")
 
     @model_validator(mode="before")
     @classmethod
@@ -137,15 +143,15 @@ class UpdateChunk(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    content: Annotated[str | NotNull, BeforeValidator(_new_content)] = Field(
-        None, description="The new text."
+    content: Annotated[str | None, BeforeValidator(_new_content)] = Field(
+        None, description="The new text; null keeps the old one."
     )
     important_keywords: Annotated[
         list[str] | None, _text_list("important_keywords", "should be a list")
     ] = Field(None, description="Replace the keywords.")
-    questions: Annotated[list[str] | None, _text_list("questions", "should be a list")] = Field(
-        None, description="Replace the questions."
-    )
+    questions: Annotated[
+        list[str] | None, _text_list("questions", "should be a list", questions=True)
+    ] = Field(None, description="Replace the questions.")
     positions: Annotated[list[list[int]] | NotNull, BeforeValidator(_positions)] = Field(
         None, description="`[page, x0, x1, top, bottom]` boxes."
     )

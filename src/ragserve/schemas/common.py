@@ -40,6 +40,22 @@ Page = Annotated[int, Field(ge=1, le=MAX_PAGE)]
 PageSize = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)]
 
 
+def _first_page_at_zero(page: int) -> int:
+    return page or 1
+
+
+ListPage = Annotated[
+    int,
+    Field(ge=0, le=MAX_PAGE, description="1 for the first page; 0 also means the first page."),
+    AfterValidator(_first_page_at_zero),
+]
+"""``page`` of the document, chunk, chat and session lists, where RAGFlow takes 0 as page 1."""
+ListPageSize = Annotated[
+    int, Field(ge=0, le=MAX_PAGE_SIZE, description="Items per page; 0 gives an empty page.")
+]
+"""``page_size`` of those lists: 0 gives an empty page (the total still counts everything)."""
+
+
 FIXED_MESSAGE = "ragserve_fixed_message"
 
 

@@ -47,27 +47,26 @@ def _avatar(value: str | None) -> str | None:
 
 
 def _embedding_model(value: Any) -> Any:
-    """``model@provider``, checked before stripping (so `` @x`` is whitespace-only, not empty);
-    empty means "the tenant's default" on create, "keep" on update."""
+    """``model@provider``, checked after stripping as RAGFlow does: `""` and `" "` lack the
+    ``@``, `` @x`` has an empty side. Errors show the original input; the length limit applies
+    to the stripped text afterwards. Only null means "the tenant's default" (create) or "keep"
+    (update)."""
     if not isinstance(value, str):
         return value  # strict validation reports the wrong type
-    if not value.strip():
-        return None
-    if "@" not in value:
+    stripped = value.strip()
+    if "@" not in stripped:
         raise PydanticCustomError(
             "format_invalid",
             "Embedding model identifier must follow <model_name>@<provider> format",
         )
-    name, provider = value.rsplit("@", 1)
+    name, provider = stripped.rsplit("@", 1)
     if not name or not provider:
         raise PydanticCustomError(
             "format_invalid", "Both model_name and provider must be non-empty strings"
         )
-    if not name.strip() or not provider.strip():
-        raise PydanticCustomError(
-            "format_invalid", "Model name and provider cannot be whitespace-only strings"
-        )
-    return value
+    # RAGFlow's third message, for a whitespace-only side, cannot occur once the ends are
+    # stripped: each side then begins or ends with a visible character.
+    return stripped
 
 
 def _pipeline_id(value: str | None) -> str | None:
@@ -87,7 +86,7 @@ Avatar = Annotated[str | None, Field(max_length=MAX_TEXT), AfterValidator(_avata
 Description = Annotated[str | None, Field(max_length=MAX_TEXT)]
 EmbeddingModel = Annotated[
     str | None,
-    StringConstraints(strip_whitespace=True, max_length=255),
+    StringConstraints(max_length=255),
     BeforeValidator(_embedding_model),
 ]
 PipelineId = Annotated[str | None, AfterValidator(_pipeline_id)]
@@ -145,6 +144,14 @@ class CreateDataset(_DatasetFields):
 class UpdateDataset(_DatasetFields):
     pagerank: Annotated[int, Field(ge=0, le=100)] = 0
 
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name_not_null(cls, value: Any) -> Any:
+        """``"name": null`` is a wrong type, as in RAGFlow (leaving ``name`` out keeps it)."""
+        if value is None:
+            raise PydanticCustomError("string_type", "Input should be a valid string")
+        return value
+
 
 class DeleteDatasets(StrictModel):
     ids: list[UUID1] | None
@@ -161,6 +168,10 @@ class DeleteDatasets(StrictModel):
         return ids
 
 
+def _empty_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
 class ListDatasets(BaseModel):
     """Query string of ``GET /datasets``: strings are coerced, unknown keys refused."""
 
@@ -171,7 +182,9 @@ class ListDatasets(BaseModel):
     orderby: Literal["create_time", "update_time"] = "create_time"
     desc: bool = True
     id: UUID1 | None = None
-    name: str | None = None
+    name: Annotated[str | None, BeforeValidator(_empty_is_none)] = Field(
+        None, description="Only the dataset with this name (ignoring case); empty: no filter."
+    )
 
 
 class DatasetPublic(BaseModel):

@@ -25,7 +25,7 @@ from starlette.datastructures import UploadFile
 
 from ragserve.domain import RunState
 from ragserve.errors import RagserveError, RetCode
-from ragserve.schemas.common import Page, PageSize, fixed_message
+from ragserve.schemas.common import ListPage, ListPageSize, fixed_message
 from ragserve.schemas.metadata_condition import MetadataCondition, parse_metadata_condition
 
 RUN_NAMES = {state.value: state.name for state in RunState if state is not RunState.SCHEDULE}
@@ -135,8 +135,8 @@ class ListDocuments(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    page: Page = 1
-    page_size: PageSize = 30
+    page: ListPage = 1
+    page_size: ListPageSize = 30
     orderby: str = Field(
         "create_time",
         description=f"A column to sort by: {', '.join(SORTABLE_COLUMNS)} "

@@ -167,7 +167,11 @@ def list_sessions(
         statement = statement.where(ChatSession.name == query.name)
     if query.user_id is not None:
         statement = statement.where(ChatSession.user_id == query.user_id)
-    column = ChatSession.create_time if query.orderby == "create_time" else ChatSession.update_time
+    column = {
+        "create_time": ChatSession.create_time,
+        "update_time": ChatSession.update_time,
+        "name": ChatSession.name,
+    }[query.orderby]
     order = (
         (column.desc(), ChatSession.id.desc())
         if query.desc

@@ -13,8 +13,9 @@ completion endpoints read:
   ``None``), ``parameters`` (``[{"key", "optional"}]``), ``empty_response`` (``str`` or ``None``;
   empty means "let the model answer"), ``quote``, ``tts``, ``refine_multiturn`` (booleans), plus
   any other key the client sent (``keyword``, ``reasoning``, ``cross_languages``…).
-* ``similarity_threshold``, ``vector_similarity_weight`` (the weight of vector similarity; the
-  API shows ``keywords_similarity_weight`` = 1 − it), ``top_n``, ``top_k``, ``rerank_id``
+* ``similarity_threshold``, ``vector_similarity_weight`` (the weight of vector similarity; as
+  in RAGFlow a request's ``keywords_similarity_weight`` is stored here as it is, and the API
+  shows ``keywords_similarity_weight`` = 1 − it), ``top_n``, ``top_k``, ``rerank_id``
   ("" for none): the retrieval settings.
 * ``dataset_ids`` in the client's order, without repeats; ``do_refer``: whether answers cite
   (stored as RAGFlow does, "1" or "0"); ``name_key``: see the model.
@@ -57,13 +58,13 @@ from ragserve.settings import Settings
 from ragserve.timeutil import rfc1123
 
 DEFAULT_SYSTEM_PROMPT = (
-    "You are an assistant that answers questions from a knowledge base. Base your answer on "
-    "the passages below: bring together what they say about the question, keep the details "
-    "that matter, and do not invent facts they do not contain. If the passages do not answer "
-    "the question, say plainly that the knowledge base does not cover it. Keep the "
-    "conversation so far in mind.\n\n"
-    "Passages from the knowledge base:\n{knowledge}\n(end of passages)"
+    "You are an intelligent assistant. Please summarize the content of the dataset to answer "
+    "the question. Please list the data in the dataset and answer in detail. When all dataset "
+    'content is irrelevant to the question, your answer must include the sentence "The answer '
+    'you are looking for is not found in the dataset!" Answers need to consider chat history.\n'
+    "      Here is the knowledge base:\n      {knowledge}\n      The above is the knowledge base."
 )
+"""RAGFlow's default system prompt, verbatim (clients compare it)."""
 DEFAULT_OPENER = "Hi! I'm your assistant. What can I do for you?"
 DEFAULT_EMPTY_RESPONSE = "Sorry! No relevant content was found in the knowledge base!"
 DEFAULT_LLM_SETTING: dict[str, Any] = {
@@ -411,7 +412,8 @@ def _set_retrieval(chat: Chat, prompt: PromptFields | None, rerank_id: str) -> N
     if "similarity_threshold" in given:
         chat.similarity_threshold = prompt.similarity_threshold
     if "keywords_similarity_weight" in given:
-        chat.vector_similarity_weight = round(1 - prompt.keywords_similarity_weight, WEIGHT_DIGITS)
+        # RAGFlow's quirk, kept: the value is stored as the vector weight, shown as 1 - it.
+        chat.vector_similarity_weight = prompt.keywords_similarity_weight
     elif "vector_similarity_weight" in given:
         chat.vector_similarity_weight = prompt.vector_similarity_weight
     if "top_n" in given:

@@ -137,13 +137,18 @@ def list_datasets(
 ) -> tuple[list[DatasetView], int]:
     """One page of the datasets the caller may see, and how many there are in all."""
     condition = visible_to(caller)
+    # Each filter must name a visible dataset by itself; an id and a name of two different
+    # datasets then match nothing (code 0 and no datasets, as in RAGFlow).
+    filters = []
     if query.id is not None:
-        condition = condition & (Dataset.id == query.id)
+        filters.append((query.id, Dataset.id == query.id))
     if query.name is not None:
-        condition = condition & (Dataset.name_key == query.name.lower())
+        filters.append((query.name, Dataset.name_key == query.name.lower()))
+    for value, matches in filters:
+        if session.scalars(select(Dataset.id).where(visible_to(caller), matches)).first() is None:
+            raise _no_permission(caller, value, "dataset")
+        condition = condition & matches
     total = session.scalar(select(func.count()).select_from(Dataset).where(condition)) or 0
-    if total == 0 and (query.id is not None or query.name is not None):
-        raise _no_permission(caller, query.id if query.id is not None else query.name, "dataset")
     column = Dataset.create_time if query.orderby == "create_time" else Dataset.update_time
     order = (column.desc(), Dataset.id.desc()) if query.desc else (column.asc(), Dataset.id.asc())
     datasets = session.scalars(

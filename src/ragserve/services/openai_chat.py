@@ -82,7 +82,7 @@ class OpenAICall:
             id=self.id,
             created=self.created,
             model=self.model,
-            usage=_usage(final.prompt_tokens, final.completion_tokens),
+            usage=_usage(self.question_tokens(), count_tokens(final.answer)),
             choices=[Choice(message=message)],
         )
 
@@ -91,13 +91,12 @@ class OpenAICall:
         for). A failure midway is raised as a ``RagserveError`` (an unexpected one is logged
         first, and its text kept from the client), for the route to end the stream with OpenAI's
         error object."""
-        prompt_tokens = sum(count_tokens(m["content"]) for m in self.request.messages)
+        prompt_tokens = self.question_tokens()
         completion_tokens = 0
         last = ChunkDelta(content=None, reasoning_content=None)
         try:
             for event in answer(runtime, self.assistant, self.request):
                 if event.final is not None:
-                    prompt_tokens = event.final.prompt_tokens or prompt_tokens
                     if self.reference:
                         last.reference = event.final.reference.get("chunks", [])
                         last.final_content = event.final.answer
@@ -113,6 +112,12 @@ class OpenAICall:
             logger.exception("OpenAI-compatible answer of chat %s failed", self.assistant.id)
             raise RagserveError("Internal error while answering; see the server log.") from error
         yield self._chunk(last, "stop", _usage(prompt_tokens, completion_tokens))
+
+    def question_tokens(self) -> int:
+        """``prompt_tokens`` as RAGFlow counts them: cl100k tokens of the last user message
+        (the question), not of everything sent to the model."""
+        questions = [m for m in self.request.messages if m["role"] == "user"]
+        return count_tokens(questions[-1]["content"]) if questions else 0
 
     def _chunk(
         self, delta: ChunkDelta, finish_reason: str | None = None, usage: Usage | None = None

@@ -125,12 +125,16 @@ def parser_config_for_dataset_update(
 def parser_config_for_document_update(
     current: Mapping[str, Any], patch: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """The document's config with ``patch`` merged in.
-
-    RAGFlow also deletes the stored ``raptor`` key when the patch lacks it (spec Appendix A,
-    quirk 10); that is not copied: ``raptor`` is kept.
-    """
-    return deep_merge(current, patch)
+    """The document's config after RAGFlow's update: an empty ``patch`` changes nothing;
+    otherwise ``patch`` is deep-merged in, and when it has no truthy ``raptor`` the stored
+    ``raptor`` is removed (spec Appendix A, quirk 10; the same on a chunk-method change, where
+    the method's defaults are the patch)."""
+    if not patch:
+        return copy.deepcopy(dict(current))
+    merged = deep_merge(current, patch)
+    if not patch.get("raptor") and merged.get("raptor"):
+        del merged["raptor"]
+    return merged
 
 
 _PRESENTATION_SUFFIXES = frozenset({"ppt", "pptx", "pages"})

@@ -37,13 +37,18 @@ RERANK_WINDOW = 64
 CANDIDATE_FLOOR = 128
 CANDIDATES_PER_RESULT = 4
 """Each search side fetches ``max(CANDIDATE_FLOOR, CANDIDATES_PER_RESULT * page * page_size)``
-candidates, capped by ``top_k``: enough for the page asked (a chunk below that rank on both sides
-cannot reach it), while HNSW and fusion cost grow with the count."""
+candidates: enough for the page asked (a chunk below that rank on both sides cannot reach it),
+while HNSW and fusion cost grow with the count. ``top_k`` caps the vector side only: as in
+RAGFlow, full-text matches join the ``top_k`` nearest chunks."""
+
+
+def text_candidate_count(options: SearchOptions) -> int:
+    return max(CANDIDATE_FLOOR, CANDIDATES_PER_RESULT * options.page * options.page_size)
 
 
 def candidate_count(options: SearchOptions) -> int:
-    wanted = max(CANDIDATE_FLOOR, CANDIDATES_PER_RESULT * options.page * options.page_size)
-    return min(options.top_k, wanted)
+    """The vector side's count."""
+    return min(options.top_k, text_candidate_count(options))
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,7 @@ class DocumentCount:
 @dataclass(frozen=True)
 class SearchResult:
     total: int
-    """Chunks reaching the threshold among the candidates (``top_k`` caps the pool)."""
+    """Chunks reaching the threshold among the candidates (``top_k`` caps the vector side)."""
     hits: list[Hit] = field(default_factory=list)
     documents: list[DocumentCount] = field(default_factory=list)
 
@@ -262,7 +267,9 @@ def search(
         dataset_ids=scope.dataset_ids,
         document_ids=scope.document_ids,
     )
-    candidates = runtime.chunks.candidates(terms, vector, filters, candidate_count(options))
+    candidates = runtime.chunks.candidates(
+        terms, vector, filters, candidate_count(options), text_k=text_candidate_count(options)
+    )
     ranked = hybrid.fuse(candidates, options.vector_similarity_weight)
     records: dict[str, ChunkRecord] | None = None
     if rerank is not None:

@@ -173,10 +173,13 @@ class ChunkStore(Protocol):
         vector: numpy.ndarray | None,
         filters: ChunkFilter,
         top_k: int,
+        *,
+        text_k: int | None = None,
     ) -> list[Candidate]:
-        """The union of the ``top_k`` best chunks by text and the ``top_k`` nearest by vector
-        (when ``vector`` is given), each with both similarities; order unspecified. This is
-        what hybrid retrieval fuses, so it returns ids and scores, not records."""
+        """The union of the ``text_k`` (default ``top_k``) best chunks by text and the
+        ``top_k`` nearest by vector (when ``vector`` is given), each with both similarities;
+        order unspecified. This is what hybrid retrieval fuses, so it returns ids and scores,
+        not records."""
         ...
 
     def get(self, chunk_ids: Sequence[str], tenant_ids: Sequence[str]) -> list[ChunkRecord]:

@@ -122,20 +122,26 @@ class SqliteChunkStore:
         vector: numpy.ndarray | None,
         filters: ChunkFilter,
         top_k: int,
+        *,
+        text_k: int | None = None,
     ) -> list[Candidate]:
         query = None if vector is None else query_vector(vector)
-        if not _search.searchable(filters, top_k):
+        text_k = top_k if text_k is None else text_k
+        if not _search.searchable(filters, max(top_k, text_k)):
             return []
         terms = _search.query_terms(query_tokens)
         checked: _search.Passing = {}
-        nearest = [] if query is None else self._nearest(query, filters, top_k, checked)
+        nearest = (
+            [] if query is None or top_k <= 0 else self._nearest(query, filters, top_k, checked)
+        )
         text: list[_search.Hit] = []
         bm25: dict[int, float] = {}
         bound = 0.0
         if terms:
             try:
                 scope = self._text.scope(terms, filters)
-                text = scope.search(top_k, filters.document_ids, filters.available_only)
+                if text_k > 0:
+                    text = scope.search(text_k, filters.document_ids, filters.available_only)
                 bm25 = dict(text)
                 vector_only = [row_id for row_id, _ in nearest if row_id not in bm25]
                 bm25.update(scope.scores(vector_only))

@@ -392,7 +392,7 @@ def test_update_chunk_method_with_parser_config_skips_the_defaults(
     config = body["data"]["parser_config"]
     assert body["data"]["chunk_method"] == "qa"
     assert config["chunk_token_num"] == 99
-    assert config["raptor"]["use_raptor"] is True  # the qa default was not merged in
+    assert "raptor" not in config  # the qa default was not merged in; the patch dropped it
 
 
 def test_update_parser_config_is_deep_merged(alice: Account, dataset: str) -> None:
@@ -406,14 +406,6 @@ def test_update_parser_config_is_deep_merged(alice: Account, dataset: str) -> No
     assert config["graphrag"] == original["graphrag"]
     assert config["delimiter"] == original["delimiter"]
     assert one_doc(alice, dataset, doc["id"])["parser_config"] == config
-
-
-def test_update_parser_config_without_raptor_keeps_raptor(alice: Account, dataset: str) -> None:
-    doc = upload_one(alice, dataset, "a.txt")
-    config = update(alice, dataset, doc["id"], {"parser_config": {"chunk_token_num": 256}})["data"][
-        "parser_config"
-    ]
-    assert config["raptor"] == doc["parser_config"]["raptor"]
 
 
 def test_update_parser_config_must_be_a_dict(alice: Account, dataset: str) -> None:
