@@ -91,9 +91,7 @@ def serve(
     home: HomeOption = None,
 ) -> None:
     """Run the HTTP server."""
-    import uvicorn
-
-    from ragserve.app import create_app
+    from ragserve.app import create_app, run_server
     from ragserve.blas import use_one_blas_thread
 
     settings = _settings(host=host, port=port, home=home)
@@ -106,9 +104,7 @@ def serve(
     # latency, whenever one strikes.
     gc.freeze()
     try:
-        uvicorn.run(
-            application, host=settings.host, port=settings.port, log_level=settings.log_level
-        )
+        run_server(application, settings)
     finally:
         if workers is not None:
             workers.terminate()
@@ -289,6 +285,17 @@ def _print_rows(rows: list[dict[str, Any]], json_output: bool) -> None:
 
 
 client_cli.register(app)
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def admin(ctx: typer.Context) -> None:
+    """Administer a server remotely: users, API keys, services, variables (`admin --help`)."""
+    from ragserve.admin_cli import run
+
+    run(ctx.args)
 
 
 def main() -> None:
