@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ragserve import __version__
 from ragserve.api import (
+    admin,
     ask,
     chat_sessions,
     chats,
@@ -29,11 +30,16 @@ from ragserve.api import (
 )
 from ragserve.api.docs import install_docs
 from ragserve.api.errors import install_error_handlers
-from ragserve.api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from ragserve.api.middleware import (
+    AdminPortMiddleware,
+    BodySizeLimitMiddleware,
+    RequestContextMiddleware,
+)
 from ragserve.api.openapi import install_openapi
 from ragserve.bootstrap import build_runtime
 from ragserve.ingest import store_sync
 from ragserve.runtime import Runtime
+from ragserve.services import admin as admin_service
 from ragserve.settings import Settings
 
 ROUTERS = (
@@ -52,6 +58,7 @@ ROUTERS = (
     chats.router,
     chat_sessions.router,
     ask.router,
+    admin.router,
 )
 
 
@@ -69,6 +76,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # chunk-store changes a failure left pending before the last stop
         await run_in_threadpool(store_sync.apply_all, runtime.sessions, runtime.chunks)
+        await run_in_threadpool(admin_service.ensure_first_admin, runtime)
         yield
         runtime.close()
 
@@ -93,6 +101,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     # Added innermost first: CORS wraps everything, so even error responses carry its headers.
     app.add_middleware(BodySizeLimitMiddleware, max_body_size=settings.max_body_size)
     app.add_middleware(RequestContextMiddleware)
+    if settings.admin_port is not None or not settings.admin_on_main_port:
+        app.add_middleware(AdminPortMiddleware, settings=settings)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -102,3 +112,26 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
             expose_headers=["Authorization", "X-Request-ID"],
         )
     return app
+
+
+def run_server(application: FastAPI, settings: Settings) -> None:
+    """Serve ``application`` on ``port``, and on ``admin_port`` too when it is set (one
+    process, one runtime: ``AdminPortMiddleware`` keeps each port to its routes)."""
+    import socket
+
+    import uvicorn
+
+    config = uvicorn.Config(application, log_level=settings.log_level)
+    ports = [settings.port] if settings.admin_port is None else [settings.port, settings.admin_port]
+    sockets = []
+    for port in ports:
+        family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((settings.host, port))
+        sockets.append(listener)
+    try:
+        uvicorn.Server(config).run(sockets=sockets)
+    finally:
+        for listener in sockets:
+            listener.close()

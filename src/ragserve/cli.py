@@ -187,9 +187,7 @@ def serve(
 ) -> None:
     """Run the HTTP server (settings not given here come from RAGSERVE_* variables, then
     --config's file; see docs/configuration.md)."""
-    import uvicorn
-
-    from ragserve.app import create_app
+    from ragserve.app import create_app, run_server
     from ragserve.blas import use_one_blas_thread
 
     settings = _settings(host=host, port=port, home=home, workers=workers, log_level=log_level)
@@ -202,9 +200,7 @@ def serve(
     # latency, whenever one strikes.
     gc.freeze()
     try:
-        uvicorn.run(
-            application, host=settings.host, port=settings.port, log_level=settings.log_level
-        )
+        run_server(application, settings)
     finally:
         if worker_processes is not None:
             worker_processes.terminate()
@@ -436,6 +432,17 @@ def _print_rows(rows: list[dict[str, Any]], json_output: bool) -> None:
 
 
 client_cli.register(app)
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)
+def admin(ctx: typer.Context) -> None:
+    """Administer a server remotely: users, API keys, services, variables (`admin --help`)."""
+    from ragserve.admin_cli import run
+
+    run(ctx.args)
 
 
 def main() -> None:

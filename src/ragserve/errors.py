@@ -8,6 +8,7 @@
     ├── AuthenticationError       109: the credential is missing, malformed or unknown
     ├── Unauthorized              401: no valid web session (HTTP 401)
     ├── Forbidden                 403: the account may not log in
+    ├── NotAdministrator          403: the admin API needs an active superuser (HTTP 403)
     ├── NotFound                  404: no such route (HTTP 404)
     ├── ResourceNotFound          404: no such item (HTTP 200)
     ├── PayloadTooLarge           400: the request body exceeds the limit (HTTP 413)
@@ -106,6 +107,13 @@ class Unauthorized(RagserveError):
 
 class Forbidden(RagserveError):
     code = RetCode.FORBIDDEN
+
+
+class NotAdministrator(RagserveError):
+    """A valid credential whose user is not an active superuser, on the admin API."""
+
+    code = RetCode.FORBIDDEN
+    http_status = 403
 
 
 class NotFound(RagserveError):

@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -55,6 +55,26 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         default="info", description="Log level of the server."
+    )
+    admin_email: str | None = Field(
+        default=None,
+        description="E-mail of the first administrator, created at start-up with the password "
+        "in `admin_password_file` when no administrator exists yet; unset: none is created.",
+    )
+    admin_password_file: Path | None = Field(
+        default=None,
+        description="File holding the password of `admin_email` (its first line).",
+    )
+    admin_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Also serve the admin API (`/api/v1/admin`, and only it) on this port; "
+        "unset: no admin port.",
+    )
+    admin_on_main_port: bool = Field(
+        default=True,
+        description="Serve the admin API on `port` too; false keeps it to `admin_port`.",
     )
     rsa_private_key_file: Path | None = Field(
         default=None,
@@ -158,6 +178,12 @@ class Settings(BaseSettings):
             if url.startswith(plain):
                 return with_driver + url[len(plain) :]
         return url
+
+    @model_validator(mode="after")
+    def _admin_needs_a_password(self) -> Settings:
+        if self.admin_email is not None and self.admin_password_file is None:
+            raise ValueError("admin_email needs admin_password_file (there is no default password)")
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -14,6 +14,8 @@ EXPECTED_TABLES = {
     "dataset",
     "document",
     "ingest_task",
+    "audit_log",
+    "system_variable",
 }
 
 

@@ -105,7 +105,8 @@ def partial_result(succeeded: int, errors: list[str]) -> Ok | Result[BatchOutcom
 
 
 def is_web_path(path: str) -> bool:
-    return path.startswith("/v1/")
+    """``/v1`` and the admin API answer ``{code, message, data}`` on every error."""
+    return path.startswith(("/v1/", "/api/v1/admin/"))
 
 
 def error_body(error: RagserveError, path: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ragserve.api.envelope import error_body
 from ragserve.errors import PayloadTooLarge, RetCode
+from ragserve.settings import Settings
 
 logger = logging.getLogger("ragserve.api")
 
@@ -100,3 +101,34 @@ class BodySizeLimitMiddleware:
             return message
 
         await self.app(scope, counting_receive, send)
+
+
+class AdminPortMiddleware:
+    """Keeps the admin API and the rest apart by the port a request came in on: the admin port
+    (setting ``admin_port``) answers only ``/api/v1/admin``, and the main port answers it only
+    when ``admin_on_main_port`` is true. Anything else is the usual 404."""
+
+    ADMIN_PREFIX = "/api/v1/admin"
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.admin_port = settings.admin_port
+        self.admin_on_main_port = settings.admin_on_main_port
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            is_admin = path == self.ADMIN_PREFIX or path.startswith(self.ADMIN_PREFIX + "/")
+            server = scope.get("server")
+            on_admin_port = server is not None and server[1] == self.admin_port
+            allowed = is_admin if on_admin_port else (self.admin_on_main_port or not is_admin)
+            if not allowed:
+                body = {
+                    "code": int(RetCode.NOT_FOUND),
+                    "message": f"Not Found: {path}",
+                    "data": None,
+                    "error": "Not Found",
+                }
+                await send_json(send, 404, body)
+                return
+        await self.app(scope, receive, send)

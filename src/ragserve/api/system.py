@@ -23,7 +23,7 @@ from ragserve.schemas.system import (
     SystemStatus,
     TokenPublic,
 )
-from ragserve.services import tokens
+from ragserve.services import tokens, variables
 
 router = APIRouter(prefix="/v1/system", tags=["system"], route_class=RagflowRoute)
 logger = logging.getLogger(__name__)
@@ -132,5 +132,7 @@ def ping() -> str:
 
 @router.get("/config", summary="Server settings for web clients")
 def config(runtime: RuntimeDep) -> WebResult[ServerConfig]:
-    """Whether registration is open; needs no credentials."""
-    return WebResult(data=ServerConfig(registerEnabled=runtime.settings.register_enabled))
+    """Whether registration is open (the `register_enabled` variable); needs no credentials."""
+    with runtime.read() as session:
+        enabled = variables.register_enabled(session, runtime.settings)
+    return WebResult(data=ServerConfig(registerEnabled=enabled))

@@ -19,7 +19,7 @@ from ragserve.schemas.users import (
     UserPublic,
     UserSetting,
 )
-from ragserve.services import users
+from ragserve.services import users, variables
 
 router = APIRouter(prefix="/v1/user", tags=["user"], route_class=RagflowRoute)
 
@@ -37,13 +37,12 @@ def register(
     `Authorization` header is the web session token, to send back as it is (no `Bearer`).
     Refused (103) when the server disallows registration or the email is taken (ignoring
     case)."""
-    if not runtime.settings.register_enabled:
-        raise OperatingError("User registration is disabled!")
     password = runtime.passwords.plain_text(request.password)
     with runtime.transaction() as session:
-        signed_in = users.register(
-            session, request, password=password, defaults=runtime.tenant_defaults
-        )
+        if not variables.register_enabled(session, runtime.settings):
+            raise OperatingError("User registration is disabled!")
+        defaults = variables.tenant_defaults(session, runtime.settings)
+        signed_in = users.register(session, request, password=password, defaults=defaults)
         _start_session(runtime, response, signed_in)
         return WebResult(data=signed_in.user, message=f"{request.nickname}, welcome aboard!")
 

@@ -301,3 +301,31 @@ class ChatSession(Record):
     user_id: Mapped[str] = mapped_column(String(255), default="")
     messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     answer_references: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class AuditEntry(Record):
+    """One action taken through the admin API: who (the administrator's id and e-mail, kept
+    as text so the entry outlives the account), what (``action``, its ``target`` and a short
+    ``detail``), when (``create_time``) and whether it was allowed (``outcome``)."""
+
+    __tablename__ = "audit_log"
+
+    actor_id: Mapped[str] = mapped_column(String(ID_LENGTH), default="", index=True)
+    actor_email: Mapped[str] = mapped_column(String(255), default="")
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(255), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")
+    client_address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class SystemVariable(Record):
+    """A system setting changed at run time through the admin API (RAGFlow's
+    ``system_settings``). Absent: the value of the setting of the same name applies."""
+
+    __tablename__ = "system_variable"
+
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    value: Mapped[str] = mapped_column(Text)
+    """The value as JSON text."""
+    updated_by: Mapped[str] = mapped_column(String(255), default="")
