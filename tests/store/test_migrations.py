@@ -14,6 +14,9 @@ EXPECTED_TABLES = {
     "dataset",
     "document",
     "ingest_task",
+    "user_canvas",
+    "user_canvas_version",
+    "agent_session",
 }
 
 
