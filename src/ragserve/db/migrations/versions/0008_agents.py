@@ -106,9 +106,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_agent_session_create_time"), ["create_time"], unique=False
         )
-        batch_op.create_index(
-            batch_op.f("ix_agent_session_tenant_id"), ["tenant_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_agent_session_tenant_id"), ["tenant_id"], unique=False)
 
 
 def downgrade() -> None:
