@@ -12,6 +12,8 @@ from starlette.concurrency import run_in_threadpool
 
 from ragserve import __version__
 from ragserve.api import (
+    agents,
+    agents_openai,
     ask,
     chat_sessions,
     chats,
@@ -41,6 +43,8 @@ ROUTERS = (
     retrieval.router,
     completions.router,
     chats_openai.router,
+    agents.router,
+    agents_openai.router,
     dify.router,
     users.router,
     system.router,
