@@ -4,6 +4,7 @@ references collected in this turn and the environment (see ``runner.Run``, which
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,7 @@ class RunContext:
     inputs: dict[str, Any] = field(default_factory=dict)
     """Form values given with this call (Begin's inputs, or a resumed UserFillUp's)."""
     time_limit: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def tenant_id(self) -> str:
@@ -85,6 +87,11 @@ class RunContext:
     ) -> dict[int, dict[str, Any]]:
         """Record chunks found in this turn; returns them by their citation key (``[ID:key]``)."""
         keyed = {chunk_key(str(chunk.get("id"))): chunk for chunk in chunks}
+        with self._lock:  # components of one batch run in threads
+            self._record(keyed, doc_aggs)
+        return keyed
+
+    def _record(self, keyed: dict[int, dict[str, Any]], doc_aggs: list[dict[str, Any]]) -> None:
         stored = self.state.reference.setdefault("chunks", {})
         for key, chunk in keyed.items():
             stored[str(key)] = chunk
@@ -99,4 +106,3 @@ class RunContext:
                     "doc_id": aggregate.get("doc_id"),
                     "count": int(aggregate.get("count") or 0),
                 }
-        return keyed

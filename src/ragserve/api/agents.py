@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query
@@ -158,6 +159,6 @@ def agent_completion(
     return Result(data=turn.collect())
 
 
-def _with_done(lines: Any) -> Any:
+def _with_done(lines: Iterator[str]) -> Iterator[str]:
     yield from lines
     yield "data:[DONE]\n\n"

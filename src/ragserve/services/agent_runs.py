@@ -106,10 +106,18 @@ class AgentTurn:
         )
 
     def events(self) -> Iterator[AgentEvent]:
-        """Every canvas event of the turn; the session is stored when they end."""
+        """Every canvas event of the turn; the session is stored when they end. An unexpected
+        failure of the runner itself ends the events with an error message."""
         try:
             for event in self.run.events():
                 yield self._wrap(event)
+        except Exception:
+            logger.exception("agent %s, session %s: the run failed", self.agent_id, self.session_id)
+            self.run.error = "Internal error while running the agent; see the server log."
+            text = f"**ERROR**: {self.run.error}"
+            self.run.answer_parts.append(text)
+            yield self._wrap(RunEvent("message", {"content": text}))
+            yield self._wrap(RunEvent("message_end", {}))
         finally:
             self._store()
 
