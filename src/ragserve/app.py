@@ -13,6 +13,8 @@ from starlette.concurrency import run_in_threadpool
 from ragserve import __version__
 from ragserve.api import (
     admin,
+    agents,
+    agents_openai,
     ask,
     chat_sessions,
     chats,
@@ -47,6 +49,8 @@ ROUTERS = (
     retrieval.router,
     completions.router,
     chats_openai.router,
+    agents.router,
+    agents_openai.router,
     dify.router,
     users.router,
     system.router,

@@ -107,6 +107,9 @@ class Settings(BaseSettings):
         ge=0,
         description="Times a failed call to a model provider is retried (rate limits, 5xx).",
     )
+    agent_run_timeout: float = Field(
+        default=600, gt=0, description="Seconds one turn of an agent may run before it stops."
+    )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,

@@ -12,10 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from api.test_agents import ECHO_DSL
 from api.test_parsing import new_dataset, parse, upload
 from conftest import Account
 from ragserve.app import create_app
 from ragserve.db.models import (
+    Agent,
+    AgentSession,
+    AgentVersion,
     ApiToken,
     Chat,
     ChatSession,
@@ -359,6 +363,14 @@ def test_datasets_and_agents_of_a_user(root: Root, alice: Account, bob: Account)
     listed = root.data("GET", f"/users/{alice.email}/datasets")
     assert [(d["id"], d["name"], d["document_count"]) for d in listed] == [(dataset_id, "birds", 0)]
     assert root.data("GET", f"/users/{alice.email}/agents") == []
+    made = alice.client.post(
+        "/api/v1/agents", json={"title": "echo", "dsl": ECHO_DSL}, headers=alice.api_headers
+    ).json()
+    assert made["code"] == 0, made
+    bob.client.post(
+        "/api/v1/agents", json={"title": "bobs", "dsl": ECHO_DSL}, headers=bob.api_headers
+    )
+    assert [a["title"] for a in root.data("GET", f"/users/{alice.email}/agents")] == ["echo"]
 
 
 def test_api_keys_of_a_user(root: Root, alice: Account, client: TestClient) -> None:
@@ -404,6 +416,13 @@ def _rows(runtime: Runtime, user_id: str) -> dict[str, int]:
                 select(func.count()).where(TenantModel.tenant_id == user_id)
             )
             or 0,
+            "user_canvas": session.scalar(select(func.count()).where(Agent.tenant_id == user_id))
+            or 0,
+            "user_canvas_version": session.scalar(select(func.count(AgentVersion.id))) or 0,
+            "agent_session": session.scalar(
+                select(func.count()).where(AgentSession.tenant_id == user_id)
+            )
+            or 0,
         }
 
 
@@ -432,6 +451,15 @@ def test_deleting_a_user_removes_their_data_from_every_store(
         f"/api/v1/chats/{chat['data']['id']}/sessions", json={}, headers=alice.api_headers
     ).json()
     assert session["code"] == 0, session
+    agent = alice.client.post(
+        "/api/v1/agents", json={"title": "echo", "dsl": ECHO_DSL}, headers=alice.api_headers
+    ).json()
+    assert agent["code"] == 0, agent
+    agent_id = root.data("GET", f"/users/{alice.email}/agents")[0]["id"]
+    agent_session = alice.client.post(
+        f"/api/v1/agents/{agent_id}/sessions", json={}, headers=alice.api_headers
+    ).json()
+    assert agent_session["code"] == 0, agent_session
     bobs_dataset = new_dataset(bob, name="bobs")
     bobs_document = upload(bob, bobs_dataset, "b.md", b"# Bob\n\nBob keeps bees.")
     assert parse(bob, bobs_dataset, [bobs_document]) == {"code": 0}
@@ -440,6 +468,8 @@ def test_deleting_a_user_removes_their_data_from_every_store(
     before = _rows(runtime, alice.id)
     assert before["dataset"] == 1 and before["document"] == 1 and before["chat"] == 1
     assert before["chat_session"] == 1 and before["api_token"] == 1
+    assert before["user_canvas"] == 1 and before["user_canvas_version"] == 1
+    assert before["agent_session"] == 1
     assert _stored_chunks(home, alice.id) > 0
     blobs = runtime.settings.resolved_blob_dir
     assert (blobs / alice.id).is_dir()
@@ -458,6 +488,9 @@ def test_deleting_a_user_removes_their_data_from_every_store(
         "chat": 0,
         "chat_session": 0,
         "tenant_model": 0,
+        "user_canvas": 0,
+        "user_canvas_version": 0,
+        "agent_session": 0,
     }
     with runtime.read() as db:
         tasks = db.scalars(select(IngestTask.document_id)).all()

@@ -16,6 +16,9 @@ EXPECTED_TABLES = {
     "ingest_task",
     "audit_log",
     "system_variable",
+    "user_canvas",
+    "user_canvas_version",
+    "agent_session",
 }
 
 

@@ -31,7 +31,7 @@ logger = logging.getLogger("ragserve.api")
 DIFY_PREFIX = "/api/v1/dify/"
 """Dify's route family answers errors with its own body (see ``_dify_body``)."""
 _NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
-OPENAI_ROUTES = ("/api/v1/chats_openai/",)
+OPENAI_ROUTES = ("/api/v1/chats_openai/", "/api/v1/agents_openai/")
 """Route families that answer errors as OpenAI does: a real HTTP status, OpenAI's body."""
 
 

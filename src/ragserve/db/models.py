@@ -329,3 +329,62 @@ class SystemVariable(Record):
     value: Mapped[str] = mapped_column(Text)
     """The value as JSON text."""
     updated_by: Mapped[str] = mapped_column(String(255), default="")
+
+
+class Agent(Record):
+    """An agent (RAGFlow's ``user_canvas``): a titled canvas DSL owned by a tenant. ``dsl`` is
+    stored as the client sent it; it is validated when a session starts or a run begins."""
+
+    __tablename__ = "user_canvas"
+    __table_args__ = (UniqueConstraint("tenant_id", "title_key"),)
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenant.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(255))
+    # SHA-256 of the title: titles are unique per tenant, exactly as written (RAGFlow's check).
+    title_key: Mapped[str] = mapped_column(String(64))
+    avatar: Mapped[str | None] = mapped_column(Text, default=None)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    permission: Mapped[str] = mapped_column(String(16), default=Permission.ME)
+    canvas_type: Mapped[str | None] = mapped_column(String(32), default=None)
+    canvas_category: Mapped[str] = mapped_column(String(32), default="agent_canvas")
+    dsl: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AgentVersion(Record):
+    """A snapshot of an agent's DSL, written on create and on every DSL update; only the newest
+    ``services.agents.KEPT_VERSIONS`` of an agent are kept (RAGFlow's ``user_canvas_version``)."""
+
+    __tablename__ = "user_canvas_version"
+
+    agent_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("user_canvas.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(255))
+    dsl: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AgentSession(Record):
+    """A conversation with an agent (RAGFlow's ``api_4_conversation`` with source "agent").
+    ``dsl`` is the session's own copy of the canvas, carrying its state between turns
+    (history, globals, the path of the last run, component outputs); later edits of the agent
+    do not reach it. ``reference`` holds one entry per answer, in order."""
+
+    __tablename__ = "agent_session"
+
+    agent_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("user_canvas.id", ondelete="CASCADE"), index=True
+    )
+    # The agent's tenant, so every session lookup is scoped without a join.
+    tenant_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    user_id: Mapped[str] = mapped_column(String(255), default="")
+    source: Mapped[str] = mapped_column(String(16), default="agent")
+    messages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    reference: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    dsl: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    tokens: Mapped[int] = mapped_column(Integer, default=0)
+    duration: Mapped[float] = mapped_column(Float, default=0.0)
+    round: Mapped[int] = mapped_column(Integer, default=0)
+    thumb_up: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[str | None] = mapped_column(Text, default=None)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from ragserve.db.models import ApiToken, Dataset, Tenant, User, UserTenant
+from ragserve.db.models import Agent, ApiToken, Dataset, Tenant, User, UserTenant
 from ragserve.errors import (
     AuthenticationError,
     DataError,
@@ -278,9 +278,14 @@ def user_datasets(session: Session, email: str) -> list[AdminDataset]:
 
 
 def user_agents(session: Session, email: str) -> list[AdminAgent]:
-    """The user's agents. ragserve has no agents yet: always empty for a user who exists."""
-    _user(session, email)
-    return []
+    """The agents of the user's own tenant, oldest first."""
+    user = _user(session, email)
+    rows = session.execute(
+        select(Agent.id, Agent.title, Agent.create_time)
+        .where(Agent.tenant_id == user.id)
+        .order_by(Agent.create_time)
+    ).all()
+    return [AdminAgent(id=id_, title=title, create_time=created) for id_, title, created in rows]
 
 
 def roles() -> list[RolePublic]:

@@ -1,0 +1,33 @@
+"""The components an agent may use, by ``component_name``. One module per component."""
+
+from __future__ import annotations
+
+from ragserve.agent.components.base import Component
+from ragserve.agent.components.begin import Begin
+from ragserve.agent.components.categorize import Categorize
+from ragserve.agent.components.fillup import UserFillUp
+from ragserve.agent.components.llm import LLM
+from ragserve.agent.components.message import Message
+from ragserve.agent.components.retrieval import Retrieval
+from ragserve.agent.components.switch import Switch
+from ragserve.agent.components.variable_assigner import VariableAssigner
+
+COMPONENTS: dict[str, type[Component]] = {
+    cls.component_name: cls
+    for cls in (Begin, UserFillUp, Message, LLM, Retrieval, Categorize, Switch, VariableAssigner)
+}
+
+NOT_YET_SUPPORTED = frozenset(
+    {
+        "Agent", "Iteration", "IterationItem", "Loop", "LoopItem", "ExitLoop", "Invoke",
+        "VariableAggregator", "DataOperations", "ListOperations", "StringTransform",
+        "ExcelProcessor", "PDFGenerator", "CodeExec", "ExeSQL", "Email", "Crawler",
+        "TavilySearch", "TavilyExtract", "Google", "GoogleScholar", "DuckDuckGo", "SearXNG",
+        "Wikipedia", "ArXiv", "PubMed", "GitHub", "DeepL", "QWeather", "YahooFinance", "AkShare",
+        "TuShare", "WenCai", "Jin10",
+    }
+)  # fmt: skip
+"""RAGFlow's other component names: a DSL using one is refused with a message saying that
+ragserve does not run it yet, rather than that it does not exist."""
+
+__all__ = ["COMPONENTS", "NOT_YET_SUPPORTED", "Component"]

@@ -1,0 +1,92 @@
+"""Retrieval: searches datasets for the question and adds the passages found to the turn's
+references, so that an answer citing ``[ID:n]`` points at them. Outputs ``formalized_content``
+(the passages as text, each under its citation ID, for a prompt) and ``json`` (the chunks).
+
+``kb_ids`` holds dataset ids or references to them (``begin@datasets``, with or without
+braces; a reference may hold one id or a list); ``kb_vars`` more references. ``query`` is a
+template, the question by default. ``keywords_similarity_weight`` is the weight of the term
+side, as in RAGFlow (the vector side weighs the rest)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from ragserve.agent import variables
+from ragserve.agent.components.base import Component, ComponentParams
+from ragserve.agent.context import RunContext
+from ragserve.agent.environment import RetrievalQuery
+
+
+class RetrievalParams(ComponentParams):
+    kb_ids: list[str] = Field(default_factory=list)
+    kb_vars: list[str] = Field(default_factory=list)
+    query: str = "{sys.query}"
+    similarity_threshold: float = Field(0.2, ge=0, le=1)
+    keywords_similarity_weight: float = Field(0.5, ge=0, le=1)
+    top_n: int = Field(8, ge=1, le=1024)
+    top_k: int = Field(1024, ge=1, le=10_000)
+    rerank_id: str = ""
+    empty_response: str = ""
+    doc_ids: list[str] = Field(default_factory=list)
+
+    @field_validator("kb_ids", "kb_vars", "doc_ids", mode="before")
+    @classmethod
+    def _a_list(cls, value: Any) -> Any:
+        if value is None or value == "":
+            return []
+        return [value] if isinstance(value, str) else value
+
+
+def formalized(keyed: dict[int, dict[str, Any]]) -> str:
+    """The passages as a prompt shows them, each under the ID an answer cites."""
+    blocks = [
+        f"ID: {key}\nDocument: {chunk.get('document_name', '')}\n"
+        f"Content: {chunk.get('content', '')}"
+        for key, chunk in keyed.items()
+    ]
+    return "\n\n".join(blocks)
+
+
+class Retrieval(Component):
+    component_name = "Retrieval"
+    Params = RetrievalParams
+
+    @property
+    def settings(self) -> RetrievalParams:
+        assert isinstance(self.params, RetrievalParams)
+        return self.params
+
+    def dataset_ids(self, context: RunContext) -> tuple[str, ...]:
+        found: list[str] = []
+        for entry in [*self.settings.kb_ids, *self.settings.kb_vars]:
+            reference = variables.bare_reference(entry)
+            value: Any = context.value(reference) if reference else entry
+            values = value if isinstance(value, list | tuple) else [value]
+            found += [str(item).strip() for item in values if item not in (None, "")]
+        return tuple(dict.fromkeys(found))
+
+    def search(self, context: RunContext, question: str) -> dict[str, Any]:
+        """The search with these parameters for ``question`` (also the Agent tool's call)."""
+        params = self.settings
+        query = RetrievalQuery(
+            question=question,
+            dataset_ids=self.dataset_ids(context),
+            similarity_threshold=params.similarity_threshold,
+            vector_similarity_weight=1 - params.keywords_similarity_weight,
+            top_n=params.top_n,
+            top_k=params.top_k,
+            rerank_id=params.rerank_id,
+            document_ids=tuple(params.doc_ids),
+        )
+        if not question.strip() or not query.dataset_ids:
+            return {"formalized_content": params.empty_response, "json": []}
+        found = context.environment.retrieve(query)
+        if not found.chunks:
+            return {"formalized_content": params.empty_response, "json": []}
+        keyed = context.add_reference(found.chunks, found.doc_aggs)
+        return {"formalized_content": formalized(keyed), "json": found.chunks}
+
+    def run(self, context: RunContext) -> dict[str, Any]:
+        return self.search(context, context.render(self.settings.query))

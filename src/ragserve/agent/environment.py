@@ -1,0 +1,51 @@
+"""What a run needs from the rest of ragserve, as an interface: the services implement it
+(``services.agent_environment``) with the tenant's models and the retrieval path, tests with
+what they need. The runner never reaches the database or the chunk store itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ragserve.models.chat import ChatModel
+
+
+@dataclass(frozen=True)
+class RetrievalQuery:
+    """One dataset search of a Retrieval component (its parameters, references resolved)."""
+
+    question: str
+    dataset_ids: tuple[str, ...]
+    similarity_threshold: float = 0.2
+    vector_similarity_weight: float = 0.3
+    """RAGFlow's ``keywords_similarity_weight`` is the term side's: this is ``1 -`` it."""
+    top_n: int = 8
+    top_k: int = 1024
+    rerank_id: str = ""
+    document_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RetrievedChunks:
+    """Chunks found, each a reference chunk as chat answers show them (``id``, ``content``,
+    ``document_id``, ``document_name``, ``dataset_id``, ``image_id``, ``positions``,
+    ``similarity``…), and the per-document counts ``{doc_name, doc_id, count}``."""
+
+    chunks: list[dict[str, Any]] = field(default_factory=list)
+    doc_aggs: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Environment(Protocol):
+    """The tenant an agent runs for and what it may call."""
+
+    tenant_id: str
+
+    def chat_model(self, llm_id: str) -> ChatModel:
+        """The chat model ``llm_id`` (``name@factory`` or a LiteLLM string) with the tenant's
+        credentials; the tenant's default model when ``llm_id`` is empty. Raises a
+        ``RagserveError`` when there is none."""
+        ...
+
+    def retrieve(self, query: RetrievalQuery) -> RetrievedChunks:
+        """Search datasets the tenant may see; raises a ``RagserveError`` for others."""
+        ...

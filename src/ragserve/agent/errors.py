@@ -1,0 +1,18 @@
+"""Errors of agents: a DSL that cannot run, and a component that failed while running."""
+
+from __future__ import annotations
+
+from ragserve.errors import ArgumentError, RagserveError
+
+
+class DslError(ArgumentError):
+    """The DSL cannot run: its shape, an unknown component, or a parameter (the message names
+    the component and the parameter)."""
+
+
+class ComponentError(RagserveError):
+    """A component failed while running; the message is shown to the client."""
+
+
+class RunTimeout(RagserveError):
+    """The run went past its time limit."""

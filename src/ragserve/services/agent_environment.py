@@ -1,0 +1,64 @@
+"""The environment an agent runs in (``ragserve.agent.environment.Environment``): the tenant's
+chat models and the one retrieval path (``services.retrieval``), scoped to the tenant that
+owns the agent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ragserve.agent.environment import RetrievalQuery, RetrievedChunks
+from ragserve.errors import DataError
+from ragserve.models.chat import ChatModel
+from ragserve.runtime import Runtime
+from ragserve.services import retrieval
+from ragserve.services.completions import reference_chunk
+from ragserve.services.models import tenant_chat_model
+from ragserve.services.tenancy import Caller, CredentialKind
+
+
+@dataclass
+class TenantEnvironment:
+    runtime: Runtime
+    tenant_id: str
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(self.tenant_id, self.tenant_id, CredentialKind.API_TOKEN)
+
+    def chat_model(self, llm_id: str) -> ChatModel:
+        if not llm_id:
+            with self.runtime.read() as session:
+                llm_id = tenant_chat_model(session, self.runtime.settings, self.tenant_id)
+        if not llm_id:
+            raise DataError("No chat model is configured for this tenant.")
+        return self.runtime.chat_model(llm_id, self.tenant_id)
+
+    def retrieve(self, query: RetrievalQuery) -> RetrievedChunks:
+        runtime = self.runtime
+        with runtime.read() as session:
+            scope = retrieval.resolve_scope(
+                session,
+                self.caller,
+                query.dataset_ids,
+                query.document_ids,
+                scopes=runtime.caches.metadata_scopes,
+            )
+        options = retrieval.SearchOptions(
+            page_size=query.top_n,
+            similarity_threshold=query.similarity_threshold,
+            vector_similarity_weight=query.vector_similarity_weight,
+            top_k=query.top_k,
+        )
+        rerank = (
+            runtime.rerank_model(query.rerank_id, self.tenant_id).scores
+            if query.rerank_id
+            else None
+        )
+        result = retrieval.search(runtime, scope, query.question, options, rerank)
+        return RetrievedChunks(
+            chunks=[dict(reference_chunk(hit)) for hit in result.hits],
+            doc_aggs=[
+                {"doc_name": d.document_name, "doc_id": d.document_id, "count": d.count}
+                for d in result.documents
+            ],
+        )

@@ -1,0 +1,131 @@
+"""Fixtures of the agent unit tests: an environment whose chat model is the fake OpenAI server
+(over real HTTP) and whose datasets are a fixed list of chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from helpers.fake_openai import FakeOpenAI
+from ragserve.agent import dsl as dsl_module
+from ragserve.agent.environment import RetrievalQuery, RetrievedChunks
+from ragserve.agent.errors import ComponentError
+from ragserve.agent.runner import Run, RunCall, RunEvent
+from ragserve.models.chat import ChatModel, chat_model_for
+
+CHUNKS = [
+    {
+        "id": "chunk-cranes",
+        "content": "Whooping cranes migrate across North America every autumn.",
+        "document_id": "doc-1",
+        "document_name": "cranes.md",
+        "dataset_id": "ds-1",
+        "image_id": "",
+        "positions": [],
+        "similarity": 0.9,
+    },
+    {
+        "id": "chunk-bread",
+        "content": "Knead the dough, let it rise, then bake the bread.",
+        "document_id": "doc-2",
+        "document_name": "bread.md",
+        "dataset_id": "ds-1",
+        "image_id": "",
+        "positions": [],
+        "similarity": 0.5,
+    },
+]
+
+
+@dataclass
+class Environment:
+    base_url: str
+    tenant_id: str = "tenant-1"
+    chunks: list[dict[str, Any]] = field(default_factory=lambda: list(CHUNKS))
+    queries: list[RetrievalQuery] = field(default_factory=list)
+    failures: int = 0
+    """The next searches that fail."""
+
+    def chat_model(self, llm_id: str) -> ChatModel:
+        return chat_model_for(
+            llm_id or "openai/fake-chat", api_key="sk-test", api_base=self.base_url, max_retries=0
+        )
+
+    def retrieve(self, query: RetrievalQuery) -> RetrievedChunks:
+        self.queries.append(query)
+        if self.failures:
+            self.failures -= 1
+            raise ComponentError("the search failed")
+        if query.dataset_ids != ("ds-1",):
+            return RetrievedChunks()
+        words = set(query.question.lower().split())
+        found = [c for c in self.chunks if words & set(c["content"].lower().split())]
+        aggs = [
+            {"doc_name": c["document_name"], "doc_id": c["document_id"], "count": 1} for c in found
+        ]
+        return RetrievedChunks(found[: query.top_n], aggs)
+
+
+def echo_reply(messages: list[dict[str, Any]]) -> str:
+    system = str(messages[0].get("content", "")) if messages[0].get("role") == "system" else ""
+    question = str(messages[-1].get("content", ""))
+    if "sort a user's message" in system:
+        return "Category: bread" if "bread" in question else "Category: birds"
+    if "[ID:n]" in system:
+        return "Cranes migrate [ID:0] in autumn."
+    if "JSON" in system:
+        return '```json\n{"answer": 42}\n```'
+    if "think" in question:
+        return "<think>Hmm.</think>Thought it over."
+    return f"Fake answer to: {question}"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(reply=echo_reply) as server:
+        yield server
+
+
+@pytest.fixture
+def environment(fake: FakeOpenAI) -> Environment:
+    return Environment(fake.base_url)
+
+
+def node(name: str, params: dict[str, Any] | None = None, downstream: list[str] | None = None,
+         upstream: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
+    return {
+        "obj": {"component_name": name, "params": params or {}},
+        "downstream": downstream or [],
+        "upstream": upstream or [],
+    }
+
+
+def chain(*nodes: tuple[str, str, dict[str, Any]]) -> dict[str, Any]:
+    """A DSL of ``(id, component_name, params)`` in a line, starting with ``begin``."""
+    ids = ["begin", *(n[0] for n in nodes)]
+    components = {"begin": node("Begin", {}, ids[1:2])}
+    for index, (cid, name, params) in enumerate(nodes, start=1):
+        components[cid] = node(name, params, ids[index + 1 : index + 2], [ids[index - 1]])
+    return {"components": components}
+
+
+Runner = Callable[..., tuple[list[RunEvent], Run]]
+
+
+@pytest.fixture
+def run(environment: Environment) -> Runner:
+    def run_once(
+        raw: dict[str, Any], query: str = "hello", **call: Any
+    ) -> tuple[list[RunEvent], Run]:
+        graph = dsl_module.load(raw)
+        turn = Run(graph, environment, RunCall(query=query, **call))
+        return list(turn.events()), turn
+
+    return run_once
+
+
+def said(events: list[RunEvent]) -> str:
+    return "".join(e.data.get("content", "") for e in events if e.event == "message")
