@@ -193,6 +193,40 @@ def test_retrieval_answer_cites_the_dataset(
     assert plain["data"]["data"]["reference"]["chunks"]
 
 
+def test_agent_tool_retrieves_from_the_dataset(
+    alice: Account, corpus: Corpus, fake: FakeOpenAI
+) -> None:
+    """The model (the fake) calls the Agent's Retrieval tool; the search runs on the real
+    dataset and the cited answer's reference is that dataset's chunk."""
+    tool = {
+        "component_name": "Retrieval",
+        "name": "search_birds",
+        "params": {"kb_ids": [corpus.dataset_id], "top_n": 2, "similarity_threshold": 0.0},
+    }
+    dsl = {"components": {
+        "begin": {"obj": {"component_name": "Begin", "params": {}}, "downstream": ["Agent:A"]},
+        "Agent:A": {"obj": {"component_name": "Agent", "params": {
+            "llm_id": "openai/fake-chat", "sys_prompt": "Answer from the knowledge base.",
+            "tools": [tool], "max_rounds": 1}}, "downstream": ["Message:Out"]},
+        "Message:Out": {"obj": {"component_name": "Message",
+                                "params": {"content": ["{Agent:A@content}"]}}},
+    }}  # fmt: skip
+    agent = make_agent(alice, "tool agent", dsl)
+    events = run(alice, agent, question="When do whooping cranes migrate?")
+    text = "".join(e["data"]["content"] for e in events if e["event"] == "message")
+    key = re.search(r"\[ID:(\d+)\]", text)
+    assert key is not None and text.startswith("According to search_birds"), text
+    [end] = [e["data"] for e in events if e["event"] == "message_end"]
+    chunk = end["reference"]["chunks"][key.group(1)]
+    assert chunk["dataset_id"] == corpus.dataset_id
+    assert "cranes" in chunk["content"].lower()
+    called = [r.body for r in fake.requests if r.body.get("tools")]
+    assert called[0]["tools"][0]["function"]["name"] == "search_birds"
+    assert called[1]["messages"][-1]["role"] == "tool"
+    plain = run(alice, agent, question="When do whooping cranes migrate?", stream=False)
+    assert plain["data"]["data"]["reference"]["chunks"]
+
+
 def test_retrieval_of_another_tenants_dataset_fails_the_run(
     alice: Account, bob: Account, corpus: Corpus
 ) -> None:

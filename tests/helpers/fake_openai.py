@@ -6,6 +6,12 @@ an SSE stream (``data: {...}`` chunks, a usage chunk, ``data: [DONE]``); ``POST 
 (the Jina/Cohere protocol vLLM serves) scores each document by the share of the query's words
 it contains.
 
+Tool calls: when a chat request carries ``tools`` and its last message is not a tool's result,
+the reply calls one tool (the first whose name the last user message mentions, else the first),
+every string parameter set to that message's text; when the last message is a tool's result, the
+reply (also with ``tool_choice: none``) is ``tool_reply(messages)`` (by default it names the tool and quotes the result, citing
+``[ID:n]`` when the result holds passages ``ID: n``). Plain and streamed.
+
 The API key picks a failure mode (the exact word, or the word followed by ``-anything``):
 
 * ``bad``: 401 with OpenAI's error body (which quotes the key, as OpenAI does, partly);
@@ -66,6 +72,51 @@ def default_reply(messages: list[dict[str, Any]]) -> str:
     return f"Fake answer to: {content}"
 
 
+def _text(content: Any) -> str:
+    if isinstance(content, list):  # content parts
+        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
+    return str(content or "")
+
+
+def default_tool_reply(messages: list[dict[str, Any]]) -> str:
+    """The answer after a tool ran: which tool, what it said, the first passage cited."""
+    result = _text(messages[-1].get("content"))
+    call_id = messages[-1].get("tool_call_id")
+    name = "the tool"
+    for message in reversed(messages):
+        for call in message.get("tool_calls") or []:
+            if call.get("id") == call_id:
+                name = str(call.get("function", {}).get("name", name))
+    cited = re.search(r"ID: (\d+)", result)
+    if cited:
+        return f"According to {name}, here it is [ID:{cited.group(1)}]."
+    return f"According to {name}: {' '.join(result.split())[:300]}"
+
+
+def tool_call_for(messages: list[dict[str, Any]], tools: list[Any]) -> dict[str, Any]:
+    """The tool call the fake makes: ``{"id", "type", "function": {"name", "arguments"}}``."""
+    question = ""
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            question = _text(message.get("content"))
+            break
+    functions = [t.get("function", {}) for t in tools if isinstance(t, dict)]
+    chosen = next((f for f in functions if f.get("name") and f["name"] in question), None)
+    function = chosen or (functions[0] if functions else {})
+    properties = (function.get("parameters") or {}).get("properties") or {}
+    arguments = {
+        name: question
+        for name, schema in properties.items()
+        if isinstance(schema, dict) and schema.get("type", "string") == "string"
+    }
+    number = sum(1 for m in messages if m.get("role") == "tool")
+    return {
+        "id": f"call_fake_{number}",
+        "type": "function",
+        "function": {"name": str(function.get("name", "")), "arguments": json.dumps(arguments)},
+    }
+
+
 @dataclass
 class RecordedRequest:
     path: str
@@ -91,10 +142,12 @@ class FakeOpenAI:
         dimension: int = 16,
         slow_seconds: float = 5.0,
         reply: Callable[[list[dict[str, Any]]], str] = default_reply,
+        tool_reply: Callable[[list[dict[str, Any]]], str] = default_tool_reply,
     ) -> None:
         self.dimension = dimension
         self.slow_seconds = slow_seconds
         self.reply = reply
+        self.tool_reply = tool_reply
         self.requests: list[RecordedRequest] = []
         self._stopping = threading.Event()
         self._released = threading.Event()
@@ -264,7 +317,13 @@ class FakeOpenAI:
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
             return _error(400, "'messages' is a required property", "invalid_request_error")
-        text = self.reply(messages)
+        tools = body.get("tools")
+        if isinstance(tools, list) and tools:
+            if messages[-1].get("role") != "tool" and body.get("tool_choice") != "none":
+                return self._tool_call(body, tool_call_for(messages, tools))
+            text = self.tool_reply(messages)
+        else:
+            text = self.reply(messages)
         prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages)
         usage = {
             "prompt_tokens": prompt_tokens,
@@ -298,6 +357,25 @@ class FakeOpenAI:
             )
         chunks.append({**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         chunks.append({**head, "choices": [], "usage": usage})
+        return _Answer(200, None, chunks)
+
+    def _tool_call(self, body: dict[str, Any], call: dict[str, Any]) -> _Answer:
+        model = str(body.get("model", ""))
+        head = {"id": f"chatcmpl-{call['id']}", "created": 1700000000, "model": model}
+        usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": None, "tool_calls": [call]}
+            choice = {"index": 0, "message": message, "finish_reason": "tool_calls"}
+            return _Answer(
+                200, {**head, "object": "chat.completion", "choices": [choice], "usage": usage}
+            )
+        chunk_head = {**head, "object": "chat.completion.chunk"}
+        delta = {"role": "assistant", "content": None, "tool_calls": [{"index": 0, **call}]}
+        chunks = [
+            {**chunk_head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+            {**chunk_head, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
+            {**chunk_head, "choices": [], "usage": usage},
+        ]
         return _Answer(200, None, chunks)
 
 
@@ -375,7 +453,10 @@ def fake_openai(
     dimension: int = 16,
     slow_seconds: float = 5.0,
     reply: Callable[[list[dict[str, Any]]], str] = default_reply,
+    tool_reply: Callable[[list[dict[str, Any]]], str] = default_tool_reply,
 ) -> Iterator[str]:
     """A running fake server; yields its base URL (``http://127.0.0.1:<port>/v1``)."""
-    with FakeOpenAI(dimension=dimension, slow_seconds=slow_seconds, reply=reply) as server:
+    with FakeOpenAI(
+        dimension=dimension, slow_seconds=slow_seconds, reply=reply, tool_reply=tool_reply
+    ) as server:
         yield server.base_url

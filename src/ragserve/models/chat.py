@@ -29,6 +29,24 @@ class Delta:
     reasoning: str = ""
 
 
+@dataclass(frozen=True)
+class ToolCall:
+    """A function the model asks to call: the call's id, the function's name and its
+    arguments as the JSON text the model wrote."""
+
+    id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class ToolReply:
+    """A reply to a request offering tools: text, or calls to make (or both)."""
+
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+
+
 class ChatModel(Protocol):
     name: str
 
@@ -42,6 +60,17 @@ class ChatModel(Protocol):
         """The reply as it is generated; ``options`` holds ``GENERATION_OPTIONS``. Raises
         ``ChatError`` (also midway) when the provider fails. Closing the iterator closes the
         connection."""
+        ...
+
+    def complete_with_tools(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+        options: Mapping[str, Any],
+    ) -> ToolReply:
+        """One reply to ``messages`` (which may hold earlier tool calls and ``tool`` results)
+        with ``tools`` offered (OpenAI's function-calling format, through LiteLLM).
+        ``options`` holds ``GENERATION_OPTIONS`` and may hold ``tool_choice``."""
         ...
 
 
@@ -89,6 +118,28 @@ class LiteLLMChat(ProviderModel):
         except Exception as exc:
             raise self._error(exc) from None
 
+    def complete_with_tools(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        tools: Sequence[Mapping[str, Any]],
+        options: Mapping[str, Any],
+    ) -> ToolReply:
+        chosen = {k: options[k] for k in GENERATION_OPTIONS if options.get(k) is not None}
+        extra: dict[str, Any] = {"tools": [dict(tool) for tool in tools]} if tools else {}
+        if tools and options.get("tool_choice"):
+            extra["tool_choice"] = options["tool_choice"]
+        try:
+            response = litellm_module().completion(
+                model=self.model,
+                messages=[dict(message) for message in messages],
+                **extra,
+                **chosen,
+                **self.options(),
+            )
+        except Exception as exc:
+            raise self._error(exc) from None
+        return _tool_reply(response)
+
     def _error(self, exc: Exception) -> ChatError:
         what = f"Chat model {self.name}"
         return ChatError(self.failure(what, exc))
@@ -105,6 +156,29 @@ def _delta(chunk: Any) -> Delta:
         text=text if isinstance(text, str) else "",
         reasoning=reasoning if isinstance(reasoning, str) else "",
     )
+
+
+def _tool_reply(response: Any) -> ToolReply:
+    try:
+        message = response.choices[0].message
+    except (AttributeError, IndexError, TypeError):
+        return ToolReply()
+    content = getattr(message, "content", None)
+    calls = []
+    for number, call in enumerate(getattr(message, "tool_calls", None) or []):
+        function = getattr(call, "function", None)
+        name = getattr(function, "name", None)
+        if not isinstance(name, str) or not name:
+            continue
+        arguments = getattr(function, "arguments", None)
+        calls.append(
+            ToolCall(
+                id=str(getattr(call, "id", None) or f"call_{number}"),
+                name=name,
+                arguments=arguments if isinstance(arguments, str) else "{}",
+            )
+        )
+    return ToolReply(content if isinstance(content, str) else "", tuple(calls))
 
 
 def _reply_text(response: Any) -> str:

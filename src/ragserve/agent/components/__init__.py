@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ragserve.agent.components.agent import Agent
 from ragserve.agent.components.base import Component
 from ragserve.agent.components.begin import Begin
 from ragserve.agent.components.categorize import Categorize
@@ -14,12 +15,22 @@ from ragserve.agent.components.variable_assigner import VariableAssigner
 
 COMPONENTS: dict[str, type[Component]] = {
     cls.component_name: cls
-    for cls in (Begin, UserFillUp, Message, LLM, Retrieval, Categorize, Switch, VariableAssigner)
+    for cls in (
+        Begin,
+        UserFillUp,
+        Message,
+        LLM,
+        Agent,
+        Retrieval,
+        Categorize,
+        Switch,
+        VariableAssigner,
+    )
 }
 
 NOT_YET_SUPPORTED = frozenset(
     {
-        "Agent", "Iteration", "IterationItem", "Loop", "LoopItem", "ExitLoop", "Invoke",
+        "Iteration", "IterationItem", "Loop", "LoopItem", "ExitLoop", "Invoke",
         "VariableAggregator", "DataOperations", "ListOperations", "StringTransform",
         "ExcelProcessor", "PDFGenerator", "CodeExec", "ExeSQL", "Email", "Crawler",
         "TavilySearch", "TavilyExtract", "Google", "GoogleScholar", "DuckDuckGo", "SearXNG",

@@ -1,0 +1,235 @@
+"""Agent: an LLM that may call tools (OpenAI function calling, through LiteLLM) before it
+answers. ``tools`` holds component configs ``{component_name, name, params}``: a Retrieval
+(searches its datasets for the query the model writes; the passages join the turn's
+references, so the answer can cite them as ``[ID:n]``) or another Agent (a sub-agent: it gets
+the model's ``user_prompt`` as its question and answers with its own tools).
+
+Each round the model either answers or asks for tool calls; the calls run and their results
+go back to it. After ``max_rounds`` rounds of calls the model is asked to answer without
+tools. Outputs: ``content`` (the answer), ``structured`` (with ``output_structure``) and
+``use_tools`` (each call: ``name``, ``arguments``, ``results``). MCP servers are not run yet:
+a DSL with ``mcp`` entries is refused when it loads."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ragserve.agent.components.base import ComponentParams
+from ragserve.agent.components.llm import (
+    CITE_PROMPT,
+    JSON_PROMPT,
+    LLM,
+    LLMParams,
+    parse_json_answer,
+)
+from ragserve.agent.components.retrieval import Retrieval, RetrievalParams
+from ragserve.agent.context import RunContext
+from ragserve.agent.errors import ComponentError
+from ragserve.models.chat import ChatModel, ToolCall
+from ragserve.schemas.agent_dsl import ComponentNode, ComponentObject
+
+TOOL_COMPONENTS = ("Retrieval", "Agent")
+"""The components an Agent can call as tools today."""
+_NAME = re.compile(r"[^a-zA-Z0-9_-]+")
+NOTHING_FOUND = "Nothing was found."
+
+
+class ToolConfig(BaseModel):
+    """One entry of an Agent's ``tools``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    component_name: str
+    name: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class AgentParams(LLMParams):
+    tools: list[ToolConfig] = Field(default_factory=list)
+    mcp: list[Any] = Field(default_factory=list)
+    max_rounds: int = Field(5, ge=0, le=50, description="Rounds of tool calls before answering.")
+    user_prompt: str = ""
+    """What a sub-agent's caller should pass (RAGFlow's UI writes it; shown as a hint)."""
+
+    @model_validator(mode="after")
+    def _tools_can_run(self) -> AgentParams:
+        if self.mcp:
+            raise ValueError("MCP servers are not supported yet (`mcp` must be empty)")
+        for number, tool in enumerate(self.tools):
+            if tool.component_name not in TOOL_COMPONENTS:
+                raise ValueError(
+                    f"tool {number} (`{tool.component_name}`) cannot be an Agent tool yet; "
+                    f"tools may be: {', '.join(TOOL_COMPONENTS)}"
+                )
+            params_class = AgentParams if tool.component_name == "Agent" else RetrievalParams
+            try:
+                params_class.model_validate(tool.params)
+            except ValidationError as error:
+                first = error.errors(include_url=False)[0]
+                where = ".".join(str(part) for part in first["loc"]) or "(all)"
+                raise ValueError(f"tool {number} parameter `{where}`: {first['msg']}") from None
+        return self
+
+
+def _function_name(tool: ToolConfig, taken: set[str]) -> str:
+    base = _NAME.sub("_", tool.name or tool.component_name).strip("_")[:56] or "tool"
+    name, number = base, 2
+    while name in taken:
+        name, number = f"{base}_{number}", number + 1
+    taken.add(name)
+    return name
+
+
+class Agent(LLM):
+    component_name = "Agent"
+    Params = AgentParams
+
+    def __init__(self, component_id: str, params: ComponentParams, node: ComponentNode) -> None:
+        super().__init__(component_id, params, node)
+        self.tools: dict[str, Retrieval | Agent] = {}
+        self.functions: list[dict[str, Any]] = []
+        taken: set[str] = set()
+        for tool in self.settings_of_agent.tools:
+            name = _function_name(tool, taken)
+            tool_node = ComponentNode(
+                obj=ComponentObject(component_name=tool.component_name, params=tool.params)
+            )
+            tool_id = f"{component_id}::{name}"
+            if tool.component_name == "Agent":
+                self.tools[name] = Agent(
+                    tool_id, AgentParams.model_validate(tool.params), tool_node
+                )
+            else:
+                retrieval_params = RetrievalParams.model_validate(tool.params)
+                self.tools[name] = Retrieval(tool_id, retrieval_params, tool_node)
+            self.functions.append(self._function(name, self.tools[name]))
+
+    @property
+    def settings_of_agent(self) -> AgentParams:
+        assert isinstance(self.params, AgentParams)
+        return self.params
+
+    @staticmethod
+    def _function(name: str, tool: Retrieval | Agent) -> dict[str, Any]:
+        described = (tool.params.description or "").strip()
+        if isinstance(tool, Agent):
+            hint = tool.settings_of_agent.user_prompt.strip()
+            description = described or "An assistant that answers a request."
+            parameter = {
+                "type": "string",
+                "description": hint or "The request for this assistant, written in full.",
+            }
+            key = "user_prompt"
+        else:
+            description = described or (
+                "Searches the knowledge base for passages relevant to a query."
+            )
+            parameter = {"type": "string", "description": "What to search for."}
+            key = "query"
+        return {
+            "type": "function",
+            "function": {
+                "name": name,
+                "description": description,
+                "parameters": {
+                    "type": "object",
+                    "properties": {key: parameter},
+                    "required": [key],
+                },
+            },
+        }
+
+    def _cites(self, context: RunContext) -> bool:
+        has_search = any(isinstance(tool, Retrieval) for tool in self.tools.values())
+        return self.settings_of_agent.cite and (
+            has_search or bool(context.state.reference.get("chunks"))
+        )
+
+    def _system_extra(self, context: RunContext, *, by_llm: bool) -> str:
+        """Instructions added to the system prompt (``by_llm``: ``LLM.messages`` already adds
+        the citation prompt when passages were retrieved before)."""
+        params = self.settings_of_agent
+        extra = ""
+        if self._cites(context) and not (by_llm and context.state.reference.get("chunks")):
+            extra += CITE_PROMPT
+        if params.output_structure:
+            extra += JSON_PROMPT + json.dumps(params.output_structure, ensure_ascii=False)
+        return extra
+
+    def _call(self, context: RunContext, call: ToolCall) -> tuple[Any, str]:
+        """The arguments the model gave and the tool's result as text for the model."""
+        tool = self.tools.get(call.name)
+        try:
+            arguments = json.loads(call.arguments or "{}")
+        except ValueError:
+            arguments = {}
+        if not isinstance(arguments, dict):
+            arguments = {}
+        if tool is None:
+            return arguments, f"There is no tool named {call.name}."
+        if isinstance(tool, Agent):
+            request = str(arguments.get("user_prompt") or arguments.get("query") or context.query)
+            return arguments, tool.answer(context, request)["content"] or "(no answer)"
+        query = str(arguments.get("query") or context.query)
+        found = tool.search(context, query)
+        return arguments, str(found["formalized_content"] or NOTHING_FOUND)
+
+    def answer(self, context: RunContext, request: str | None = None) -> dict[str, Any]:
+        """The tool rounds and the answer. ``request`` is a sub-agent's question (its caller's
+        ``user_prompt``); a node uses its prompts and the conversation."""
+        params = self.settings_of_agent
+        chat: ChatModel = context.environment.chat_model(params.llm_id)
+        options = params.generation_options()
+        if request is None:
+            messages: list[dict[str, Any]] = list(
+                self.messages(context, self._system_extra(context, by_llm=True))
+            )
+        else:
+            system = context.render(params.sys_prompt) + self._system_extra(context, by_llm=False)
+            messages = [{"role": "system", "content": system}] if system.strip() else []
+            messages.append({"role": "user", "content": request})
+        used: list[dict[str, Any]] = []
+        text = ""
+        for number in range(params.max_rounds + 1):
+            context.check_deadline()
+            last = number == params.max_rounds
+            reply = chat.complete_with_tools(
+                messages, self.functions, {**options, "tool_choice": "none"} if last else options
+            )
+            text = reply.text
+            if not reply.tool_calls or last or not self.functions:
+                break
+            messages.append(
+                {
+                    "role": "assistant",
+                    "content": reply.text or None,
+                    "tool_calls": [
+                        {
+                            "id": call.id,
+                            "type": "function",
+                            "function": {"name": call.name, "arguments": call.arguments},
+                        }
+                        for call in reply.tool_calls
+                    ],
+                }
+            )
+            for call in reply.tool_calls:
+                arguments, result = self._call(context, call)
+                used.append({"name": call.name, "arguments": arguments, "results": result})
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+        outputs: dict[str, Any] = {"content": text, "use_tools": used}
+        if params.output_structure:
+            outputs["structured"] = parse_json_answer(text, f"Agent {self.id}")
+        return outputs
+
+    def run(self, context: RunContext) -> dict[str, Any]:
+        if not self.tools:
+            return super().run(context)  # no tools: an LLM (streams to a Message)
+        outputs = self.answer(context)
+        if not str(outputs["content"]).strip():
+            raise ComponentError(f"Agent {self.id}: the model gave no answer.")
+        return outputs
