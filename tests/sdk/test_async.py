@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from conftest import Account
 from ragserve.sdk import (
     APIError,
+    AsyncAgent,
     AsyncChat,
     AsyncChunk,
     AsyncDataSet,
@@ -23,6 +24,7 @@ from ragserve.sdk import (
     ChunkUpdateError,
 )
 from sdk.conftest import BASE_URL, FACT, OWLS
+from sdk.test_agent import tool_dsl
 
 Scenario = Callable[[AsyncRAGFlow], Awaitable[None]]
 
@@ -114,6 +116,34 @@ def test_chats_sessions_and_answers(run: Callable[[Scenario], None]) -> None:
         assert await chat.list_sessions() == []
         await rag.delete_chats([chat.id])
         assert await rag.list_chats() == []
+
+    run(scenario)
+
+
+def test_agents_sessions_and_answers(run: Callable[[Scenario], None]) -> None:
+    async def scenario(rag: AsyncRAGFlow) -> None:
+        dataset = await parsed_dataset(rag)
+        assert await rag.create_agent("owl agent", tool_dsl(dataset.id)) is None
+        [agent] = await rag.list_agents(title="owl agent")
+        assert isinstance(agent, AsyncAgent)
+        await rag.update_agent(agent.id, description="Owls.")
+        assert [a.description for a in await rag.list_agents()] == ["Owls."]
+        session = await agent.create_session()
+        assert isinstance(session, AsyncSession) and session.agent_id == agent.id
+        assert [s.id for s in await agent.list_sessions()] == [session.id]
+
+        [message] = [m async for m in session.ask("How do barn owls hunt?")]
+        assert "[ID:" in message.content and isinstance(message.reference, dict)
+        async with session.ask("And by day?", stream=True) as stream:
+            messages = [m async for m in stream]
+        assert "[ID:" in "".join(m.content for m in messages)
+        assert isinstance(messages[-1].reference, dict)
+
+        await agent.delete_sessions([session.id])
+        assert await agent.list_sessions() == []
+        await rag.delete_agent(agent.id)
+        with pytest.raises(APIError):
+            await rag.delete_agent(agent.id)
 
     run(scenario)
 

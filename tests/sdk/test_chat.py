@@ -103,6 +103,6 @@ def test_a_model_failing_midway_raises_after_the_pieces_before(chat: Chat) -> No
 
 
 def test_a_session_without_a_chat_cannot_ask(rag: RAGFlow) -> None:
-    session = Session(rag, {"id": "s1", "agent_id": "a1"})
-    with pytest.raises(RAGServeError, match="agents are not supported"):
+    session = Session(rag, {"id": "s1"})
+    with pytest.raises(RAGServeError, match="no chat assistant and no agent"):
         next(session.ask("hello"))

@@ -19,9 +19,8 @@ PAIRS = [
     (ragflow_sdk.Chunk, sdk.Chunk, sdk.AsyncChunk),
     (ragflow_sdk.Chat, sdk.Chat, sdk.AsyncChat),
     (ragflow_sdk.Session, sdk.Session, sdk.AsyncSession),
+    (ragflow_sdk.Agent, sdk.Agent, sdk.AsyncAgent),
 ]
-AGENTS = {"list_agents", "create_agent", "update_agent", "delete_agent"}
-"""Left out until ragserve has agents."""
 RESOURCE_HELPERS = {"get", "post", "put", "rm"}
 """ragflow-sdk's ``Base`` request helpers; only ``RAGFlow``'s raw requests are offered."""
 SYNC_ONLY = {"get", "post", "put", "delete"}
@@ -49,7 +48,7 @@ def parameters(function: Any) -> list[tuple[str, Any]]:
 
 @pytest.mark.parametrize(("theirs", "ours", "_"), PAIRS, ids=lambda c: c.__name__)
 def test_every_method_of_ragflow_sdk_with_its_arguments(theirs: type, ours: type, _: type) -> None:
-    wanted = public_methods(theirs) - AGENTS - RESOURCE_HELPERS - {"to_json"}
+    wanted = public_methods(theirs) - RESOURCE_HELPERS - {"to_json"}
     if theirs is ragflow_sdk.RAGFlow:
         wanted |= SYNC_ONLY
     assert wanted <= public_methods(ours)
@@ -80,6 +79,7 @@ def test_async_twins_match_the_sync_classes(theirs: type, sync: type, twin: type
         (ragflow_sdk.Chat.Prompt, sdk.Chat.Prompt),
         (ragflow_sdk.Session, sdk.Session),
         (TheirMessage, sdk.Message),
+        (ragflow_sdk.Agent, sdk.Agent),
     ],
     ids=lambda c: c.__qualname__,
 )
@@ -88,6 +88,7 @@ def test_objects_start_with_ragflow_sdks_defaults(theirs: type, ours: type) -> N
     our_values = ours(None, {}).to_json()
     if ours is sdk.Session:
         assert our_values.pop("chat_id") is None  # ragflow-sdk only sets it when given
+        assert our_values.pop("agent_id") is None
     if ours is sdk.Chat:
         for nested in ("llm", "prompt"):
             their_values[nested] = {

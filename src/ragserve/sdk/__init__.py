@@ -8,6 +8,7 @@ The public names are the ones listed here; the ``_modules`` may change. See docs
 This package imports nothing from the rest of ragserve: it needs only httpx.
 """
 
+from ragserve.sdk._agent import Agent, AsyncAgent
 from ragserve.sdk._async_client import AsyncRAGFlow
 from ragserve.sdk._chat import AsyncChat, Chat
 from ragserve.sdk._chunk import AsyncChunk, Chunk
@@ -32,6 +33,8 @@ from ragserve.sdk._session import AsyncMessageStream, AsyncSession, Message, Mes
 __all__ = [
     "DEFAULT_TIMEOUT",
     "APIError",
+    "Agent",
+    "AsyncAgent",
     "AsyncChat",
     "AsyncChunk",
     "AsyncDataSet",

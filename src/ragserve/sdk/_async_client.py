@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from ragserve.sdk._agent import AsyncAgent, agent_body, agents_query
 from ragserve.sdk._chat import AsyncChat, Chat
 from ragserve.sdk._chunk import AsyncChunk
 from ragserve.sdk._client import chat_body, dataset_body, first_dataset, list_query, retrieval_body
@@ -104,6 +105,37 @@ class AsyncRAGFlow:
         query = list_query(page, page_size, orderby, desc, id, name)
         listed = await self._http.call("GET", "/chats", params=query)
         return [AsyncChat(self, data) for data in listed]
+
+    async def list_agents(
+        self,
+        page: int = 1,
+        page_size: int = 30,
+        orderby: str = "update_time",
+        desc: bool = True,
+        id: str | None = None,
+        title: str | None = None,
+    ) -> list[AsyncAgent]:
+        query = agents_query(page, page_size, orderby, desc, id, title)
+        listed = await self._http.call("GET", "/agents", params=query)
+        return [AsyncAgent(self, data) for data in listed]
+
+    async def create_agent(
+        self, title: str, dsl: dict[str, Any], description: str | None = None
+    ) -> None:
+        await self._http.call("POST", "/agents", json=agent_body(title, description, dsl))
+
+    async def update_agent(
+        self,
+        agent_id: str,
+        title: str | None = None,
+        description: str | None = None,
+        dsl: dict[str, Any] | None = None,
+    ) -> None:
+        body = agent_body(title, description, dsl)
+        await self._http.call("PUT", f"/agents/{agent_id}", json=body)
+
+    async def delete_agent(self, agent_id: str) -> None:
+        await self._http.call("DELETE", f"/agents/{agent_id}", json={})
 
     async def retrieve(
         self,

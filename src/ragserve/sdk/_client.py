@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from ragserve.sdk._agent import Agent, agent_body, agents_query
 from ragserve.sdk._chat import Chat
 from ragserve.sdk._chunk import Chunk
 from ragserve.sdk._dataset import DataSet
@@ -228,6 +229,40 @@ class RAGFlow:
         """Your chats, a page at a time, newest first unless ``desc=False``."""
         query = list_query(page, page_size, orderby, desc, id, name)
         return [Chat(self, data) for data in self._http.call("GET", "/chats", params=query)]
+
+    # --- agents ---
+
+    def list_agents(
+        self,
+        page: int = 1,
+        page_size: int = 30,
+        orderby: str = "update_time",
+        desc: bool = True,
+        id: str | None = None,
+        title: str | None = None,
+    ) -> list[Agent]:
+        """Your agents, a page at a time, last changed first unless ``desc=False``."""
+        query = agents_query(page, page_size, orderby, desc, id, title)
+        return [Agent(self, data) for data in self._http.call("GET", "/agents", params=query)]
+
+    def create_agent(self, title: str, dsl: dict[str, Any], description: str | None = None) -> None:
+        """Stores an agent. As in RAGFlow nothing is returned: ``list_agents(title=...)``
+        finds it."""
+        self._http.call("POST", "/agents", json=agent_body(title, description, dsl))
+
+    def update_agent(
+        self,
+        agent_id: str,
+        title: str | None = None,
+        description: str | None = None,
+        dsl: dict[str, Any] | None = None,
+    ) -> None:
+        """Changes the fields given; a new DSL is a new version."""
+        self._http.call("PUT", f"/agents/{agent_id}", json=agent_body(title, description, dsl))
+
+    def delete_agent(self, agent_id: str) -> None:
+        """Deletes the agent, its versions and its sessions."""
+        self._http.call("DELETE", f"/agents/{agent_id}", json={})
 
     # --- retrieval ---
 

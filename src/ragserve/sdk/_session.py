@@ -1,4 +1,5 @@
-"""``Session``: a conversation with a chat assistant, and its answers as ``Message`` streams.
+"""``Session``: a conversation with a chat assistant or an agent, and its answers as
+``Message`` streams.
 
 ``Session.ask`` returns an iterator of messages, whether the answer is streamed or not (one
 message then), as ragflow-sdk's generator does. The request is sent at the first ``next()``.
@@ -29,13 +30,21 @@ _DONE: Any = object()
 
 class Message(Base):
     """A piece of an answer (streamed) or the whole answer. ``reference`` lists the chunks
-    the answer quotes, as dicts; ``id`` is the answer's id in the session."""
+    the answer quotes, as dicts; ``id`` is the answer's id in the session. An agent's
+    reference is a dict of chunks by the number its answer cites (``[ID:n]``)."""
 
     content: str = "Hi! I am your assistant, can I help you?"
-    reference: list[dict[str, Any]] | None = None
+    reference: list[dict[str, Any]] | dict[str, dict[str, Any]] | None = None
     role: str = "assistant"
     prompt: str | None = None
     id: str | None = None
+
+    def _merge(self, values: Mapping[str, Any]) -> None:
+        """As ``Base``, but the reference stays plain dicts (an agent's is keyed by number)."""
+        rest = {key: value for key, value in values.items() if key != "reference"}
+        super()._merge(rest)
+        if "reference" in values:
+            self.reference = values["reference"]
 
 
 def message_of(rag: Any, data: Mapping[str, Any]) -> Message:
@@ -81,6 +90,47 @@ def streamed_message(rag: Any, payload: Any) -> Message | None:
     return message_of(rag, data)
 
 
+def agent_message_of(rag: Any, data: Mapping[str, Any]) -> Message:
+    """The message of an agent's non-streamed answer (its ``workflow_finished`` event)."""
+    inner = data.get("data")
+    inner = inner if isinstance(inner, Mapping) else {}
+    values: dict[str, Any] = {"content": inner.get("content") or "", "role": "assistant"}
+    reference = inner.get("reference")
+    if isinstance(reference, Mapping) and reference.get("chunks"):
+        values["reference"] = dict(reference["chunks"])
+    if data.get("message_id"):
+        values["id"] = data["message_id"]
+    return Message(rag, values)
+
+
+def agent_streamed_message(rag: Any, payload: Any) -> Message | None:
+    """The message of one streamed agent event: a ``message`` event's text, or the reference
+    of a ``message_end`` that has one; ``None`` for the other events (``node_finished``, the
+    reasoning markers), which ragflow-sdk cannot read (see docs/compatibility.md).
+
+    :raises APIError: the event is an error envelope.
+    """
+    if not isinstance(payload, Mapping):
+        return None
+    if payload.get("code", 0) != 0:
+        raise api_error(dict(payload))
+    data = payload.get("data")
+    if not isinstance(data, Mapping):
+        return None
+    event = payload.get("event")
+    values: dict[str, Any] = {"role": "assistant", "id": payload.get("message_id")}
+    if event == "message":
+        content = data.get("content")
+        if not isinstance(content, str) or not content:
+            return None
+        return Message(rag, {**values, "content": content})
+    if event == "message_end":
+        reference = data.get("reference")
+        if isinstance(reference, Mapping) and reference.get("chunks"):
+            return Message(rag, {**values, "content": "", "reference": dict(reference["chunks"])})
+    return None
+
+
 def is_event_stream(response: httpx.Response) -> bool:
     return str(response.headers.get("Content-Type", "")).startswith("text/event-stream")
 
@@ -94,14 +144,35 @@ class _SessionFields(Base):
         [{"role": "assistant", "content": "Hi! I am your assistant, can I help you?"}]
     )
     chat_id: str | None = None
+    agent_id: str | None = None
+
+    @property
+    def _of_agent(self) -> bool:
+        return bool(self.agent_id) and not self.chat_id
 
     def _question(self, question: str, stream: bool, kwargs: dict[str, Any]) -> tuple[str, Any]:
         """The completion request's path and body."""
-        if not self.chat_id:
-            raise RAGServeError("This session belongs to no chat assistant (agents are not "
-                                "supported by this SDK yet).")  # fmt: skip
         body = {"question": question, "stream": stream, "session_id": self.id, **kwargs}
+        if self._of_agent:
+            return f"/agents/{self.agent_id}/completions", body
+        if not self.chat_id:
+            raise RAGServeError("This session belongs to no chat assistant and no agent.")
         return f"/chats/{self.chat_id}/completions", body
+
+    def _message(self, data: Any) -> Message:
+        """The message of a non-streamed answer's ``data``."""
+        if self._of_agent:
+            return agent_message_of(self.rag, data if isinstance(data, Mapping) else {})
+        return message_of(self.rag, data)
+
+    def _streamed(self, payload: Any) -> Message | bool | None:
+        """A streamed event's message; ``None`` to skip the event, ``False`` at the end."""
+        if payload is _DONE:
+            return False
+        if self._of_agent:
+            return agent_streamed_message(self.rag, payload)
+        message = streamed_message(self.rag, payload)
+        return False if message is None else message
 
     @property
     def _path(self) -> str:
@@ -167,16 +238,17 @@ class Session(_SessionFields):
         try:
             if not is_event_stream(response):
                 response.read()
-                yield message_of(self.rag, data_of(response))
+                yield self._message(data_of(response))
                 return
             for line in response.iter_lines():
                 payload = event_of(line)
                 if payload is None:
                     continue
-                message = streamed_message(self.rag, payload)
-                if message is None:
+                message = self._streamed(payload)
+                if message is False:
                     return
-                yield message
+                if isinstance(message, Message):
+                    yield message
         finally:
             response.close()
 
@@ -202,16 +274,17 @@ class AsyncSession(_SessionFields):
         try:
             if not is_event_stream(response):
                 await response.aread()
-                yield message_of(self.rag, data_of(response))
+                yield self._message(data_of(response))
                 return
             async for line in response.aiter_lines():
                 payload = event_of(line)
                 if payload is None:
                     continue
-                message = streamed_message(self.rag, payload)
-                if message is None:
+                message = self._streamed(payload)
+                if message is False:
                     return
-                yield message
+                if isinstance(message, Message):
+                    yield message
         finally:
             await response.aclose()
 
