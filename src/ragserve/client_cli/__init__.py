@@ -2,7 +2,8 @@
 
 The server and key come from ``--url``/``--api-key``, else ``RAGSERVE_URL``/``RAGSERVE_API_KEY``,
 else the file ``ragserve login`` writes (``$XDG_CONFIG_HOME/ragserve/client.json``). Listings
-take ``--json`` for scripts. ``--dataset`` and ``--chat`` take a name or an id. Without a
+take ``--json`` for scripts. ``--dataset`` and ``--chat`` take a name or an id, ``--agent`` a
+title or an id. Without a
 terminal, output is plain: no colours, no progress bars, and lines are not wrapped.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import typer
 
 from ragserve.client_cli import _commands, _upload
+from ragserve.client_cli._agents import agent_app
 from ragserve.client_cli._common import (
     chat_app,
     chunk_app,
@@ -39,3 +41,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(doc_app, name="doc")
     app.add_typer(chunk_app, name="chunk")
     app.add_typer(chat_app, name="chat")
+    app.add_typer(agent_app, name="agent")

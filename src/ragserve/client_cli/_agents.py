@@ -1,0 +1,261 @@
+"""``ragserve agent ...``: create agents from DSL files, list and delete them, and run one."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from ragserve.client_cli._common import (
+    ID_PATTERN,
+    PAGE_SIZE,
+    JsonOption,
+    KeyOption,
+    QuietOption,
+    UrlOption,
+    YesOption,
+    client,
+    confirm,
+    err,
+    failures,
+    out,
+    show,
+)
+from ragserve.sdk import Agent, APIError, AuthenticationError, RAGFlow, RAGServeError
+
+agent_app = typer.Typer(help="Create, list, delete and run agents.", no_args_is_help=True)
+
+AgentOption = Annotated[str, typer.Option("--agent", "-a", help="Agent title or id.")]
+
+
+def _listed(rag: RAGFlow, **query: Any) -> list[Agent]:
+    """``list_agents(**query)``; an id or title the server does not know is an empty list."""
+    try:
+        return rag.list_agents(page_size=PAGE_SIZE, **query)
+    except AuthenticationError:
+        raise
+    except APIError:
+        return []
+
+
+def find_agent(rag: RAGFlow, reference: str) -> Agent:
+    """The agent with this id or, failing that, this title.
+
+    :raises RAGServeError: no agent of the caller has either.
+    """
+    if ID_PATTERN.fullmatch(reference):
+        found = _listed(rag, id=reference)
+        if found:
+            return found[0]
+    titled = [agent for agent in _listed(rag, title=reference) if agent.title == reference]
+    if not titled:
+        raise RAGServeError(f"Agent {reference} does not exist.")
+    return titled[0]
+
+
+def read_agent_file(path: Path) -> tuple[dict[str, Any], str | None, str | None]:
+    """The DSL, title and description of a file: a DSL (with ``components``), or an agent
+    as RAGFlow exports one (``{"title", "description", "dsl"}``)."""
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise RAGServeError(f"Cannot read {path}: {error.strerror}.") from None
+    except ValueError as error:
+        raise RAGServeError(f"{path} is not JSON: {error}.") from None
+    if not isinstance(loaded, dict):
+        raise RAGServeError(f"{path} does not hold a JSON object.")
+    if isinstance(loaded.get("dsl"), dict):
+        return loaded["dsl"], loaded.get("title"), loaded.get("description")
+    if "components" not in loaded:
+        raise RAGServeError(f"{path} holds no agent DSL (no `components`).")
+    return loaded, None, None
+
+
+def _agent_row(agent: Agent) -> dict[str, Any]:
+    return {
+        "id": agent.id,
+        "title": getattr(agent, "title", ""),
+        "description": agent.description or "",
+        "updated": getattr(agent, "update_date", ""),
+    }
+
+
+@agent_app.command("create")
+def agent_create(
+    file: Annotated[Path, typer.Option("--file", "-f", help="A DSL file (JSON).")],
+    title: Annotated[
+        str | None, typer.Option(help="Default: the file's title, else its name.")
+    ] = None,
+    description: Annotated[str | None, typer.Option()] = None,
+    json_output: JsonOption = False,
+    quiet: QuietOption = False,
+    url: UrlOption = None,
+    api_key: KeyOption = None,
+) -> None:
+    """Create an agent from a DSL file (as RAGFlow's agent editor saves it)."""
+    with failures():
+        dsl, file_title, file_description = read_agent_file(file)
+        chosen = title or file_title or file.stem
+        rag = client(url, api_key)
+        rag.create_agent(chosen, dsl, description=description or file_description)
+        agent = find_agent(rag, chosen)
+    if quiet:
+        typer.echo(agent.id)
+        return
+    show([_agent_row(agent)], json_output, optional=("updated", "description"))
+
+
+@agent_app.command("list")
+def agent_list(
+    json_output: JsonOption = False, url: UrlOption = None, api_key: KeyOption = None
+) -> None:
+    """List your agents, last changed first."""
+    with failures():
+        agents = client(url, api_key).list_agents(page_size=PAGE_SIZE)
+    show([_agent_row(a) for a in agents], json_output, optional=("updated", "description"))
+
+
+@agent_app.command("delete")
+def agent_delete(
+    agents: Annotated[list[str], typer.Argument(help="Agent titles or ids.")],
+    yes: YesOption = False,
+    url: UrlOption = None,
+    api_key: KeyOption = None,
+) -> None:
+    """Delete agents with their sessions and versions (asks first, unless --yes)."""
+    with failures():
+        rag = client(url, api_key)
+        found = [find_agent(rag, agent) for agent in agents]
+        named = ", ".join(f"{getattr(a, 'title', '')} ({a.id})" for a in found)
+        confirm(f"Delete agent(s) {named} with their sessions?", yes)
+        for agent in found:
+            rag.delete_agent(str(agent.id))
+    out.print(f"Deleted {len(found)} agent(s)")
+
+
+def _events(response: httpx.Response) -> Iterator[dict[str, Any]]:
+    """The events of an agent's streamed answer, until ``[DONE]``."""
+    for line in response.iter_lines():
+        line = line.strip()
+        if not line.startswith("data:"):
+            continue
+        payload = line[len("data:") :].strip()
+        if payload == "[DONE]":
+            return
+        try:
+            event = json.loads(payload)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            yield event
+
+
+def _refusal(response: httpx.Response) -> RAGServeError:
+    response.read()
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and body.get("message"):
+        return RAGServeError(str(body["message"]))
+    return RAGServeError(f"The server answered HTTP {response.status_code}.")
+
+
+class _Progress:
+    """On a terminal, the components as they start (on stderr), until the answer begins."""
+
+    def __init__(self, agent: Agent, shown: bool) -> None:
+        dsl = agent.dsl.to_json() if hasattr(agent.dsl, "to_json") else {}
+        components = dsl.get("components") or {}
+        self.downstream = {
+            cid: list(node.get("downstream") or []) for cid, node in components.items()
+        }
+        self.shown = shown
+        if shown:
+            err.print("▶ begin", style="dim")
+
+    def finished(self, data: dict[str, Any]) -> None:
+        if not self.shown:
+            return
+        component = str(data.get("component_id", ""))
+        outputs = data.get("outputs") if isinstance(data.get("outputs"), dict) else {}
+        routed = outputs.get("_next") if outputs else None
+        following = routed if isinstance(routed, list) else self.downstream.get(component, [])
+        if following:
+            err.print(f"▶ {', '.join(str(name) for name in following)}", style="dim")
+
+    def stop(self) -> None:
+        self.shown = False
+
+
+@agent_app.command("run")
+def agent_run(
+    question: str,
+    agent: AgentOption,
+    session_id: Annotated[
+        str | None, typer.Option("--session", help="Continue this session.")
+    ] = None,
+    json_output: JsonOption = False,
+    url: UrlOption = None,
+    api_key: KeyOption = None,
+) -> None:
+    """Run an agent on a question: the answer streams, then its sources. On a terminal, the
+    components show on stderr as they start. A run that fails exits with status 1."""
+    answer: list[str] = []
+    references: dict[str, Any] = {}
+    session = session_id
+    failed = ""
+    with failures():
+        rag = client(url, api_key)
+        found = find_agent(rag, agent)
+        body: dict[str, Any] = {"question": question, "stream": True}
+        if session_id:
+            body["session_id"] = session_id
+        response = rag.post(f"/agents/{found.id}/completions", json=body, stream=True)
+        try:
+            if not response.headers.get("Content-Type", "").startswith("text/event-stream"):
+                raise _refusal(response)
+            progress = _Progress(found, err.is_terminal and not json_output)
+            for event in _events(response):
+                session = event.get("session_id") or session
+                data = event.get("data") if isinstance(event.get("data"), dict) else {}
+                assert isinstance(data, dict)
+                kind = event.get("event")
+                if kind == "node_finished":
+                    progress.finished(data)
+                elif kind == "message" and isinstance(data.get("content"), str):
+                    text = data["content"]
+                    if text:
+                        progress.stop()
+                        answer.append(text)
+                        if not json_output:
+                            out.print(text, end="", soft_wrap=True, highlight=False)
+                elif kind == "message_end":
+                    reference = data.get("reference")
+                    if isinstance(reference, dict) and reference.get("chunks"):
+                        references.update(reference["chunks"])
+        finally:
+            response.close()
+            if answer and not json_output:
+                out.print()
+    text = "".join(answer)
+    if text.startswith("**ERROR**"):
+        failed = text
+    if json_output:
+        typer.echo(json.dumps({"session_id": session, "answer": text, "sources": references},
+                              ensure_ascii=False))  # fmt: skip
+    else:
+        if references:
+            out.print("\nSources:")
+            for key, chunk in references.items():
+                name = chunk.get("document_name") or chunk.get("document_id", "")
+                snippet = " ".join(str(chunk.get("content", "")).split())[:120]
+                out.print(f"  [ID:{key}] {name}: {snippet}", highlight=False)
+        out.print(f"\n(session {session})", style="dim")
+    if failed:
+        err.print("The agent run failed.", highlight=False)
+        raise typer.Exit(1)
