@@ -39,14 +39,6 @@ class ToolCall:
     arguments: str
 
 
-@dataclass(frozen=True)
-class ToolReply:
-    """A reply to a request offering tools: text, or calls to make (or both)."""
-
-    text: str = ""
-    tool_calls: tuple[ToolCall, ...] = ()
-
-
 class ChatModel(Protocol):
     name: str
 
@@ -62,15 +54,16 @@ class ChatModel(Protocol):
         connection."""
         ...
 
-    def complete_with_tools(
+    def stream_with_tools(
         self,
         messages: Sequence[Mapping[str, Any]],
         tools: Sequence[Mapping[str, Any]],
         options: Mapping[str, Any],
-    ) -> ToolReply:
-        """One reply to ``messages`` (which may hold earlier tool calls and ``tool`` results)
-        with ``tools`` offered (OpenAI's function-calling format, through LiteLLM).
-        ``options`` holds ``GENERATION_OPTIONS`` and may hold ``tool_choice``."""
+    ) -> Iterator[Delta | ToolCall]:
+        """The reply to ``messages`` (which may hold earlier tool calls and ``tool`` results)
+        with ``tools`` offered (OpenAI's function-calling format, through LiteLLM): text
+        deltas as they come, then each tool call the model asks for, whole. ``options`` holds
+        ``GENERATION_OPTIONS`` and may hold ``tool_choice``. Raises ``ChatError``."""
         ...
 
 
@@ -108,37 +101,52 @@ class LiteLLMChat(ProviderModel):
                     if delta.text or delta.reasoning:
                         yield delta
             finally:
-                close = getattr(response, "close", None) or getattr(
-                    getattr(response, "completion_stream", None), "close", None
-                )
-                if callable(close):
-                    close()
+                _close(response)
         except ChatError:
             raise
         except Exception as exc:
             raise self._error(exc) from None
 
-    def complete_with_tools(
+    def stream_with_tools(
         self,
         messages: Sequence[Mapping[str, Any]],
         tools: Sequence[Mapping[str, Any]],
         options: Mapping[str, Any],
-    ) -> ToolReply:
+    ) -> Iterator[Delta | ToolCall]:
         chosen = {k: options[k] for k in GENERATION_OPTIONS if options.get(k) is not None}
         extra: dict[str, Any] = {"tools": [dict(tool) for tool in tools]} if tools else {}
         if tools and options.get("tool_choice"):
             extra["tool_choice"] = options["tool_choice"]
+        calls: dict[int, dict[str, str]] = {}
         try:
             response = litellm_module().completion(
                 model=self.model,
                 messages=[dict(message) for message in messages],
+                stream=True,
                 **extra,
                 **chosen,
                 **self.options(),
             )
+            try:
+                for chunk in response:
+                    delta = _delta(chunk)
+                    if delta.text or delta.reasoning:
+                        yield delta
+                    for index, call_id, name, arguments in _tool_call_parts(chunk):
+                        slot = calls.setdefault(index, {"id": "", "name": "", "arguments": ""})
+                        slot["id"] = slot["id"] or call_id
+                        slot["name"] = slot["name"] or name
+                        slot["arguments"] += arguments
+            finally:
+                _close(response)
+        except ChatError:
+            raise
         except Exception as exc:
             raise self._error(exc) from None
-        return _tool_reply(response)
+        for index in sorted(calls):
+            slot = calls[index]
+            if slot["name"]:
+                yield ToolCall(slot["id"] or f"call_{index}", slot["name"], slot["arguments"])
 
     def _error(self, exc: Exception) -> ChatError:
         what = f"Chat model {self.name}"
@@ -158,27 +166,31 @@ def _delta(chunk: Any) -> Delta:
     )
 
 
-def _tool_reply(response: Any) -> ToolReply:
+def _tool_call_parts(chunk: Any) -> Iterator[tuple[int, str, str, str]]:
+    """``(index, id, name, arguments)`` of each tool-call piece in a streamed chunk."""
     try:
-        message = response.choices[0].message
+        parts = chunk.choices[0].delta.tool_calls or []
     except (AttributeError, IndexError, TypeError):
-        return ToolReply()
-    content = getattr(message, "content", None)
-    calls = []
-    for number, call in enumerate(getattr(message, "tool_calls", None) or []):
-        function = getattr(call, "function", None)
+        return
+    for number, part in enumerate(parts):
+        index = getattr(part, "index", None)
+        function = getattr(part, "function", None)
         name = getattr(function, "name", None)
-        if not isinstance(name, str) or not name:
-            continue
         arguments = getattr(function, "arguments", None)
-        calls.append(
-            ToolCall(
-                id=str(getattr(call, "id", None) or f"call_{number}"),
-                name=name,
-                arguments=arguments if isinstance(arguments, str) else "{}",
-            )
+        yield (
+            index if isinstance(index, int) else number,
+            str(getattr(part, "id", None) or ""),
+            name if isinstance(name, str) else "",
+            arguments if isinstance(arguments, str) else "",
         )
-    return ToolReply(content if isinstance(content, str) else "", tuple(calls))
+
+
+def _close(response: Any) -> None:
+    close = getattr(response, "close", None) or getattr(
+        getattr(response, "completion_stream", None), "close", None
+    )
+    if callable(close):
+        close()
 
 
 def _reply_text(response: Any) -> str:

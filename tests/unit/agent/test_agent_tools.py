@@ -43,6 +43,11 @@ def test_the_model_calls_retrieval_and_the_answer_cites_it(
     assert end["reference"]["chunks"][key]["id"] == "chunk-cranes"
     assert turn.reference["chunks"][key]["document_name"] == "cranes.md"
     first, second = chat_requests(fake)
+    assert first["stream"] is True and second["stream"] is True
+    assert len([e for e in events if e.event == "message"]) > 1  # streamed as it comes
+    [finished] = [e.data for e in events if e.event == "node_finished"
+                  and e.data["component_id"] == "agent"]  # fmt: skip
+    assert finished["outputs"]["content"] is None  # still streaming when the node finished
     [function] = first["tools"]
     assert function["function"]["name"] == "Retrieval"
     assert function["function"]["description"] == "Bird facts."
@@ -129,3 +134,13 @@ def test_refused_tools_name_the_parameter(params: dict[str, Any], message: str) 
     with pytest.raises(DslError, match="Component `agent` \\(Agent\\)") as error:
         dsl_module.load(agent_dsl(**params))
     assert message in str(error.value)
+
+
+def test_a_failing_tool_tells_the_model(
+    run: Runner, environment: Environment, fake: FakeOpenAI
+) -> None:
+    environment.failures = 1
+    events, turn = run(agent_dsl(tools=[SEARCH_TOOL]), "do cranes migrate")
+    assert said(events) == "According to Retrieval: The tool failed: the search failed"
+    assert chat_requests(fake)[1]["messages"][-1]["content"] == "The tool failed: the search failed"
+    assert turn.reference == {}

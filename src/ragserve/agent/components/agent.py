@@ -5,8 +5,10 @@ references, so the answer can cite them as ``[ID:n]``) or another Agent (a sub-a
 the model's ``user_prompt`` as its question and answers with its own tools).
 
 Each round the model either answers or asks for tool calls; the calls run and their results
-go back to it. After ``max_rounds`` rounds of calls the model is asked to answer without
-tools. Outputs: ``content`` (the answer), ``structured`` (with ``output_structure``) and
+go back to it (a tool that fails says so: ``The tool failed: …``). After ``max_rounds``
+rounds of calls the model is asked to answer without tools (``tool_choice: none``). Every
+round streams: when a Message follows, the answer reaches the client as the model writes it.
+Outputs: ``content`` (the answer), ``structured`` (with ``output_structure``) and
 ``use_tools`` (each call: ``name``, ``arguments``, ``results``). MCP servers are not run yet:
 a DSL with ``mcp`` entries is refused when it loads."""
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -28,8 +31,11 @@ from ragserve.agent.components.llm import (
 )
 from ragserve.agent.components.retrieval import Retrieval, RetrievalParams
 from ragserve.agent.context import RunContext
-from ragserve.agent.errors import ComponentError
+from ragserve.agent.errors import ComponentError, RunTimeout
+from ragserve.agent.streaming import Piece, StreamedText
+from ragserve.errors import RagserveError
 from ragserve.models.chat import ChatModel, ToolCall
+from ragserve.rag.think import ThinkSplitter
 from ragserve.schemas.agent_dsl import ComponentNode, ComponentObject
 
 TOOL_COMPONENTS = ("Retrieval", "Agent")
@@ -171,64 +177,97 @@ class Agent(LLM):
             arguments = {}
         if tool is None:
             return arguments, f"There is no tool named {call.name}."
-        if isinstance(tool, Agent):
-            request = str(arguments.get("user_prompt") or arguments.get("query") or context.query)
-            return arguments, tool.answer(context, request)["content"] or "(no answer)"
-        query = str(arguments.get("query") or context.query)
-        found = tool.search(context, query)
+        try:
+            if isinstance(tool, Agent):
+                request = str(
+                    arguments.get("user_prompt") or arguments.get("query") or context.query
+                )
+                return arguments, tool.answer(context, request)["content"] or "(no answer)"
+            query = str(arguments.get("query") or context.query)
+            found = tool.search(context, query)
+        except RunTimeout:
+            raise
+        except RagserveError as failure:  # the model hears of it and answers without
+            return arguments, f"The tool failed: {failure}"
         return arguments, str(found["formalized_content"] or NOTHING_FOUND)
 
-    def answer(self, context: RunContext, request: str | None = None) -> dict[str, Any]:
-        """The tool rounds and the answer. ``request`` is a sub-agent's question (its caller's
-        ``user_prompt``); a node uses its prompts and the conversation."""
+    def _messages(self, context: RunContext, request: str | None) -> list[dict[str, Any]]:
+        params = self.settings_of_agent
+        if request is None:
+            return list(self.messages(context, self._system_extra(context, by_llm=True)))
+        system = context.render(params.sys_prompt) + self._system_extra(context, by_llm=False)
+        messages: list[dict[str, Any]] = (
+            [{"role": "system", "content": system}] if system.strip() else []
+        )
+        messages.append({"role": "user", "content": request})
+        return messages
+
+    def rounds(
+        self, context: RunContext, request: str | None, used: list[dict[str, Any]]
+    ) -> Iterator[Piece]:
+        """The model's text as it comes, through every round: a round either ends with tool
+        calls (they run, their results go back to the model and ``used`` gets them) or is the
+        answer. ``request`` is a sub-agent's question (its caller's ``user_prompt``); a node
+        uses its prompts and the conversation."""
         params = self.settings_of_agent
         chat: ChatModel = context.environment.chat_model(params.llm_id)
         options = params.generation_options()
-        if request is None:
-            messages: list[dict[str, Any]] = list(
-                self.messages(context, self._system_extra(context, by_llm=True))
-            )
-        else:
-            system = context.render(params.sys_prompt) + self._system_extra(context, by_llm=False)
-            messages = [{"role": "system", "content": system}] if system.strip() else []
-            messages.append({"role": "user", "content": request})
-        used: list[dict[str, Any]] = []
-        text = ""
+        messages = self._messages(context, request)
         for number in range(params.max_rounds + 1):
             context.check_deadline()
-            last = number == params.max_rounds
-            reply = chat.complete_with_tools(
-                messages, self.functions, {**options, "tool_choice": "none"} if last else options
-            )
-            text = reply.text
-            if not reply.tool_calls or last or not self.functions:
-                break
+            last = number == params.max_rounds or not self.functions
+            calls: list[ToolCall] = []
+            said: list[str] = []
+            splitter = ThinkSplitter()
+            round_options = {**options, "tool_choice": "none"} if last else options
+            for item in chat.stream_with_tools(messages, self.functions, round_options):
+                if isinstance(item, ToolCall):
+                    calls.append(item)
+                    continue
+                if item.reasoning:
+                    yield Piece(item.reasoning, reasoning=True)
+                for reasoning, text in splitter.feed(item.text) if item.text else []:
+                    said += [] if reasoning else [text]
+                    yield Piece(text, reasoning)
+            for reasoning, text in splitter.flush():
+                said += [] if reasoning else [text]
+                yield Piece(text, reasoning)
+            if not calls or last:
+                return
             messages.append(
                 {
                     "role": "assistant",
-                    "content": reply.text or None,
+                    "content": "".join(said) or None,
                     "tool_calls": [
                         {
                             "id": call.id,
                             "type": "function",
                             "function": {"name": call.name, "arguments": call.arguments},
                         }
-                        for call in reply.tool_calls
+                        for call in calls
                     ],
                 }
             )
-            for call in reply.tool_calls:
+            for call in calls:
                 arguments, result = self._call(context, call)
                 used.append({"name": call.name, "arguments": arguments, "results": result})
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+
+    def answer(self, context: RunContext, request: str | None = None) -> dict[str, Any]:
+        """The rounds read to the end: ``content``, ``use_tools`` (and ``structured``)."""
+        used: list[dict[str, Any]] = []
+        text = StreamedText(self.rounds(context, request, used)).text()
         outputs: dict[str, Any] = {"content": text, "use_tools": used}
-        if params.output_structure:
+        if self.settings_of_agent.output_structure:
             outputs["structured"] = parse_json_answer(text, f"Agent {self.id}")
         return outputs
 
     def run(self, context: RunContext) -> dict[str, Any]:
         if not self.tools:
             return super().run(context)  # no tools: an LLM (streams to a Message)
+        if self.streams_to_message and not self.settings_of_agent.output_structure:
+            used: list[dict[str, Any]] = []  # filled while the Message streams
+            return {"content": StreamedText(self.rounds(context, None, used)), "use_tools": used}
         outputs = self.answer(context)
         if not str(outputs["content"]).strip():
             raise ComponentError(f"Agent {self.id}: the model gave no answer.")
