@@ -370,9 +370,19 @@ class FakeOpenAI:
                 200, {**head, "object": "chat.completion", "choices": [choice], "usage": usage}
             )
         chunk_head = {**head, "object": "chat.completion.chunk"}
-        delta = {"role": "assistant", "content": None, "tool_calls": [{"index": 0, **call}]}
+        # as OpenAI streams a call: the id and name first, then the arguments in pieces
+        arguments = call["function"]["arguments"]
+        half = len(arguments) // 2
+        opening = {**call, "function": {"name": call["function"]["name"], "arguments": ""}}
+        deltas = [{"role": "assistant", "content": None,
+                   "tool_calls": [{"index": 0, **opening}]}] + [
+            {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}
+            for piece in (arguments[:half], arguments[half:])
+        ]  # fmt: skip
         chunks = [
-            {**chunk_head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+            {**chunk_head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+            for delta in deltas
+        ] + [
             {**chunk_head, "choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]},
             {**chunk_head, "choices": [], "usage": usage},
         ]
