@@ -46,3 +46,4 @@ def test_the_examples_run(
     assert "['owls.md']" in printed and "owls.md: DONE 100%" in printed
     assert "Dataset name 'birds(1)' already exists" in printed
     assert "TransportError" in printed and "gave up" not in printed
+    assert re.search(r"here it is \[ID:(\d+)\]\.\{'\1': 'owls.md'\}", printed), printed
