@@ -227,6 +227,30 @@ def test_agent_tool_retrieves_from_the_dataset(
     assert plain["data"]["data"]["reference"]["chunks"]
 
 
+def test_agent_tool_on_another_tenants_dataset_finds_nothing(
+    alice: Account, bob: Account, corpus: Corpus, fake: FakeOpenAI
+) -> None:
+    tool = {
+        "component_name": "Retrieval",
+        "name": "search",
+        "params": {"kb_ids": [corpus.dataset_id], "similarity_threshold": 0.0},
+    }
+    dsl = {"components": {
+        "begin": {"obj": {"component_name": "Begin", "params": {}}, "downstream": ["Agent:A"]},
+        "Agent:A": {"obj": {"component_name": "Agent", "params": {
+            "llm_id": "openai/fake-chat", "tools": [tool]}}, "downstream": ["Message:Out"]},
+        "Message:Out": {"obj": {"component_name": "Message",
+                                "params": {"content": ["{Agent:A@content}"]}}},
+    }}  # fmt: skip
+    agent = make_agent(bob, "thief agent", dsl)
+    result = run(bob, agent, question="When do whooping cranes migrate?", stream=False)
+    refusal = f"The tool failed: You don't own the dataset {corpus.dataset_id}."
+    assert result["data"]["data"]["content"] == f"According to search: {refusal}"
+    assert not result["data"]["data"].get("reference", {}).get("chunks")
+    [told] = [r.body["messages"][-1] for r in fake.requests if r.body.get("tools")][1:]
+    assert told == {"role": "tool", "tool_call_id": "call_fake_0", "content": refusal}
+
+
 def test_retrieval_of_another_tenants_dataset_fails_the_run(
     alice: Account, bob: Account, corpus: Corpus
 ) -> None:
