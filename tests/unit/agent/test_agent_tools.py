@@ -144,3 +144,14 @@ def test_a_failing_tool_tells_the_model(
     assert said(events) == "According to Retrieval: The tool failed: the search failed"
     assert chat_requests(fake)[1]["messages"][-1]["content"] == "The tool failed: the search failed"
     assert turn.reference == {}
+
+
+def test_a_tool_searches_the_datasets_a_form_names(run: Runner, environment: Environment) -> None:
+    tool = {"component_name": "Retrieval", "name": "search", "params": {"kb_ids": ["begin@kb"]}}
+    raw = agent_dsl(tools=[tool])
+    raw["components"]["begin"]["obj"]["params"] = {
+        "inputs": {"kb": {"type": "options", "options": ["ds-1"], "value": "ds-1"}}
+    }
+    events, _ = run(raw, "do cranes migrate")
+    assert [q.dataset_ids for q in environment.queries] == [("ds-1",)]
+    assert "[ID:" in said(events)
