@@ -87,23 +87,26 @@ def test_litellm_ragflow_provider(server: RunningServer, chat: Any) -> None:
 
 
 def test_openai_sdk(server: RunningServer, chat: Any) -> None:
-    client = openai.OpenAI(
-        api_key=server.api_key, base_url=f"{server.base_url}/api/v1/chats_openai/{chat.id}"
-    )
+    base_url = f"{server.base_url}/api/v1/chats_openai/{chat.id}"
     messages: Any = [{"role": "user", "content": "How do owls hunt?"}]
-    completion = client.chat.completions.create(model="m", messages=messages, stream=False)
-    assert completion.choices[0].message.content == FACT
-    cited = client.chat.completions.create(
-        model="m", messages=messages, stream=False, extra_body={"reference": True}
-    )
-    assert "[ID:0]" in (cited.choices[0].message.content or "")
-    assert cited.choices[0].message.reference[0]["document_name"] == "owls.md"  # type: ignore[attr-defined]
+    with openai.OpenAI(api_key=server.api_key, base_url=base_url) as client:
+        completion = client.chat.completions.create(model="m", messages=messages, stream=False)
+        assert completion.choices[0].message.content == FACT
+        cited = client.chat.completions.create(
+            model="m", messages=messages, stream=False, extra_body={"reference": True}
+        )
+        assert "[ID:0]" in (cited.choices[0].message.content or "")
+        assert cited.choices[0].message.reference[0]["document_name"] == "owls.md"  # type: ignore[attr-defined]
 
-    stream = client.chat.completions.create(model="m", messages=messages, stream=True)
-    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
-    assert text == FACT
-    assert [model.id for model in client.models.list()] == [chat.id]
+        with client.chat.completions.create(model="m", messages=messages, stream=True) as stream:
+            text = "".join(
+                chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices
+            )
+        assert text == FACT
+        assert [model.id for model in client.models.list()] == [chat.id]
 
-    stranger = openai.OpenAI(api_key="ragflow-nope", base_url=client.base_url)
-    with pytest.raises(openai.AuthenticationError):
+    with (
+        openai.OpenAI(api_key="ragflow-nope", base_url=base_url) as stranger,
+        pytest.raises(openai.AuthenticationError),
+    ):
         stranger.chat.completions.create(model="m", messages=messages, stream=False)
