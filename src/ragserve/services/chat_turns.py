@@ -135,7 +135,11 @@ class ChatTurn:
         self.session_id = session_id
         self.message_id = str(uuid.uuid4())
         self.question = question
-        self.has_datasets = bool(assistant.dataset_ids or request.extra_dataset_ids)
+        self.has_datasets = bool(  # web search counts: its pages are the reference
+            assistant.dataset_ids
+            or request.extra_dataset_ids
+            or assistant.prompt_config.get("tavily_api_key")
+        )
         self._stored = False
         self._pending = ""
 

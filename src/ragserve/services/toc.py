@@ -88,7 +88,8 @@ def extract(chat: ChatModel, drafts: Sequence[ChunkDraft]) -> int:
 
 
 def _beginning(content: str) -> str:
-    text = " ".join(content.split())
+    """The chunk's start on one line, its lines joined by `` | `` (a heading stays apart)."""
+    text = " | ".join(" ".join(line.split()) for line in content.splitlines() if line.strip())
     return text if len(text) <= PASSAGE_CHARS else text[:PASSAGE_CHARS] + "…"
 
 
