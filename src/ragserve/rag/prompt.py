@@ -131,7 +131,8 @@ is missing, as a numbered list ("1. ..."), one per line. Never repeat a query al
 
 TOC_PROMPT = """Below are the numbered passages of one document, in order, each shortened to its \
 beginning, with its line breaks shown as " | ". Build the document's table of contents: its \
-headings, in order, each with the numbers of the passages under it (up to the next heading of the same or a higher level). Use \
-the headings the document itself shows; do not invent any. Answer with a JSON array and \
-nothing else, one object per heading: {{"title": "...", "level": 1, "passages": [0, 1]}} \
-(level 1 for top headings, 2 below them, and so on). A document without headings gets []."""
+headings, in order, each with the numbers of the passages under it (up to the next heading \
+of the same or a higher level). Use the headings the document itself shows; do not invent \
+any. Answer with a JSON array and nothing else, one object per heading: \
+{{"title": "...", "level": 1, "passages": [0, 1]}} (level 1 for top headings, 2 below them, \
+and so on). A document without headings gets []."""
