@@ -70,7 +70,7 @@ def extract(chat: ChatModel, drafts: Sequence[ChunkDraft]) -> int:
         passages = "\n".join(f"[{n}] {_beginning(drafts[n].content)}" for n in range(start, end))
         reply = chat.complete(
             [
-                {"role": "system", "content": TOC_PROMPT},
+                {"role": "system", "content": TOC_PROMPT.format()},
                 {"role": "user", "content": passages},
             ],
             max_tokens=2048,
