@@ -110,6 +110,24 @@ class Settings(BaseSettings):
     agent_run_timeout: float = Field(
         default=600, gt=0, description="Seconds one turn of an agent may run before it stops."
     )
+    tavily_base_url: str = Field(
+        default="https://api.tavily.com",
+        description="Base URL of Tavily's search API, used by assistants with a `tavily_api_key`.",
+    )
+    web_search_results: int = Field(
+        default=5, ge=1, le=20, description="Web pages one web search adds to the knowledge."
+    )
+    research_max_rounds: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Rounds of sub-questions deep research (`reasoning`) may run before answering.",
+    )
+    research_max_tokens: int = Field(
+        default=24000,
+        ge=1000,
+        description="Tokens (sent and received) deep research may spend before it must answer.",
+    )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,

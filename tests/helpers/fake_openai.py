@@ -58,12 +58,106 @@ def rerank_score(query: str, text: str) -> float:
     return len(words & found) / len(words) if words else 0.0
 
 
-def default_reply(messages: list[dict[str, Any]]) -> str:
-    last: dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "user"), {})
-    content = last.get("content", "")
+def _text(message: dict[str, Any]) -> str:
+    content = message.get("content", "")
     if isinstance(content, list):  # content parts
         content = " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-    return f"Fake answer to: {content}"
+    return str(content)
+
+
+def default_reply(messages: list[dict[str, Any]]) -> str:
+    """ragserve's helper prompts answered as ``option_reply`` does, anything else restated."""
+    found = option_reply(messages)
+    if found is not None:
+        return found
+    last: dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "user"), {})
+    return f"Fake answer to: {_text(last)}"
+
+
+# --- deterministic answers to ragserve's helper prompts (rag/prompt.py) ---
+
+RELATED_WORDS = {"birds": "cranes", "bird": "cranes", "loaf": "bread"}
+"""Keyword extraction adds these related words to the question's own."""
+CHINESE_WORDS = {
+    "什么时候": "when",
+    "怎么": "how",
+    "鹤": "cranes",
+    "迁徙": "migrate",
+    "面包": "bread",
+    "烤": "bake",
+    "冬天": "winter",
+    "吃": "eat",
+}
+"""The fake's whole Chinese-English dictionary (translation word by word, in text order)."""
+_STOP = {"what", "which", "when", "where", "does", "about", "with", "from", "that", "this"}
+
+
+def option_reply(messages: list[dict[str, Any]]) -> str | None:
+    """The fake's answer to one of ragserve's helper prompts, recognised by the start of the
+    system message, or None for any other conversation. Deterministic:
+
+    * keywords: the question's words of 4+ letters (a few stop words left out), then the
+      ``RELATED_WORDS`` of those words, comma-separated;
+    * translation: into English word by word with ``CHINESE_WORDS``; into any other language
+      ``[<language>] <text>``; one line per language;
+    * deep-research plan: the question split at " and ", as a numbered list;
+    * deep-research review: ``MORE`` and one new query when a search found nothing, else
+      ``ENOUGH``;
+    * table of contents: each passage whose first line looks like a heading (2+ lines, at most
+      4 words, capitalised, no final punctuation) heads the passages up to the next one.
+    """
+    from ragserve.rag import prompt
+
+    system = next((_text(m) for m in messages if m.get("role") == "system"), "")
+    user = next((_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
+    if system.startswith(prompt.KEYWORDS_PROMPT.split("{")[0]):
+        words = [w for w in re.findall(r"\w+", user.lower()) if len(w) >= 4 and w not in _STOP]
+        related = [RELATED_WORDS[w] for w in words if w in RELATED_WORDS]
+        return ", ".join(dict.fromkeys([*words, *related]))
+    if system.startswith(prompt.TRANSLATE_PROMPT.split("{")[0]):
+        match = re.search(r"languages: (.+?)\. Answer", system)
+        languages = [lang.strip() for lang in match.group(1).split(",")] if match else []
+        return "\n".join(_translate(user, language) for language in languages)
+    if system.startswith(prompt.RESEARCH_PLAN_PROMPT.split("{")[0]):
+        parts = [p.strip(" ?") for p in re.split(r"\s+and\s+", user, flags=re.I) if p.strip(" ?")]
+        return "\n".join(f"{n}. {part}?" for n, part in enumerate(parts, 1))
+    if system.startswith(prompt.RESEARCH_CHECK_PROMPT.split("{")[0]):
+        if "(nothing found)" not in user:
+            return "ENOUGH"
+        question = user.splitlines()[0].removeprefix("Question: ").strip(" ?")
+        return f"MORE\n1. {question} (search {user.count('Search: ') + 1})?"
+    if system.startswith(prompt.TOC_PROMPT.split("{")[0]):
+        return json.dumps(_toc(user))
+    return None
+
+
+def _translate(text: str, language: str) -> str:
+    if language.lower() not in ("english", "en"):
+        return f"[{language}] {text}"
+    found = sorted((text.find(word), english) for word, english in CHINESE_WORDS.items())
+    words = [english for at, english in found if at >= 0]
+    return " ".join(words) if words else text
+
+
+def _toc(passages: str) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for line in passages.splitlines():
+        match = re.match(r"\[(\d+)\] (.*)", line)
+        if not match:
+            continue
+        number, parts = int(match.group(1)), match.group(2).split(" | ")
+        first = parts[0].strip()
+        heading = (
+            len(parts) > 1
+            and len(first.split()) <= 4
+            and first[:1].isupper()
+            and first[-1:] not in ".!?:;,"
+        )
+        if heading:
+            entries.append({"title": first, "level": 1, "passages": [number]})
+        elif entries:
+            entries[-1]["passages"].append(number)
+    return entries
 
 
 @dataclass

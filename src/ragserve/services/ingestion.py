@@ -33,6 +33,7 @@ from ragserve.ingest.isolation import caused_by_memory
 from ragserve.ingest.parsers import parse_file, preload
 from ragserve.ingest.types import ParseError
 from ragserve.runtime import Runtime
+from ragserve.services import toc
 from ragserve.store.base import ChunkRecord, chunk_id
 from ragserve.tokenizer import count_tokens, tokenize_to_text
 
@@ -139,6 +140,8 @@ class DocumentJob:
         drafts = chunker_for(document.chunk_method)(parsed, options, count_tokens)
         del parsed
         self.report(0.3, f"Chunking finished: {len(drafts)} chunks.")
+        if toc.wanted(document.parser_config):  # the model reads the chunks' headings
+            self.report(None, toc.add_toc(self.runtime, document, drafts))
         vectors = self._embed(dataset, document, drafts)
         self._finish(staging.Part([_staged(draft) for draft in drafts], vectors))
 
