@@ -23,7 +23,9 @@ from ragserve.api import (
     documents,
     llm,
     metadata,
+    password_reset,
     retrieval,
+    sso,
     system,
     users,
 )
@@ -52,6 +54,8 @@ ROUTERS = (
     chats.router,
     chat_sessions.router,
     ask.router,
+    sso.router,
+    password_reset.router,
 )
 
 
