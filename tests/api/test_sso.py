@@ -157,8 +157,9 @@ def test_second_sign_in_reuses_the_account_and_rotates_the_session(
 ) -> None:
     oidc.user = {**oidc.user, "sub": "again-1", "email": "again@example.com"}
     first = sign_in(app, browser, "corp")["auth"]
+    first_id = info(app, first)["data"]["id"]
     second = sign_in(app, browser, "corp")["auth"]
-    assert info(app, second)["data"]["id"] == info(app, second)["data"]["id"]
+    assert info(app, second)["data"]["id"] == first_id
     assert accounts_with(app, "again@example.com") == 1
     assert info(app, first)["code"] == 401  # the earlier session ended
 

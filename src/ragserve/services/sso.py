@@ -61,11 +61,9 @@ def github_channel_name(runtime: Runtime) -> str:
     """The channel ``/v1/user/github_callback`` serves: the one named ``github``, else the
     first of type ``github``."""
     configured = runtime.settings.oauth_channels
-    if configured.get("github", None) is not None and configured["github"].type == "github":
-        return "github"
-    for name, channel in configured.items():
-        if channel.type == "github":
-            return name
+    names = [name for name, channel in configured.items() if channel.type == "github"]
+    if names:
+        return "github" if "github" in names else names[0]
     raise DataError("Invalid channel name: github")
 
 
