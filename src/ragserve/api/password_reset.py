@@ -35,7 +35,15 @@ COOKIE_PATH = "/v1/user/forget"
     "/captcha",
     summary="A password-reset captcha",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}, "description": "The captcha picture."}},
+    responses={
+        200: {
+            "description": "The captcha picture; or the error envelope.",
+            "content": {
+                "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}},
+            },
+        }
+    },
 )
 def forget_captcha(runtime: RuntimeDep, query: Annotated[CaptchaRequest, Query()]) -> Response:
     """A JPEG of a few letters to type into `/forget/otp` (valid for `captcha_lifetime`

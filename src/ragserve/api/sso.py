@@ -36,8 +36,22 @@ def login_channels(runtime: RuntimeDep) -> WebResult[list[LoginChannel]]:
     return WebResult(data=sso.channels(runtime))
 
 
+ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+REDIRECT = {"description": "To the provider, or to `login_redirect_url`."}
+
+
 @router.get(
-    "/login/{channel}", summary="Sign in through a channel", response_class=RedirectResponse
+    "/login/{channel}",
+    summary="Sign in through a channel",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses={
+        302: REDIRECT,
+        200: {
+            "description": "An unknown channel (102).",
+            "content": {"application/json": {"schema": ERROR_REF}},
+        },
+    },
 )
 def login_with(runtime: RuntimeDep, request: Request, channel: ChannelName) -> RedirectResponse:
     """Redirect (302) to the provider's sign-in page, with PKCE (S256), a state (also kept in
@@ -56,7 +70,13 @@ def login_with(runtime: RuntimeDep, request: Request, channel: ChannelName) -> R
     return response
 
 
-@router.get("/oauth/callback/{channel}", summary="OAuth callback", response_class=RedirectResponse)
+@router.get(
+    "/oauth/callback/{channel}",
+    summary="OAuth callback",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses={302: REDIRECT},
+)
 def oauth_callback(
     runtime: RuntimeDep,
     channel: ChannelName,
@@ -70,7 +90,13 @@ def oauth_callback(
     return _finish(runtime, channel, query, state_cookie)
 
 
-@router.get("/github_callback", summary="GitHub callback", response_class=RedirectResponse)
+@router.get(
+    "/github_callback",
+    summary="GitHub callback",
+    response_class=RedirectResponse,
+    status_code=302,
+    responses={302: REDIRECT},
+)
 def github_callback(
     runtime: RuntimeDep,
     query: Annotated[OAuthCallback, Query()],
