@@ -26,7 +26,9 @@ from ragserve.api import (
     documents,
     llm,
     metadata,
+    password_reset,
     retrieval,
+    sso,
     system,
     users,
 )
@@ -63,6 +65,8 @@ ROUTERS = (
     chat_sessions.router,
     ask.router,
     admin.router,
+    sso.router,
+    password_reset.router,
 )
 
 
