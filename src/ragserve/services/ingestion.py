@@ -351,7 +351,7 @@ def _describe(error: Exception, timeout: int) -> str:
         return error.message
     if isinstance(error, TaskTimeout):
         return f"Parsing took longer than {timeout} s and was stopped."
-    return f"Internal error while parsing ({type(error).__name__}); see the server log."
+    return "Internal error while parsing; see the server log."
 
 
 def _fail(runtime: Runtime, claim: tasks.Claim, worker_id: str, message: str) -> None:
