@@ -301,7 +301,7 @@ def user_create(
 ) -> None:
     """Create a user and the tenant it owns; without --password or --password-stdin, asks for
     the password (hidden, twice)."""
-    from ragserve.services import users
+    from ragserve.services import users, variables
 
     with _runtime(home) as runtime:
         secret = _new_password(password, password_stdin)
@@ -311,7 +311,7 @@ def user_create(
                 email=email,
                 nickname=nickname or email.split("@")[0],
                 password=secret,
-                defaults=runtime.tenant_defaults,
+                defaults=variables.tenant_defaults(session, runtime.settings),
                 superuser=superuser,
             )
             typer.echo(user.id)

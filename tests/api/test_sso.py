@@ -11,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 from joserfc.jwk import RSAKey
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from helpers.fake_oauth import CLIENT_ID, CLIENT_SECRET, FakeGitHub, FakeOIDC
 from helpers.live_app import LiveApp, live_app
-from ragserve.db.models import User
-from ragserve.services import users
+from ragserve.db.models import SystemVariable, Tenant, User
+from ragserve.services import users, variables
 from ragserve.settings import OAuthChannel, Settings
 
 
@@ -355,3 +355,22 @@ def test_provider_down_is_an_error_without_detail(tmp_path: Path) -> None:
         body = httpx.get(served.base_url + "/v1/user/login/down").json()
     assert body["code"] == 500
     assert body["message"].startswith("The sign-in provider could not be reached (request id ")
+
+
+def test_a_first_sign_in_takes_the_new_tenant_model_an_administrator_set(
+    app: LiveApp, oidc: FakeOIDC, browser: httpx.Client
+) -> None:
+    chat_model = "admin-chosen-chat@OpenAI-API-Compatible"
+    with app.runtime.transaction() as session:
+        variables.set_variable(
+            session, app.runtime.settings, variables.NEW_TENANT_CHAT_MODEL, chat_model, by="test"
+        )
+    try:
+        oidc.user = {**oidc.user, "sub": "var-1", "email": "variable@example.com"}
+        user_id = info(app, sign_in(app, browser, "corp")["auth"])["data"]["id"]
+        with app.runtime.read() as session:
+            tenant = session.get(Tenant, user_id)
+            assert tenant is not None and tenant.llm_id == chat_model
+    finally:
+        with app.runtime.transaction() as session:
+            session.execute(delete(SystemVariable))

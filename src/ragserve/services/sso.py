@@ -20,7 +20,7 @@ from ragserve.errors import AuthenticationError, DataError, Forbidden
 from ragserve.runtime import Runtime, TenantDefaults
 from ragserve.schemas.users import LoginChannel
 from ragserve.security import new_access_token, new_oauth_secret
-from ragserve.services import challenges, oauth, users
+from ragserve.services import challenges, oauth, users, variables
 from ragserve.services.challenges import ChallengeKind
 from ragserve.settings import OAuthChannel
 from ragserve.timeutil import utc_now
@@ -114,7 +114,8 @@ def finish(
     if not channel.allows(identity.email):
         raise AuthenticationError(f"The e-mail domain of {identity.email} may not sign in here.")
     with runtime.transaction() as session:
-        user = sign_in(session, identity, name, defaults=runtime.tenant_defaults)
+        defaults = variables.tenant_defaults(session, runtime.settings)
+        user = sign_in(session, identity, name, defaults=defaults)
         return users.SignedIn(users.public(user), user.access_token)
 
 
