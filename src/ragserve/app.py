@@ -24,6 +24,7 @@ from ragserve.api import (
     datasets,
     dify,
     documents,
+    early,
     llm,
     metadata,
     password_reset,
@@ -67,6 +68,7 @@ ROUTERS = (
     admin.router,
     sso.router,
     password_reset.router,
+    early.router,
 )
 
 
