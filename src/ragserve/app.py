@@ -31,6 +31,7 @@ from ragserve.api import (
     retrieval,
     sso,
     system,
+    teams,
     users,
 )
 from ragserve.api.docs import install_docs
@@ -69,6 +70,7 @@ ROUTERS = (
     sso.router,
     password_reset.router,
     early.router,
+    teams.router,
 )
 
 
