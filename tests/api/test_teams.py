@@ -244,3 +244,28 @@ def test_a_member_never_manages_the_team_datasets(alice: Account, bob: Account) 
     ).json()
     assert deleted["code"] == 108
     assert _visible(alice) == ["shared"]
+
+
+def test_a_member_uploads_through_the_early_api_but_sets_no_chunk_method(
+    alice: Account, bob: Account
+) -> None:
+    new_dataset(alice, name="shared", permission="team")
+    invite(alice, bob.email)
+    agree(bob, alice.id)
+
+    def early_upload(**form: str) -> Any:
+        return bob.client.post(
+            "/v1/api/document/upload",
+            data={"kb_name": "shared", **form},
+            files=[("file", ("cranes.md", TEXT.encode()))],
+            headers=bob.api_headers,
+        ).json()
+
+    refused = early_upload(parser_id="qa")
+    assert refused == {"retcode": 102, "retmsg": "You don't own the dataset.", "data": None}
+    listed = alice.client.post(
+        "/v1/api/list_kb_docs", json={"kb_name": "shared"}, headers=alice.api_headers
+    ).json()["data"]
+    assert listed["total"] == 0  # nothing was stored
+    stored = early_upload()
+    assert stored["retcode"] == 0 and stored["data"]["created_by"] == bob.id

@@ -172,7 +172,11 @@ def upload(
             f"parser_id must be one of {', '.join(EARLY_CHUNK_METHODS)}, not '{parser_id}'"
         )
     with runtime.read() as session:
-        dataset_id = dataset_named(session, caller, kb_name).id
+        dataset = dataset_named(session, caller, kb_name)
+        dataset_id, owner = dataset.id, dataset.tenant_id
+    if parser_id is not None and owner != caller.tenant_id:
+        # today's document update is the owner's: refused before anything is stored
+        raise DataError("You don't own the dataset.")
     (stored,) = documents.upload_documents(runtime, caller, dataset_id, [upload_file])
     if parser_id is not None:
         method = "naive" if parser_id == "general" else parser_id
