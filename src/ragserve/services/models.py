@@ -477,6 +477,15 @@ def _usable_row(
     return session.scalars(query.order_by(TenantModel.update_time.desc()).limit(1)).first()
 
 
+def add_used_tokens(session: Session, tenant_id: str, model_id: str, tokens: int) -> None:
+    """Count ``tokens`` on the tenant's row for the chat model (``used_token`` of ``my_llms``);
+    a model the tenant has no row for (the server's default) is not counted there."""
+    name, factory = split_model_id(model_id)
+    row = _usable_row(session, tenant_id, name, factory, ModelType.CHAT)
+    if row is not None and tokens > 0:
+        row.used_tokens = (row.used_tokens or 0) + tokens
+
+
 def credentials(
     session: Session, settings: Settings, tenant_id: str | None, model_id: str
 ) -> tuple[str | None, str | None]:
