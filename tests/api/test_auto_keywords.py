@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from api.conftest import DOCS
 from api.test_chunks import listing
@@ -19,7 +20,9 @@ from api.test_retrieval import found
 from conftest import Account
 from helpers.fake_openai import FAKE_CHAT_MODEL, FakeOpenAI
 from ragserve.app import create_app
+from ragserve.db.models import Tenant, TenantModel
 from ragserve.rag import prompt
+from ragserve.runtime import Runtime
 from ragserve.services.auto_keywords import NO_MODEL
 from ragserve.settings import Settings
 
@@ -252,3 +255,30 @@ def test_auto_keywords_out_of_range_is_a_validation_error(alice: Account) -> Non
     body = {"name": "bad", "parser_config": {"auto_keywords": 33}}
     result = alice.client.post("/api/v1/datasets", json=body, headers=alice.api_headers).json()
     assert result["code"] == 101 and "auto_keywords" in result["message"]
+
+
+def test_the_tokens_used_are_counted_on_the_tenants_model(
+    alice: Account, runtime: Runtime, fake: FakeOpenAI
+) -> None:
+    with runtime.transaction() as session:
+        session.add(
+            TenantModel(
+                tenant_id=alice.id,
+                factory="OpenAI",
+                name="gpt-4o-mini",
+                model_type="chat",
+                api_base=fake.base_url,
+            )
+        )
+        tenant = session.get(Tenant, alice.id)
+        assert tenant is not None
+        tenant.llm_id = "gpt-4o-mini@OpenAI"
+    dataset_id, documents = parsed_corpus(alice, auto_keywords=1)
+    [sent, *_] = chat_calls(fake)
+    assert sent["model"] == "gpt-4o-mini"
+    with runtime.read() as session:
+        row = session.scalars(select(TenantModel).where(TenantModel.tenant_id == alice.id)).one()
+        used = row.used_tokens
+    log = document(alice, dataset_id, documents["bread.md"])["progress_msg"]
+    tokens = int(log.split(f"{STEP} done: 1 model calls (")[1].split(" tokens")[0])
+    assert used > tokens > 0  # three documents' calls on the row, one document's in its log
