@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from api.conftest import DOCS
 from api.test_chunks import listing
@@ -20,10 +20,11 @@ from api.test_retrieval import found
 from conftest import Account
 from helpers.fake_openai import FAKE_CHAT_MODEL, FakeOpenAI
 from ragserve.app import create_app
-from ragserve.db.models import Tenant, TenantModel
+from ragserve.db.models import LlmCache, Tenant, TenantModel
 from ragserve.rag import prompt
 from ragserve.runtime import Runtime
 from ragserve.services.auto_keywords import NO_MODEL
+from ragserve.services.users import delete_user
 from ragserve.settings import Settings
 
 TERMS_ONLY = {"vector_similarity_weight": 0.0, "similarity_threshold": 0.1}
@@ -138,12 +139,26 @@ def test_a_reparse_answers_from_the_cache(alice: Account, fake: FakeOpenAI) -> N
     assert keywords == ["baking", "bread", "knead"]
 
 
-def test_the_cache_is_per_tenant(alice: Account, bob: Account, fake: FakeOpenAI) -> None:
+def test_the_cache_is_per_tenant_and_goes_with_it(
+    alice: Account, bob: Account, fake: FakeOpenAI, runtime: Runtime
+) -> None:
     parsed_corpus(alice, auto_keywords=1)
     assert len(chat_calls(fake)) == 3
     dataset_id, documents = parsed_corpus(bob, auto_keywords=1)  # the same texts
     assert len(chat_calls(fake)) == 6
     assert only_chunk(bob, dataset_id, documents["bread.md"])["important_keywords"] == ["baking"]
+
+    def cached_by() -> dict[str, int]:
+        with runtime.read() as session:
+            rows = session.execute(
+                select(LlmCache.tenant_id, func.count()).group_by(LlmCache.tenant_id)
+            )
+            return {tenant_id: count for tenant_id, count in rows}
+
+    assert cached_by() == {alice.id: 3, bob.id: 3}
+    with runtime.transaction() as session:
+        delete_user(session, bob.email)
+    assert cached_by() == {alice.id: 3}
 
 
 def test_another_tenants_dataset_is_not_reachable(alice: Account, bob: Account) -> None:

@@ -96,6 +96,7 @@ def require_chat_model(
 class Call:
     """One model call: a step for one chunk."""
 
+    tenant_id: str
     index: int
     kind: str
     count: int
@@ -171,7 +172,7 @@ def plan(tenant_id: str, model_id: str, want: Wanted, drafts: Sequence[ChunkDraf
         for kind, system, count in steps:
             if count:
                 lookup = cache_key(tenant_id, kind, model_id, system, draft.content)
-                calls.append(Call(index, kind, count, system, draft.content, lookup))
+                calls.append(Call(tenant_id, index, kind, count, system, draft.content, lookup))
     return calls
 
 
@@ -269,6 +270,7 @@ def _store(runtime: Runtime, answers: Sequence[Answer]) -> None:
     with runtime.transaction() as session:
         for answer in answers:
             row = LlmCache(
+                tenant_id=answer.call.tenant_id,
                 lookup=answer.call.lookup,
                 kind=answer.call.kind,
                 answer=answer.items,

@@ -19,6 +19,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "llm_cache",
+        sa.Column("tenant_id", sa.String(length=32), nullable=False),
         sa.Column("lookup", sa.String(length=64), nullable=False),
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("answer", sa.JSON(), nullable=False),
@@ -28,11 +29,18 @@ def upgrade() -> None:
         sa.Column("create_date", sa.DateTime(), nullable=False),
         sa.Column("update_time", sa.BigInteger(), nullable=False),
         sa.Column("update_date", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenant.id"],
+            name=op.f("fk_llm_cache_tenant_id_tenant"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_llm_cache")),
         sa.UniqueConstraint("lookup", name=op.f("uq_llm_cache_lookup")),
     )
     with op.batch_alter_table("llm_cache", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_llm_cache_create_time"), ["create_time"], unique=False)
+        batch_op.create_index(batch_op.f("ix_llm_cache_tenant_id"), ["tenant_id"], unique=False)
 
 
 def downgrade() -> None:
