@@ -142,7 +142,7 @@ def enrich(
 
     def work(call: Call) -> Answer:
         answer = ask(chat, call)
-        _store(runtime, [answer])  # kept at once: paid for, even if the parse stops now
+        _store(runtime, model_id, answer)  # kept at once: paid for, even if the parse stops now
         return answer
 
     with closing(_ask_all(work, todo, runtime.settings.chunk_llm_concurrency)) as arriving:
@@ -153,9 +153,6 @@ def enrich(
             before, done = done, done + len(finished)
             line = done == len(todo) or done // step != before // step
             report(f"{STEP}: {done}/{len(todo)} model calls." if line else None)
-    if tokens:
-        with runtime.transaction() as session:
-            add_used_tokens(session, document.tenant_id, model_id, tokens)
     _apply(drafts, calls, answers)
     return f"{STEP} done: {len(todo)} model calls ({tokens} tokens), {known} from the cache."
 
@@ -265,22 +262,24 @@ def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(item for item in items if item))
 
 
-def _store(runtime: Runtime, answers: Sequence[Answer]) -> None:
-    """Keep the answers, so that no later parse pays for them again."""
+def _store(runtime: Runtime, model_id: str, answer: Answer) -> None:
+    """Keep the answer, so that no later parse pays for it again, and count its tokens on the
+    tenant's model."""
+    call = answer.call
     with runtime.transaction() as session:
-        for answer in answers:
-            row = LlmCache(
-                tenant_id=answer.call.tenant_id,
-                lookup=answer.call.lookup,
-                kind=answer.call.kind,
-                answer=answer.items,
-                tokens=answer.tokens,
-            )
-            try:
-                with session.begin_nested():
-                    session.add(row)
-            except IntegrityError:
-                continue  # another task (a page range of the same text) stored it first
+        row = LlmCache(
+            tenant_id=call.tenant_id,
+            lookup=call.lookup,
+            kind=call.kind,
+            answer=answer.items,
+            tokens=answer.tokens,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            pass  # another task (a page range with the same text) stored it first
+        add_used_tokens(session, call.tenant_id, model_id, answer.tokens)
 
 
 def _apply(

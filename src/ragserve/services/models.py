@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ragserve.db.models import Tenant, TenantModel
@@ -482,8 +482,13 @@ def add_used_tokens(session: Session, tenant_id: str, model_id: str, tokens: int
     a model the tenant has no row for (the server's default) is not counted there."""
     name, factory = split_model_id(model_id)
     row = _usable_row(session, tenant_id, name, factory, ModelType.CHAT)
-    if row is not None and tokens > 0:
-        row.used_tokens = (row.used_tokens or 0) + tokens
+    if row is not None and tokens > 0:  # one statement: concurrent calls add up, none lost
+        session.execute(
+            update(TenantModel)
+            .where(TenantModel.id == row.id)
+            .values(used_tokens=TenantModel.used_tokens + tokens)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def credentials(
