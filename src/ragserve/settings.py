@@ -228,6 +228,13 @@ class Settings(BaseSettings):
         description="MB of heap each worker process may use (RLIMIT_DATA); 0: no limit.",
     )
     embedding_batch_size: int = Field(default=32, ge=1, description="Chunks embedded per batch.")
+    chunk_llm_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Chat-model calls one parse task makes at once for auto keywords and "
+        "questions (keep it under the provider's rate limit).",
+    )
     server_embedding_threads: int = Field(
         default=2,
         ge=1,

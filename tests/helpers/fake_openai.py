@@ -104,7 +104,11 @@ def option_reply(messages: list[dict[str, Any]]) -> str | None:
     * deep-research review: ``MORE`` and one new query when a search found nothing, else
       ``ENOUGH``;
     * table of contents: each passage whose first line looks like a heading (2+ lines, at most
-      4 words, capitalised, no final punctuation) heads the passages up to the next one.
+      4 words, capitalised, no final punctuation) heads the passages up to the next one;
+    * auto keywords (N asked): the passage's first N distinct words of 4+ letters (stop words
+      left out), comma-separated;
+    * auto questions (N asked): for each of those first N words, "What does the passage say
+      about <word>?" with the word replaced by its ``QUESTION_WORDS`` synonym, one per line.
     """
     from ragserve.rag import prompt
 
@@ -128,7 +132,29 @@ def option_reply(messages: list[dict[str, Any]]) -> str | None:
         return f"MORE\n1. {question} (search {user.count('Search: ') + 1})?"
     if system.startswith(prompt.TOC_PROMPT.split("{")[0]):
         return json.dumps(_toc(user))
+    if system.startswith(prompt.AUTO_KEYWORDS_PROMPT.split("{")[0]):
+        return ", ".join(_passage_words(user, _asked(system)))
+    if system.startswith(prompt.AUTO_QUESTIONS_PROMPT.split("{")[0]):
+        words = _passage_words(user, _asked(system))
+        return "\n".join(
+            f"What does the passage say about {QUESTION_WORDS.get(w, w)}?" for w in words
+        )
     return None
+
+
+QUESTION_WORDS = {"bread": "loaf", "cranes": "storks", "engine": "turbojet"}
+"""Auto questions name these words by a synonym the passage does not contain."""
+
+
+def _asked(system: str) -> int:
+    """The N of an auto keywords / questions prompt (its first number)."""
+    match = re.search(r"\d+", system)
+    return int(match.group(0)) if match else 1
+
+
+def _passage_words(text: str, count: int) -> list[str]:
+    words = [w for w in re.findall(r"\w+", text.lower()) if len(w) >= 4 and w not in _STOP]
+    return list(dict.fromkeys(words))[:count]
 
 
 def _translate(text: str, language: str) -> str:

@@ -20,6 +20,7 @@ EXPECTED_TABLES = {
     "user_canvas_version",
     "agent_session",
     "auth_challenge",
+    "llm_cache",
 }
 
 

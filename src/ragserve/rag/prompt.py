@@ -2,8 +2,8 @@
 within the model's context budget (counted in cl100k tokens).
 
 Every prompt ragserve sends a model lives here (in ragserve's own words): answering, refining
-a follow-up question, keywords, translation, related questions, deep research and the table of
-contents extracted at parse time."""
+a follow-up question, keywords, translation, related questions, deep research, and at parse time the
+table of contents and each chunk's keywords and questions."""
 
 from __future__ import annotations
 
@@ -136,3 +136,16 @@ of the same or a higher level). Use the headings the document itself shows; do n
 any. Answer with a JSON array and nothing else, one object per heading: \
 {{"title": "...", "level": 1, "passages": [0, 1]}} (level 1 for top headings, 2 below them, \
 and so on). A document without headings gets []."""
+
+# --- auto keywords and questions (``auto_keywords`` / ``auto_questions`` at parse time) --------
+
+AUTO_KEYWORDS_PROMPT = """The user's message is one passage of a document. Give the {count} \
+keywords or short key phrases that someone searching for this passage would most likely type, \
+in the passage's language, most important first. Take them from what the passage is about, \
+not from its wording alone. Answer with the keywords only, separated by commas, on one line, \
+without numbering or explanation."""
+
+AUTO_QUESTIONS_PROMPT = """The user's message is one passage of a document. Write {count} \
+different questions that this passage answers, in the passage's language, each complete and \
+understandable without the passage (name the subject instead of saying "it" or "this"). \
+Answer with one question per line and nothing else: no numbering, no answers."""
