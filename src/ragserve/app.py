@@ -114,7 +114,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.add_route(
         MCP_PATH,
         mcp,  # type: ignore[arg-type]
-        methods=["GET", "POST", "DELETE"],
+        # stateless: no stream to GET, no session to DELETE (405, as the MCP spec allows)
+        methods=["POST"],
         include_in_schema=False,
     )
     install_error_handlers(app)

@@ -27,7 +27,7 @@ import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, InputRequiredResult, ToolAnnotations
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -85,14 +85,16 @@ class ToolRunner:
         self.api_key = api_key
         """The stdio server's key; over HTTP each request brings its own."""
 
-    def _authorization(self, ctx: Context) -> str | None:
+    def authorization(self, ctx: Context) -> str | None:
+        """The credential of the tool call: its HTTP request's, else the stdio server's key."""
         request = ctx.request_context.request
         if isinstance(request, Request):
             return authorization_of(request.headers)
         return f"Bearer {self.api_key}" if self.api_key else None
 
-    async def run(self, ctx: Context, work: Callable[[Caller], T]) -> T:
-        authorization = self._authorization(ctx)
+    async def run(self, authorization: str | None, work: Callable[[Caller], T]) -> T:
+        """``work`` for the caller of ``authorization``, in a worker thread; any failure as a
+        ``ToolError`` whose text is a ragserve message, never an exception's."""
 
         def call() -> T:
             with self.runtime.read() as session:
@@ -116,10 +118,26 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def build_server(runtime: Runtime, api_key: str | None = None) -> MCPServer:
+class _Server(MCPServer[Any]):
+    """The ``mcp`` package's server, except that arguments refused by a tool's signature are
+    reported as ``field: message``, not as pydantic's exception text."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            return await super().call_tool(name, arguments, context)
+        except ToolError as error:
+            if isinstance(error.__cause__, ValidationError):
+                text = _error_text(error.__cause__)
+                raise ToolError(f"Error executing tool {name}: {text}") from None
+            raise
+
+
+def build_server(runtime: Runtime, api_key: str | None = None) -> MCPServer[Any]:
     """The MCP server with ragserve's tools over ``runtime``."""
     runner = ToolRunner(runtime, api_key)
-    server: MCPServer = MCPServer(
+    server = _Server(
         "ragserve",
         version=__version__,
         instructions="Search the datasets of a ragserve account: list them with "
@@ -196,7 +214,7 @@ def build_server(runtime: Runtime, api_key: str | None = None) -> MCPServer:
                 }
             )
 
-        return await runner.run(ctx, work)
+        return await runner.run(runner.authorization(ctx), work)
 
     async def ragserve_list_datasets(
         ctx: Context, page: int = 1, page_size: int = 30, name: str | None = None
@@ -215,7 +233,7 @@ def build_server(runtime: Runtime, api_key: str | None = None) -> MCPServer:
                 rows = [datasets.public(view).model_dump(mode="json") for view in views]
             return _dump({"datasets": rows, "total": total})
 
-        return await runner.run(ctx, work)
+        return await runner.run(runner.authorization(ctx), work)
 
     async def ragserve_list_documents(
         ctx: Context,
@@ -237,7 +255,7 @@ def build_server(runtime: Runtime, api_key: str | None = None) -> MCPServer:
                 page_of = documents.list_documents(session, caller, dataset_id, query)
             return _dump(page_of.model_dump(mode="json"))
 
-        return await runner.run(ctx, work)
+        return await runner.run(runner.authorization(ctx), work)
 
     server.add_tool(
         ragserve_retrieval,
