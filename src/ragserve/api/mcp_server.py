@@ -21,7 +21,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anyio.to_thread
 from mcp.server.mcpserver import Context, MCPServer
@@ -52,6 +52,13 @@ LIST_DOCUMENTS_TOOL = "ragserve_list_documents"
 INTERNAL_ERROR = "Internal error"
 
 T = TypeVar("T")
+
+_LOG_LEVELS: dict[str, Literal["DEBUG", "INFO", "WARNING", "ERROR"]] = {
+    "debug": "DEBUG",
+    "info": "INFO",
+    "warning": "WARNING",
+    "error": "ERROR",
+}
 
 _READ_ONLY = ToolAnnotations(readOnlyHint=True, idempotentHint=True, openWorldHint=False)
 
@@ -140,6 +147,9 @@ def build_server(runtime: Runtime, api_key: str | None = None) -> MCPServer[Any]
     server = _Server(
         "ragserve",
         version=__version__,
+        # MCPServer calls logging.basicConfig: a no-op once the command configured logging,
+        # else (the app built by other code) at the server's level, not the package's INFO
+        log_level=_LOG_LEVELS[runtime.settings.log_level],
         instructions="Search the datasets of a ragserve account: list them with "
         f"{LIST_DATASETS_TOOL} (and their documents with {LIST_DOCUMENTS_TOOL}), then find "
         f"the passages that answer a question with {RETRIEVAL_TOOL}.",
