@@ -5,6 +5,9 @@ an exception's."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -168,3 +171,16 @@ def test_only_post_is_served(client: TestClient, alice: Account) -> None:
     for method in ("GET", "DELETE"):
         response = client.request(method, "/mcp", headers={**HEADERS, **alice.api_headers})
         assert response.status_code == 405
+
+
+def test_building_the_app_does_not_turn_logging_up_to_info(tmp_path: Path) -> None:
+    """The mcp package configures logging when nothing has: at the server's level, not INFO."""
+    script = (
+        "import logging; from ragserve.app import create_app; from ragserve.settings import "
+        f"Settings; create_app(Settings(home={str(tmp_path / 'home')!r}, workers=0, "
+        "log_level='warning')); print(logging.getLevelName(logging.getLogger().level))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "WARNING"
