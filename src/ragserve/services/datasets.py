@@ -59,6 +59,18 @@ def visible_to(caller: Caller) -> ColumnElement[bool]:
     )
 
 
+def visible_dataset_ids(session: Session, caller: Caller) -> list[str]:
+    """The ids of every dataset the caller may see, newest first (the MCP retrieval tool's
+    "all datasets")."""
+    return list(
+        session.scalars(
+            select(Dataset.id)
+            .where(visible_to(caller))
+            .order_by(Dataset.create_time.desc(), Dataset.id.desc())
+        )
+    )
+
+
 def get_visible(session: Session, caller: Caller, dataset_id: str) -> Dataset | None:
     return session.scalars(
         select(Dataset).where(Dataset.id == dataset_id, visible_to(caller))
