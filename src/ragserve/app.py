@@ -24,14 +24,20 @@ from ragserve.api import (
     datasets,
     dify,
     documents,
+    early,
     llm,
     metadata,
+    password_reset,
     retrieval,
+    sso,
     system,
+    teams,
     users,
 )
 from ragserve.api.docs import install_docs
 from ragserve.api.errors import install_error_handlers
+from ragserve.api.mcp_server import PATH as MCP_PATH
+from ragserve.api.mcp_server import McpEndpoint
 from ragserve.api.middleware import (
     AdminPortMiddleware,
     BodySizeLimitMiddleware,
@@ -63,6 +69,10 @@ ROUTERS = (
     chat_sessions.router,
     ask.router,
     admin.router,
+    sso.router,
+    password_reset.router,
+    early.router,
+    teams.router,
 )
 
 
@@ -76,12 +86,15 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         settings, embedding_threads=settings.server_embedding_threads
     )
 
+    mcp = McpEndpoint(runtime)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # chunk-store changes a failure left pending before the last stop
         await run_in_threadpool(store_sync.apply_all, runtime.sessions, runtime.chunks)
         await run_in_threadpool(admin_service.ensure_first_admin, runtime)
-        yield
+        async with mcp.run():
+            yield
         runtime.close()
 
     app = FastAPI(
@@ -99,6 +112,16 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = runtime
     for router in ROUTERS:
         app.include_router(router)
+    # MCP over streamable HTTP (api/mcp_server.py), outside the OpenAPI schema. Starlette runs
+    # an endpoint that is not a function as a plain ASGI app; its annotation knows only
+    # request handlers.
+    app.add_route(
+        MCP_PATH,
+        mcp,  # type: ignore[arg-type]
+        # stateless: no stream to GET, no session to DELETE (405, as the MCP spec allows)
+        methods=["POST"],
+        include_in_schema=False,
+    )
     install_error_handlers(app)
     install_openapi(app)
     install_docs(app)

@@ -301,7 +301,7 @@ def user_create(
 ) -> None:
     """Create a user and the tenant it owns; without --password or --password-stdin, asks for
     the password (hidden, twice)."""
-    from ragserve.services import users
+    from ragserve.services import users, variables
 
     with _runtime(home) as runtime:
         secret = _new_password(password, password_stdin)
@@ -311,7 +311,7 @@ def user_create(
                 email=email,
                 nickname=nickname or email.split("@")[0],
                 password=secret,
-                defaults=runtime.tenant_defaults,
+                defaults=variables.tenant_defaults(session, runtime.settings),
                 superuser=superuser,
             )
             typer.echo(user.id)
@@ -422,6 +422,36 @@ def token_revoke(
             raise RagserveError("Token not found!")
         owner = Caller(record.tenant_id, record.tenant_id, CredentialKind.API_TOKEN)
         tokens.revoke_token(session, owner, token)
+
+
+@app.command("mcp")
+def mcp_stdio(
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            help="The API key whose datasets the tools see (also RAGSERVE_API_KEY).",
+            show_default=False,
+        ),
+    ] = None,
+    home: HomeOption = None,
+) -> None:
+    """Serve MCP over stdin/stdout for desktop clients: the ragserve_retrieval,
+    ragserve_list_datasets and ragserve_list_documents tools, in this process, over the data
+    directory, as the API key's tenant (see docs/cli.md)."""
+    import anyio
+
+    from ragserve.api.mcp_server import build_server
+    from ragserve.services.auth import authenticate_api_key
+
+    key = api_key or os.environ.get("RAGSERVE_API_KEY")
+    if not key:
+        _err.print("[red]Error:[/red] no API key: pass --api-key or set RAGSERVE_API_KEY.")
+        raise typer.Exit(2)
+    with _runtime(home) as runtime:
+        with runtime.read() as session:
+            authenticate_api_key(session, f"Bearer {key}")  # a bad key fails here, exit 1
+        anyio.run(build_server(runtime, key).run_stdio_async)
 
 
 def _print_rows(rows: list[dict[str, Any]], json_output: bool) -> None:

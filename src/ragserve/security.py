@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import secrets
 from pathlib import Path
 
@@ -55,6 +56,33 @@ def token_display(token: str) -> str:
 
 def new_access_token() -> str:
     return secrets.token_hex(16)
+
+
+def new_oauth_secret() -> str:
+    """An OAuth state, nonce or PKCE code verifier: 43 URL-safe characters (256 random bits),
+    which RFC 7636 allows as a verifier."""
+    return secrets.token_urlsafe(32)
+
+
+def pkce_challenge(verifier: str) -> str:
+    """RFC 7636's S256 code challenge: unpadded base64url of the verifier's SHA-256."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+RESET_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ"  # no I or O, which read like 1 and 0
+CAPTCHA_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+def new_code(alphabet: str, length: int) -> str:
+    return "".join(secrets.choice(alphabet) for _ in range(length))
+
+
+def keyed_digest(key: str, *parts: str) -> str:
+    """HMAC-SHA256 of the parts, so that a stolen database does not give short codes away to
+    an offline search."""
+    message = "\x1f".join(parts).encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
 class SessionSigner:

@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -22,6 +22,73 @@ from pydantic_settings import (
 
 ENV_PREFIX = "RAGSERVE_"
 GiB = 1024**3
+
+
+class OAuthChannel(BaseModel):
+    """One single-sign-on channel of ``oauth_channels``: an OpenID Connect provider or GitHub.
+    Documented in ``docs/auth.md`` and ``docs/configuration.md``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: Literal["oidc", "github"] = Field(
+        default="oidc", description="`oidc` (any OpenID Connect provider) or `github`."
+    )
+    display_name: str = Field(default="", description="Shown on the login page; default: the name.")
+    icon: str = Field(default="sso", description="Icon name the web client shows.")
+    client_id: str = Field(description="The client id registered at the provider.")
+    client_secret: SecretStr | None = Field(default=None, description="The client secret.")
+    client_secret_file: Path | None = Field(
+        default=None, description="A file holding the client secret (wins over `client_secret`)."
+    )
+    issuer: str | None = Field(
+        default=None, description="OIDC issuer; ID tokens must name it exactly."
+    )
+    discovery_url: str | None = Field(
+        default=None,
+        description="OIDC discovery document; default: `issuer` + "
+        "`/.well-known/openid-configuration`.",
+    )
+    scope: str | None = Field(
+        default=None,
+        description="Scopes asked for; default `openid email profile` (OIDC), `read:user "
+        "user:email` (GitHub).",
+    )
+    allowed_domains: list[str] = Field(
+        default=[], description="E-mail domains that may sign in; empty: any."
+    )
+    redirect_uri: str | None = Field(
+        default=None,
+        description="The callback address registered at the provider; default: `public_url` "
+        "(else the request's address) + `/v1/user/oauth/callback/<name>`.",
+    )
+    github_url: str = Field(
+        default="https://github.com", description="GitHub's web address (GitHub Enterprise)."
+    )
+    github_api_url: str = Field(
+        default="https://api.github.com", description="GitHub's API address (GitHub Enterprise)."
+    )
+    timeout: float = Field(
+        default=10, gt=0, description="Seconds one call to the provider may take."
+    )
+
+    @model_validator(mode="after")
+    def _oidc_needs_a_provider(self) -> OAuthChannel:
+        if self.type == "oidc" and not (self.issuer or self.discovery_url):
+            raise ValueError("an oidc channel needs `issuer` or `discovery_url`")
+        return self
+
+    def secret(self) -> str:
+        """The client secret, read from ``client_secret_file`` when one is named."""
+        if self.client_secret_file is not None:
+            return self.client_secret_file.read_text().strip()
+        return self.client_secret.get_secret_value() if self.client_secret else ""
+
+    def allows(self, email: str) -> bool:
+        """Whether ``email``'s domain may sign in through this channel (case ignored)."""
+        if not self.allowed_domains:
+            return True
+        domain = email.rpartition("@")[2].lower()
+        return domain in {allowed.lower().lstrip("@") for allowed in self.allowed_domains}
 
 
 class Settings(BaseSettings):
@@ -110,6 +177,24 @@ class Settings(BaseSettings):
     agent_run_timeout: float = Field(
         default=600, gt=0, description="Seconds one turn of an agent may run before it stops."
     )
+    tavily_base_url: str = Field(
+        default="https://api.tavily.com",
+        description="Base URL of Tavily's search API, used by assistants with a `tavily_api_key`.",
+    )
+    web_search_results: int = Field(
+        default=5, ge=1, le=20, description="Web pages one web search adds to the knowledge."
+    )
+    research_max_rounds: int = Field(
+        default=3,
+        ge=1,
+        le=10,
+        description="Rounds of sub-questions deep research (`reasoning`) may run before answering.",
+    )
+    research_max_tokens: int = Field(
+        default=24000,
+        ge=1000,
+        description="Tokens (sent and received) deep research may spend before it must answer.",
+    )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,
@@ -143,11 +228,50 @@ class Settings(BaseSettings):
         description="MB of heap each worker process may use (RLIMIT_DATA); 0: no limit.",
     )
     embedding_batch_size: int = Field(default=32, ge=1, description="Chunks embedded per batch.")
+    chunk_llm_concurrency: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Chat-model calls one parse task makes at once for auto keywords and "
+        "questions (keep it under the provider's rate limit).",
+    )
     server_embedding_threads: int = Field(
         default=2,
         ge=1,
         description="Threads one builtin-model embedding call may use in the server process "
         "(questions, edited chunks); worker processes use one each.",
+    )
+    oauth_channels: dict[str, OAuthChannel] = Field(
+        default={},
+        description="Single-sign-on channels by name (OIDC providers, GitHub); see docs/auth.md.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="The server's address as browsers reach it (for OAuth redirect URIs); "
+        "default: the address of each request.",
+    )
+    login_redirect_url: str = Field(
+        default="/",
+        description="Where a single sign-on ends: `?auth=<session token>` or `?error=<text>`.",
+    )
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server that sends password-reset codes; unset: no reset."
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="Port of `smtp_host`.")
+    smtp_security: Literal["starttls", "ssl", "none"] = Field(
+        default="starttls", description="How the SMTP connection is protected."
+    )
+    smtp_username: str | None = Field(default=None, description="SMTP login; unset: none.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password.")
+    smtp_from: str = Field(
+        default="ragserve@localhost", description="Sender address of password-reset mail."
+    )
+    smtp_timeout: float = Field(default=10, gt=0, description="Seconds an SMTP exchange may take.")
+    reset_code_lifetime: int = Field(
+        default=600, ge=1, description="Seconds a password-reset code (and its verification) lasts."
+    )
+    captcha_lifetime: int = Field(
+        default=300, ge=1, description="Seconds a password-reset captcha lasts."
     )
     blob_backend: Literal["local", "s3"] = Field(
         default="local", description="Where uploaded files are kept."

@@ -8,9 +8,10 @@ it contains.
 
 Tool calls: when a chat request carries ``tools`` and its last message is not a tool's result,
 the reply calls one tool (the first whose name the last user message mentions, else the first),
-every string parameter set to that message's text; when the last message is a tool's result, the
-reply (also with ``tool_choice: none``) is ``tool_reply(messages)`` (by default it names the tool and quotes the result, citing
-``[ID:n]`` when the result holds passages ``ID: n``). Plain and streamed.
+every string parameter set to that message's text; when the last message is a tool's result
+(or with ``tool_choice: none``), the reply is ``tool_reply(messages)`` (by default it names the
+tool and quotes the result, citing ``[ID:n]`` when the result holds passages ``ID: n``). Plain
+and streamed (a streamed call's arguments come in pieces, as OpenAI sends them).
 
 The API key picks a failure mode (the exact word, or the word followed by ``-anything``):
 
@@ -64,23 +65,137 @@ def rerank_score(query: str, text: str) -> float:
     return len(words & found) / len(words) if words else 0.0
 
 
-def default_reply(messages: list[dict[str, Any]]) -> str:
-    last: dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "user"), {})
-    content = last.get("content", "")
+def _text(message: dict[str, Any]) -> str:
+    content = message.get("content", "")
     if isinstance(content, list):  # content parts
         content = " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-    return f"Fake answer to: {content}"
+    return str(content)
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, list):  # content parts
-        return " ".join(str(part.get("text", "")) for part in content if isinstance(part, dict))
-    return str(content or "")
+def default_reply(messages: list[dict[str, Any]]) -> str:
+    """ragserve's helper prompts answered as ``option_reply`` does, anything else restated."""
+    found = option_reply(messages)
+    if found is not None:
+        return found
+    last: dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "user"), {})
+    return f"Fake answer to: {_text(last)}"
+
+
+# --- deterministic answers to ragserve's helper prompts (rag/prompt.py) ---
+
+RELATED_WORDS = {"birds": "cranes", "bird": "cranes", "loaf": "bread"}
+"""Keyword extraction adds these related words to the question's own."""
+CHINESE_WORDS = {
+    "什么时候": "when",
+    "怎么": "how",
+    "鹤": "cranes",
+    "迁徙": "migrate",
+    "面包": "bread",
+    "烤": "bake",
+    "冬天": "winter",
+    "吃": "eat",
+}
+"""The fake's whole Chinese-English dictionary (translation word by word, in text order)."""
+_STOP = {"what", "which", "when", "where", "does", "about", "with", "from", "that", "this"}
+
+
+def option_reply(messages: list[dict[str, Any]]) -> str | None:
+    """The fake's answer to one of ragserve's helper prompts, recognised by the start of the
+    system message, or None for any other conversation. Deterministic:
+
+    * keywords: the question's words of 4+ letters (a few stop words left out), then the
+      ``RELATED_WORDS`` of those words, comma-separated;
+    * translation: into English word by word with ``CHINESE_WORDS``; into any other language
+      ``[<language>] <text>``; one line per language;
+    * deep-research plan: the question split at " and ", as a numbered list;
+    * deep-research review: ``MORE`` and one new query when a search found nothing, else
+      ``ENOUGH``;
+    * table of contents: each passage whose first line looks like a heading (2+ lines, at most
+      4 words, capitalised, no final punctuation) heads the passages up to the next one;
+    * auto keywords (N asked): the passage's first N distinct words of 4+ letters (stop words
+      left out), comma-separated;
+    * auto questions (N asked): for each of those first N words, "What does the passage say
+      about <word>?" with the word replaced by its ``QUESTION_WORDS`` synonym, one per line.
+    """
+    from ragserve.rag import prompt
+
+    system = next((_text(m) for m in messages if m.get("role") == "system"), "")
+    user = next((_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
+    if system.startswith(prompt.KEYWORDS_PROMPT.split("{")[0]):
+        words = [w for w in re.findall(r"\w+", user.lower()) if len(w) >= 4 and w not in _STOP]
+        related = [RELATED_WORDS[w] for w in words if w in RELATED_WORDS]
+        return ", ".join(dict.fromkeys([*words, *related]))
+    if system.startswith(prompt.TRANSLATE_PROMPT.split("{")[0]):
+        match = re.search(r"languages: (.+?)\. Answer", system)
+        languages = [lang.strip() for lang in match.group(1).split(",")] if match else []
+        return "\n".join(_translate(user, language) for language in languages)
+    if system.startswith(prompt.RESEARCH_PLAN_PROMPT.split("{")[0]):
+        parts = [p.strip(" ?") for p in re.split(r"\s+and\s+", user, flags=re.I) if p.strip(" ?")]
+        return "\n".join(f"{n}. {part}?" for n, part in enumerate(parts, 1))
+    if system.startswith(prompt.RESEARCH_CHECK_PROMPT.split("{")[0]):
+        if "(nothing found)" not in user:
+            return "ENOUGH"
+        question = user.splitlines()[0].removeprefix("Question: ").strip(" ?")
+        return f"MORE\n1. {question} (search {user.count('Search: ') + 1})?"
+    if system.startswith(prompt.TOC_PROMPT.split("{")[0]):
+        return json.dumps(_toc(user))
+    if system.startswith(prompt.AUTO_KEYWORDS_PROMPT.split("{")[0]):
+        return ", ".join(_passage_words(user, _asked(system)))
+    if system.startswith(prompt.AUTO_QUESTIONS_PROMPT.split("{")[0]):
+        words = _passage_words(user, _asked(system))
+        return "\n".join(
+            f"What does the passage say about {QUESTION_WORDS.get(w, w)}?" for w in words
+        )
+    return None
+
+
+QUESTION_WORDS = {"bread": "loaf", "cranes": "storks", "engine": "turbojet"}
+"""Auto questions name these words by a synonym the passage does not contain."""
+
+
+def _asked(system: str) -> int:
+    """The N of an auto keywords / questions prompt (its first number)."""
+    match = re.search(r"\d+", system)
+    return int(match.group(0)) if match else 1
+
+
+def _passage_words(text: str, count: int) -> list[str]:
+    words = [w for w in re.findall(r"\w+", text.lower()) if len(w) >= 4 and w not in _STOP]
+    return list(dict.fromkeys(words))[:count]
+
+
+def _translate(text: str, language: str) -> str:
+    if language.lower() not in ("english", "en"):
+        return f"[{language}] {text}"
+    found = sorted((text.find(word), english) for word, english in CHINESE_WORDS.items())
+    words = [english for at, english in found if at >= 0]
+    return " ".join(words) if words else text
+
+
+def _toc(passages: str) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = []
+    for line in passages.splitlines():
+        match = re.match(r"\[(\d+)\] (.*)", line)
+        if not match:
+            continue
+        number, parts = int(match.group(1)), match.group(2).split(" | ")
+        first = parts[0].strip()
+        heading = (
+            len(parts) > 1
+            and len(first.split()) <= 4
+            and first[:1].isupper()
+            and first[-1:] not in ".!?:;,"
+        )
+        if heading:
+            entries.append({"title": first, "level": 1, "passages": [number]})
+        elif entries:
+            entries[-1]["passages"].append(number)
+    return entries
 
 
 def default_tool_reply(messages: list[dict[str, Any]]) -> str:
     """The answer after a tool ran: which tool, what it said, the first passage cited."""
-    result = _text(messages[-1].get("content"))
+    result = _text(messages[-1])
     call_id = messages[-1].get("tool_call_id")
     name = "the tool"
     for message in reversed(messages):
@@ -98,7 +213,7 @@ def tool_call_for(messages: list[dict[str, Any]], tools: list[Any]) -> dict[str,
     question = ""
     for message in reversed(messages):
         if message.get("role") == "user":
-            question = _text(message.get("content"))
+            question = _text(message)
             break
     functions = [t.get("function", {}) for t in tools if isinstance(t, dict)]
     chosen = next((f for f in functions if f.get("name") and f["name"] in question), None)

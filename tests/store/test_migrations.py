@@ -19,6 +19,8 @@ EXPECTED_TABLES = {
     "user_canvas",
     "user_canvas_version",
     "agent_session",
+    "auth_challenge",
+    "llm_cache",
 }
 
 

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from ragserve.services import ingestion
 from ragserve.services.ingestion import TaskTimeout, time_limit
 
 
@@ -23,3 +24,17 @@ def test_an_inner_limit_leaves_the_outer_one_armed() -> None:
             time.sleep(0.2)
         time.sleep(5)  # the outer second runs out here
     assert time.monotonic() - started < 3
+
+
+def test_an_unexpected_failure_names_no_exception() -> None:
+    """A document's log is shown to API clients: no exception class or text reaches it."""
+    from pydantic import BaseModel, ValidationError
+
+    class Strict(BaseModel):
+        size: int
+
+    try:
+        Strict.model_validate({"size": "secret detail"})
+    except ValidationError as error:
+        message = ingestion._describe(error, 60)
+    assert message == "Internal error while parsing; see the server log."

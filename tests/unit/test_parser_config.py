@@ -333,7 +333,6 @@ def test_strict_validation_errors(
     ("payload", "loc"),
     [
         ({"enable_metadata": True}, ("enable_metadata",)),
-        ({"toc_extraction": True}, ("toc_extraction",)),
         ({"raptor": {"scope": "file"}}, ("raptor", "scope")),
         ({"graphrag": {"extra": 1}}, ("graphrag", "extra")),
     ],
@@ -530,3 +529,10 @@ def test_chunk_method_for_upload(
     dataset_method: str, file_type: str, suffix: str, expected: str
 ) -> None:
     assert chunk_method_for_upload(dataset_method, file_type, suffix) == expected
+
+
+def test_toc_extraction_is_accepted_and_dumped_only_when_set() -> None:
+    """A deviation (docs/compatibility.md): RAGFlow's SDK model rejects it; ragserve acts on it."""
+    assert validate({"toc_extraction": True}).model_dump()["toc_extraction"] is True
+    assert "toc_extraction" not in validate({}).model_dump()
+    assert errors_of({"toc_extraction": "yes"})[0][0] == ("toc_extraction",)

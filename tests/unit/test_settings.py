@@ -105,3 +105,33 @@ def test_every_setting_is_documented() -> None:
     for name in Settings.model_fields:
         assert f"`RAGSERVE_{name.upper()}`" in docs, name
         assert f"`{name}`" in docs, name
+
+
+def test_oauth_channels(tmp_path: Path) -> None:
+    from ragserve.settings import OAuthChannel
+
+    with pytest.raises(ValidationError, match="needs `issuer` or `discovery_url`"):
+        OAuthChannel(client_id="c")
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("  from-file\n")
+    channel = OAuthChannel(
+        client_id="c",
+        issuer="https://id.example.com",
+        client_secret="inline",  # type: ignore[arg-type]
+        client_secret_file=secret_file,
+        allowed_domains=["Example.COM", "@corp.example"],
+    )
+    assert channel.secret() == "from-file"
+    assert channel.allows("a@example.com") and channel.allows("b@CORP.example")
+    assert not channel.allows("c@sub.example.com") and not channel.allows("d@example.org")
+    github = OAuthChannel(type="github", client_id="g")
+    assert github.secret() == "" and github.allows("anyone@anywhere.example")
+    env = {
+        "RAGSERVE_OAUTH_CHANNELS": '{"corp": {"issuer": "https://id.example.com", "client_id": "c"}}'
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        assert Settings().oauth_channels["corp"].client_id == "c"
+    with pytest.raises(ValidationError):
+        Settings(oauth_channels={"x": {"client_id": "c", "bogus": 1}})  # type: ignore[dict-item]

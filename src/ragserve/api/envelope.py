@@ -56,6 +56,14 @@ class ErrorBody(BaseModel):
     data: Any = None
 
 
+class EarlyErrorBody(BaseModel):
+    """A failure of the early API's ``/v1/api`` routes: its old field names."""
+
+    retcode: int = Field(description="RAGFlow's RetCode.")
+    retmsg: str
+    data: Any = None
+
+
 class OpenAIErrorDetail(BaseModel):
     message: str
     type: str = Field(description="`invalid_request_error` or `api_error`.")

@@ -31,6 +31,8 @@ logger = logging.getLogger("ragserve.api")
 DIFY_PREFIX = "/api/v1/dify/"
 """Dify's route family answers errors with its own body (see ``_dify_body``)."""
 _NOT_AN_OBJECT = frozenset({"model_type", "model_attributes_type", "dict_type"})
+EARLY_PREFIX = "/v1/api/"
+"""The early API's routes answer ``retcode``/``retmsg`` instead of ``code``/``message``."""
 OPENAI_ROUTES = ("/api/v1/chats_openai/", "/api/v1/agents_openai/")
 """Route families that answer errors as OpenAI does: a real HTTP status, OpenAI's body."""
 
@@ -68,6 +70,8 @@ async def _ragserve_error(request: Request, error: RagserveError) -> JSONRespons
         )
     if path.startswith(DIFY_PREFIX):
         body = _dify_body(error, body)
+    if path.startswith(EARLY_PREFIX):
+        body = {"retcode": body["code"], "retmsg": body["message"], "data": body.get("data")}
     return JSONResponse(body, status_code=error.http_status)
 
 

@@ -9,14 +9,18 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel
 
-from ragserve.api.envelope import ErrorBody
+from ragserve.api.envelope import EarlyErrorBody, ErrorBody
 
 HTTP_STATUS_ERRORS: dict[str, Any] = {"x-ragserve-errors": "http-status"}
 """``openapi_extra`` of routes whose errors are HTTP statuses with a body of their own (the
 OpenAI-compatible and Dify routes), not a 200 envelope."""
 
+EARLY_ERRORS: dict[str, Any] = {"x-ragserve-errors": "early"}
+"""``openapi_extra`` of the early API's ``/v1/api`` routes: errors in its ``retcode`` envelope."""
+
 _REF_TEMPLATE = "#/components/schemas/{model}"
 _ERROR_REF = {"$ref": _REF_TEMPLATE.format(model="ErrorBody")}
+_EARLY_ERROR_REF = {"$ref": _REF_TEMPLATE.format(model="EarlyErrorBody")}
 _JSON = "application/json"
 _EVENT_STREAM = "text/event-stream"
 
@@ -68,6 +72,7 @@ def _with_error_envelopes(schema: dict[str, Any]) -> dict[str, Any]:
     components.pop("HTTPValidationError", None)
     components.pop("ValidationError", None)
     components["ErrorBody"] = ErrorBody.model_json_schema(ref_template=_REF_TEMPLATE)
+    components["EarlyErrorBody"] = EarlyErrorBody.model_json_schema(ref_template=_REF_TEMPLATE)
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             _document_errors(operation)
@@ -105,16 +110,20 @@ def _hoist(node: Any, components: dict[str, Any]) -> None:
 def _document_errors(operation: dict[str, Any]) -> None:
     responses: dict[str, Any] = operation.setdefault("responses", {})
     responses.pop("422", None)
-    if operation.pop("x-ragserve-errors", None) == "http-status":
+    kind = operation.pop("x-ragserve-errors", None)
+    if kind == "http-status":
         return
+    error = _EARLY_ERROR_REF if kind == "early" else _ERROR_REF
     ok = responses.get("200", {}).get("content", {}).get(_JSON)
-    if ok is not None and ok.get("schema") and ok["schema"] != _ERROR_REF:
-        ok["schema"] = {"anyOf": [ok["schema"], _ERROR_REF]}
+    if ok is not None and ok.get("schema") and ok["schema"] != error:
+        ok["schema"] = {"anyOf": [ok["schema"], error]}
+    # the early routes' unknown methods and oversized bodies still answer the usual envelope
+    default_error = {"anyOf": [error, _ERROR_REF]} if kind == "early" else _ERROR_REF
     responses.setdefault(
         "default",
         {
             "description": "An error the request cannot be answered past (HTTP 401, 404, 405, "
             "413): the error envelope.",
-            "content": {_JSON: {"schema": _ERROR_REF}},
+            "content": {_JSON: {"schema": default_error}},
         },
     )

@@ -38,10 +38,12 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_recycle=3600, json_deserializer=read_json)
 
 
-def read_json(text: str) -> Any:
+def read_json(text: str | bytes) -> Any:
     """A JSON column's value, readable whatever an older version stored in it
     (``schemas.json_values.readable``): a bad value spoils itself, never the listing that
-    shows it."""
+    shows it. PostgreSQL's driver hands over bytes."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
     try:
         value = json.loads(text)
     except RecursionError:  # nested deeper than the parser goes: the column's empty value

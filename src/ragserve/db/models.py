@@ -388,3 +388,37 @@ class AgentSession(Record):
     round: Mapped[int] = mapped_column(Integer, default=0)
     thumb_up: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class AuthChallenge(Record):
+    """A short-lived secret of a sign-in or password-reset step, kept in the database so that
+    any server process can finish a step another began: an OAuth state (with its PKCE
+    verifier and nonce), a captcha, a reset code, a verified reset. ``lookup`` is a digest of
+    what finds the row (the state, the e-mail address, the reset token), never the value."""
+
+    __tablename__ = "auth_challenge"
+    __table_args__ = (UniqueConstraint("kind", "lookup"),)
+
+    kind: Mapped[str] = mapped_column(String(16))
+    lookup: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_time: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class LlmCache(Record):
+    """What a chat model answered to one prompt over one text at parse time (auto keywords,
+    auto questions), so that parsing the same chunk again with the same model and prompt costs
+    no model call. ``lookup`` is a digest of the tenant, the step, the model, the prompt and
+    the text (``services.auto_keywords``); ``tokens`` is what the call cost. The rows go with
+    their tenant."""
+
+    __tablename__ = "llm_cache"
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenant.id", ondelete="CASCADE"), index=True
+    )
+    lookup: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    answer: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tokens: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,5 +1,9 @@
 """Assembling what the model reads: the knowledge block, the system prompt, the history, all
-within the model's context budget (counted in cl100k tokens)."""
+within the model's context budget (counted in cl100k tokens).
+
+Every prompt ragserve sends a model lives here (in ragserve's own words): answering, refining
+a follow-up question, keywords, translation, related questions, deep research, and at parse time the
+table of contents and each chunk's keywords and questions."""
 
 from __future__ import annotations
 
@@ -92,3 +96,56 @@ Knowledge base:
 RELATED_PROMPT = """Suggest {count} short search queries a user might try next to learn more \
 about the topic of the question below{industry}. Answer with a numbered list, one query per \
 line ("1. ..."), and nothing else."""
+
+REFINE_PROMPT = (
+    "Rewrite the user's last question so that it can be understood without the conversation "
+    "before it: resolve pronouns and references to earlier turns. Answer with the rewritten "
+    "question only, in its original language."
+)
+
+KEYWORDS_PROMPT = (
+    "Extract at most {count} search keywords or short key phrases from the user's question, "
+    "in the question's language, most important first. Answer with the keywords only, "
+    "separated by commas, without numbering or explanation."
+)
+
+TRANSLATE_PROMPT = (
+    "Translate the user's text into each of these languages: {languages}. Answer with one "
+    "translation per line, in that order, with no labels, quotes or explanation."
+)
+
+# --- deep research (``reasoning``) -------------------------------------------------------------
+
+RESEARCH_PLAN_PROMPT = """You plan the research needed to answer a user's question from a \
+document collection{web}. Break the question into at most {count} short, self-contained search \
+queries, each about one thing the answer needs. A simple question needs a single query. Answer \
+with a numbered list, one query per line ("1. ..."), and nothing else."""
+
+RESEARCH_CHECK_PROMPT = """You review research in progress. Below are the user's question and \
+what the searches so far have found. Decide whether the findings are enough to answer the \
+question well. If they are, answer with the single word ENOUGH. If they are not, answer with \
+the word MORE on the first line, then at most {count} new search queries that would find what \
+is missing, as a numbered list ("1. ..."), one per line. Never repeat a query already made."""
+
+# --- table of contents (``toc_extraction`` at parse time) ---------------------------------------
+
+TOC_PROMPT = """Below are the numbered passages of one document, in order, each shortened to its \
+beginning, with its line breaks shown as " | ". Build the document's table of contents: its \
+headings, in order, each with the numbers of the passages under it (up to the next heading \
+of the same or a higher level). Use the headings the document itself shows; do not invent \
+any. Answer with a JSON array and nothing else, one object per heading: \
+{{"title": "...", "level": 1, "passages": [0, 1]}} (level 1 for top headings, 2 below them, \
+and so on). A document without headings gets []."""
+
+# --- auto keywords and questions (``auto_keywords`` / ``auto_questions`` at parse time) --------
+
+AUTO_KEYWORDS_PROMPT = """The user's message is one passage of a document. Give the {count} \
+keywords or short key phrases that someone searching for this passage would most likely type, \
+in the passage's language, most important first. Take them from what the passage is about, \
+not from its wording alone. Answer with the keywords only, separated by commas, on one line, \
+without numbering or explanation."""
+
+AUTO_QUESTIONS_PROMPT = """The user's message is one passage of a document. Write {count} \
+different questions that this passage answers, in the passage's language, each complete and \
+understandable without the passage (name the subject instead of saying "it" or "this"). \
+Answer with one question per line and nothing else: no numbering, no answers."""

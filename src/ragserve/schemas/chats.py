@@ -76,7 +76,8 @@ class LlmFields(BaseModel):
 
 class PromptFields(BaseModel):
     """``prompt``: the prompt settings and the retrieval settings of the assistant. Other keys
-    (``keyword``, ``reasoning``, ``cross_languages``, ``tavily_api_key``…) are kept as given."""
+    (``keyword``, ``reasoning``, ``cross_languages``, ``toc_enhance``, ``tavily_api_key``…) are
+    kept as given and act when the chat answers (docs/chat.md)."""
 
     model_config = ConfigDict(extra="allow", strict=True)
 

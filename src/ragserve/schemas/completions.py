@@ -36,7 +36,9 @@ class ReferenceChunk(TypedDict):
     positions: Annotated[
         list[list[int]], Field(description="PDF boxes: `[page, left, right, top, bottom]`.")
     ]
-    url: None
+    url: Annotated[
+        str | None, Field(description="A web page's address (web search); null for a chunk.")
+    ]
     similarity: float
     vector_similarity: float
     term_similarity: float
@@ -114,7 +116,9 @@ class CompletionRequest(BaseModel):
         None, description="Datasets searched in this call besides the chat's own."
     )
     metadata_condition: MetadataConditionBody = None
-    reasoning: Any = Field(None, description="Accepted; there is no deep-research mode.")
+    reasoning: Any = Field(
+        None, description="Deep research for this question (true/false); absent: as the chat says."
+    )
 
     @property
     def document_ids(self) -> tuple[str, ...]:

@@ -72,3 +72,9 @@ class ParserConfig(StrictModel):
     filename_embd_weight: Annotated[float | None, Field(ge=0.0, le=1.0)] = 0.1
     task_page_size: Annotated[int | None, Field(ge=1)] = None
     pages: list[list[int]] | None = None
+    toc_extraction: bool | None = Field(
+        default=None,
+        exclude_if=lambda value: value is None,
+        description="Extract each document's table of contents with the chat model when it is "
+        "parsed (used by chat assistants with `toc_enhance`). Only shown when set.",
+    )

@@ -136,3 +136,47 @@ class TenantInfo(BaseModel):
     tts_id: str
     parser_ids: str = Field(description="`method:Label` pairs offered for parsing, by commas.")
     role: str = Field(description="`owner`.")
+
+
+class LoginChannel(BaseModel):
+    """A single-sign-on channel the login page offers."""
+
+    channel: str = Field(description="Its name, the `{channel}` of `/v1/user/login/{channel}`.")
+    display_name: str
+    icon: str = Field(description="`sso` unless configured.")
+
+
+class OAuthCallback(BaseModel):
+    """What the provider sends back to the callback (RFC 6749 4.1.2)."""
+
+    code: Text = ""
+    state: Text = ""
+    error: Text = Field("", description="Set when the provider refused the sign-in.")
+
+
+class CaptchaRequest(BaseModel):
+    """Whose password is to be reset."""
+
+    email: Stripped = ""
+
+
+class ResetCodeRequest(BaseModel):
+    """Mail a reset code to the address, given the captcha it was shown."""
+
+    email: Stripped = ""
+    captcha: Stripped = ""
+
+
+class ResetCodeCheck(BaseModel):
+    """The code the e-mail carried."""
+
+    email: Stripped = ""
+    otp: Stripped = ""
+
+
+class PasswordReset(BaseModel):
+    """The new password, twice, for the address whose code was just verified."""
+
+    email: Stripped = ""
+    new_password: Text = Field("", description=ENCRYPTION_NOTE)
+    confirm_new_password: Text = Field("", description=ENCRYPTION_NOTE)

@@ -70,8 +70,16 @@ def start_turn(
         extra_dataset_ids=tuple(body.kb_ids or ()),
         metadata_condition=parse_metadata_condition(body.metadata_condition),
         values=body.variables,
+        reasoning=None if body.reasoning is None else _truthy(body.reasoning),
     )
     return ChatTurn(runtime, assistant, request, session_id, question)
+
+
+def _truthy(value: object) -> bool:
+    """A JSON flag as clients send it: true, 1, "true"/"1"/"yes" (any case)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "on")
+    return bool(value)
 
 
 def conversation(runtime: Runtime, assistant: Assistant, session_id: str) -> list[dict[str, str]]:
@@ -127,7 +135,11 @@ class ChatTurn:
         self.session_id = session_id
         self.message_id = str(uuid.uuid4())
         self.question = question
-        self.has_datasets = bool(assistant.dataset_ids or request.extra_dataset_ids)
+        self.has_datasets = bool(  # web search counts: its pages are the reference
+            assistant.dataset_ids
+            or request.extra_dataset_ids
+            or assistant.prompt_config.get("tavily_api_key")
+        )
         self._stored = False
         self._pending = ""
 

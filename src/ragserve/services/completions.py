@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from sqlalchemy import select
@@ -23,10 +23,11 @@ from ragserve.db.models import TenantModel
 from ragserve.errors import DataError, RagserveError
 from ragserve.models.chat import ChatError, ChatModel
 from ragserve.models.registry import ModelType, find_model, split_model_id
-from ragserve.rag import citations
+from ragserve.rag import citations, hybrid
 from ragserve.rag.prompt import (
     ASK_PROMPT,
     NO_MODEL_NOTE,
+    REFINE_PROMPT,
     RELATED_PROMPT,
     Variable,
     fit_history,
@@ -44,7 +45,8 @@ from ragserve.schemas.completions import (
     StreamEvent,
 )
 from ragserve.schemas.metadata_condition import MetadataCondition
-from ragserve.services import retrieval
+from ragserve.services import chat_search, deep_research, retrieval
+from ragserve.services.chat_search import ChatSearch
 from ragserve.services.chats import live_chat
 from ragserve.services.datasets import stats_for
 from ragserve.services.models import tenant_chat_model
@@ -58,11 +60,6 @@ DEFAULT_CONTEXT_TOKENS = 8192
 KNOWLEDGE_SHARE = 0.6
 """Share of the model's context the retrieved passages may fill."""
 EXTRACTIVE_PASSAGES = 3
-REFINE_PROMPT = (
-    "Rewrite the user's last question so that it can be understood without the conversation "
-    "before it: resolve pronouns and references to earlier turns. Answer with the rewritten "
-    "question only, in its original language."
-)
 
 
 @dataclass(frozen=True)
@@ -103,6 +100,8 @@ class Request:
     extra_dataset_ids: tuple[str, ...] = ()
     metadata_condition: MetadataCondition | None = None
     values: dict[str, str] = field(default_factory=dict)
+    reasoning: bool | None = None
+    """Deep research for this question; ``None``: as the assistant's ``reasoning`` says."""
 
 
 @dataclass(frozen=True)
@@ -164,8 +163,14 @@ def answer(runtime: Runtime, assistant: Assistant, request: Request) -> Iterator
     started = time.monotonic()
     chat = runtime.chat_model(assistant.llm_id, assistant.tenant_id) if assistant.llm_id else None
     question = request.messages[-1]["content"]
-    retrieved = _retrieve(runtime, assistant, request, chat, question)
-    result, scope = retrieved if retrieved is not None else (None, None)
+    asked = ChatSearch.of(runtime, assistant.prompt_config)
+    result: SearchResult | None
+    scope: Scope | None
+    if chat is not None and _researching(assistant, request, asked):
+        result, scope = yield from _research(runtime, assistant, request, chat, question, asked)
+    else:
+        retrieved = _retrieve(runtime, assistant, request, chat, question, asked)
+        result, scope = retrieved if retrieved is not None else (None, None)
     hits = result.hits if result is not None else []
     empty_response = str(assistant.prompt_config.get("empty_response") or "")
     if result is not None and not hits and empty_response:
@@ -211,7 +216,7 @@ def answer(runtime: Runtime, assistant: Assistant, request: Request) -> Iterator
             text_parts.append(text)
     full = "".join(text_parts)
     reference: ChatReference = {}
-    if quote and result is not None and scope is not None:
+    if quote and result is not None:
         full = _cite(runtime, scope, full, hits)
         reference = _reference(hits, result, full)
     prompt = (
@@ -226,15 +231,33 @@ def _retrieve(
     request: Request,
     chat: ChatModel | None,
     question: str,
-) -> tuple[SearchResult, Scope] | None:
-    """The passages for the question and where they were searched; ``None`` for an assistant
-    without datasets."""
+    asked: ChatSearch,
+) -> tuple[SearchResult, Scope | None] | None:
+    """The passages for the question (and web pages when the assistant searches the web) and
+    where they were searched; ``None`` for an assistant without datasets or web search."""
+    scope = _scope(runtime, assistant, request, question)
+    if scope is None and asked.web is None:
+        return None
+    if chat is not None and assistant.prompt_config.get("refine_multiturn", True):
+        question = _refined(chat, request.messages) or question
+    result = None
+    if scope is not None:
+        options, rerank = _search_settings(runtime, assistant)
+        result = chat_search.search(runtime, scope, question, options, chat, asked, rerank)
+    if asked.web is not None:
+        pages = chat_search.web_hits(asked.web, question, asked.web_results)
+        result = retrieval.with_hits(result, pages)
+    return result or retrieval.EMPTY, scope
+
+
+def _scope(runtime: Runtime, assistant: Assistant, request: Request, question: str) -> Scope | None:
+    """Where the question may be searched; ``None`` for an assistant without datasets."""
     dataset_ids = list(dict.fromkeys([*assistant.dataset_ids, *request.extra_dataset_ids]))
     if not dataset_ids:
         return None
     caller = Caller(assistant.tenant_id, assistant.tenant_id, CredentialKind.API_TOKEN)
     with runtime.read() as session:
-        scope = retrieval.resolve_scope(
+        return retrieval.resolve_scope(
             session,
             caller,
             dataset_ids,
@@ -242,8 +265,11 @@ def _retrieve(
             request.metadata_condition if question.strip() else None,
             scopes=runtime.caches.metadata_scopes,
         )
-    if chat is not None and assistant.prompt_config.get("refine_multiturn", True):
-        question = _refined(chat, request.messages) or question
+
+
+def _search_settings(
+    runtime: Runtime, assistant: Assistant
+) -> tuple[SearchOptions, hybrid.Rerank | None]:
     options = SearchOptions(
         page_size=max(assistant.top_n, 1),
         similarity_threshold=assistant.similarity_threshold,
@@ -255,7 +281,53 @@ def _retrieve(
         if assistant.rerank_id
         else None
     )
-    return retrieval.search(runtime, scope, question, options, rerank), scope
+    return options, rerank
+
+
+def _researching(assistant: Assistant, request: Request, asked: ChatSearch) -> bool:
+    """Deep research when asked for (the request, else the assistant) and there is somewhere
+    to search."""
+    wanted = request.reasoning
+    if wanted is None:
+        wanted = bool(assistant.prompt_config.get("reasoning"))
+    has_datasets = bool(assistant.dataset_ids or request.extra_dataset_ids)
+    return wanted and (has_datasets or asked.web is not None)
+
+
+def _research(
+    runtime: Runtime,
+    assistant: Assistant,
+    request: Request,
+    chat: ChatModel,
+    question: str,
+    asked: ChatSearch,
+) -> Generator[Event, None, tuple[SearchResult, Scope | None]]:
+    """Deep research (``services.deep_research``), its steps as reasoning events; returns
+    every passage it gathered."""
+    scope = _scope(runtime, assistant, request, question)
+    if assistant.prompt_config.get("refine_multiturn", True):
+        question = _refined(chat, request.messages) or question
+    options, rerank = _search_settings(runtime, assistant)
+    plain = replace(asked, keyword=False, cross_languages=(), web=None)
+
+    def search(query: str) -> list[Hit]:
+        if scope is None:
+            return []
+        return chat_search.search(runtime, scope, query, options, chat, plain, rerank).hits
+
+    settings = runtime.settings
+    limits = deep_research.Limits(
+        settings.research_max_rounds, settings.research_max_tokens, asked.web_results
+    )
+    steps = deep_research.gather(chat, question, search, asked.web, limits)
+    while True:
+        try:
+            text = next(steps)
+        except StopIteration as done:
+            research: deep_research.Research = done.value
+            break
+        yield Event("reasoning", text)
+    return retrieval.with_hits(None, research.hits), scope
 
 
 def _refined(chat: ChatModel, messages: Sequence[Mapping[str, str]]) -> str | None:
@@ -277,9 +349,9 @@ def _refined(chat: ChatModel, messages: Sequence[Mapping[str, str]]) -> str | No
     return refined or None
 
 
-def _cite(runtime: Runtime, scope: Scope, text: str, hits: list[Hit]) -> str:
+def _cite(runtime: Runtime, scope: Scope | None, text: str, hits: list[Hit]) -> str:
     text = citations.drop_invalid(citations.normalise(text), len(hits))
-    if citations.cited(text, len(hits)) or not hits or not scope.embedding_model:
+    if citations.cited(text, len(hits)) or not hits or scope is None or not scope.embedding_model:
         return text
     model = runtime.embedding_model(scope.embedding_model, scope.embedding_tenant)
     return citations.insert_citations(text, [hit.chunk.vector for hit in hits], model.embed)
@@ -309,7 +381,7 @@ def reference_chunk(hit: Hit) -> ReferenceChunk:
         "dataset_id": chunk.dataset_id,
         "image_id": chunk.image_id,
         "positions": readable_positions(chunk.positions),
-        "url": None,
+        "url": hit.url,
         "similarity": hit.similarity,
         "vector_similarity": hit.vector_similarity,
         "term_similarity": hit.term_similarity,

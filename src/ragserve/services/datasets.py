@@ -19,6 +19,7 @@ from ragserve.errors import ArgumentError, DataError, PermissionDenied
 from ragserve.ingest import store_sync
 from ragserve.runtime import Runtime
 from ragserve.schemas.datasets import CreateDataset, DatasetPublic, ListDatasets, UpdateDataset
+from ragserve.services.auto_keywords import require_chat_model
 from ragserve.services.models import check_embedding_model
 from ragserve.services.naming import free_name, shortest_stem
 from ragserve.services.parser_config import (
@@ -55,6 +56,18 @@ def visible_to(caller: Caller) -> ColumnElement[bool]:
     return or_(
         Dataset.tenant_id == caller.tenant_id,
         Dataset.tenant_id.in_(member_of) & (Dataset.permission == Permission.TEAM),
+    )
+
+
+def visible_dataset_ids(session: Session, caller: Caller) -> list[str]:
+    """The ids of every dataset the caller may see, newest first (the MCP retrieval tool's
+    "all datasets")."""
+    return list(
+        session.scalars(
+            select(Dataset.id)
+            .where(visible_to(caller))
+            .order_by(Dataset.create_time.desc(), Dataset.id.desc())
+        )
     )
 
 
@@ -97,6 +110,7 @@ def create_dataset(
     parser_config = parser_config_for_new_dataset(
         chunk_method, request.parser_config, tenant.llm_id
     )
+    require_chat_model(session, settings, tenant.id, parser_config)
     for _ in range(NAME_ATTEMPTS):
         dataset = Dataset(
             tenant_id=tenant.id,
@@ -199,6 +213,8 @@ def update_dataset(
     dataset.parser_config = parser_config_for_dataset_update(
         dataset.parser_config, dataset.chunk_method, new_method, patch
     )
+    if patch:
+        require_chat_model(session, settings, dataset.tenant_id, dataset.parser_config)
     if new_method is not None:
         dataset.chunk_method = new_method
     for field in ("avatar", "description", "permission", "pagerank", "pipeline_id"):

@@ -38,6 +38,7 @@ from ragserve.schemas.documents import (
     UploadedDocument,
     clean_filename,
 )
+from ragserve.services.auto_keywords import require_chat_model
 from ragserve.services.batch import BatchOutcome, unique_ids
 from ragserve.services.datasets import get_visible
 from ragserve.services.filetypes import FileType, content_type_for, detect
@@ -286,6 +287,10 @@ def update_document(
         if document is None:
             raise DataError("The dataset doesn't own the document.")
         actions = _update(session, document, request)
+        if request.parser_config is not None:
+            require_chat_model(
+                session, runtime.settings, document.tenant_id, document.parser_config
+            )
         store_sync.record(session, document.id, *actions)
         pending = store_sync.is_pending(session, document.id)
         session.flush()

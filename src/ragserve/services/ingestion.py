@@ -33,6 +33,7 @@ from ragserve.ingest.isolation import caused_by_memory
 from ragserve.ingest.parsers import parse_file, preload
 from ragserve.ingest.types import ParseError
 from ragserve.runtime import Runtime
+from ragserve.services import auto_keywords, toc
 from ragserve.store.base import ChunkRecord, chunk_id
 from ragserve.tokenizer import count_tokens, tokenize_to_text
 
@@ -99,8 +100,9 @@ class DocumentJob:
         """What the progress lines of a page-range task start with."""
         return f"Pages {self.pages[0]}-{self.pages[1]}: " if self.pages else ""
 
-    def report(self, progress: float | None, message: str) -> None:
-        """Log a step and renew the lease; raises ``Cancelled`` if the task is no longer ours."""
+    def report(self, progress: float | None, message: str | None) -> None:
+        """Log a step (when ``message``) and renew the lease; raises ``Cancelled`` if the task
+        is no longer ours."""
         with self.runtime.transaction() as session:
             document = tasks.lock_document(session, self.claim.document_id)
             if document is None or not tasks.renew(
@@ -109,7 +111,12 @@ class DocumentJob:
                 raise Cancelled
             if progress is not None:
                 document.progress = tasks.parse_progress(session, self.claim.parse_id)
-            tasks.append_progress(document, self.label + message)
+            if message is not None:
+                tasks.append_progress(document, self.label + message)
+
+    def _step(self, message: str | None) -> None:
+        """What an LLM step reports between its calls: a line, or only the lease renewed."""
+        self.report(None, message)
 
     def run(self) -> None:
         with self.runtime.read() as session:
@@ -139,6 +146,10 @@ class DocumentJob:
         drafts = chunker_for(document.chunk_method)(parsed, options, count_tokens)
         del parsed
         self.report(0.3, f"Chunking finished: {len(drafts)} chunks.")
+        if toc.wanted(document.parser_config):  # the model reads the chunks' headings
+            self.report(None, toc.add_toc(self.runtime, document, drafts))
+        if auto_keywords.wanted(document.parser_config):  # the model writes per chunk
+            self.report(None, auto_keywords.enrich(self.runtime, document, drafts, self._step))
         vectors = self._embed(dataset, document, drafts)
         self._finish(staging.Part([_staged(draft) for draft in drafts], vectors))
 
@@ -348,7 +359,7 @@ def _describe(error: Exception, timeout: int) -> str:
         return error.message
     if isinstance(error, TaskTimeout):
         return f"Parsing took longer than {timeout} s and was stopped."
-    return f"Internal error while parsing ({type(error).__name__}); see the server log."
+    return "Internal error while parsing; see the server log."
 
 
 def _fail(runtime: Runtime, claim: tasks.Claim, worker_id: str, message: str) -> None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from ragserve.db.models import Tenant, TenantModel
@@ -475,6 +475,20 @@ def _usable_row(
     if model_type is not None:
         query = query.where(TenantModel.model_type == model_type)
     return session.scalars(query.order_by(TenantModel.update_time.desc()).limit(1)).first()
+
+
+def add_used_tokens(session: Session, tenant_id: str, model_id: str, tokens: int) -> None:
+    """Count ``tokens`` on the tenant's row for the chat model (``used_token`` of ``my_llms``);
+    a model the tenant has no row for (the server's default) is not counted there."""
+    name, factory = split_model_id(model_id)
+    row = _usable_row(session, tenant_id, name, factory, ModelType.CHAT)
+    if row is not None and tokens > 0:  # one statement: concurrent calls add up, none lost
+        session.execute(
+            update(TenantModel)
+            .where(TenantModel.id == row.id)
+            .values(used_tokens=TenantModel.used_tokens + tokens)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def credentials(

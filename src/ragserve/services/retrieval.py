@@ -84,6 +84,8 @@ class Hit:
     term_similarity: float
     vector_similarity: float
     highlight: str | None = None
+    url: str | None = None
+    """Where a web page found by web search lives (``None`` for a chunk of a dataset)."""
 
 
 @dataclass(frozen=True)
@@ -320,3 +322,22 @@ def query_vector(runtime: Runtime, scope: Scope, question: str) -> np.ndarray:
     """The question's embedding with the datasets' model, called with the credentials of the
     first datasets' tenant."""
     return runtime.question_vector(scope.embedding_model, scope.embedding_tenant, question)
+
+
+def with_hits(result: SearchResult | None, extra: Sequence[Hit]) -> SearchResult:
+    """The result with ``extra`` hits after its own (each chunk once), a document new to it
+    counted once (web pages, chunks pulled in by a table of contents)."""
+    base = result if result is not None else EMPTY
+    known = {hit.chunk.id for hit in base.hits}
+    added: list[Hit] = []
+    for hit in extra:
+        if hit.chunk.id not in known:
+            known.add(hit.chunk.id)
+            added.append(hit)
+    documents = list(base.documents)
+    seen = {document.document_id for document in documents}
+    for hit in added:
+        if hit.chunk.document_id not in seen:
+            seen.add(hit.chunk.document_id)
+            documents.append(DocumentCount(hit.chunk.document_id, hit.chunk.document_name, 1))
+    return SearchResult(base.total + len(added), [*base.hits, *added], documents)
