@@ -42,12 +42,13 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from helpers.local_http import LocalHTTPServer
 from ragserve.settings import Settings
 
 
@@ -268,14 +269,11 @@ class FakeOpenAI:
         self._released = threading.Event()
         self._held: list[RecordedRequest] = []
         self._held_changed = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_class(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._http = LocalHTTPServer(_handler_class(self))
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/v1"
+        return self._http.origin + "/v1"
 
     def server_env(self, api_key: str, chat_model: str = FAKE_CHAT_MODEL) -> dict[str, str]:
         """Environment variables that make a ``ragserve serve`` process chat with this fake."""
@@ -296,15 +294,13 @@ class FakeOpenAI:
         )
 
     def start(self) -> FakeOpenAI:
-        self._thread.start()
+        self._http.start()
         return self
 
     def stop(self) -> None:
         self._stopping.set()  # wakes "slow" requests
         self._released.set()  # and "held" ones
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     def __enter__(self) -> FakeOpenAI:
         return self.start()

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from helpers.local_http import LocalHTTPServer
 
 PAGES = [
     {
@@ -44,23 +45,18 @@ class TavilyRequest:
 class FakeTavily:
     def __init__(self) -> None:
         self.requests: list[TavilyRequest] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._http = LocalHTTPServer(_handler(self))
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.origin
 
     def __enter__(self) -> FakeTavily:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
+        self._http.stop()
 
     def answer(self, api_key: str | None, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         self.requests.append(TavilyRequest(api_key, body))

@@ -28,8 +28,7 @@ Array = npt.NDArray[np.float32]
 
 REFERENCE_FILE = Path(__file__).resolve().parents[1] / "data" / "minilm-reference.json"
 
-REFERENCE_TEXTS = (
-    "",
+SENTENCES = (
     "A man is eating food.",
     "A man is eating a piece of bread.",
     "The girl is carrying a baby.",
@@ -42,9 +41,14 @@ REFERENCE_TEXTS = (
     "The new movie is awesome, I loved every minute of it.",
     "RAGFlow splits documents into chunks, embeds them and retrieves the best passages.",
     "今天天气很好，我们去公园散步吧。",
+)
+CHINESE = (
+    "今天天气很好，我们去公园散步吧。",
     "今天天气不错，我们去公园走走。",
     "股票市场今天大幅下跌。",
 )
+REFERENCE_TEXTS = tuple(dict.fromkeys(("", *SENTENCES, *CHINESE)))
+"""Every text whose reference vector is stored."""
 
 
 # Numerical Recipes' erfc (Chebyshev fit, fractional error < 1.2e-7 everywhere): numpy has no erf,

@@ -27,22 +27,7 @@ from ragserve.models.embedding import (
     embedding_model_for,
     normalise_rows,
 )
-from unit.minilm_reference import StoredReference, reference_model
-
-SENTENCES = [
-    "A man is eating food.",
-    "A man is eating a piece of bread.",
-    "The girl is carrying a baby.",
-    "A man is riding a horse.",
-    "A woman is playing violin.",
-    "Two men pushed carts through the woods.",
-    "A man is riding a white horse on an enclosed ground.",
-    "A monkey is playing drums.",
-    "Someone in a gorilla costume is playing a set of drums.",
-    "The new movie is awesome, I loved every minute of it.",
-    "RAGFlow splits documents into chunks, embeds them and retrieves the best passages.",
-    "今天天气很好，我们去公园散步吧。",
-]
+from unit.minilm_reference import CHINESE, SENTENCES, StoredReference, reference_model
 
 # Published behaviour of all-MiniLM-L6-v2 (sentence-transformers documentation, semantic
 # textual similarity example): this pair scores 0.7553.
@@ -161,11 +146,7 @@ def test_builtin_huge_text_is_cheap_and_exact(embedder: MiniLMEmbedder) -> None:
 
 
 def test_builtin_chinese(embedder: MiniLMEmbedder, reference: StoredReference) -> None:
-    texts = [
-        "今天天气很好，我们去公园散步吧。",
-        "今天天气不错，我们去公园走走。",
-        "股票市场今天大幅下跌。",
-    ]
+    texts = list(CHINESE)
     ids = embedder.tokenize(texts)
     # One word piece per character (BERT splits CJK characters); this English model's vocabulary
     # knows only common characters, the rest are [UNK] (id 100): weak for Chinese, but it works.
