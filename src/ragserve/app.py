@@ -29,6 +29,7 @@ from ragserve.api import (
     metadata,
     password_reset,
     retrieval,
+    speech,
     sso,
     system,
     teams,
@@ -73,6 +74,7 @@ ROUTERS = (
     password_reset.router,
     early.router,
     teams.router,
+    speech.router,
 )
 
 

@@ -218,9 +218,10 @@ def test_add_llm_refusals(alice: Account, fake: FakeOpenAI, runtime: Runtime) ->
               api_base=fake.base_url, api_key="bad-0123456789abcdef")  # fmt: skip
     assert bad["code"] == 102 and bad["message"].startswith("Fail to access model(VLLM/m).")
     assert "0123456789" not in bad["message"]
-    assert llm(alice, "add_llm", llm_factory="VLLM", llm_name="m", model_type="tts") == {
+    assert llm(alice, "add_llm", llm_factory="VLLM", llm_name="m", model_type="ocr") == {
         "code": 101,
-        "message": "Model type `tts` is not supported; use one of: chat, embedding, rerank.",
+        "message": "Model type `ocr` is not supported; use one of: chat, embedding, rerank, "
+        "tts, speech2text.",
         "data": None,
     }
     missing = llm(alice, "add_llm", llm_factory="VLLM")

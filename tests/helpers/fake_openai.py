@@ -4,7 +4,8 @@
 callers must normalise); ``POST /v1/chat/completions`` answers a deterministic reply, plain or as
 an SSE stream (``data: {...}`` chunks, a usage chunk, ``data: [DONE]``); ``POST /v1/rerank``
 (the Jina/Cohere protocol vLLM serves) scores each document by the share of the query's words
-it contains.
+it contains. ``POST /v1/audio/speech`` answers ``fake_audio(input)`` (bytes, ``audio/mpeg``);
+``POST /v1/audio/transcriptions`` (multipart) answers ``{"text": fake_transcript(audio)}``.
 
 Tool calls: when a chat request carries ``tools`` and its last message is not a tool's result,
 the reply calls one tool (the first whose name the last user message mentions, else the first),
@@ -42,6 +43,8 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import default as email_policy
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -57,6 +60,35 @@ def fake_vector(text: str, dimension: int) -> list[float]:
     seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
     values = np.random.default_rng(seed).standard_normal(dimension) * 3.0
     return [float(v) for v in values]
+
+
+def fake_audio(text: str) -> bytes:
+    """The "mp3" the fake server speaks for ``text``: deterministic, 16 KiB and a bit."""
+    return b"ID3\x04" + hashlib.sha256(text.encode()).digest() * 513
+
+
+def fake_transcript(audio: bytes) -> str:
+    """The text the fake server hears in ``audio``."""
+    return f"Heard {len(audio)} bytes ({hashlib.sha256(audio).hexdigest()[:12]})."
+
+
+def _multipart(content_type: str, raw: bytes) -> dict[str, Any] | None:
+    """The fields of a multipart body; a file part is kept as ``{"filename", "content"}``."""
+    message = BytesParser(policy=email_policy).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    if not message.is_multipart():
+        return None
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        content = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            fields[str(name)] = {"filename": filename, "content": content}
+        else:
+            fields[str(name)] = content.decode()
+    return fields
 
 
 def rerank_score(query: str, text: str) -> float:
@@ -247,6 +279,14 @@ def _failure_mode(api_key: str | None) -> str | None:
     return None
 
 
+KNOWN_PATHS = (
+    "/v1/embeddings",
+    "/v1/chat/completions",
+    "/v1/rerank",
+    "/v1/audio/speech",
+    "/v1/audio/transcriptions",
+)
+
 FAKE_CHAT_MODEL = "openai/fake-chat"
 """The LiteLLM model string tests configure: an OpenAI-compatible model at the fake's URL."""
 
@@ -347,7 +387,7 @@ class FakeOpenAI:
     def handle(self, path: str, api_key: str | None, body: dict[str, Any]) -> _Answer:
         recorded = RecordedRequest(path, api_key, body)
         self.requests.append(recorded)
-        if path not in ("/v1/embeddings", "/v1/chat/completions", "/v1/rerank"):
+        if path not in KNOWN_PATHS:
             return _error(404, f"Unknown request URL: POST {path}.", "invalid_request_error")
         mode = _failure_mode(api_key)
         if not api_key or mode == "bad":
@@ -373,12 +413,28 @@ class FakeOpenAI:
             return self._embeddings(body)
         if path == "/v1/rerank":
             return self._rerank(body)
+        if path == "/v1/audio/speech":
+            return self._speech(body)
+        if path == "/v1/audio/transcriptions":
+            return self._transcription(body)
         answer = self._chat(body)
         if mode == "midway" and answer.stream is not None:
             error = {"message": "The server had an error while processing your request.",
                      "type": "server_error", "param": None, "code": None}  # fmt: skip
             answer.stream = [*answer.stream[: len(answer.stream) // 2], {"error": error}]
         return answer
+
+    def _speech(self, body: dict[str, Any]) -> _Answer:
+        text = body.get("input")
+        if not isinstance(text, str) or not text:
+            return _error(400, "'input' is a required property", "invalid_request_error")
+        return _Answer(200, None, audio=fake_audio(text))
+
+    def _transcription(self, body: dict[str, Any]) -> _Answer:
+        file = body.get("file")
+        if not isinstance(file, dict) or not file.get("content"):
+            return _error(400, "'file' is a required property", "invalid_request_error")
+        return _Answer(200, {"text": fake_transcript(file["content"])})
 
     def _rerank(self, body: dict[str, Any]) -> _Answer:
         query, documents = body.get("query"), body.get("documents")
@@ -505,6 +561,7 @@ class _Answer:
     status: int
     body: dict[str, Any] | None
     stream: list[dict[str, Any]] | None = None
+    audio: bytes | None = None
 
 
 def _error(status: int, message: str, kind: str, code: str | None = None) -> _Answer:
@@ -523,10 +580,15 @@ def _handler_class(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            try:
-                body = json.loads(raw or b"{}")
-            except ValueError:
-                body = None
+            content_type = self.headers.get("Content-Type", "")
+            body: Any
+            if content_type.startswith("multipart/form-data"):
+                body = _multipart(content_type, raw)
+            else:
+                try:
+                    body = json.loads(raw or b"{}")
+                except ValueError:
+                    body = None
             auth = self.headers.get("Authorization", "")
             api_key = auth[7:] if auth.lower().startswith("bearer ") else None
             api_key = api_key or self.headers.get("api-key")
@@ -535,7 +597,9 @@ def _handler_class(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
             else:
                 answer = fake.handle(self.path.split("?")[0], api_key, body)
             try:
-                if answer.stream is not None:
+                if answer.audio is not None:
+                    self._send_audio(answer.audio)
+                elif answer.stream is not None:
                     self._send_stream(answer.stream)
                 else:
                     self._send_json(answer.status, answer.body or {})
@@ -551,6 +615,13 @@ def _handler_class(fake: FakeOpenAI) -> type[BaseHTTPRequestHandler]:
                 self.send_header("retry-after-ms", "1")
             self.end_headers()
             self.wfile.write(data)
+
+        def _send_audio(self, audio: bytes) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/mpeg")
+            self.send_header("Content-Length", str(len(audio)))
+            self.end_headers()
+            self.wfile.write(audio)
 
         def _send_stream(self, chunks: list[dict[str, Any]]) -> None:
             self.send_response(200)

@@ -35,6 +35,7 @@ from ragserve.models.registry import (
 )
 from ragserve.models.registry import check_embedding_model as check_catalogue_embedding
 from ragserve.models.rerank import rerank_model_for
+from ragserve.models.speech import silence_wav, speech_model_for, transcription_model_for
 from ragserve.runtime import Runtime
 from ragserve.schemas.llm import (
     AddModel,
@@ -48,7 +49,11 @@ from ragserve.services.secrets import SecretBox, mask
 from ragserve.settings import Settings
 
 SUPPORTED_TYPES = (ModelType.CHAT, ModelType.EMBEDDING, ModelType.RERANK)
-"""The model types ragserve can call; ``add_llm`` refuses the others."""
+"""The model types ragserve can call in chats and retrieval (and test a factory key on)."""
+
+ADDABLE_TYPES = (*SUPPORTED_TYPES, ModelType.TTS, ModelType.SPEECH2TEXT)
+"""The model types ``add_llm`` accepts: those above and the speech models of ``/tts`` and
+``/sequence2txt``; it refuses the others."""
 
 HIDDEN_FACTORIES = frozenset({"Youdao", "FastEmbed", "BAAI", BUILTIN_FACTORY})
 """Not offered by ``/v1/llm/factories`` and refused by the key endpoints (as in RAGFlow)."""
@@ -147,10 +152,10 @@ def check_factory(factory: str) -> None:
 
 def model_type_of(value: str) -> ModelType:
     """A model type ragserve can call, from a request field."""
-    for model_type in SUPPORTED_TYPES:
+    for model_type in ADDABLE_TYPES:
         if value == model_type:
             return model_type
-    supported = ", ".join(SUPPORTED_TYPES)
+    supported = ", ".join(ADDABLE_TYPES)
     raise ArgumentError(f"Model type `{value}` is not supported; use one of: {supported}.")
 
 
@@ -198,6 +203,17 @@ def verify(
                 model_id, api_key=api_key, api_base=api_base, timeout=timeout, max_retries=0
             )
             reranker.scores("What's the weather?", ["Is it sunny today?"])
+        elif probe.model_type == ModelType.TTS:
+            speaker = speech_model_for(
+                model_id, api_key=api_key, api_base=api_base, timeout=timeout, max_retries=0
+            )
+            for _piece in speaker.synthesize("Hello~ ragserve!"):
+                pass
+        elif probe.model_type == ModelType.SPEECH2TEXT:
+            listener = transcription_model_for(
+                model_id, api_key=api_key, api_base=api_base, timeout=timeout, max_retries=0
+            )
+            listener.transcribe("silence.wav", silence_wav())
         else:
             chat = chat_model_for(
                 model_id, api_key=api_key, api_base=api_base, timeout=timeout, max_retries=0
