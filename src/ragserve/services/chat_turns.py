@@ -10,6 +10,7 @@ it ends, or, after a failure, what was said until then.
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from typing import Any, cast
 
 from ragserve.db.models import ChatSession
 from ragserve.errors import DataError, RagserveError
+from ragserve.models.speech import LiteLLMSpeech
 from ragserve.runtime import Runtime
 from ragserve.schemas.chats import CreateSession
 from ragserve.schemas.completions import (
@@ -26,6 +28,7 @@ from ragserve.schemas.completions import (
     StreamEvent,
 )
 from ragserve.schemas.metadata_condition import parse_metadata_condition
+from ragserve.services import speech
 from ragserve.services.chat_sessions import new_session
 from ragserve.services.completions import Assistant, Request, answer
 from ragserve.services.tenancy import Caller
@@ -80,6 +83,19 @@ def _truthy(value: object) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1", "yes", "on")
     return bool(value)
+
+
+CITATION = re.compile(r"\[ID:\d+\]")
+
+
+def _speaker(runtime: Runtime, assistant: Assistant) -> LiteLLMSpeech | None:
+    """The tenant's TTS model when the chat has ``tts`` on and the tenant set a usable one."""
+    if not _truthy(assistant.prompt_config.get("tts", False)):
+        return None
+    try:
+        return speech.tts_model(runtime, assistant.tenant_id)
+    except RagserveError:
+        return None
 
 
 def conversation(runtime: Runtime, assistant: Assistant, session_id: str) -> list[dict[str, str]]:
@@ -142,6 +158,8 @@ class ChatTurn:
         )
         self._stored = False
         self._pending = ""
+        self._thinking = False
+        self.speaker = _speaker(runtime, assistant)
 
     def _answer(self, text: str, reference: ChatReference, **extra: Any) -> CompletionAnswer:
         return CompletionAnswer(
@@ -164,7 +182,11 @@ class ChatTurn:
                     final = event.final
                     self._store(final.answer, final.reference)
                     return self._answer(
-                        final.answer, final.reference, prompt=final.prompt, created_at=time.time()
+                        final.answer,
+                        final.reference,
+                        prompt=final.prompt,
+                        created_at=time.time(),
+                        audio_binary=self._audio(final.answer),
                     )
         except RagserveError:
             self._store("".join(said), {})
@@ -190,7 +212,6 @@ class ChatTurn:
         yield StreamEvent(data=True)
 
     def _pieces(self, said: list[str]) -> Iterator[StreamEvent]:
-        thinking = False
         for event in answer(self.runtime, self.assistant, self.request):
             if event.final is not None:
                 yield from self._flush()
@@ -202,11 +223,12 @@ class ChatTurn:
                     )
                     yield StreamEvent(data=data)
                 continue
-            if (event.kind == "reasoning") != thinking:
+            if (event.kind == "reasoning") != self._thinking:
                 yield from self._flush()
-                thinking = not thinking
-                marker = "start_to_think" if thinking else "end_to_think"
-                yield self._delta("", **{marker: True})
+                self._thinking = not self._thinking
+                marker = "start_to_think" if self._thinking else "end_to_think"
+                marked = self._answer("", {"chunks": []}, final=False, **{marker: True})
+                yield StreamEvent(data=marked)
             first = event.kind == "text" and not said
             if event.kind == "text":
                 said.append(event.text)
@@ -218,10 +240,25 @@ class ChatTurn:
         """Send the text held back for a full-size delta, if any."""
         if self._pending:
             text, self._pending = self._pending, ""
-            yield self._delta(text)
+            audio = None if self._thinking else self._audio(text)
+            yield self._delta(text, audio)
 
-    def _delta(self, text: str, **flags: bool) -> StreamEvent:
-        return StreamEvent(data=self._answer(text, {"chunks": []}, final=False, **flags))
+    def _delta(self, text: str, audio: str | None) -> StreamEvent:
+        data = self._answer(text, {"chunks": []}, final=False, audio_binary=audio)
+        return StreamEvent(data=data)
+
+    def _audio(self, text: str) -> str | None:
+        """``text`` spoken by the tenant's TTS model, hex-encoded, when the chat has ``tts`` on
+        (RAGFlow's ``audio_binary``); None without a model, or when the model fails: the
+        answer goes on without sound."""
+        spoken = CITATION.sub("", text).strip()
+        if self.speaker is None or not spoken:
+            return None
+        try:
+            return b"".join(self.speaker.synthesize(spoken)).hex()
+        except RagserveError as error:
+            logger.warning("speaking the answer in session %s failed: %s", self.session_id, error)
+            return None
 
     def _store(self, answer_text: str, reference: ChatReference) -> None:
         """Store the exchange once: the final answer, or what was said before a failure."""
