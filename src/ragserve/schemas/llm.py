@@ -15,7 +15,7 @@ from ragserve.errors import RetCode
 from ragserve.schemas.common import Text, fixed_message, required_arguments
 
 FACTORY = "The provider (RAGFlow's factory): `OpenAI`, `VLLM`, `OpenAI-API-Compatible`…"
-MODEL_TYPE = "`chat`, `embedding` or `rerank`."
+MODEL_TYPE = "`chat`, `embedding`, `rerank`, `tts` or `speech2text`."
 WITHOUT_KEY = "Absent when ``include_details`` is off."
 
 
