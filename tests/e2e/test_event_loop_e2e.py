@@ -208,3 +208,44 @@ def test_requests_are_served_while_model_calls_wait(
 
     found = setup.data(responses["retrieval"])
     assert found["chunks"] and FACT in found["chunks"][0]["content"]
+
+
+def test_speech_calls_wait_off_the_event_loop(setup: Setup, fake: FakeOpenAI) -> None:
+    fake.release()  # adding a model tests it with one call
+    for name, model_type in (("fake-tts", "tts"), ("fake-whisper", "speech2text")):
+        body = {"llm_factory": "OpenAI-API-Compatible", "llm_name": name,
+                "model_type": model_type, "api_base": fake.base_url, "api_key": "held"}  # fmt: skip
+        assert setup.data(setup.post("/v1/llm/add_llm", json=body)) is True
+    info = setup.data(setup.get("/v1/user/tenant_info"))
+    models = {"tts_id": "fake-tts@OpenAI-API-Compatible",
+              "asr_id": "fake-whisper@OpenAI-API-Compatible"}  # fmt: skip
+    assert setup.data(setup.post("/v1/user/set_tenant_info", json={**info, **models})) is True
+
+    def heard(stream: str) -> Callable[[], httpx.Response]:
+        files = {"file": ("a.wav", b"RIFF-audio", "application/octet-stream")}
+        return lambda: setup.post("/api/v1/sequence2txt", files=files, data={"stream": stream})
+
+    calls = {
+        "tts": lambda: setup.post("/api/v1/tts", json={"text": "Kingfishers"}),
+        "asr": heard("false"),
+        "asr stream": heard("true"),
+    }
+    fake.hold()
+    try:
+        with ThreadPoolExecutor(len(calls)) as pool:
+            held = {kind: pool.submit(call) for kind, call in calls.items()}
+            waiting = fake.wait_held(len(calls), timeout=GUARD_S)
+            assert sorted(request.path for request in waiting) == [
+                "/v1/audio/speech", "/v1/audio/transcriptions", "/v1/audio/transcriptions"]  # fmt: skip
+            ping = httpx.get(setup.url("/v1/system/ping"), timeout=GUARD_S)
+            assert (ping.status_code, ping.text) == (200, "pong")
+            assert not [kind for kind, future in held.items() if future.done()]
+            fake.release()
+            responses = {kind: future.result(timeout=GUARD_S) for kind, future in held.items()}
+    finally:
+        fake.release()
+    assert responses["tts"].headers["content-type"] == "audio/mpeg"
+    assert responses["tts"].content.startswith(b"ID3")
+    assert setup.data(responses["asr"])["text"].startswith("Heard 10 bytes")
+    [event] = [json.loads(line) for line in events(responses["asr stream"])]
+    assert event["event"] == "final" and event["text"].startswith("Heard 10 bytes")
