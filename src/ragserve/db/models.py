@@ -422,3 +422,20 @@ class LlmCache(Record):
     kind: Mapped[str] = mapped_column(String(16))
     answer: Mapped[list[str]] = mapped_column(JSON, default=list)
     tokens: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SearchApp(Record):
+    """A saved search app (RAGFlow's ``search`` table): a named ``search_config`` (datasets,
+    thresholds, rerank, summary, related questions, mind map) of one tenant, made by
+    ``created_by``. The rows go with their tenant."""
+
+    __tablename__ = "search"
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenant.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    avatar: Mapped[str | None] = mapped_column(Text, default=None)
+    created_by: Mapped[str] = mapped_column(String(ID_LENGTH))
+    search_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
