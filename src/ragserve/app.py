@@ -29,6 +29,7 @@ from ragserve.api import (
     metadata,
     password_reset,
     retrieval,
+    search_apps,
     sso,
     system,
     teams,
@@ -73,6 +74,7 @@ ROUTERS = (
     password_reset.router,
     early.router,
     teams.router,
+    search_apps.router,
 )
 
 
