@@ -78,7 +78,9 @@ class UserTenant(Record):
 
 
 class ApiToken(Record):
-    """An API key. Only a SHA-256 of the secret is stored; ``token_prefix`` is what lists show."""
+    """An API key. Only a SHA-256 of the secret is stored; ``token_prefix`` is what lists show.
+    The ``beta`` token of embedded widgets is kept readable, encrypted (``beta_secret``,
+    ``services.secrets.SecretBox``), because listings show it as RAGFlow's do."""
 
     __tablename__ = "api_token"
 
@@ -88,6 +90,7 @@ class ApiToken(Record):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     token_prefix: Mapped[str] = mapped_column(String(32))
     beta_hash: Mapped[str] = mapped_column(String(64), index=True)
+    beta_secret: Mapped[str | None] = mapped_column(Text, default=None)
     dialog_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
     source: Mapped[str | None] = mapped_column(String(16), default=None)
 

@@ -1,4 +1,4 @@
-"""search: saved search apps (a named search_config per tenant)
+"""search: saved search apps (a named search_config per tenant); api_token.beta_secret
 
 Revision ID: 0012
 Revises: 0011
@@ -43,6 +43,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_search_name"), ["name"], unique=False)
         batch_op.create_index(batch_op.f("ix_search_tenant_id"), ["tenant_id"], unique=False)
 
+    # the beta token, encrypted, so that token listings can show it (NULL: made on the next list)
+    with op.batch_alter_table("api_token", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("beta_secret", sa.Text(), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("api_token", schema=None) as batch_op:
+        batch_op.drop_column("beta_secret")
     op.drop_table("search")
