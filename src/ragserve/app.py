@@ -29,6 +29,7 @@ from ragserve.api import (
     metadata,
     password_reset,
     retrieval,
+    search_apps,
     speech,
     sso,
     system,
@@ -74,6 +75,7 @@ ROUTERS = (
     password_reset.router,
     early.router,
     teams.router,
+    search_apps.router,
     speech.router,
 )
 

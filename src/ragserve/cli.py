@@ -379,11 +379,13 @@ def token_create(
 ) -> None:
     """Create an API token; prints only the token."""
     from ragserve.services import tokens
+    from ragserve.services.secrets import SecretBox
 
     with _runtime(home) as runtime:
         caller = _owner(runtime, email)
+        box = SecretBox(runtime.settings.signing_key())
         with runtime.transaction() as session:
-            made = tokens.create_token(session, caller)
+            made = tokens.create_token(session, caller, box)
     typer.echo(made.token)
 
 

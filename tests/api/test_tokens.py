@@ -66,3 +66,36 @@ def test_tokens_are_per_tenant(alice: Account, bob: Account) -> None:
     assert {row["tenant_id"] for row in alice_tokens} == {alice.id}
     bob_info = bob.client.get("/v1/user/info", headers=bob.api_headers).json()["data"]
     assert bob_info["id"] == bob.id
+
+
+def test_token_list_shows_the_beta_made_with_the_token(client: TestClient, alice: Account) -> None:
+    from sqlalchemy import text
+
+    made = alice.post("/v1/system/new_token").json()["data"]
+    listed = alice.get("/v1/system/token_list").json()["data"]
+    assert [row["token"] for row in listed] == [alice.api_key[:16], made["token"][:16]]
+    assert listed[1]["beta"] == made["beta"]
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{32}", row["beta"]) for row in listed)
+    assert listed[0]["beta"] != listed[1]["beta"]
+    again = alice.get("/v1/system/token_list").json()["data"]
+    assert [row["beta"] for row in again] == [row["beta"] for row in listed]  # stable
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    with runtime.engine.connect() as connection:
+        dump = repr(connection.execute(text("SELECT * FROM api_token")).all())
+    assert made["beta"] not in dump  # stored encrypted
+
+
+def test_a_token_without_a_stored_beta_gets_one_when_listed(
+    client: TestClient, alice: Account, bob: Account
+) -> None:
+    from sqlalchemy import text
+
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    with runtime.engine.begin() as connection:
+        connection.execute(text("UPDATE api_token SET beta_secret = NULL"))
+    (first,) = alice.get("/v1/system/token_list").json()["data"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", first["beta"])
+    (second,) = alice.get("/v1/system/token_list").json()["data"]
+    assert second["beta"] == first["beta"]
+    (bobs,) = bob.get("/v1/system/token_list").json()["data"]
+    assert bobs["beta"] != first["beta"]  # each tenant sees only its own tokens' betas

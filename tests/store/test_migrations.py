@@ -21,6 +21,7 @@ EXPECTED_TABLES = {
     "agent_session",
     "auth_challenge",
     "llm_cache",
+    "search",
 }
 
 

@@ -24,6 +24,7 @@ from ragserve.schemas.system import (
     TokenPublic,
 )
 from ragserve.services import tokens, variables
+from ragserve.services.secrets import SecretBox
 
 router = APIRouter(prefix="/v1/system", tags=["system"], route_class=RagflowRoute)
 logger = logging.getLogger(__name__)
@@ -39,15 +40,17 @@ def new_token(runtime: RuntimeDep, caller: WebCaller) -> WebResult[TokenPublic]:
     """A new API token of the caller's tenant. Its whole secret is in this answer only: store
     it. Use it as `Authorization: Bearer <token>`."""
     with runtime.transaction() as session:
-        made = tokens.create_token(session, caller)
+        made = tokens.create_token(session, caller, SecretBox(runtime.settings.signing_key()))
         return WebResult(data=tokens.created(made))
 
 
 @router.get("/token_list", summary="List API tokens")
 def token_list(runtime: RuntimeDep, caller: WebCaller) -> WebResult[list[TokenPublic]]:
-    """The tenant's API tokens, oldest first, each by its first 16 characters."""
-    with runtime.read() as session:
-        return WebResult(data=tokens.listed(session, caller))
+    """The tenant's API tokens, oldest first, each by its first 16 characters, with its `beta`
+    token (the credential of embedded widgets; made now if the token has none)."""
+    with runtime.transaction() as session:
+        box = SecretBox(runtime.settings.signing_key())
+        return WebResult(data=tokens.listed(session, caller, box))
 
 
 @router.delete("/token/{token}", summary="Revoke an API token")

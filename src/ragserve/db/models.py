@@ -78,7 +78,9 @@ class UserTenant(Record):
 
 
 class ApiToken(Record):
-    """An API key. Only a SHA-256 of the secret is stored; ``token_prefix`` is what lists show."""
+    """An API key. Only a SHA-256 of the secret is stored; ``token_prefix`` is what lists show.
+    The ``beta`` token of embedded widgets is kept readable, encrypted (``beta_secret``,
+    ``services.secrets.SecretBox``), because listings show it as RAGFlow's do."""
 
     __tablename__ = "api_token"
 
@@ -88,6 +90,7 @@ class ApiToken(Record):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     token_prefix: Mapped[str] = mapped_column(String(32))
     beta_hash: Mapped[str] = mapped_column(String(64), index=True)
+    beta_secret: Mapped[str | None] = mapped_column(Text, default=None)
     dialog_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
     source: Mapped[str | None] = mapped_column(String(16), default=None)
 
@@ -422,3 +425,20 @@ class LlmCache(Record):
     kind: Mapped[str] = mapped_column(String(16))
     answer: Mapped[list[str]] = mapped_column(JSON, default=list)
     tokens: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SearchApp(Record):
+    """A saved search app (RAGFlow's ``search`` table): a named ``search_config`` (datasets,
+    thresholds, rerank, summary, related questions, mind map) of one tenant, made by
+    ``created_by``. The rows go with their tenant."""
+
+    __tablename__ = "search"
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenant.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    avatar: Mapped[str | None] = mapped_column(Text, default=None)
+    created_by: Mapped[str] = mapped_column(String(ID_LENGTH))
+    search_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -20,9 +20,7 @@ class TokenPublic(BaseModel):
     token: str = Field(
         description="`ragflow-…`: the whole token when made, its first 16 characters in lists."
     )
-    beta: str | None = Field(
-        description="The token of embedded widgets (32 characters), only when made."
-    )
+    beta: str | None = Field(description="The token of embedded widgets (32 characters).")
     dialog_id: str | None
     source: str | None
     create_time: int = Field(description="Milliseconds since the epoch.")

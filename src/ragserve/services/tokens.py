@@ -1,4 +1,6 @@
-"""API tokens: create, list, revoke. Only a digest of each token is stored."""
+"""API tokens: create, list, revoke. Only a digest of each token is stored; its ``beta`` twin
+(the credential of embedded widgets) is stored encrypted too, so that listings show it, as
+RAGFlow's do, and a token without a readable beta gets a new one when listed."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from ragserve.security import (
     token_digest,
     token_display,
 )
+from ragserve.services.secrets import SecretBox, SecretUnreadable
 from ragserve.services.tenancy import Caller, owned_by, scoped
 from ragserve.services.users import owner_tenant
 from ragserve.timeutil import rfc1123
@@ -31,7 +34,9 @@ class NewToken:
     beta: str
 
 
-def create_token(session: Session, caller: Caller) -> NewToken:
+def create_token(session: Session, caller: Caller, box: SecretBox | None = None) -> NewToken:
+    """A new token of the caller's tenant; with ``box``, its beta is kept for listings (else
+    the first listing makes a new beta)."""
     tenant = owner_tenant(session, caller)
     while True:
         token = new_api_token()
@@ -47,6 +52,7 @@ def create_token(session: Session, caller: Caller) -> NewToken:
         token_hash=token_digest(token),
         token_prefix=display,
         beta_hash=token_digest(beta),
+        beta_secret=box.encrypt(beta) if box is not None else None,
     )
     session.add(record)
     session.flush()
@@ -97,6 +103,26 @@ def created(made: NewToken) -> TokenPublic:
     return shown.model_copy(update={"update_time": None, "update_date": None})
 
 
-def listed(session: Session, caller: Caller) -> list[TokenPublic]:
-    """The caller's tokens, oldest first, by the prefix that lists show."""
-    return [public(record, record.token_prefix, None) for record in list_tokens(session, caller)]
+def _beta(record: ApiToken, box: SecretBox) -> str:
+    """The token's beta; a new one when none is stored or it cannot be read (``secret_key``
+    changed), as RAGFlow makes a missing beta when listing."""
+    if record.beta_secret is not None:
+        try:
+            return box.decrypt(record.beta_secret)
+        except SecretUnreadable:
+            pass
+    beta = new_beta_token()
+    record.beta_hash = token_digest(beta)
+    record.beta_secret = box.encrypt(beta)
+    return beta
+
+
+def listed(session: Session, caller: Caller, box: SecretBox) -> list[TokenPublic]:
+    """The caller's tokens, oldest first, by the prefix that lists show, with their betas.
+    Run it in a transaction: a missing beta is made and stored."""
+    shown = [
+        public(record, record.token_prefix, _beta(record, box))
+        for record in list_tokens(session, caller)
+    ]
+    session.flush()
+    return shown
