@@ -18,8 +18,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from api.conftest import Corpus
 from conftest import Account
 from ragserve.api.mcp_server import INTERNAL_ERROR, ToolRunner
+from ragserve.app import create_app
 from ragserve.runtime import Runtime
 from ragserve.services.tenancy import Caller
+from ragserve.settings import Settings
 
 HEADERS = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-06-18"}
 
@@ -184,3 +186,13 @@ def test_building_the_app_does_not_turn_logging_up_to_info(tmp_path: Path) -> No
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
     assert done.stdout.strip() == "WARNING"
+
+
+def test_an_app_started_again_serves_mcp_again(tmp_path: Path) -> None:
+    """A session manager runs once; an app whose lifespan runs twice (a test client opened
+    again) still answers at /mcp."""
+    app = create_app(Settings(home=tmp_path / "home", workers=0))
+    for _ in range(2):
+        with TestClient(app) as client:
+            response = client.post("/mcp", json={}, headers=HEADERS)
+            assert response.status_code == 401, response.text

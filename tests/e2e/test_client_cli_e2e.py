@@ -344,7 +344,9 @@ def test_ctrl_c_during_start_up_is_quiet(tmp_path: Path) -> None:
         _, rest = process.communicate(timeout=120)
         stderr = "".join(seen) + rest
         assert "Traceback" not in stderr, (delay, stderr)
-        assert process.returncode == 130, (delay, process.returncode, stderr[-2000:])
+        # 130, or death by SIGINT itself (which a shell also reports as 130): CPython ends that
+        # way when the interrupt lands where no Python code can catch it.
+        assert process.returncode in (130, -signal.SIGINT), (delay, process.returncode, stderr)
 
 
 EMBEDDING_MODEL = "fake-embed@OpenAI-API-Compatible"

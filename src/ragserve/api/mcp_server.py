@@ -298,7 +298,11 @@ class McpEndpoint:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.server = build_server(runtime)
+        self._ran = False
+        self._build()
+
+    def _build(self) -> None:
+        self.server = build_server(self.runtime)
         self.transport = self.server.streamable_http_app(
             streamable_http_path=PATH,
             json_response=True,
@@ -311,6 +315,11 @@ class McpEndpoint:
 
     @asynccontextmanager
     async def run(self) -> AsyncIterator[None]:
+        # A session manager runs once: an app whose lifespan runs again (a test client opened
+        # twice) gets a new one.
+        if self._ran:
+            self._build()
+        self._ran = True
         async with self.server.session_manager.run():
             yield
 
