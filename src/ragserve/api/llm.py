@@ -24,7 +24,7 @@ from ragserve.schemas.llm import (
     ListModelsQuery,
     MyModelsQuery,
 )
-from ragserve.services import models
+from ragserve.services import model_views, models
 from ragserve.services.secrets import SecretBox
 
 router = APIRouter(prefix="/v1/llm", tags=["llm"], route_class=RagflowRoute)
@@ -33,7 +33,7 @@ router = APIRouter(prefix="/v1/llm", tags=["llm"], route_class=RagflowRoute)
 @router.get("/factories", summary="List model providers")
 def factories(caller: WebCaller) -> WebResult[list[FactoryPublic]]:
     """The providers (factories) whose models ragserve can call, with their model types."""
-    return WebResult(data=models.factories_public())
+    return WebResult(data=model_views.factories_public())
 
 
 @router.post("/set_api_key", summary="Set a provider's API key")
@@ -85,7 +85,7 @@ def my_llms(
     all of them with their base URL, context size and masked key (`include_details=true`)."""
     box = SecretBox(runtime.settings.signing_key())
     with runtime.read() as session:
-        configured = models.my_models_public(
+        configured = model_views.my_models_public(
             session, box, caller.tenant_id, include_details=query.include_details
         )
     return WebResult(data=configured)
@@ -98,4 +98,6 @@ def list_models(
     """Builtin and configured catalogue models and the tenant's own, by provider, each
     marked `available` when it can be called now."""
     with runtime.read() as session:
-        return WebResult(data=models.listed_public(session, caller.tenant_id, query.model_type))
+        return WebResult(
+            data=model_views.listed_public(session, caller.tenant_id, query.model_type)
+        )
