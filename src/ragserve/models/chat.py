@@ -85,27 +85,9 @@ class LiteLLMChat(ProviderModel):
     def stream(
         self, messages: Sequence[Mapping[str, str]], options: Mapping[str, Any]
     ) -> Iterator[Delta]:
-        chosen = {k: options[k] for k in GENERATION_OPTIONS if options.get(k) is not None}
-        call = self.options()
-        try:
-            response = litellm_module().completion(
-                model=self.model,
-                messages=[dict(message) for message in messages],
-                stream=True,
-                **chosen,
-                **call,
-            )
-            try:
-                for chunk in response:
-                    delta = _delta(chunk)
-                    if delta.text or delta.reasoning:
-                        yield delta
-            finally:
-                _close(response)
-        except ChatError:
-            raise
-        except Exception as exc:
-            raise self._error(exc) from None
+        for piece in self.stream_with_tools(messages, (), options):
+            if isinstance(piece, Delta):  # no tools offered: no tool call comes
+                yield piece
 
     def stream_with_tools(
         self,
