@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Body, File, Path, Query, UploadFile
 from fastapi.responses import StreamingResponse
 from pydantic import BeforeValidator
-from starlette.background import BackgroundTask
 
 from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep
-from ragserve.api.envelope import BatchOutcome, Ok, Result, partial_result
+from ragserve.api.envelope import BatchOutcome, Ok, Result, file_download, partial_result
 from ragserve.schemas.documents import (
     DeleteDocuments,
     DocumentPage,
@@ -107,15 +105,7 @@ def download_document(
     runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId, document_id: DocumentId
 ) -> StreamingResponse:
     """The document's original file as it was uploaded; only the dataset's owner may."""
-    stored = documents.open_document(runtime, caller, dataset_id, document_id)
-    disposition = f"attachment; filename*=UTF-8''{quote(stored.name, safe='')}"
-    return StreamingResponse(
-        stored.content,
-        media_type=stored.media_type,
-        headers={"Content-Disposition": disposition, "Content-Length": str(stored.size)},
-        # a client that stops reading leaves the file open until this runs
-        background=BackgroundTask(stored.content.close),
-    )
+    return file_download(documents.open_document(runtime, caller, dataset_id, document_id))
 
 
 @router.delete("", summary="Delete documents")

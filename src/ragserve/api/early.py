@@ -8,15 +8,13 @@ envelope (errors too, see ``api/errors.py``); the dataset routes in ``code``/``m
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Body, File, Form, Path, Query, UploadFile
 from fastapi.responses import StreamingResponse
-from starlette.background import BackgroundTask
 
 from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep, WebCaller
-from ragserve.api.envelope import WebResult
+from ragserve.api.envelope import WebResult, file_download
 from ragserve.api.openapi import EARLY_ERRORS
 from ragserve.schemas.early import (
     CreateEarlyDataset,
@@ -145,11 +143,4 @@ def get_document(
     document_id: Annotated[str, Path(description="The document's id.")],
 ) -> StreamingResponse:
     """The file of a document the caller may see (a web session or an API key)."""
-    stored = early.open_document(runtime, caller, document_id)
-    disposition = f"attachment; filename*=UTF-8''{quote(stored.name, safe='')}"
-    return StreamingResponse(
-        stored.content,
-        media_type=stored.media_type,
-        headers={"Content-Disposition": disposition, "Content-Length": str(stored.size)},
-        background=BackgroundTask(stored.content.close),
-    )
+    return file_download(early.open_document(runtime, caller, document_id))

@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from urllib.parse import quote
 
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
+from starlette.background import BackgroundTask
 
 from ragserve.errors import OpenAIError, RagserveError
+
+if TYPE_CHECKING:
+    from ragserve.services.documents import DocumentFile
 
 DataT = TypeVar("DataT")
 
@@ -125,3 +130,15 @@ def error_body(error: RagserveError, path: str) -> dict[str, Any]:
     elif is_web_path(path):
         body["data"] = None
     return body
+
+
+def file_download(stored: DocumentFile) -> StreamingResponse:
+    """A stored document's file as an attachment under its name."""
+    disposition = f"attachment; filename*=UTF-8''{quote(stored.name, safe='')}"
+    return StreamingResponse(
+        stored.content,
+        media_type=stored.media_type,
+        headers={"Content-Disposition": disposition, "Content-Length": str(stored.size)},
+        # a client that stops reading leaves the file open until this runs
+        background=BackgroundTask(stored.content.close),
+    )
