@@ -16,6 +16,7 @@ from ragserve.api import (
     agents,
     agents_openai,
     ask,
+    bots,
     chat_sessions,
     chats,
     chats_openai,
@@ -30,6 +31,7 @@ from ragserve.api import (
     password_reset,
     retrieval,
     search_apps,
+    search_bots,
     speech,
     sso,
     system,
@@ -76,6 +78,8 @@ ROUTERS = (
     early.router,
     teams.router,
     search_apps.router,
+    bots.router,
+    search_bots.router,
     speech.router,
 )
 
