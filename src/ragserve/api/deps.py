@@ -17,6 +17,14 @@ _authorization = APIKeyHeader(
     description="`Bearer <API token>`; web routes also take the token that login returns.",
 )
 
+_beta_authorization = APIKeyHeader(
+    name="Authorization",
+    scheme_name="BetaToken",
+    auto_error=False,
+    description="`Bearer <beta>`: the `beta` of an API token, for the embedded widgets' "
+    "routes (`/api/v1/chatbots|agentbots|searchbots`) only.",
+)
+
 
 async def get_runtime(request: Request) -> Runtime:
     # async: FastAPI would run a plain function in the thread pool, a hop per request
@@ -42,7 +50,7 @@ def web_caller(
 
 
 def beta_caller(
-    runtime: RuntimeDep, authorization: Annotated[str | None, Depends(_authorization)]
+    runtime: RuntimeDep, authorization: Annotated[str | None, Depends(_beta_authorization)]
 ) -> Caller:
     with runtime.read() as session:
         return authenticate_beta(session, authorization)
