@@ -26,6 +26,7 @@ from ragserve.api import (
     documents,
     early,
     llm,
+    mcp_servers,
     metadata,
     password_reset,
     retrieval,
@@ -76,6 +77,7 @@ ROUTERS = (
     early.router,
     teams.router,
     search_apps.router,
+    mcp_servers.router,
     speech.router,
 )
 
