@@ -283,7 +283,7 @@ def test_list_tools(alice: Account, mcp: FakeMcp) -> None:
     assert set(data) == {first, second}
     assert {t["name"] for t in data[first]} == TOOL_NAMES
     enabled = {t["name"]: t["enabled"] for t in data[second]}
-    assert enabled == {"shout": True, "add": True, "whoami": True, "broken": False}
+    assert enabled == {"shout": True, "add": True, "whoami": True, "slow": True, "broken": False}
     assert failed(call(alice, "list_tools", {})) == error(
         101, "required argument are missing: mcp_ids; "
     )
@@ -324,6 +324,20 @@ def test_test_tool(alice: Account, mcp: FakeMcp) -> None:
         assert failed(call(alice, "test_tool", {**trial, **wrong})) == error(
             102, "Require provide tool name and arguments."
         )
+
+
+def test_a_slow_tool_times_out(alice: Account, mcp: FakeMcp) -> None:
+    for url, kind in ((mcp.mcp_url, "streamable-http"), (mcp.sse_url, "sse")):
+        server = new_server(alice, mcp, kind, url=url, server_type=kind)
+        trial = {"mcp_id": server, "tool_name": "slow", "arguments": {"seconds": 0.1}}
+        assert call(alice, "test_tool", trial)["data"] == "done"
+        late = call(alice, "test_tool", {**trial, "arguments": {"seconds": 30}, "timeout": 1})
+        assert failed(late) == error(100, "MCP tool call error: no answer within 1 seconds")
+
+
+def test_detail_needs_an_id(alice: Account) -> None:
+    answer = alice.get("/v1/mcp_server/detail").json()
+    assert answer["code"] == 101 and "mcp_id" in answer["message"], answer
 
 
 def test_cache_tools(alice: Account, mcp: FakeMcp) -> None:

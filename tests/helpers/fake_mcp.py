@@ -3,8 +3,8 @@
 ``/mcp`` and SSE at ``/sse`` (messages at ``/messages/``).
 
 Tools: ``shout(text)`` answers the text in capitals with ``!``; ``add(a, b)`` the sum;
-``whoami()`` the ``Authorization`` header the request carried (``none`` without); ``broken()``
-fails with ``the tool broke``.
+``whoami()`` the ``Authorization`` header the request carried (``none`` without);
+``slow(seconds)`` answers ``done`` after that long; ``broken()`` fails with ``the tool broke``.
 
 The parent binds the socket (a free port on 127.0.0.1, listening before the child starts, so
 no wait is needed) and hands it to the child::
@@ -23,13 +23,14 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
 from starlette.requests import Request
 
-TOOL_NAMES = {"shout", "add", "whoami", "broken"}
+TOOL_NAMES = {"shout", "add", "whoami", "slow", "broken"}
 
 
 def build_app() -> Any:
@@ -52,6 +53,12 @@ def build_app() -> Any:
         if isinstance(request, Request):
             return request.headers.get("authorization", "none")
         return "none"
+
+    @server.tool()
+    async def slow(seconds: float) -> str:
+        """Answers after a while."""
+        await anyio.sleep(seconds)
+        return "done"
 
     @server.tool()
     def broken() -> str:
@@ -108,4 +115,4 @@ def fake_mcp() -> Iterator[FakeMcp]:
 if __name__ == "__main__":
     import uvicorn
 
-    uvicorn.run(build_app(), fd=int(sys.argv[1]), log_level="warning")
+    uvicorn.run(build_app(), fd=int(sys.argv[1]), log_level="warning", timeout_graceful_shutdown=1)
