@@ -39,6 +39,8 @@ def test_public_addresses_and_bad_urls() -> None:
     for url in ("ftp://example.com/x", "file:///etc/passwd", "http:///mcp", "mcp.example.com"):
         with pytest.raises(McpFailure, match="must be an http:// or https:// URL with a host"):
             check_url(url, allow_private=True)
+    with pytest.raises(McpFailure, match="port is not a number from 0 to 65535"):
+        check_url("http://example.com:99999/mcp", allow_private=True)
     with pytest.raises(McpFailure, match=r"no-such-host\.invalid cannot be resolved"):
         check_url("http://no-such-host.invalid/mcp", allow_private=False)
 

@@ -4,23 +4,21 @@ protocol over streamable HTTP or SSE; each call opens a session, initializes it,
 request and closes it, all within one timeout.
 
 The URL comes from a user, so before connecting its host must resolve to public addresses only,
-unless ``allow_private_urls`` is set (``check_url``). Headers are sent as registered, with
-``$name`` / ``${name}`` placeholders filled from the server's variables (RAGFlow's templating);
-a header whose name or value ends up blank, or whose value is a bare ``Bearer``, is dropped.
+unless ``allow_private_urls`` is set (``check_url``, from ``url_guard``). Headers are sent as
+registered, with ``$name`` / ``${name}`` placeholders filled from the server's variables
+(RAGFlow's templating); a header whose name or value ends up blank, or whose value is a bare
+``Bearer``, is dropped.
 
 Failures raise ``McpFailure`` with a short reason fit for a client (never a stack trace)."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import socket
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from string import Template
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import anyio
 import httpx2
@@ -29,6 +27,8 @@ from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, PaginatedRequestParams, TextContent
+
+from ragserve.services import url_guard
 
 SSE = "sse"
 STREAMABLE_HTTP = "streamable-http"
@@ -54,25 +54,11 @@ class McpTarget:
 
 
 def check_url(url: str, *, allow_private: bool) -> None:
-    """Refuse a URL that is not http(s), or (unless ``allow_private``) whose host is or resolves
-    to an address that is not public: the server must not be made to probe its own network."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise McpFailure("The URL must be an http:// or https:// URL with a host.")
-    if allow_private:
-        return
-    host = parts.hostname
+    """``url_guard.check_url``, its refusal as an ``McpFailure``."""
     try:
-        found = socket.getaddrinfo(host, parts.port or 80, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError):
-        raise McpFailure(f"The URL's host {host} cannot be resolved.") from None
-    for *_, address in found:
-        ip = ipaddress.ip_address(str(address[0]).split("%")[0])
-        if not ip.is_global or ip.is_multicast:
-            raise McpFailure(
-                f"The URL's host {host} is not a public address "
-                "(set allow_private_urls to allow it)."
-            )
+        url_guard.check_url(url, allow_private=allow_private)
+    except url_guard.UrlRefused as refused:
+        raise McpFailure(str(refused)) from None
 
 
 def request_headers(target: McpTarget) -> dict[str, str]:
