@@ -4,15 +4,18 @@ servers refused or left out, missing ids, and the private-address guard."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from conftest import Account
 from helpers.fake_mcp import TOOL_NAMES, FakeMcp, fake_mcp
+from helpers.live_app import live_app
 from ragserve.app import create_app
 from ragserve.settings import Settings
 
@@ -114,8 +117,11 @@ def test_create_validation(alice: Account, mcp: FakeMcp) -> None:
         102, "The URL must be an http:// or https:// URL with a host."
     )
     unreachable = register(alice, mcp, url=mcp.origin + "/nowhere")
-    assert unreachable["code"] == 102
-    assert unreachable["message"].startswith("MCP list tools error: ")
+    assert failed(unreachable) == error(102, "MCP list tools error: the server answered HTTP 404")
+    sse_unreachable = register(alice, mcp, url=mcp.origin + "/nowhere", server_type="sse")
+    assert failed(sse_unreachable) == error(
+        102, "MCP list tools error: the server answered HTTP 404"
+    )
     new_server(alice, mcp)
     assert failed(register(alice, mcp, name="TOOLS")) == error(102, "Duplicated MCP server name.")
     listed = call(alice, "list", {})["data"]
@@ -401,3 +407,33 @@ def test_private_addresses_are_refused_by_default(tmp_path: Path, mcp: FakeMcp) 
         assert failed(unresolvable) == error(
             102, "The URL's host no-such-host.invalid cannot be resolved."
         )
+
+
+def test_ragserve_registers_its_own_mcp_endpoint(tmp_path: Path) -> None:
+    """Interoperability with another MCP server implementation: ragserve's own ``/mcp``
+    (stateless, JSON answers, an API key in the header), reached over real HTTP; the key comes
+    from the server's variables through the header's placeholder."""
+    settings = Settings(home=tmp_path / "live", workers=0, allow_private_urls=True)
+    with live_app(settings) as app, httpx.Client(base_url=app.base_url, timeout=60) as http:
+        registered = http.post("/v1/user/register", json={
+            "nickname": "dora", "email": "dora@example.com", "password": "secret-pw"})  # fmt: skip
+        web = {"Authorization": registered.headers["Authorization"]}
+        key = http.post("/v1/system/new_token", headers=web).json()["data"]["token"]
+        made = http.post("/api/v1/datasets", json={"name": "own set"},
+                         headers={"Authorization": f"Bearer {key}"}).json()  # fmt: skip
+        assert made["code"] == 0, made
+        body = {"name": "myself", "url": app.base_url + "/mcp", "server_type": "streamable-http",
+                "headers": {"Authorization": "Bearer $api_key"}, "variables": {"api_key": key}}  # fmt: skip
+        created = http.post("/v1/mcp_server/create", json=body, headers=web).json()
+        assert created["code"] == 0, created
+        tools = created["data"]["variables"]["tools"]
+        assert "ragserve_list_datasets" in tools and "ragserve_retrieval" in tools
+        trial = {"mcp_id": created["data"]["id"], "tool_name": "ragserve_list_datasets",
+                 "arguments": {}}  # fmt: skip
+        listed = http.post("/v1/mcp_server/test_tool", json=trial, headers=web).json()
+        assert listed["code"] == 0, listed
+        assert [d["name"] for d in json.loads(listed["data"])["datasets"]] == ["own set"]
+        # without the key, ragserve's MCP endpoint refuses the connection itself
+        anonymous = http.post("/v1/mcp_server/test_mcp", headers=web, json={
+            "url": app.base_url + "/mcp", "server_type": "streamable-http"}).json()  # fmt: skip
+        assert failed(anonymous) == error(102, "Test MCP error: the server answered HTTP 401")

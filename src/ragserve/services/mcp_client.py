@@ -73,15 +73,41 @@ def request_headers(target: McpTarget) -> dict[str, str]:
     return headers
 
 
+class _Statuses:
+    """The error statuses (4xx, 5xx) a session's HTTP client received: the MCP client reports an
+    HTTP error as a bare ``Server returned an error response``, the status is taken here."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    async def __call__(self, response: httpx2.Response) -> None:
+        if response.status_code >= 400:
+            self.seen.append(response.status_code)
+
+    def client(
+        self,
+        headers: dict[str, str] | None = None,
+        timeout: httpx2.Timeout | float | None = None,
+        auth: httpx2.Auth | None = None,
+    ) -> httpx2.AsyncClient:
+        """An HTTP client (as the ``mcp`` package's factory makes one) that reports to this."""
+        return httpx2.AsyncClient(
+            headers=headers, timeout=timeout, auth=auth, event_hooks={"response": [self]}
+        )
+
+
 @asynccontextmanager
-async def _session(target: McpTarget, timeout: float) -> Any:
+async def _session(target: McpTarget, timeout: float, statuses: _Statuses) -> Any:
     headers = request_headers(target)
     if target.server_type == SSE:
         async with (
-            sse_client(target.url, headers=headers, timeout=timeout, sse_read_timeout=timeout) as (
-                read,
-                write,
-            ),
+            sse_client(
+                target.url,
+                headers=headers,
+                timeout=timeout,
+                sse_read_timeout=timeout,
+                httpx_client_factory=statuses.client,
+            ) as (read, write),
             ClientSession(read, write, read_timeout_seconds=timeout) as session,
         ):
             await session.initialize()
@@ -90,7 +116,7 @@ async def _session(target: McpTarget, timeout: float) -> Any:
     if target.server_type != STREAMABLE_HTTP:
         raise McpFailure(f"Unsupported MCP server type: {target.server_type}")
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=timeout) as http,
+        statuses.client(headers=headers, timeout=timeout) as http,
         streamable_http_client(target.url, http_client=http) as (read, write),
         ClientSession(read, write, read_timeout_seconds=timeout) as session,
     ):
@@ -106,7 +132,7 @@ def _leaves(error: BaseException) -> Iterator[BaseException]:
         yield error
 
 
-def _reason(error: BaseException, timeout: float) -> str:
+def _reason(error: BaseException, timeout: float, statuses: _Statuses) -> str:
     """A short, safe description of what went wrong."""
     for leaf in _leaves(error):
         if isinstance(leaf, McpFailure):
@@ -118,20 +144,24 @@ def _reason(error: BaseException, timeout: float) -> str:
         if isinstance(leaf, httpx2.ConnectError):
             return "cannot connect to the server"
         if isinstance(leaf, MCPError):
+            if statuses.seen:
+                return f"the server answered HTTP {statuses.seen[-1]}"
             return f"the server refused: {leaf.error.message}"
     return "the server did not speak MCP as expected"
 
 
 def _run(target: McpTarget, timeout: float, work: Callable[[ClientSession], Awaitable[T]]) -> T:
+    statuses = _Statuses()
+
     async def main() -> T:
         with anyio.fail_after(timeout):
-            async with _session(target, timeout) as session:
+            async with _session(target, timeout, statuses) as session:
                 return await work(session)
 
     try:
         return anyio.run(main)
     except Exception as error:  # every failure of a remote server becomes its reason
-        raise McpFailure(_reason(error, timeout)) from None
+        raise McpFailure(_reason(error, timeout, statuses)) from None
 
 
 def list_tools(target: McpTarget, timeout: float) -> list[dict[str, Any]]:
