@@ -1,7 +1,7 @@
 """What a run needs from the rest of ragserve, as an interface: the services implement it
 (``services.agent_environment``) with the tenant's models, the retrieval path and its MCP
-servers, tests with what they need. The runner never reaches the database, the chunk store or
-the network itself."""
+servers, tests with what they need. The runner never reaches the database or the chunk store
+itself, and connects to nothing but through what this gives it (chat models, MCP calls)."""
 
 from __future__ import annotations
 
