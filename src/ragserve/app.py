@@ -27,6 +27,7 @@ from ragserve.api import (
     documents,
     early,
     llm,
+    mcp_servers,
     metadata,
     password_reset,
     retrieval,
@@ -80,6 +81,7 @@ ROUTERS = (
     search_apps.router,
     bots.router,
     search_bots.router,
+    mcp_servers.router,
     speech.router,
 )
 
