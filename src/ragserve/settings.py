@@ -177,6 +177,11 @@ class Settings(BaseSettings):
     agent_run_timeout: float = Field(
         default=600, gt=0, description="Seconds one turn of an agent may run before it stops."
     )
+    agent_invoke_allow_private: bool = Field(
+        default=False,
+        description="Let an agent's Invoke component call loopback, private and link-local "
+        "addresses (by default it may call public addresses only).",
+    )
     tavily_base_url: str = Field(
         default="https://api.tavily.com",
         description="Base URL of Tavily's search API, used by assistants with a `tavily_api_key`.",

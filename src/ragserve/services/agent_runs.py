@@ -65,6 +65,7 @@ def start_turn(
         files=list(body.files),
         user_id=body.user_id or "",
         time_limit=runtime.settings.agent_run_timeout,
+        allow_private_urls=runtime.settings.agent_invoke_allow_private,
     )
     run = Run(graph, TenantEnvironment(runtime, tenant_id), call)
     return AgentTurn(runtime, agent_id, session_id, run, body.text, body.return_trace)

@@ -8,6 +8,7 @@ from ragserve.agent.components.begin import Begin
 from ragserve.agent.components.categorize import Categorize
 from ragserve.agent.components.data_operations import DataOperations
 from ragserve.agent.components.fillup import UserFillUp
+from ragserve.agent.components.invoke import Invoke
 from ragserve.agent.components.iteration import Iteration, IterationItem
 from ragserve.agent.components.list_operations import ListOperations
 from ragserve.agent.components.llm import LLM
@@ -40,12 +41,13 @@ COMPONENTS: dict[str, type[Component]] = {
         DataOperations,
         ListOperations,
         StringTransform,
+        Invoke,
     )
 }
 
 NOT_YET_SUPPORTED = frozenset(
     {
-        "Invoke", "ExcelProcessor", "PDFGenerator", "CodeExec", "ExeSQL", "Email", "Crawler",
+        "ExcelProcessor", "PDFGenerator", "CodeExec", "ExeSQL", "Email", "Crawler",
         "TavilySearch", "TavilyExtract", "Google", "GoogleScholar", "DuckDuckGo", "SearXNG",
         "Wikipedia", "ArXiv", "PubMed", "GitHub", "DeepL", "QWeather", "YahooFinance", "AkShare",
         "TuShare", "WenCai", "Jin10",
