@@ -10,14 +10,19 @@ ragflow-api 8.3), as a stream of ``RunEvent``s.
   where branches meet waits for the branches that are still on their way, and independent
   branches run in parallel.
 * After a component, the run goes on with its ``_next`` output when it routes (Categorize,
-  Switch), else with its ``downstream``.
+  Switch); where the component decides (``next_ids``: an Iteration or Loop goes to its item,
+  the item to its body or, when done, to the parent's ``downstream``, ExitLoop to the Loop's
+  ``downstream``); a child (``parent_id``) without ``downstream`` goes back to its parent's
+  item; anything else goes on with its ``downstream``. An Iteration's or Loop's
+  ``node_finished`` comes when its children are done.
 * A failing component is run again ``max_retries`` times, ``delay_after_error`` seconds apart;
   then ``exception_method`` decides: ``goto`` goes on with ``exception_goto``, ``comment``
   goes on downstream with ``exception_default_value`` as the outputs; otherwise the run fails
   with a ``**ERROR**`` message. Every component's outputs carry ``_created_time`` and
   ``_elapsed_time`` (and ``_ERROR`` after a handled failure).
 * A UserFillUp pauses the run with a ``user_inputs`` event; ``paused_at`` in the DSL says where.
-* The run stops with an error once it passes its time limit.
+* The run stops with an error once it passes its time limit, or once it is cancelled
+  (``RunCall.cancel``; checked between components and while a Message streams).
 
 ``dsl()`` is the DSL to store after the run: the conversation's state (``globals``,
 ``history``, ``path``, ``retrieval``, ``paused_at``), the Begin form's values and each
