@@ -177,10 +177,10 @@ class Settings(BaseSettings):
     agent_run_timeout: float = Field(
         default=600, gt=0, description="Seconds one turn of an agent may run before it stops."
     )
-    agent_invoke_allow_private: bool = Field(
+    agent_allow_private_urls: bool = Field(
         default=False,
-        description="Let an agent's Invoke component call loopback, private and link-local "
-        "addresses (by default it may call public addresses only).",
+        description="Let agents reach private, loopback and link-local addresses (Crawler, "
+        "SearXNG, ExeSQL and other URLs or hosts written in a DSL).",
     )
     tavily_base_url: str = Field(
         default="https://api.tavily.com",

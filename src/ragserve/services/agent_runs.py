@@ -67,7 +67,7 @@ def start_turn(
         files=list(body.files),
         user_id=body.user_id or "",
         time_limit=runtime.settings.agent_run_timeout,
-        allow_private_urls=runtime.settings.agent_invoke_allow_private,
+        allow_private_urls=runtime.settings.agent_allow_private_urls,
         cancel=threading.Event(),
     )
     run = Run(graph, TenantEnvironment(runtime, tenant_id), call)

@@ -124,7 +124,7 @@ def test_the_guard_refuses_a_local_server_by_default(run: Runner, server: str) -
     assert answer is None
     assert error == (
         "Invoke: `127.0.0.1` is a private, loopback or link-local address (127.0.0.1); "
-        "set agent_invoke_allow_private to allow it."
+        "set agent_allow_private_urls to allow it."
     )
     _, error = invoke(run, url=f"http://localhost:{server.split(':')[1]}/", _allow=False)
     assert error is not None and "is a private, loopback or link-local address" in error

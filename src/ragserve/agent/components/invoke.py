@@ -8,7 +8,7 @@ answer's body as text, whatever its status.
 
 The private-address guard: the URL (every redirect too, and the proxy) must name a public
 address. Loopback, private, link-local (cloud metadata services), shared, reserved and
-multicast addresses are refused, unless the ``agent_invoke_allow_private`` setting lifts it
+multicast addresses are refused, unless the ``agent_allow_private_urls`` setting lifts it
 (``RunContext.allow_private_urls``). Names are resolved and every address they resolve to is
 checked.
 """
@@ -88,7 +88,7 @@ def check_target(url: str, allow_private: bool) -> None:
         if _refused(address):
             raise ComponentError(
                 f"Invoke: `{host}` is a private, loopback or link-local address ({address}); "
-                "set agent_invoke_allow_private to allow it."
+                "set agent_allow_private_urls to allow it."
             )
 
 
