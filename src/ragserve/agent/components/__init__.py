@@ -14,6 +14,7 @@ from ragserve.agent.components.list_operations import ListOperations
 from ragserve.agent.components.llm import LLM
 from ragserve.agent.components.loop import ExitLoop, Loop, LoopItem
 from ragserve.agent.components.message import Message
+from ragserve.agent.components.pdf_generator import PDFGenerator
 from ragserve.agent.components.retrieval import Retrieval
 from ragserve.agent.components.string_transform import StringTransform
 from ragserve.agent.components.switch import Switch
@@ -42,12 +43,13 @@ COMPONENTS: dict[str, type[Component]] = {
         ListOperations,
         StringTransform,
         Invoke,
+        PDFGenerator,
     )
 }
 
 NOT_YET_SUPPORTED = frozenset(
     {
-        "ExcelProcessor", "PDFGenerator", "CodeExec", "ExeSQL", "Email", "Crawler",
+        "ExcelProcessor", "CodeExec", "ExeSQL", "Email", "Crawler",
         "TavilySearch", "TavilyExtract", "Google", "GoogleScholar", "DuckDuckGo", "SearXNG",
         "Wikipedia", "ArXiv", "PubMed", "GitHub", "DeepL", "QWeather", "YahooFinance", "AkShare",
         "TuShare", "WenCai", "Jin10",
