@@ -7,6 +7,7 @@ from ragserve.agent.components.base import Component
 from ragserve.agent.components.begin import Begin
 from ragserve.agent.components.categorize import Categorize
 from ragserve.agent.components.data_operations import DataOperations
+from ragserve.agent.components.excel_processor import ExcelProcessor
 from ragserve.agent.components.fillup import UserFillUp
 from ragserve.agent.components.invoke import Invoke
 from ragserve.agent.components.iteration import Iteration, IterationItem
@@ -44,12 +45,13 @@ COMPONENTS: dict[str, type[Component]] = {
         StringTransform,
         Invoke,
         PDFGenerator,
+        ExcelProcessor,
     )
 }
 
 NOT_YET_SUPPORTED = frozenset(
     {
-        "ExcelProcessor", "CodeExec", "ExeSQL", "Email", "Crawler",
+        "CodeExec", "ExeSQL", "Email", "Crawler",
         "TavilySearch", "TavilyExtract", "Google", "GoogleScholar", "DuckDuckGo", "SearXNG",
         "Wikipedia", "ArXiv", "PubMed", "GitHub", "DeepL", "QWeather", "YahooFinance", "AkShare",
         "TuShare", "WenCai", "Jin10",
