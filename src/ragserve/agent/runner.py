@@ -361,7 +361,7 @@ class Run:
         self.path.append(component.id)
         if component.id == BEGIN:
             self._keep_form_values(outcome.outputs)
-        if not component.finishes_later:
+        if not component.finishes_later or outcome.error is not None:
             yield self._node_finished(component, outcome.outputs, outcome.error)
         parent = component.parent
         if parent is not None and outcome.handled and component.ends_parent(self.context):

@@ -62,8 +62,10 @@ def test_iteration_over_an_empty_list_goes_straight_on(run: Runner) -> None:
 
 def test_iteration_over_a_non_list_fails(run: Runner) -> None:
     raw = iteration_dsl("begin@nothing")
-    _, turn = run(raw)
+    events, turn = run(raw)
     assert turn.error == "Iteration iter: begin@nothing must be an array, but its type is null."
+    failed = [e.data for e in events if e.event == "node_finished"][-1]
+    assert failed["component_id"] == "iter" and failed["error"] == turn.error
 
 
 def test_iteration_runs_again_in_the_next_turn(run: Runner) -> None:
