@@ -21,14 +21,14 @@ FLOW = {
     "components": {
         "begin": node("Begin", {}, ["split"]),
         "split": node("StringTransform", {"method": "split", "split_ref": "sys.query",
-                                          "delimiters": [","]}, ["each"]),  # fmt: skip
+                                          "delimiters": [","]}, ["each"]),
         "each": node("Iteration", {"items_ref": "split@result",
                                    "outputs": {"shouted": {"type": "Array<string>",
-                                                           "ref": "shout@result"}}}, ["top"]),  # fmt: skip
+                                                           "ref": "shout@result"}}}, ["top"]),
         "item": node("IterationItem", {}, ["shout"], "each"),
         "shout": node("StringTransform", {"method": "merge", "script": "{item@item}!"}, [], "each"),
         "top": node("ListOperations", {"query": "each@shouted", "operations": "sort",
-                                       "sort_method": "desc"}, ["say"]),  # fmt: skip
+                                       "sort_method": "desc"}, ["say"]),
         "say": node("Message", {"content": ["{top@result} first={top@first}"]}, []),
     },
 }  # fmt: skip
