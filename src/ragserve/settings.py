@@ -185,8 +185,9 @@ class Settings(BaseSettings):
     )
     allow_private_urls: bool = Field(
         default=False,
-        description="Let server-side requests to user-given URLs (MCP servers) reach loopback, "
-        "private, link-local and other non-public addresses.",
+        description="Let server-side requests to user-given URLs (MCP servers, and agents: "
+        "Invoke, Crawler, SearXNG, ExeSQL and other URLs or hosts written in a DSL) reach "
+        "loopback, private, link-local and other non-public addresses.",
     )
     tavily_base_url: str = Field(
         default="https://api.tavily.com",

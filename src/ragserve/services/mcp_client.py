@@ -28,7 +28,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import CallToolResult, PaginatedRequestParams, TextContent
 
-from ragserve.services import url_guard
+from ragserve import url_guard
 
 SSE = "sse"
 STREAMABLE_HTTP = "streamable-http"

@@ -1,5 +1,5 @@
-"""The guard for requests the server makes to URLs its users give (MCP servers today; the
-Invoke component and other fetchers should use it too): the URL must be http(s) with a host,
+"""The guard for requests the server makes to URLs its users give (MCP servers, the agents'
+Invoke component and other fetchers): the URL must be http(s) with a host,
 and unless ``allow_private_urls`` is set, every address the host is or resolves to must be
 public, so that users cannot make the server probe its own network (SSRF).
 
@@ -38,6 +38,8 @@ def check_url(url: str, *, allow_private: bool) -> None:
         raise UrlRefused(f"The URL's host {host} cannot be resolved.") from None
     for *_, address in found:
         ip = ipaddress.ip_address(str(address[0]).split("%")[0])
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
         if not ip.is_global or ip.is_multicast:
             raise UrlRefused(
                 f"The URL's host {host} is not a public address "
