@@ -10,6 +10,7 @@ from ragserve.api.body import JSON_ONLY, RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.envelope import Ok, Result
 from ragserve.schemas.common import UUID1
+from ragserve.schemas.dataset_tasks import DatasetTaskRow, NoTask, RaptorTaskQueued
 from ragserve.schemas.datasets import (
     CreateDataset,
     DatasetList,
@@ -18,7 +19,7 @@ from ragserve.schemas.datasets import (
     ListDatasets,
     UpdateDataset,
 )
-from ragserve.services import datasets
+from ragserve.services import dataset_tasks, datasets
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"], route_class=RagflowRoute)
 
@@ -70,3 +71,23 @@ def delete_datasets(
     caller owns). An id the caller does not own fails the whole request; nothing is deleted."""
     datasets.delete_datasets(runtime, caller, request.ids)
     return Ok()
+
+
+@router.post("/{dataset_id}/run_raptor", summary="Build the dataset's RAPTOR summaries")
+def run_raptor(
+    runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId
+) -> Result[RaptorTaskQueued]:
+    """Queue one task over all the dataset's parsed chunks: they are clustered and summarised
+    by the chat model level by level, and the summaries become chunks of the dataset."""
+    task_id = dataset_tasks.queue(runtime, caller, dataset_id, dataset_tasks.RAPTOR)
+    return Result(data=RaptorTaskQueued(raptor_task_id=task_id))
+
+
+@router.get("/{dataset_id}/trace_raptor", summary="Show the dataset's RAPTOR task")
+def trace_raptor(
+    runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId
+) -> Result[DatasetTaskRow | NoTask]:
+    """The newest RAPTOR task of the dataset (progress, log), or `{}` when it has none."""
+    with runtime.read() as session:
+        row = dataset_tasks.trace(session, caller, dataset_id, dataset_tasks.RAPTOR)
+    return Result(data=DatasetTaskRow(**row) if row else NoTask())

@@ -1,0 +1,36 @@
+"""Dataset-wide tasks as the API shows them (``run_raptor``, ``trace_raptor``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class RaptorTaskQueued(BaseModel):
+    raptor_task_id: str = Field(description="The queued task; trace it with `trace_raptor`.")
+
+
+class DatasetTaskRow(BaseModel):
+    """RAGFlow's task row. `progress` is 0..1, or -1 when the task failed; `progress_msg` is
+    its log, one line per step."""
+
+    id: str
+    doc_id: str
+    from_page: int
+    to_page: int
+    task_type: str
+    priority: int
+    begin_at: str | None
+    process_duration: float
+    progress: float
+    progress_msg: str
+    retry_count: int
+    digest: str
+    chunk_ids: str = Field(description="The summary chunks written, space separated.")
+    create_time: int
+    create_date: str | None
+    update_time: int
+    update_date: str | None
+
+
+class NoTask(BaseModel):
+    """`{}`: the dataset has no task of this type."""
