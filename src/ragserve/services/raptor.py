@@ -20,23 +20,20 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from ragserve.db.models import Dataset, Document, LlmCache
+from ragserve.db.models import Dataset, Document
 from ragserve.domain import RunState
 from ragserve.errors import RagserveError
-from ragserve.models.chat import ChatModel
 from ragserve.models.embedding import embed_chunks
 from ragserve.rag.raptor import cluster
 from ragserve.runtime import Runtime
 from ragserve.schemas.parser_config import RaptorConfig
-from ragserve.services.auto_keywords import cache_key, model_for
-from ragserve.services.models import add_used_tokens
+from ragserve.services import llm_batch
+from ragserve.services.auto_keywords import model_for
 from ragserve.store.base import ChunkRecord, chunk_id
 from ragserve.tokenizer import count_tokens, tokenize_to_text
 
@@ -124,10 +121,17 @@ def build(runtime: Runtime, dataset_id: str, report: Report) -> list[str]:
             )
             for group in groups
         ]
-        summaries = _summaries(
-            runtime, chat, tenant_id, model_id, prompts, config.max_token, report
+        summaries = llm_batch.ask_all(
+            runtime,
+            chat,
+            tenant_id=tenant_id,
+            model_id=model_id,
+            step="RAPTOR",
+            conversations=[[{"role": "user", "content": prompt}] for prompt in prompts],
+            max_tokens=config.max_token,
+            renew=lambda: report(None, None),
         )
-        texts = [summary or prompt for summary, prompt in zip(summaries, prompts, strict=True)]
+        texts = [s.strip() or p for s, p in zip(summaries, prompts, strict=True)]
         owners = [_owner([level_nodes[i] for i in group]) for group in groups]
         vectors = embed_chunks(embedder, [name for _id, name in owners], texts, 0.0)
         nodes = [Node(text, vectors[k], owners[k][0], owners[k][1]) for k, text in enumerate(texts)]
@@ -193,65 +197,3 @@ def _record(tenant_id: str, dataset_id: str, node: Node, level: int, index: int)
         fields={"raptor_kwd": RAPTOR_KIND, "raptor_level": level},
         vector=np.asarray(node.vector, dtype=np.float32),
     )
-
-
-def _summaries(
-    runtime: Runtime,
-    chat: ChatModel,
-    tenant_id: str,
-    model_id: str,
-    prompts: Sequence[str],
-    max_tokens: int,
-    report: Report,
-) -> list[str]:
-    """The model's summary of each prompt, from the cache where it was answered before. The
-    lease is renewed as each arrives (``report``), which is where a cancelled build stops."""
-    lookups = [cache_key(tenant_id, RAPTOR_KIND, model_id, str(max_tokens), p) for p in prompts]
-    known = _cached(runtime, lookups)
-
-    def ask(index: int) -> str:
-        if lookups[index] in known:
-            return known[lookups[index]]
-        try:
-            reply = chat.complete(
-                [{"role": "user", "content": prompts[index]}], max_tokens=max_tokens
-            )
-        except RagserveError as error:
-            raise RaptorError(f"RAPTOR failed: {error.message}") from None
-        _store(runtime, tenant_id, model_id, lookups[index], reply, prompts[index])
-        return reply.strip()
-
-    workers = max(1, runtime.settings.chunk_llm_concurrency)
-    summaries = []
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="raptor")
-    try:
-        for summary in pool.map(ask, range(len(prompts))):
-            summaries.append(summary)
-            report(None, None)
-    finally:  # stopped: the calls under way finish (and are cached), the others are dropped
-        pool.shutdown(wait=True, cancel_futures=True)
-    return summaries
-
-
-def _cached(runtime: Runtime, lookups: Sequence[str]) -> dict[str, str]:
-    with runtime.read() as session:
-        rows = session.execute(
-            select(LlmCache.lookup, LlmCache.answer).where(LlmCache.lookup.in_(list(lookups)))
-        )
-        return {lookup: str((answer or [""])[0]) for lookup, answer in rows}
-
-
-def _store(
-    runtime: Runtime, tenant_id: str, model_id: str, lookup: str, reply: str, prompt: str
-) -> None:
-    tokens = count_tokens(prompt) + count_tokens(reply)
-    with runtime.transaction() as session:
-        row = LlmCache(
-            tenant_id=tenant_id, lookup=lookup, kind=RAPTOR_KIND, answer=[reply], tokens=tokens
-        )
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
-            pass  # the same cluster summarised by a concurrent run
-        add_used_tokens(session, tenant_id, model_id, tokens)
