@@ -267,6 +267,25 @@ class DatasetTask(Record):
     """The chunks the task wrote (RAPTOR summaries)."""
 
 
+class KnowledgeGraph(Record):
+    """A dataset's knowledge graph (GraphRAG): the whole graph as node-link JSON, its community
+    reports, and the entities' vectors (float32, one row per name of ``entity_names``) that
+    ``use_kg`` searches. One row per dataset, replaced by each build."""
+
+    __tablename__ = "knowledge_graph"
+
+    dataset_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("dataset.id", ondelete="CASCADE"), unique=True
+    )
+    tenant_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    graph: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reports: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    entity_names: Mapped[list[str]] = mapped_column(JSON, default=list)
+    vectors: Mapped[bytes] = mapped_column(
+        LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb"), default=b""
+    )
+
+
 class TenantModel(Record):
     """A model a tenant configured (RAGFlow's ``tenant_llm``): a provider key, a base URL, or a
     self-hosted model added by name. The key is stored encrypted (``services.secrets``)."""

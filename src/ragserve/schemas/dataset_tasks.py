@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, Field
 
 
 class RaptorTaskQueued(BaseModel):
     raptor_task_id: str = Field(description="The queued task; trace it with `trace_raptor`.")
+
+
+class GraphragTaskQueued(BaseModel):
+    graphrag_task_id: str = Field(description="The queued task; trace it with `trace_graphrag`.")
+
+
+class KnowledgeGraphView(BaseModel):
+    graph: dict[str, Any] = Field(
+        description="networkx node-link JSON: the 256 nodes of highest PageRank (`id, "
+        "entity_name, entity_type, description, pagerank, rank, source_id`) and the 128 "
+        "heaviest edges between them (`source, target, src_id, tgt_id, description, keywords, "
+        "weight, source_id`); `{}` without a graph."
+    )
+    mind_map: dict[str, Any] = Field(description="The dataset's mind map; `{}` without one.")
 
 
 class DatasetTaskRow(BaseModel):

@@ -7,26 +7,45 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ragserve.db.models import Dataset, DatasetTask, Document, TaskStatus
-from ragserve.errors import AuthenticationError, DataError, InternalError, RagserveError
+from ragserve.db.models import DatasetTask, Document, TaskStatus
+from ragserve.errors import DataError, InternalError, RagserveError
 from ragserve.ingest import dataset_tasks
 from ragserve.runtime import Runtime
-from ragserve.services import ingestion, raptor
+from ragserve.services import graphrag, ingestion, raptor
 from ragserve.services.auto_keywords import model_for
-from ragserve.services.datasets import get_visible
+from ragserve.services.datasets import visible_dataset
 from ragserve.services.tenancy import Caller
 from ragserve.timeutil import rfc1123
 
 logger = logging.getLogger("ragserve.ingest")
 
 RAPTOR = "raptor"
-LABELS = {RAPTOR: "RAPTOR"}
-NO_AUTHORIZATION = "No authorization."
+GRAPHRAG = "graphrag"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What runs a task type, and how its messages name it."""
+
+    label: str
+    """In the task's log."""
+    running: str
+    """In RAGFlow's "A … Task is already running."."""
+    build: Callable[[Runtime, str, raptor.Report], list[str]]
+    no_model: str
+
+
+KINDS = {
+    RAPTOR: Kind("RAPTOR", "RAPTOR", raptor.build, raptor.NO_MODEL),
+    GRAPHRAG: Kind("GraphRAG", "Graph", graphrag.build, graphrag.NO_MODEL),
+}
 RAPTOR_NOT_FOUND = "RAPTOR Task Not Found or Error Occurred"
 
 
@@ -34,24 +53,15 @@ class Cancelled(Exception):
     """The task was cancelled or taken over by another worker."""
 
 
-def _dataset(session: Session, caller: Caller, dataset_id: str) -> Dataset:
-    """The caller's dataset; another tenant's and an unknown id look the same (109), as in
-    RAGFlow, where the access check comes first."""
-    dataset = get_visible(session, caller, dataset_id)
-    if dataset is None:
-        raise AuthenticationError(NO_AUTHORIZATION)
-    return dataset
-
-
 def queue(runtime: Runtime, caller: Caller, dataset_id: str, task_type: str) -> str:
     """Queue a dataset-wide task of ``task_type``; its id."""
     with runtime.transaction() as session:
-        dataset = _dataset(session, caller, dataset_id)
+        dataset = visible_dataset(session, caller, dataset_id)
         previous = dataset_tasks.latest(session, dataset.id, task_type)
         if previous is not None and previous.status in dataset_tasks.UNFINISHED:
             raise DataError(
                 f"Task {previous.id} in progress with status {previous.progress}. "
-                f"A {LABELS[task_type]} Task is already running."
+                f"A {KINDS[task_type].running} Task is already running."
             )
         documents = session.scalar(
             select(func.count(Document.id)).where(Document.dataset_id == dataset.id)
@@ -59,7 +69,7 @@ def queue(runtime: Runtime, caller: Caller, dataset_id: str, task_type: str) -> 
         if not documents:
             raise DataError(f"No documents in Dataset {dataset.id}")
         if not model_for(session, runtime.settings, dataset.tenant_id, dataset.parser_config):
-            raise DataError(raptor.NO_MODEL)
+            raise DataError(KINDS[task_type].no_model)
         task_id = dataset_tasks.new_task(session, dataset.tenant_id, dataset.id, task_type).id
     runtime.queue.submit_dataset_task(task_id)
     return task_id
@@ -67,7 +77,7 @@ def queue(runtime: Runtime, caller: Caller, dataset_id: str, task_type: str) -> 
 
 def trace(session: Session, caller: Caller, dataset_id: str, task_type: str) -> dict[str, Any]:
     """The dataset's newest task of the type as RAGFlow's task row, or ``{}`` when it has none."""
-    dataset = _dataset(session, caller, dataset_id)
+    dataset = visible_dataset(session, caller, dataset_id)
     task = dataset_tasks.latest(session, dataset.id, task_type)
     if task is None:
         return {}
@@ -109,7 +119,8 @@ def run_task(runtime: Runtime, task_id: str) -> None:
         if task is None:
             return
         dataset_id, task_type = task.dataset_id, task.task_type
-    label = LABELS.get(task_type, task_type)
+    kind = KINDS.get(task_type)
+    label = kind.label if kind else task_type
     last_renewal = [time.monotonic()]
 
     def report(progress: float | None, message: str | None) -> None:
@@ -126,10 +137,10 @@ def run_task(runtime: Runtime, task_id: str) -> None:
                 dataset_tasks.append_progress(row, message)
 
     try:
-        if task_type != RAPTOR:
+        if kind is None:
             raise InternalError(f"unknown dataset task type {task_type!r}")
         with ingestion.time_limit(runtime.settings.task_timeout):
-            chunk_ids = raptor.build(runtime, dataset_id, report)
+            chunk_ids = kind.build(runtime, dataset_id, report)
     except Cancelled:
         logger.info("dataset task %s cancelled", task_id)
         return
@@ -152,7 +163,7 @@ def run_task(runtime: Runtime, task_id: str) -> None:
         task_id,
         worker_id,
         TaskStatus.DONE,
-        f"{label} done: {len(chunk_ids)} summary chunks.",
+        f"{label} done: {len(chunk_ids)} summary chunks." if chunk_ids else f"{label} done.",
         chunk_ids,
     )
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import Dataset, Document, StoreSyncAction, TenantRole, UserTenant
 from ragserve.domain import Permission, Validity
-from ragserve.errors import ArgumentError, DataError, PermissionDenied
+from ragserve.errors import ArgumentError, AuthenticationError, DataError, PermissionDenied
 from ragserve.ingest import dataset_tasks, store_sync
 from ragserve.runtime import Runtime
 from ragserve.schemas.datasets import CreateDataset, DatasetPublic, ListDatasets, UpdateDataset
@@ -33,6 +33,7 @@ from ragserve.settings import Settings
 from ragserve.timeutil import rfc1123
 
 MAX_NAME_BYTES = 128
+NO_AUTHORIZATION = "No authorization."
 NAME_ATTEMPTS = 20
 
 
@@ -95,6 +96,15 @@ def get_visible(session: Session, caller: Caller, dataset_id: str) -> Dataset | 
     return session.scalars(
         select(Dataset).where(Dataset.id == dataset_id, visible_to(caller))
     ).first()
+
+
+def visible_dataset(session: Session, caller: Caller, dataset_id: str) -> Dataset:
+    """The caller's dataset for its RAPTOR, graph and task routes; another tenant's and an
+    unknown id look the same (109), as in RAGFlow, where the access check comes first."""
+    dataset = get_visible(session, caller, dataset_id)
+    if dataset is None:
+        raise AuthenticationError(NO_AUTHORIZATION)
+    return dataset
 
 
 def stats_for(session: Session, dataset_ids: Sequence[str]) -> dict[str, DatasetStats]:

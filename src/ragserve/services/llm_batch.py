@@ -64,12 +64,17 @@ def ask_all(
         _store(runtime, tenant_id, model_id, step, lookups[index], reply, tokens)
         return reply
 
-    replies = []
+    if not conversations:
+        return []
+    # The first call goes alone: a model that refuses costs one call, and the provider's
+    # client (LiteLLM keeps one per credentials) exists before the threads share it.
+    replies = [ask(0)]
+    renew()
     pool = ThreadPoolExecutor(
         max_workers=max(1, runtime.settings.chunk_llm_concurrency), thread_name_prefix="llm"
     )
     try:
-        for reply in pool.map(ask, range(len(conversations))):
+        for reply in pool.map(ask, range(1, len(conversations))):
             replies.append(reply)
             renew()
     finally:

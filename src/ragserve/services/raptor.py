@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ragserve.db.models import Dataset, Document
 from ragserve.domain import RunState
@@ -85,16 +86,11 @@ def build(runtime: Runtime, dataset_id: str, report: Report) -> list[str]:
             raise RaptorError("The dataset was deleted.")
         config = config_of(dataset)
         model_id = model_for(session, runtime.settings, dataset.tenant_id, dataset.parser_config)
-        documents = session.execute(
-            select(Document.id, Document.name)
-            .where(Document.dataset_id == dataset_id, Document.run == RunState.DONE)
-            # the same chunks in the same order make the same clusters: the cache answers
-            .order_by(Document.create_time, Document.id)
-        ).all()
+        documents = parsed_documents(session, dataset_id)
         tenant_id, embedding_id = dataset.tenant_id, dataset.embedding_model
     if not model_id:
         raise RaptorError(NO_MODEL)
-    leaves, old = _dataset_chunks(runtime, [row[0] for row in documents])
+    leaves, old = _dataset_chunks(runtime, documents)
     if old:
         runtime.chunks.delete(old)
     report(0.05, f"RAPTOR over {len(leaves)} chunks with {model_id}.")
@@ -154,23 +150,40 @@ def _dataset_chunks(runtime: Runtime, document_ids: Sequence[str]) -> tuple[list
     """The dataset's available chunks with vectors, and the ids of its earlier summaries."""
     leaves: list[Node] = []
     old: list[str] = []
+    for record in dataset_records(runtime, document_ids):
+        if is_summary(record):
+            old.append(record.id)
+        elif record.available and record.vector is not None and record.content.strip():
+            leaves.append(
+                Node(record.content, record.vector, record.document_id, record.document_name)
+            )
+    return leaves, old
+
+
+def dataset_records(runtime: Runtime, document_ids: Sequence[str]) -> Iterator[ChunkRecord]:
+    """Every chunk of the documents, document by document in the order given."""
     for document_id in document_ids:
         offset = 0
         while True:
             page, total = runtime.chunks.list_document_chunks(
                 document_id, offset=offset, limit=PAGE
             )
-            for record in page:
-                if is_summary(record):
-                    old.append(record.id)
-                elif record.available and record.vector is not None and record.content.strip():
-                    leaves.append(
-                        Node(record.content, record.vector, document_id, record.document_name)
-                    )
+            yield from page
             offset += len(page)
             if not page or offset >= total:
                 break
-    return leaves, old
+
+
+def parsed_documents(session: Session, dataset_id: str) -> list[str]:
+    """The dataset's parsed documents, oldest first (the same chunks in the same order give
+    the same clusters and prompts, so the cache answers a re-run)."""
+    return list(
+        session.scalars(
+            select(Document.id)
+            .where(Document.dataset_id == dataset_id, Document.run == RunState.DONE)
+            .order_by(Document.create_time, Document.id)
+        )
+    )
 
 
 def _owner(nodes: Sequence[Node]) -> tuple[str, str]:

@@ -1,4 +1,4 @@
-"""dataset_task: dataset-wide tasks (RAPTOR, later GraphRAG and mind maps)
+"""dataset_task: dataset-wide tasks (RAPTOR, GraphRAG); knowledge_graph: a dataset's graph
 
 Revision ID: 0018
 Revises: 0012
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import mysql
 
 revision: str = "0018"
 down_revision: str | None = "0012"
@@ -54,7 +55,41 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_dataset_task_status"), ["status"], unique=False)
         batch_op.create_index(batch_op.f("ix_dataset_task_tenant_id"), ["tenant_id"], unique=False)
+    op.create_table(
+        "knowledge_graph",
+        sa.Column("dataset_id", sa.String(length=32), nullable=False),
+        sa.Column("tenant_id", sa.String(length=32), nullable=False),
+        sa.Column("graph", sa.JSON(), nullable=False),
+        sa.Column("reports", sa.JSON(), nullable=False),
+        sa.Column("entity_names", sa.JSON(), nullable=False),
+        sa.Column(
+            "vectors",
+            sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb"),
+            nullable=False,
+        ),
+        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("create_time", sa.BigInteger(), nullable=False),
+        sa.Column("create_date", sa.DateTime(), nullable=False),
+        sa.Column("update_time", sa.BigInteger(), nullable=False),
+        sa.Column("update_date", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["dataset_id"],
+            ["dataset.id"],
+            name=op.f("fk_knowledge_graph_dataset_id_dataset"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_knowledge_graph")),
+        sa.UniqueConstraint("dataset_id", name=op.f("uq_knowledge_graph_dataset_id")),
+    )
+    with op.batch_alter_table("knowledge_graph", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_knowledge_graph_create_time"), ["create_time"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_knowledge_graph_tenant_id"), ["tenant_id"], unique=False
+        )
 
 
 def downgrade() -> None:
+    op.drop_table("knowledge_graph")
     op.drop_table("dataset_task")
