@@ -12,12 +12,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.test_auto_keywords import chat_calls
+from api.test_completions import ask, make_chat, new_session
+from api.test_dify import dify, dify_body, records
 from api.test_parsing import new_dataset, parse, upload
 from api.test_retrieval import found
 from conftest import Account
 from helpers.fake_openai import FakeOpenAI
 from ragserve.app import create_app
 from ragserve.rag import prompt
+from ragserve.runtime import Runtime
 from ragserve.services.graphrag import NO_MODEL
 from ragserve.settings import Settings
 
@@ -191,3 +194,23 @@ def test_refusals_without_documents_or_model(alice: Account, tmp_path: Path) -> 
         dataset_id = new_dataset(carol, name="plain")
         upload(carol, dataset_id, "a.txt", b"some text")
         assert call(carol, "POST", dataset_id, "run_graphrag") == {"code": 102, "message": NO_MODEL}
+
+
+def test_use_kg_in_dify_and_in_a_chat(alice: Account, runtime: Runtime) -> None:
+    dataset_id = corpus(alice)
+    assert call(alice, "POST", dataset_id, "run_graphrag")["code"] == 0
+    question = "Where do Whooping Cranes winter?"
+
+    plain = records(dify(alice, dify_body(dataset_id, question)))
+    with_graph = records(dify(alice, dify_body(dataset_id, question, use_kg=True)))
+    assert with_graph[0]["title"] == "Related content in Knowledge Graph"
+    assert "WHOOPING CRANES" in with_graph[0]["content"]
+    assert with_graph[1:] == plain
+
+    chat_id = make_chat(runtime, alice.id, [dataset_id], prompt_config={"use_kg": True})
+    session_id = new_session(alice, chat_id)
+    answer = ask(alice, chat_id, question=question, session_id=session_id, stream=False)
+    assert answer["code"] == 0, answer
+    chunks = answer["data"]["reference"]["chunks"]
+    assert chunks[0]["document_name"] == "Related content in Knowledge Graph"
+    assert "---- Entities ----" in chunks[0]["content"]
