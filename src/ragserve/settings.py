@@ -177,6 +177,17 @@ class Settings(BaseSettings):
     agent_run_timeout: float = Field(
         default=600, gt=0, description="Seconds one turn of an agent may run before it stops."
     )
+    mcp_timeout: float = Field(
+        default=10,
+        gt=0,
+        description="Seconds one MCP server call (connect, list tools, call a tool) may take "
+        "when the request names no `timeout`; also the limit of an Agent's MCP tool calls.",
+    )
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Let server-side requests to user-given URLs (MCP servers) reach loopback, "
+        "private, link-local and other non-public addresses.",
+    )
     tavily_base_url: str = Field(
         default="https://api.tavily.com",
         description="Base URL of Tavily's search API, used by assistants with a `tavily_api_key`.",

@@ -1,6 +1,7 @@
 """What a run needs from the rest of ragserve, as an interface: the services implement it
-(``services.agent_environment``) with the tenant's models and the retrieval path, tests with
-what they need. The runner never reaches the database or the chunk store itself."""
+(``services.agent_environment``) with the tenant's models, the retrieval path and its MCP
+servers, tests with what they need. The runner never reaches the database or the chunk store
+itself, and connects to nothing but through what this gives it (chat models, MCP calls)."""
 
 from __future__ import annotations
 
@@ -48,4 +49,10 @@ class Environment(Protocol):
 
     def retrieve(self, query: RetrievalQuery) -> RetrievedChunks:
         """Search datasets the tenant may see; raises a ``RagserveError`` for others."""
+        ...
+
+    def call_mcp_tool(self, mcp_id: str, tool_name: str, arguments: dict[str, Any]) -> str:
+        """Call the tool ``tool_name`` of the tenant's registered MCP server ``mcp_id``; its
+        result as text (a tool that fails answers ``MCP server error: …``). Raises a
+        ``RagserveError`` when the server is not the tenant's or cannot be reached."""
         ...

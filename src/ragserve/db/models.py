@@ -488,3 +488,23 @@ class SearchApp(Record):
     avatar: Mapped[str | None] = mapped_column(Text, default=None)
     created_by: Mapped[str] = mapped_column(String(ID_LENGTH))
     search_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class McpServer(Record):
+    """An external MCP server a tenant registered (RAGFlow's ``mcp_server`` table), whose tools
+    Agent components may call: its URL and transport (``sse`` or ``streamable-http``), the HTTP
+    ``headers`` sent to it (``$name`` placeholders filled from ``variables``) and, in
+    ``variables["tools"]``, the tool list last fetched or cached. The rows go with their
+    tenant."""
+
+    __tablename__ = "mcp_server"
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenant.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    server_type: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,16 +1,17 @@
 """The environment an agent runs in (``ragserve.agent.environment.Environment``): the tenant's
-chat models and the one retrieval path (``services.retrieval``), scoped to the tenant that
-owns the agent."""
+chat models, the one retrieval path (``services.retrieval``) and the tenant's registered MCP
+servers (``services.mcp_servers``), scoped to the tenant that owns the agent."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ragserve.agent.environment import RetrievalQuery, RetrievedChunks
 from ragserve.errors import DataError
 from ragserve.models.chat import ChatModel
 from ragserve.runtime import Runtime
-from ragserve.services import retrieval
+from ragserve.services import mcp_servers, retrieval
 from ragserve.services.completions import reference_chunk
 from ragserve.services.models import tenant_chat_model
 from ragserve.services.tenancy import Caller, CredentialKind
@@ -62,3 +63,6 @@ class TenantEnvironment:
                 for d in result.documents
             ],
         )
+
+    def call_mcp_tool(self, mcp_id: str, tool_name: str, arguments: dict[str, Any]) -> str:
+        return mcp_servers.call_tool(self.runtime, self.caller, mcp_id, tool_name, arguments)

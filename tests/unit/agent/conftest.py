@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from ragserve.agent import dsl as dsl_module
 from ragserve.agent.environment import RetrievalQuery, RetrievedChunks
 from ragserve.agent.errors import ComponentError
 from ragserve.agent.runner import Run, RunCall, RunEvent
+from ragserve.errors import DataError
 from ragserve.models.chat import ChatModel, chat_model_for
 
 CHUNKS = [
@@ -48,6 +50,7 @@ class Environment:
     queries: list[RetrievalQuery] = field(default_factory=list)
     failures: int = 0
     """The next searches that fail."""
+    mcp_calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     def chat_model(self, llm_id: str) -> ChatModel:
         return chat_model_for(
@@ -67,6 +70,13 @@ class Environment:
             {"doc_name": c["document_name"], "doc_id": c["document_id"], "count": 1} for c in found
         ]
         return RetrievedChunks(found[: query.top_n], aggs)
+
+    def call_mcp_tool(self, mcp_id: str, tool_name: str, arguments: dict[str, Any]) -> str:
+        """Server ``srv`` answers ``<tool> got <arguments as JSON>``; any other is missing."""
+        self.mcp_calls.append((mcp_id, tool_name, arguments))
+        if mcp_id != "srv":
+            raise DataError(f"Cannot find MCP server {mcp_id} for user {self.tenant_id}")
+        return f"{tool_name} got {json.dumps(arguments, sort_keys=True)}"
 
 
 def echo_reply(messages: list[dict[str, Any]]) -> str:

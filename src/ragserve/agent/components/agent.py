@@ -9,8 +9,13 @@ go back to it (a tool that fails says so: ``The tool failed: …``). After ``max
 rounds of calls the model is asked to answer without tools (``tool_choice: none``). Every
 round streams: when a Message follows, the answer reaches the client as the model writes it.
 Outputs: ``content`` (the answer), ``structured`` (with ``output_structure``) and
-``use_tools`` (each call: ``name``, ``arguments``, ``results``). MCP servers are not run yet:
-a DSL with ``mcp`` entries is refused when it loads."""
+``use_tools`` (each call: ``name``, ``arguments``, ``results``).
+
+``mcp`` adds tools of the tenant's registered MCP servers (``/v1/mcp_server/*``):
+``[{"mcp_id", "tools": {name: tool}}]``, each tool as the registry lists it (``description``,
+``inputSchema``; one with ``enabled: false`` is left out). The model sees each under its own
+name (made unique, as a function name must be); a call goes to the server through the
+environment, with the model's arguments as they are."""
 
 from __future__ import annotations
 
@@ -54,17 +59,24 @@ class ToolConfig(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class McpConfig(BaseModel):
+    """One entry of an Agent's ``mcp``: a registered server and the tools it may call."""
+
+    model_config = ConfigDict(extra="allow")
+
+    mcp_id: str = Field(min_length=1)
+    tools: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
 class AgentParams(LLMParams):
     tools: list[ToolConfig] = Field(default_factory=list)
-    mcp: list[Any] = Field(default_factory=list)
+    mcp: list[McpConfig] = Field(default_factory=list)
     max_rounds: int = Field(5, ge=0, le=50, description="Rounds of tool calls before answering.")
     user_prompt: str = ""
     """What a sub-agent's caller should pass (RAGFlow's UI writes it; shown as a hint)."""
 
     @model_validator(mode="after")
     def _tools_can_run(self) -> AgentParams:
-        if self.mcp:
-            raise ValueError("MCP servers are not supported yet (`mcp` must be empty)")
         for number, tool in enumerate(self.tools):
             if tool.component_name not in TOOL_COMPONENTS:
                 raise ValueError(
@@ -81,13 +93,29 @@ class AgentParams(LLMParams):
         return self
 
 
-def _function_name(tool: ToolConfig, taken: set[str]) -> str:
-    base = _NAME.sub("_", tool.name or tool.component_name).strip("_")[:56] or "tool"
+def _function_name(wanted: str, taken: set[str]) -> str:
+    base = _NAME.sub("_", wanted).strip("_")[:56] or "tool"
     name, number = base, 2
     while name in taken:
         name, number = f"{base}_{number}", number + 1
     taken.add(name)
     return name
+
+
+def _mcp_function(name: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """An MCP tool as an OpenAI function: its description and input schema as listed."""
+    schema = meta.get("inputSchema")
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        schema = {"type": "object", "properties": {}}
+    description = meta.get("description")
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description if isinstance(description, str) else "",
+            "parameters": schema,
+        },
+    }
 
 
 class Agent(LLM):
@@ -98,9 +126,11 @@ class Agent(LLM):
         super().__init__(component_id, params, node)
         self.tools: dict[str, Retrieval | Agent] = {}
         self.functions: list[dict[str, Any]] = []
+        self.mcp_tools: dict[str, tuple[str, str]] = {}
+        """function name -> (MCP server id, the tool's own name)"""
         taken: set[str] = set()
         for tool in self.settings_of_agent.tools:
-            name = _function_name(tool, taken)
+            name = _function_name(tool.name or tool.component_name, taken)
             tool_node = ComponentNode(
                 obj=ComponentObject(component_name=tool.component_name, params=tool.params)
             )
@@ -113,6 +143,13 @@ class Agent(LLM):
                 retrieval_params = RetrievalParams.model_validate(tool.params)
                 self.tools[name] = Retrieval(tool_id, retrieval_params, tool_node)
             self.functions.append(self._function(name, self.tools[name]))
+        for server in self.settings_of_agent.mcp:
+            for tool_name, meta in server.tools.items():
+                if meta.get("enabled") is False:
+                    continue
+                name = _function_name(tool_name, taken)
+                self.mcp_tools[name] = (server.mcp_id, tool_name)
+                self.functions.append(_mcp_function(name, meta))
 
     @property
     def settings_of_agent(self) -> AgentParams:
@@ -175,14 +212,19 @@ class Agent(LLM):
             arguments = {}
         if not isinstance(arguments, dict):
             arguments = {}
-        if tool is None:
+        mcp = self.mcp_tools.get(call.name)
+        if tool is None and mcp is None:
             return arguments, f"There is no tool named {call.name}."
         try:
+            if mcp is not None:
+                mcp_id, tool_name = mcp
+                return arguments, context.environment.call_mcp_tool(mcp_id, tool_name, arguments)
             if isinstance(tool, Agent):
                 request = str(
                     arguments.get("user_prompt") or arguments.get("query") or context.query
                 )
                 return arguments, tool.answer(context, request)["content"] or "(no answer)"
+            assert tool is not None
             query = str(arguments.get("query") or context.query)
             found = tool.search(context, query)
         except RunTimeout:
@@ -263,7 +305,7 @@ class Agent(LLM):
         return outputs
 
     def run(self, context: RunContext) -> dict[str, Any]:
-        if not self.tools:
+        if not self.functions:
             return super().run(context)  # no tools: an LLM (streams to a Message)
         if self.streams_to_message and not self.settings_of_agent.output_structure:
             used: list[dict[str, Any]] = []  # filled while the Message streams
