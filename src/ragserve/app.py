@@ -26,6 +26,7 @@ from ragserve.api import (
     dify,
     documents,
     early,
+    kb_tasks,
     llm,
     mcp_servers,
     metadata,
@@ -82,6 +83,7 @@ ROUTERS = (
     bots.router,
     search_bots.router,
     mcp_servers.router,
+    kb_tasks.router,
     speech.router,
 )
 

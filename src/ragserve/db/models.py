@@ -270,7 +270,8 @@ class DatasetTask(Record):
 class KnowledgeGraph(Record):
     """A dataset's knowledge graph (GraphRAG): the whole graph as node-link JSON, its community
     reports, and the entities' vectors (float32, one row per name of ``entity_names``) that
-    ``use_kg`` searches. One row per dataset, replaced by each build."""
+    ``use_kg`` searches; and the dataset's mind map. One row per dataset: a GraphRAG build
+    replaces the graph's columns, a mind-map build ``mind_map``."""
 
     __tablename__ = "knowledge_graph"
 
@@ -284,6 +285,7 @@ class KnowledgeGraph(Record):
     vectors: Mapped[bytes] = mapped_column(
         LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb"), default=b""
     )
+    mind_map: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class TenantModel(Record):

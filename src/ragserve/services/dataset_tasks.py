@@ -18,7 +18,7 @@ from ragserve.db.models import DatasetTask, Document, TaskStatus
 from ragserve.errors import DataError, InternalError, RagserveError
 from ragserve.ingest import dataset_tasks
 from ragserve.runtime import Runtime
-from ragserve.services import graphrag, ingestion, raptor
+from ragserve.services import dataset_mindmap, graphrag, ingestion, knowledge_graph, raptor
 from ragserve.services.auto_keywords import model_for
 from ragserve.services.datasets import visible_dataset
 from ragserve.services.tenancy import Caller
@@ -28,6 +28,7 @@ logger = logging.getLogger("ragserve.ingest")
 
 RAPTOR = "raptor"
 GRAPHRAG = "graphrag"
+MINDMAP = "mindmap"
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Kind:
 KINDS = {
     RAPTOR: Kind("RAPTOR", "RAPTOR", raptor.build, raptor.NO_MODEL),
     GRAPHRAG: Kind("GraphRAG", "Graph", graphrag.build, graphrag.NO_MODEL),
+    MINDMAP: Kind("Mind map", "Mindmap", dataset_mindmap.build, dataset_mindmap.NO_MODEL),
 }
 RAPTOR_NOT_FOUND = "RAPTOR Task Not Found or Error Occurred"
 
@@ -73,6 +75,29 @@ def queue(runtime: Runtime, caller: Caller, dataset_id: str, task_type: str) -> 
         task_id = dataset_tasks.new_task(session, dataset.tenant_id, dataset.id, task_type).id
     runtime.queue.submit_dataset_task(task_id)
     return task_id
+
+
+def unbind(runtime: Runtime, caller: Caller, dataset_id: str, task_type: str) -> None:
+    """Cancel the dataset's unfinished task of the type and delete what it builds: RAPTOR's
+    summary chunks, the graph, or the mind map. A worker running it stops at its next lease
+    renewal (and removes the summaries it wrote)."""
+    with runtime.transaction() as session:
+        dataset = visible_dataset(session, caller, dataset_id)
+        dataset_tasks.cancel(session, dataset.id, task_type)
+        if task_type == GRAPHRAG:
+            knowledge_graph.remove_graph(session, dataset.id)
+        elif task_type == MINDMAP:
+            knowledge_graph.remove_mind_map(session, dataset.id)
+        documents = raptor.parsed_documents(session, dataset.id)
+    if task_type == RAPTOR:
+        summaries = [
+            record.id
+            for record in raptor.dataset_records(runtime, documents)
+            if raptor.is_summary(record)
+        ]
+        runtime.chunks.delete(summaries)
+        with runtime.transaction() as session:
+            _recount(runtime, session, dataset.id)
 
 
 def trace(session: Session, caller: Caller, dataset_id: str, task_type: str) -> dict[str, Any]:

@@ -23,7 +23,8 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ragserve.db.models import Dataset, KnowledgeGraph
 from ragserve.errors import RagserveError
@@ -108,18 +109,21 @@ def build(runtime: Runtime, dataset_id: str, report: Report) -> list[str]:
         report(0.85, f"{len(reports)} community reports.")
     names, vectors = _entity_vectors(runtime, embedding_id, tenant_id, graph)
     with runtime.transaction() as session:
-        session.execute(delete(KnowledgeGraph).where(KnowledgeGraph.dataset_id == dataset_id))
-        session.add(
-            KnowledgeGraph(
-                dataset_id=dataset_id,
-                tenant_id=tenant_id,
-                graph=kg.to_json(graph),
-                reports=reports,
-                entity_names=names,
-                vectors=vectors.astype(np.float32).tobytes(),
-            )
-        )
+        row = graph_row(session, dataset_id, tenant_id)
+        row.graph, row.reports, row.entity_names = kg.to_json(graph), reports, names
+        row.vectors = vectors.astype(np.float32).tobytes()
     return []
+
+
+def graph_row(session: Session, dataset_id: str, tenant_id: str) -> KnowledgeGraph:
+    """The dataset's row, locked, made when it has none."""
+    row = session.scalars(
+        select(KnowledgeGraph).where(KnowledgeGraph.dataset_id == dataset_id).with_for_update()
+    ).first()
+    if row is None:
+        row = KnowledgeGraph(dataset_id=dataset_id, tenant_id=tenant_id, graph={}, mind_map={})
+        session.add(row)
+    return row
 
 
 Ask = Callable[[str, Sequence[llm_batch.Conversation], int], list[str]]

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ragserve.db.models import KnowledgeGraph
@@ -36,14 +36,30 @@ def show(session: Session, caller: Any, dataset_id: str) -> dict[str, Any]:
     row = session.scalars(
         select(KnowledgeGraph).where(KnowledgeGraph.dataset_id == dataset.id)
     ).first()
-    if row is None or not row.graph:
+    if row is None:
         return {"graph": {}, "mind_map": {}}
-    return {"graph": kg.node_link(kg.from_json(row.graph)), "mind_map": {}}
+    graph = kg.node_link(kg.from_json(row.graph)) if row.graph else {}
+    return {"graph": graph, "mind_map": row.mind_map or {}}
 
 
 def remove(session: Session, caller: Any, dataset_id: str) -> None:
+    """Delete the graph (its reports and vectors too); the mind map stays."""
     dataset = visible_dataset(session, caller, dataset_id)
-    session.execute(delete(KnowledgeGraph).where(KnowledgeGraph.dataset_id == dataset.id))
+    remove_graph(session, dataset.id)
+
+
+def remove_graph(session: Session, dataset_id: str) -> None:
+    session.execute(
+        update(KnowledgeGraph)
+        .where(KnowledgeGraph.dataset_id == dataset_id)
+        .values(graph={}, reports=[], entity_names=[], vectors=b"")
+    )
+
+
+def remove_mind_map(session: Session, dataset_id: str) -> None:
+    session.execute(
+        update(KnowledgeGraph).where(KnowledgeGraph.dataset_id == dataset_id).values(mind_map={})
+    )
 
 
 @dataclass(frozen=True)

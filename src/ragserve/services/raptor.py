@@ -29,7 +29,8 @@ from sqlalchemy.orm import Session
 from ragserve.db.models import Dataset, Document
 from ragserve.domain import RunState
 from ragserve.errors import RagserveError
-from ragserve.models.embedding import embed_chunks
+from ragserve.models.chat import ChatModel
+from ragserve.models.embedding import EmbeddingModel, embed_chunks
 from ragserve.rag.raptor import cluster
 from ragserve.runtime import Runtime
 from ragserve.schemas.parser_config import RaptorConfig
@@ -96,7 +97,36 @@ def build(runtime: Runtime, dataset_id: str, report: Report) -> list[str]:
     report(0.05, f"RAPTOR over {len(leaves)} chunks with {model_id}.")
     chat = runtime.chat_model(model_id, tenant_id)
     embedder = runtime.embedding_model(embedding_id, tenant_id)
+    ids = _Ids(tenant_id, dataset_id, model_id)
     written: list[str] = []
+    try:
+        _levels(runtime, config, chat, embedder, ids, leaves, written, report)
+    except BaseException:  # failed, cancelled or stopped: no half tree is left behind
+        runtime.chunks.delete(written)
+        raise
+    return written
+
+
+@dataclass(frozen=True)
+class _Ids:
+    tenant_id: str
+    dataset_id: str
+    model_id: str
+
+
+def _levels(
+    runtime: Runtime,
+    config: RaptorConfig,
+    chat: ChatModel,
+    embedder: EmbeddingModel,
+    ids: _Ids,
+    leaves: list[Node],
+    written: list[str],
+    report: Report,
+) -> None:
+    """Summarise level after level, adding each level's summary chunks to the store and their
+    ids to ``written``."""
+    tenant_id, dataset_id, model_id = ids.tenant_id, ids.dataset_id, ids.model_id
     level_nodes = leaves
     for level in range(1, MAX_LEVELS + 1):
         if len(level_nodes) < 2:
@@ -143,7 +173,6 @@ def build(runtime: Runtime, dataset_id: str, report: Report) -> list[str]:
         )
         # a text alone in its cluster goes up unchanged, to be summarised with others there
         level_nodes = nodes + carried
-    return written
 
 
 def _dataset_chunks(runtime: Runtime, document_ids: Sequence[str]) -> tuple[list[Node], list[str]]:

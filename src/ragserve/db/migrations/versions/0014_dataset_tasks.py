@@ -1,7 +1,7 @@
 """dataset_task: dataset-wide tasks (RAPTOR, GraphRAG); knowledge_graph: a dataset's graph
 
-Revision ID: 0018
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-07 19:00:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-revision: str = "0018"
-down_revision: str | None = "0012"
+revision: str = "0014"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -67,6 +67,7 @@ def upgrade() -> None:
             sa.LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb"),
             nullable=False,
         ),
+        sa.Column("mind_map", sa.JSON(), nullable=False),
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("create_time", sa.BigInteger(), nullable=False),
         sa.Column("create_date", sa.DateTime(), nullable=False),
