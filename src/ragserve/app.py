@@ -27,6 +27,7 @@ from ragserve.api import (
     dify,
     documents,
     early,
+    kb_tasks,
     llm,
     mcp_servers,
     metadata,
@@ -84,6 +85,7 @@ ROUTERS = (
     bots.router,
     search_bots.router,
     mcp_servers.router,
+    kb_tasks.router,
     speech.router,
 )
 

@@ -10,7 +10,7 @@ from ragserve.ingest.queue import TaskQueue, make_huey
 from ragserve.models.embedding import BuiltinSession
 from ragserve.runtime import Runtime
 from ragserve.security import PasswordDecryptor, SessionSigner
-from ragserve.services import ingestion
+from ragserve.services import dataset_tasks, ingestion
 from ragserve.services.models import credentials
 from ragserve.settings import Settings
 from ragserve.store.sqlite import SqliteChunkStore
@@ -47,6 +47,7 @@ def build_runtime(
     )
     runtime.queue.bind(
         run_task=lambda task_id: ingestion.run_task(runtime, task_id),
-        reap=lambda: ingestion.requeue_expired(runtime),
+        run_dataset_task=lambda task_id: dataset_tasks.run_task(runtime, task_id),
+        reap=lambda: dataset_tasks.requeue_expired(runtime),
     )
     return runtime

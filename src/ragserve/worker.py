@@ -16,7 +16,7 @@ from ragserve.blas import use_one_blas_thread
 from ragserve.bootstrap import build_runtime
 from ragserve.ingest.queue import TaskQueue, make_huey
 from ragserve.runtime import Runtime
-from ragserve.services import ingestion
+from ragserve.services import dataset_tasks, ingestion
 from ragserve.settings import Settings
 
 logger = logging.getLogger("ragserve.worker")
@@ -60,7 +60,8 @@ def worker_queue(settings: Settings) -> TaskQueue:
     queue = TaskQueue(make_huey(settings))
     queue.bind(
         run_task=lambda task_id: ingestion.run_task(runtime.get(), task_id, isolate=True),
-        reap=lambda: ingestion.requeue_expired(runtime.get()),
+        run_dataset_task=lambda task_id: dataset_tasks.run_task(runtime.get(), task_id),
+        reap=lambda: dataset_tasks.requeue_expired(runtime.get()),
     )
     # Startup hooks run in each worker process (not in the consumer that forks them).
     queue.huey.on_startup("memory_limit")(lambda: limit_memory(settings.task_memory_limit))

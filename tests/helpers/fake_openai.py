@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import re
 import threading
@@ -172,6 +173,9 @@ def option_reply(messages: list[dict[str, Any]]) -> str | None:
         return f"MORE\n1. {question} (search {user.count('Search: ') + 1})?"
     if system.startswith(prompt.TOC_PROMPT.split("{")[0]):
         return json.dumps(_toc(user))
+    graph = _graph_reply(system, user)
+    if graph is not None:
+        return graph
     if system.startswith(prompt.AUTO_KEYWORDS_PROMPT.split("{")[0]):
         return ", ".join(_passage_words(user, _asked(system)))
     if system.startswith(prompt.AUTO_QUESTIONS_PROMPT.split("{")[0]):
@@ -179,6 +183,39 @@ def option_reply(messages: list[dict[str, Any]]) -> str | None:
         return "\n".join(
             f"What does the passage say about {QUESTION_WORDS.get(w, w)}?" for w in words
         )
+    return None
+
+
+_NAMES = re.compile(r"\b(?:The )?([A-Z][a-z]{2,}(?: [A-Z][a-z]+)*)")
+
+
+def _graph_reply(system: str, user: str) -> str | None:
+    """The knowledge-graph prompts: extraction names each run of capitalised words as an
+    entity of the last type asked for, and relates each entity to the next; gleaning finds
+    nothing more; resolution says yes when two names share their first five letters; a
+    community report is titled with its entities."""
+    from ragserve.rag import prompt
+
+    if user.startswith(prompt.GRAPH_GLEAN_PROMPT[:40]):
+        return "DONE"
+    if system.startswith(prompt.GRAPH_EXTRACT_PROMPT.split("{")[0]):
+        found = re.search(r"one of: (.+?), and the relations", system)
+        kind = found.group(1).split(",")[-1].strip() if found else "category"
+        names = list(dict.fromkeys(_NAMES.findall(user)))
+        lines = [f"entity<|>{name}<|>{kind}<|>{name} is named in the passage." for name in names]
+        lines += [
+            f"relation<|>{a}<|>{b}<|>{a} appears with {b}.<|>together<|>5"
+            for a, b in itertools.pairwise(names)
+        ]
+        return "\n".join(lines) or "DONE"
+    if user.startswith(prompt.GRAPH_RESOLVE_PROMPT.split("{")[0]):
+        first = re.search(r"First: (.+?) \(", user)
+        second = re.search(r"Second: (.+?) \(", user)
+        same = first and second and first.group(1)[:5] == second.group(1)[:5]
+        return "yes" if same else "no"
+    if user.startswith(prompt.GRAPH_COMMUNITY_PROMPT.split("{")[0]):
+        names = re.findall(r"^Entity (.+?):", user, flags=re.M)
+        return f"Community of {', '.join(names)}\nThese entities appear together."
     return None
 
 

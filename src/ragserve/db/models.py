@@ -240,6 +240,54 @@ class IngestTask(Record):
     )
 
 
+class DatasetTask(Record):
+    """A dataset-wide task (RAGFlow queues RAPTOR, GraphRAG and the mind map this way): one row
+    per run, claimed by a worker with a lease like an ``IngestTask``. The newest row of a type
+    is the dataset's ``<type>_task_id``; ``progress`` is 0..1, or -1 when it failed, and
+    ``progress_msg`` its log."""
+
+    __tablename__ = "dataset_task"
+    __table_args__ = (Index("ix_dataset_task_dataset_id_task_type", "dataset_id", "task_type"),)
+
+    dataset_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("dataset.id", ondelete="CASCADE")
+    )
+    tenant_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    task_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.QUEUED, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_expires_at: Mapped[int] = mapped_column(BigInteger, default=0)  # epoch ms
+    worker_id: Mapped[str] = mapped_column(String(64), default="")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    progress_msg: Mapped[str] = mapped_column(Text, default="")
+    begin_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    finish_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    process_duration: Mapped[float] = mapped_column(Float, default=0.0)
+    chunk_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """The chunks the task wrote (RAPTOR summaries)."""
+
+
+class KnowledgeGraph(Record):
+    """A dataset's knowledge graph (GraphRAG): the whole graph as node-link JSON, its community
+    reports, and the entities' vectors (float32, one row per name of ``entity_names``) that
+    ``use_kg`` searches; and the dataset's mind map. One row per dataset: a GraphRAG build
+    replaces the graph's columns, a mind-map build ``mind_map``."""
+
+    __tablename__ = "knowledge_graph"
+
+    dataset_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("dataset.id", ondelete="CASCADE"), unique=True
+    )
+    tenant_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    graph: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reports: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    entity_names: Mapped[list[str]] = mapped_column(JSON, default=list)
+    vectors: Mapped[bytes] = mapped_column(
+        LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb"), default=b""
+    )
+    mind_map: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
 class TenantModel(Record):
     """A model a tenant configured (RAGFlow's ``tenant_llm``): a provider key, a base URL, or a
     self-hosted model added by name. The key is stored encrypted (``services.secrets``)."""

@@ -29,12 +29,16 @@ class TaskQueue:
     def __init__(self, huey: Huey) -> None:
         self.huey = huey
         self._run_task: RunTask = _unbound
+        self._run_dataset_task: RunTask = _unbound
         self._reap: Reap = _unbound
 
         # huey names a task after the module of its function: defining both here gives producers
         # and consumers the same names whoever binds the callables.
         def run(task_id: str) -> None:
             self._run_task(task_id)
+
+        def run_dataset(task_id: str) -> None:
+            self._run_dataset_task(task_id)
 
         def reap_expired() -> None:
             self._reap()
@@ -43,14 +47,20 @@ class TaskQueue:
             self._reap()
 
         self._run = huey.task(name="run")(run)
+        self._run_dataset = huey.task(name="run_dataset")(run_dataset)
         self._reap_periodic = huey.periodic_task(crontab(minute="*"), name="reap")(reap_expired)
         self._reap_once = huey.task(name="reap_once")(reap_once)
 
-    def bind(self, run_task: RunTask, reap: Reap) -> None:
-        self._run_task, self._reap = run_task, reap
+    def bind(self, run_task: RunTask, run_dataset_task: RunTask, reap: Reap) -> None:
+        self._run_task, self._run_dataset_task, self._reap = run_task, run_dataset_task, reap
 
     def submit(self, task_id: str) -> None:
+        """Queue an ingest task (``ingest.tasks``)."""
         self._run(task_id)
+
+    def submit_dataset_task(self, task_id: str) -> None:
+        """Queue a dataset-wide task (``ingest.dataset_tasks``)."""
+        self._run_dataset(task_id)
 
     def reap_now(self) -> None:
         self._reap_periodic.call_local()

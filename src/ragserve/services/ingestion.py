@@ -63,6 +63,10 @@ def time_limit(seconds: int) -> Iterator[None]:
     try:
         previous = signal.signal(signal.SIGALRM, _raise_timeout)
     except ValueError:  # not the main thread: no signal-based limit possible
+        armed = False
+    else:
+        armed = True
+    if not armed:  # (outside the handler, so the body's errors are not chained to this one)
         yield
         return
     outer, _interval = signal.setitimer(signal.ITIMER_REAL, seconds)

@@ -25,6 +25,7 @@ from ragserve.runtime import Runtime, ScopeCache
 from ragserve.schemas.chunks import readable_positions
 from ragserve.schemas.metadata_condition import MetadataCondition
 from ragserve.schemas.retrieval import RetrievalData, RetrievalRequest
+from ragserve.services import knowledge_graph
 from ragserve.services.datasets import visible_to
 from ragserve.services.metadata_scope import matching_documents
 from ragserve.services.models import tenant_chat_model
@@ -178,7 +179,31 @@ def retrieve(runtime: Runtime, caller: Caller, request: RetrievalRequest) -> Ret
     )
     rerank_id = request.rerank_id
     rerank = runtime.rerank_model(rerank_id, caller.tenant_id).scores if rerank_id else None
-    return retrieval_data(search(runtime, scope, question, search_options(request), rerank))
+    result = search(runtime, scope, question, search_options(request), rerank)
+    if request.use_kg:
+        result = with_graph(runtime, scope, question, result)
+    return retrieval_data(result)
+
+
+def with_graph(runtime: Runtime, scope: Scope, question: str, result: SearchResult) -> SearchResult:
+    """The result with the knowledge graph's passage first, when the datasets have a graph
+    with something near the question (``use_kg``)."""
+    vector = query_vector(runtime, scope, question)
+    with runtime.read() as session:
+        related = knowledge_graph.related_content(session, scope.dataset_ids, question, vector)
+    if related is None:
+        return result
+    chunk = ChunkRecord(
+        id="",
+        tenant_id=scope.tenant_ids[0],
+        dataset_id=related.dataset_ids[0],
+        document_id="",
+        document_name=knowledge_graph.KG_DOCUMENT_NAME,
+        content=related.content,
+        content_tokens="",
+    )
+    hit = Hit(chunk, similarity=1.0, term_similarity=0.0, vector_similarity=1.0)
+    return SearchResult(result.total + 1, [hit, *result.hits], result.documents)
 
 
 def search_options(request: RetrievalRequest) -> SearchOptions:
