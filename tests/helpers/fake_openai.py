@@ -176,6 +176,8 @@ def option_reply(messages: list[dict[str, Any]]) -> str | None:
     graph = _graph_reply(system, user)
     if graph is not None:
         return graph
+    if system.startswith(prompt.TABLE_SQL_PROMPT.split("{")[0]):
+        return _sql_reply(system, messages)
     if system.startswith(prompt.AUTO_KEYWORDS_PROMPT.split("{")[0]):
         return ", ".join(_passage_words(user, _asked(system)))
     if system.startswith(prompt.AUTO_QUESTIONS_PROMPT.split("{")[0]):
@@ -217,6 +219,31 @@ def _graph_reply(system: str, user: str) -> str | None:
         names = re.findall(r"^Entity (.+?):", user, flags=re.M)
         return f"Community of {', '.join(names)}\nThese entities appear together."
     return None
+
+
+_COLUMN = re.compile(r'^- "(.+?)" (INTEGER|REAL|TEXT) \(e\.g\. (.*)\)$', re.M)
+
+
+def _sql_reply(system: str, messages: list[dict[str, Any]]) -> str:
+    """SQL for a question about the table: "how many" counts the rows; otherwise the column
+    the question names, for the row whose text cell the question names; "nothing" finds no
+    row. A question holding "broken" gets invalid SQL first, then the count when the failure
+    is reported."""
+    question = next(_text(m) for m in messages if m.get("role") == "user").lower()
+    retried = _text(messages[-1]).startswith("The query failed")
+    if "broken" in question and not retried:
+        return "SELEC nothing"
+    if "how many" in question or retried:
+        return "SELECT COUNT(*) AS rows_found FROM data"
+    if "nothing" in question:
+        return "SELECT _source FROM data WHERE 1 = 0"
+    columns = _COLUMN.findall(system)
+    wanted = next((name for name, _t, _e in columns if name.lower() in question), columns[0][0])
+    for name, kind, examples in columns:
+        for value in examples.split(", "):
+            if kind == "TEXT" and value and value.lower() in question:
+                return f'SELECT "{wanted}", _source FROM data WHERE "{name}" = \'{value}\''
+    return f'SELECT "{wanted}", _source FROM data'
 
 
 QUESTION_WORDS = {"bread": "loaf", "cranes": "storks", "engine": "turbojet"}

@@ -172,3 +172,12 @@ the relations between them. Write a short report on this community: its first li
 (no more than ten words), then one paragraph on what connects these entities and why they \
 matter, using only what is written below.
 {content}"""
+
+TABLE_SQL_PROMPT = """You answer questions about a table by writing one SQLite query. The table:
+{schema}
+Write one SELECT statement over the table data that answers the user's question. Quote column \
+names with double quotes. Unless the query counts, sums, averages or groups rows, select \
+_source too, last. Answer with the SQL only: no explanation, no code fence."""
+
+TABLE_SQL_RETRY = """The query failed: {error}
+Write a corrected query, SQL only."""

@@ -45,7 +45,7 @@ from ragserve.schemas.completions import (
     StreamEvent,
 )
 from ragserve.schemas.metadata_condition import MetadataCondition
-from ragserve.services import chat_search, deep_research, retrieval
+from ragserve.services import chat_search, deep_research, retrieval, table_sql
 from ragserve.services.chat_search import ChatSearch
 from ragserve.services.chats import live_chat
 from ragserve.services.datasets import stats_for
@@ -163,6 +163,11 @@ def answer(runtime: Runtime, assistant: Assistant, request: Request) -> Iterator
     started = time.monotonic()
     chat = runtime.chat_model(assistant.llm_id, assistant.tenant_id) if assistant.llm_id else None
     question = request.messages[-1]["content"]
+    if chat is not None:
+        computed = table_sql.answer(runtime, assistant.dataset_ids, chat, question)
+        if computed is not None:
+            yield from _final_only(computed)
+            return
     asked = ChatSearch.of(runtime, assistant.prompt_config)
     result: SearchResult | None
     scope: Scope | None

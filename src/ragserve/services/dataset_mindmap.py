@@ -16,8 +16,9 @@ from ragserve.rag.mindmap import MINDMAP_PROMPT, outline_tree
 from ragserve.runtime import Runtime
 from ragserve.services import llm_batch
 from ragserve.services.auto_keywords import model_for
+from ragserve.services.dataset_chunks import dataset_records, parsed_documents
 from ragserve.services.graphrag import graph_row
-from ragserve.services.raptor import dataset_records, is_summary, parsed_documents
+from ragserve.services.raptor import is_summary
 from ragserve.tokenizer import count_tokens
 
 Report = Callable[[float | None, str | None], None]

@@ -20,6 +20,7 @@ from ragserve.ingest import dataset_tasks
 from ragserve.runtime import Runtime
 from ragserve.services import dataset_mindmap, graphrag, ingestion, knowledge_graph, raptor
 from ragserve.services.auto_keywords import model_for
+from ragserve.services.dataset_chunks import dataset_records, parsed_documents
 from ragserve.services.datasets import visible_dataset
 from ragserve.services.tenancy import Caller
 from ragserve.timeutil import rfc1123
@@ -88,12 +89,10 @@ def unbind(runtime: Runtime, caller: Caller, dataset_id: str, task_type: str) ->
             knowledge_graph.remove_graph(session, dataset.id)
         elif task_type == MINDMAP:
             knowledge_graph.remove_mind_map(session, dataset.id)
-        documents = raptor.parsed_documents(session, dataset.id)
+        documents = parsed_documents(session, dataset.id)
     if task_type == RAPTOR:
         summaries = [
-            record.id
-            for record in raptor.dataset_records(runtime, documents)
-            if raptor.is_summary(record)
+            record.id for record in dataset_records(runtime, documents) if raptor.is_summary(record)
         ]
         runtime.chunks.delete(summaries)
         with runtime.transaction() as session:

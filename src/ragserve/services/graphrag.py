@@ -40,7 +40,8 @@ from ragserve.runtime import Runtime
 from ragserve.schemas.parser_config import GraphragConfig
 from ragserve.services import llm_batch
 from ragserve.services.auto_keywords import model_for
-from ragserve.services.raptor import dataset_records, is_summary, parsed_documents
+from ragserve.services.dataset_chunks import dataset_records, parsed_documents
+from ragserve.services.raptor import is_summary
 
 Report = Callable[[float | None, str | None], None]
 

@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from ragserve.db.models import Dataset, Document
-from ragserve.domain import RunState
+from ragserve.db.models import Dataset
 from ragserve.errors import RagserveError
 from ragserve.models.chat import ChatModel
 from ragserve.models.embedding import EmbeddingModel, embed_chunks
@@ -36,6 +33,7 @@ from ragserve.runtime import Runtime
 from ragserve.schemas.parser_config import RaptorConfig
 from ragserve.services import llm_batch
 from ragserve.services.auto_keywords import model_for
+from ragserve.services.dataset_chunks import dataset_records, parsed_documents
 from ragserve.store.base import ChunkRecord, chunk_id
 from ragserve.tokenizer import count_tokens, tokenize_to_text
 
@@ -44,7 +42,6 @@ logger = logging.getLogger("ragserve.raptor")
 RAPTOR_KIND = "raptor"
 SUMMARY_ORDER = 1_000_000
 """Summary chunks sort after a document's own chunks."""
-PAGE = 1000
 MAX_LEVELS = 16
 
 NO_MODEL = (
@@ -187,32 +184,6 @@ def _dataset_chunks(runtime: Runtime, document_ids: Sequence[str]) -> tuple[list
                 Node(record.content, record.vector, record.document_id, record.document_name)
             )
     return leaves, old
-
-
-def dataset_records(runtime: Runtime, document_ids: Sequence[str]) -> Iterator[ChunkRecord]:
-    """Every chunk of the documents, document by document in the order given."""
-    for document_id in document_ids:
-        offset = 0
-        while True:
-            page, total = runtime.chunks.list_document_chunks(
-                document_id, offset=offset, limit=PAGE
-            )
-            yield from page
-            offset += len(page)
-            if not page or offset >= total:
-                break
-
-
-def parsed_documents(session: Session, dataset_id: str) -> list[str]:
-    """The dataset's parsed documents, oldest first (the same chunks in the same order give
-    the same clusters and prompts, so the cache answers a re-run)."""
-    return list(
-        session.scalars(
-            select(Document.id)
-            .where(Document.dataset_id == dataset_id, Document.run == RunState.DONE)
-            .order_by(Document.create_time, Document.id)
-        )
-    )
 
 
 def _owner(nodes: Sequence[Node]) -> tuple[str, str]:
