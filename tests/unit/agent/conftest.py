@@ -15,6 +15,7 @@ from ragserve.agent.environment import RetrievalQuery, RetrievedChunks
 from ragserve.agent.errors import ComponentError
 from ragserve.agent.runner import Run, RunCall, RunEvent
 from ragserve.models.chat import ChatModel, chat_model_for
+from ragserve.settings import Settings
 
 CHUNKS = [
     {
@@ -48,6 +49,7 @@ class Environment:
     queries: list[RetrievalQuery] = field(default_factory=list)
     failures: int = 0
     """The next searches that fail."""
+    settings: Settings = field(default_factory=Settings)
 
     def chat_model(self, llm_id: str) -> ChatModel:
         return chat_model_for(

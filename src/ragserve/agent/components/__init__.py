@@ -12,9 +12,10 @@ from ragserve.agent.components.message import Message
 from ragserve.agent.components.retrieval import Retrieval
 from ragserve.agent.components.switch import Switch
 from ragserve.agent.components.variable_assigner import VariableAssigner
+from ragserve.agent.tools import TOOLS
 
 COMPONENTS: dict[str, type[Component]] = {
-    cls.component_name: cls
+    cls.component_name: cls  # (the tools are components too)
     for cls in (
         Begin,
         UserFillUp,
@@ -27,16 +28,18 @@ COMPONENTS: dict[str, type[Component]] = {
         VariableAssigner,
     )
 }
+COMPONENTS.update(TOOLS)
 
 NOT_YET_SUPPORTED = frozenset(
     {
         "Iteration", "IterationItem", "Loop", "LoopItem", "ExitLoop", "Invoke",
         "VariableAggregator", "DataOperations", "ListOperations", "StringTransform",
-        "ExcelProcessor", "PDFGenerator", "CodeExec", "ExeSQL", "Email", "Crawler",
+        "ExcelProcessor", "PDFGenerator", "CodeExec", "Email", "Crawler",
         "TavilySearch", "TavilyExtract", "Google", "GoogleScholar", "DuckDuckGo", "SearXNG",
         "Wikipedia", "ArXiv", "PubMed", "GitHub", "DeepL", "QWeather", "YahooFinance", "AkShare",
         "TuShare", "WenCai", "Jin10",
     }
+    - TOOLS.keys()
 )  # fmt: skip
 """RAGFlow's other component names: a DSL using one is refused with a message saying that
 ragserve does not run it yet, rather than that it does not exist."""

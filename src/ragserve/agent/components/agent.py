@@ -33,12 +33,13 @@ from ragserve.agent.components.retrieval import Retrieval, RetrievalParams
 from ragserve.agent.context import RunContext
 from ragserve.agent.errors import ComponentError, RunTimeout
 from ragserve.agent.streaming import Piece, StreamedText
+from ragserve.agent.tools import TOOLS, Tool
 from ragserve.errors import RagserveError
 from ragserve.models.chat import ChatModel, ToolCall
 from ragserve.rag.think import ThinkSplitter
 from ragserve.schemas.agent_dsl import ComponentNode, ComponentObject
 
-TOOL_COMPONENTS = ("Retrieval", "Agent")
+TOOL_COMPONENTS = ("Retrieval", "Agent", *TOOLS)
 """The components an Agent can call as tools today."""
 _NAME = re.compile(r"[^a-zA-Z0-9_-]+")
 NOTHING_FOUND = "Nothing was found."
@@ -71,7 +72,7 @@ class AgentParams(LLMParams):
                     f"tool {number} (`{tool.component_name}`) cannot be an Agent tool yet; "
                     f"tools may be: {', '.join(TOOL_COMPONENTS)}"
                 )
-            params_class = AgentParams if tool.component_name == "Agent" else RetrievalParams
+            params_class = _params_class(tool.component_name)
             try:
                 params_class.model_validate(tool.params)
             except ValidationError as error:
@@ -79,6 +80,12 @@ class AgentParams(LLMParams):
                 where = ".".join(str(part) for part in first["loc"]) or "(all)"
                 raise ValueError(f"tool {number} parameter `{where}`: {first['msg']}") from None
         return self
+
+
+def _params_class(component_name: str) -> type[ComponentParams]:
+    if component_name in TOOLS:
+        return TOOLS[component_name].Params
+    return AgentParams if component_name == "Agent" else RetrievalParams
 
 
 def _function_name(tool: ToolConfig, taken: set[str]) -> str:
@@ -96,7 +103,7 @@ class Agent(LLM):
 
     def __init__(self, component_id: str, params: ComponentParams, node: ComponentNode) -> None:
         super().__init__(component_id, params, node)
-        self.tools: dict[str, Retrieval | Agent] = {}
+        self.tools: dict[str, Retrieval | Agent | Tool] = {}
         self.functions: list[dict[str, Any]] = []
         taken: set[str] = set()
         for tool in self.settings_of_agent.tools:
@@ -105,7 +112,11 @@ class Agent(LLM):
                 obj=ComponentObject(component_name=tool.component_name, params=tool.params)
             )
             tool_id = f"{component_id}::{name}"
-            if tool.component_name == "Agent":
+            if tool.component_name in TOOLS:
+                tool_class = TOOLS[tool.component_name]
+                params = tool_class.Params.model_validate(tool.params)
+                self.tools[name] = tool_class(tool_id, params, tool_node)
+            elif tool.component_name == "Agent":
                 self.tools[name] = Agent(
                     tool_id, AgentParams.model_validate(tool.params), tool_node
                 )
@@ -120,7 +131,9 @@ class Agent(LLM):
         return self.params
 
     @staticmethod
-    def _function(name: str, tool: Retrieval | Agent) -> dict[str, Any]:
+    def _function(name: str, tool: Retrieval | Agent | Tool) -> dict[str, Any]:
+        if isinstance(tool, Tool):
+            return tool.function(name)
         described = (tool.params.description or "").strip()
         if isinstance(tool, Agent):
             hint = tool.settings_of_agent.user_prompt.strip()
@@ -178,6 +191,9 @@ class Agent(LLM):
         if tool is None:
             return arguments, f"There is no tool named {call.name}."
         try:
+            if isinstance(tool, Tool):
+                outputs = tool.call(context, tool.arguments_for(context, arguments))
+                return arguments, tool.result_text(outputs) or NOTHING_FOUND
             if isinstance(tool, Agent):
                 request = str(
                     arguments.get("user_prompt") or arguments.get("query") or context.query
