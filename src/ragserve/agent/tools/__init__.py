@@ -5,7 +5,35 @@ from __future__ import annotations
 
 from ragserve.agent.tools.base import Tool
 from ragserve.agent.tools.exesql import ExeSQL
+from ragserve.agent.tools.papers import ArXiv, PubMed
+from ragserve.agent.tools.search import (
+    DuckDuckGo,
+    GitHub,
+    Google,
+    GoogleScholar,
+    SearXNG,
+    TavilySearch,
+    Wikipedia,
+)
+from ragserve.agent.tools.services import DeepL, QWeather, TavilyExtract
 
-TOOLS: dict[str, type[Tool]] = {cls.component_name: cls for cls in (ExeSQL,)}
+TOOLS: dict[str, type[Tool]] = {
+    cls.component_name: cls
+    for cls in (
+        ExeSQL,
+        TavilySearch,
+        TavilyExtract,
+        DuckDuckGo,
+        Google,
+        GoogleScholar,
+        SearXNG,
+        Wikipedia,
+        GitHub,
+        ArXiv,
+        PubMed,
+        DeepL,
+        QWeather,
+    )
+}
 
 __all__ = ["TOOLS", "Tool"]

@@ -21,7 +21,6 @@ from typing import Any, ClassVar
 
 from ragserve.agent import variables
 from ragserve.agent.components.base import Component
-from ragserve.agent.components.retrieval import formalized
 from ragserve.agent.context import RunContext
 from ragserve.agent.errors import ComponentError
 from ragserve.settings import Settings
@@ -169,4 +168,9 @@ def add_pages(context: RunContext, results: list[WebResult], source: str) -> dic
     if not chunks:
         return {"formalized_content": "", "json": found}
     keyed = context.add_reference(chunks, doc_aggs)
-    return {"formalized_content": formalized(keyed), "json": found}
+    blocks = [
+        f"ID: {key}\nTitle: {chunk['document_name']}\nURL: {chunk['url']}\n"
+        f"Content: {chunk['content']}"
+        for key, chunk in keyed.items()
+    ]
+    return {"formalized_content": "\n\n".join(blocks), "json": found}
