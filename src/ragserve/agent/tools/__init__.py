@@ -4,6 +4,7 @@ one module per family of similar web APIs). ``TOOLS`` maps ``component_name`` to
 from __future__ import annotations
 
 from ragserve.agent.tools.base import Tool
+from ragserve.agent.tools.email import Email
 from ragserve.agent.tools.exesql import ExeSQL
 from ragserve.agent.tools.papers import ArXiv, PubMed
 from ragserve.agent.tools.search import (
@@ -21,6 +22,7 @@ TOOLS: dict[str, type[Tool]] = {
     cls.component_name: cls
     for cls in (
         ExeSQL,
+        Email,
         TavilySearch,
         TavilyExtract,
         DuckDuckGo,

@@ -52,6 +52,14 @@ class WebResult:
     score: float = 1.0
 
 
+def _names_a_variable(reference: str) -> bool:
+    """A value written without braces is a reference when it names ``sys.``/``env.``, Begin's
+    form or a component (RAGFlow's ids hold a colon: ``Agent:Fox@content``); anything else,
+    such as the address ``a@example.com``, is text."""
+    component = variables.component_of(reference)
+    return component is None or component == "begin" or ":" in component
+
+
 class Tool(Component):
     function_description: ClassVar[str] = ""
     arguments: ClassVar[tuple[ToolArgument, ...]] = ()
@@ -85,7 +93,7 @@ class Tool(Component):
             value = argument.default
         if isinstance(value, str):
             reference = variables.bare_reference(value)
-            if reference and "{" not in value:
+            if reference and "{" not in value and _names_a_variable(reference):
                 return context.value(reference)
             return context.render(value)
         return value
