@@ -4,6 +4,7 @@ one module per family of similar web APIs). ``TOOLS`` maps ``component_name`` to
 from __future__ import annotations
 
 from ragserve.agent.tools.base import Tool
+from ragserve.agent.tools.crawler import Crawler
 from ragserve.agent.tools.email import Email
 from ragserve.agent.tools.exesql import ExeSQL
 from ragserve.agent.tools.papers import ArXiv, PubMed
@@ -23,6 +24,7 @@ TOOLS: dict[str, type[Tool]] = {
     for cls in (
         ExeSQL,
         Email,
+        Crawler,
         TavilySearch,
         TavilyExtract,
         DuckDuckGo,
