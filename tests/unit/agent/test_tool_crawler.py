@@ -80,9 +80,9 @@ def test_markdown(run: Runner, site: str, private_ok: Environment) -> None:
 
 
 def test_text_and_html(run: Runner, site: str, private_ok: Environment) -> None:
-    error, content = crawl(run, f"{site}/page", extract_type="content")
+    _error, content = crawl(run, f"{site}/page", extract_type="content")
     assert "Cranes are large birds." in content and "#" not in content and "alert" not in content
-    error, content = crawl(run, f"{site}/page", extract_type="html")
+    _error, content = crawl(run, f"{site}/page", extract_type="html")
     assert content == PAGE.decode()
 
 
