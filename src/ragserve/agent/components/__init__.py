@@ -11,8 +11,8 @@ from ragserve.agent.components.llm import LLM
 from ragserve.agent.components.message import Message
 from ragserve.agent.components.retrieval import Retrieval
 from ragserve.agent.components.switch import Switch
+from ragserve.agent.components.tools import TOOLS
 from ragserve.agent.components.variable_assigner import VariableAssigner
-from ragserve.agent.tools import TOOLS
 
 COMPONENTS: dict[str, type[Component]] = {
     cls.component_name: cls  # (the tools are components too)

@@ -30,10 +30,10 @@ from ragserve.agent.components.llm import (
     parse_json_answer,
 )
 from ragserve.agent.components.retrieval import Retrieval, RetrievalParams
+from ragserve.agent.components.tools import TOOLS, Tool
 from ragserve.agent.context import RunContext
 from ragserve.agent.errors import ComponentError, RunTimeout
 from ragserve.agent.streaming import Piece, StreamedText
-from ragserve.agent.tools import TOOLS, Tool
 from ragserve.errors import RagserveError
 from ragserve.models.chat import ChatModel, ToolCall
 from ragserve.rag.think import ThinkSplitter

@@ -3,12 +3,13 @@ one module per family of similar web APIs). ``TOOLS`` maps ``component_name`` to
 
 from __future__ import annotations
 
-from ragserve.agent.tools.base import Tool
-from ragserve.agent.tools.crawler import Crawler
-from ragserve.agent.tools.email import Email
-from ragserve.agent.tools.exesql import ExeSQL
-from ragserve.agent.tools.papers import ArXiv, PubMed
-from ragserve.agent.tools.search import (
+from ragserve.agent.components.tools.base import Tool
+from ragserve.agent.components.tools.code_exec import CodeExec
+from ragserve.agent.components.tools.crawler import Crawler
+from ragserve.agent.components.tools.email import Email
+from ragserve.agent.components.tools.exesql import ExeSQL
+from ragserve.agent.components.tools.papers import ArXiv, PubMed
+from ragserve.agent.components.tools.search import (
     DuckDuckGo,
     GitHub,
     Google,
@@ -17,7 +18,7 @@ from ragserve.agent.tools.search import (
     TavilySearch,
     Wikipedia,
 )
-from ragserve.agent.tools.services import DeepL, QWeather, TavilyExtract
+from ragserve.agent.components.tools.services import DeepL, QWeather, TavilyExtract
 
 TOOLS: dict[str, type[Tool]] = {
     cls.component_name: cls
@@ -25,6 +26,7 @@ TOOLS: dict[str, type[Tool]] = {
         ExeSQL,
         Email,
         Crawler,
+        CodeExec,
         TavilySearch,
         TavilyExtract,
         DuckDuckGo,

@@ -14,11 +14,11 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from ragserve.agent.components.tools import http
+from ragserve.agent.components.tools.base import WebResult
+from ragserve.agent.components.tools.search import SearchParams, SearchTool
 from ragserve.agent.context import RunContext
 from ragserve.agent.errors import ComponentError
-from ragserve.agent.tools import http
-from ragserve.agent.tools.base import WebResult
-from ragserve.agent.tools.search import SearchParams, SearchTool
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 

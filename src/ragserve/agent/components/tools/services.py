@@ -17,10 +17,10 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ragserve.agent.components.base import ComponentParams
+from ragserve.agent.components.tools import http
+from ragserve.agent.components.tools.base import Tool, ToolArgument, WebResult, add_pages
 from ragserve.agent.context import RunContext
 from ragserve.agent.errors import ComponentError
-from ragserve.agent.tools import http
-from ragserve.agent.tools.base import Tool, ToolArgument, WebResult, add_pages
 
 
 class TavilyExtractParams(ComponentParams):

@@ -24,9 +24,9 @@ from typing import Any
 from pydantic import Field
 
 from ragserve.agent.components.base import ComponentParams
+from ragserve.agent.components.tools.base import Tool, ToolArgument
 from ragserve.agent.context import RunContext
 from ragserve.agent.errors import ComponentError
-from ragserve.agent.tools.base import Tool, ToolArgument
 from ragserve.models.net_guard import check_host
 
 TIMEOUT = 30

@@ -37,9 +37,9 @@ import pymysql
 from pydantic import Field
 
 from ragserve.agent.components.base import ComponentParams
+from ragserve.agent.components.tools.base import Tool, ToolArgument
 from ragserve.agent.context import RunContext
 from ragserve.agent.errors import ComponentError
-from ragserve.agent.tools.base import Tool, ToolArgument
 from ragserve.models.net_guard import check_host
 
 

@@ -25,10 +25,10 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field
 
 from ragserve.agent.components.base import ComponentParams
+from ragserve.agent.components.tools import http
+from ragserve.agent.components.tools.base import Tool, ToolArgument, WebResult, add_pages
 from ragserve.agent.context import RunContext
 from ragserve.agent.errors import ComponentError
-from ragserve.agent.tools import http
-from ragserve.agent.tools.base import Tool, ToolArgument, WebResult, add_pages
 from ragserve.models.net_guard import check_url
 from ragserve.models.web_search import TavilySearch as TavilyClient
 from ragserve.models.web_search import WebSearchError

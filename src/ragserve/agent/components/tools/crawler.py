@@ -19,10 +19,10 @@ from urllib.parse import urljoin
 import httpx
 
 from ragserve.agent.components.base import ComponentParams
+from ragserve.agent.components.tools.base import Tool, ToolArgument
+from ragserve.agent.components.tools.http import USER_AGENT
 from ragserve.agent.context import RunContext
 from ragserve.agent.errors import ComponentError
-from ragserve.agent.tools.base import Tool, ToolArgument
-from ragserve.agent.tools.http import USER_AGENT
 from ragserve.ingest.parsers.html import parse_html
 from ragserve.ingest.types import Block, BlockKind, ParseError
 from ragserve.models.net_guard import check_url

@@ -52,7 +52,7 @@ class WebResult:
     score: float = 1.0
 
 
-def _names_a_variable(reference: str) -> bool:
+def names_a_variable(reference: str) -> bool:
     """A value written without braces is a reference when it names ``sys.``/``env.``, Begin's
     form or a component (RAGFlow's ids hold a colon: ``Agent:Fox@content``); anything else,
     such as the address ``a@example.com``, is text."""
@@ -93,7 +93,7 @@ class Tool(Component):
             value = argument.default
         if isinstance(value, str):
             reference = variables.bare_reference(value)
-            if reference and "{" not in value and _names_a_variable(reference):
+            if reference and "{" not in value and names_a_variable(reference):
                 return context.value(reference)
             return context.render(value)
         return value
