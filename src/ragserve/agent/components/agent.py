@@ -1,8 +1,9 @@
 """Agent: an LLM that may call tools (OpenAI function calling, through LiteLLM) before it
 answers. ``tools`` holds component configs ``{component_name, name, params}``: a Retrieval
 (searches its datasets for the query the model writes; the passages join the turn's
-references, so the answer can cite them as ``[ID:n]``) or another Agent (a sub-agent: it gets
-the model's ``user_prompt`` as its question and answers with its own tools).
+references, so the answer can cite them as ``[ID:n]``), another Agent (a sub-agent: it gets
+the model's ``user_prompt`` as its question and answers with its own tools) or one of the
+tools of ``components/tools`` (ExeSQL, CodeExec, web searches...: each declares its arguments).
 
 Each round the model either answers or asks for tool calls; the calls run and their results
 go back to it (a tool that fails says so: ``The tool failed: …``). After ``max_rounds``
