@@ -4,7 +4,7 @@ call, one fake per API: each is a function ``(request) -> (status, content type,
 the requests it gets (``requests``: method, path, query, JSON body, headers).
 
 The keys they accept: Tavily ``tvly-…``, SerpApi ``serp-key``, DeepL ``deepl-key:fx``,
-QWeather ``qw-key``; a wrong one is refused as the service does.
+QWeather ``qw-key``, TuShare ``ts-token``; a wrong one is refused as the service does.
 """
 
 from __future__ import annotations
@@ -227,6 +227,90 @@ def qweather(request: Request) -> Answer:
     return _json({"code": "404"})  # fmt: skip
 
 
+def tushare(request: Request) -> Answer:
+    body = request.body if isinstance(request.body, dict) else {}
+    if body.get("token") != "ts-token":
+        return _json({"code": 40101, "msg": "抱歉，您的token不对，请确认。", "data": None})
+    if body.get("api_name") != "news" or not body.get("params", {}).get("src"):
+        return _json({"code": 40203, "msg": "bad api_name or params", "data": None})
+    return _json(
+        {
+            "code": 0,
+            "msg": "",
+            "data": {
+                "fields": ["datetime", "content", "title"],
+                "items": [
+                    ["2026-12-07 09:30:00", "银行板块走强", "Banks up"],
+                    ["2026-12-07 09:31:00", "Chip stocks fall", "Chips"],
+                ],
+            },
+        }
+    )
+
+
+def yahoo(request: Request) -> Answer:
+    if request.path == "/v8/finance/chart/AAPL":
+        meta = {
+            "symbol": "AAPL",
+            "currency": "USD",
+            "exchangeName": "NMS",
+            "regularMarketPrice": 190.5,
+            "fiftyTwoWeekHigh": 199.6,
+        }
+        return _json(
+            {
+                "chart": {
+                    "error": None,
+                    "result": [
+                        {
+                            "meta": meta,
+                            "timestamp": [1764892800, 1764979200],
+                            "indicators": {
+                                "quote": [
+                                    {
+                                        "open": [189.0, 190.0],
+                                        "high": [191.0, 192.0],
+                                        "low": [188.0, 189.5],
+                                        "close": [190.0, 190.5],
+                                        "volume": [1000, 2000],
+                                    }
+                                ]
+                            },
+                        }
+                    ],
+                }
+            }
+        )
+    if request.path.startswith("/v8/finance/chart/"):
+        return _json(
+            {
+                "chart": {
+                    "result": None,
+                    "error": {
+                        "code": "Not Found",
+                        "description": "No data found, symbol may be delisted",
+                    },
+                }
+            },
+            404,
+        )
+    if request.path == "/v1/finance/search":
+        return _json(
+            {
+                "quotes": [],
+                "news": [
+                    {
+                        "title": "Apple ships",
+                        "publisher": "Reuters",
+                        "link": "https://n.example/1",
+                        "providerPublishTime": 1764979200,
+                    }
+                ],
+            }
+        )
+    return _json({"finance": {"error": {"code": "Not Found"}}}, 404)
+
+
 APIS: dict[str, Callable[[Request], Answer]] = {
     "tavily": tavily,
     "duckduckgo": duckduckgo,
@@ -238,6 +322,8 @@ APIS: dict[str, Callable[[Request], Answer]] = {
     "pubmed": pubmed,
     "deepl": deepl,
     "qweather": qweather,
+    "tushare": tushare,
+    "yahoo": yahoo,
 }
 
 

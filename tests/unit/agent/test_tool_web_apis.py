@@ -174,3 +174,34 @@ def test_an_agent_calls_a_web_tool_and_cites_it(run: Runner, serve: Any, fake: F
     function = request["tools"][0]["function"]
     assert function["name"] == "SearXNG"
     assert function["parameters"]["required"] == ["query"]
+
+
+def test_tushare_news_filtered_by_the_keyword(run: Runner, serve: Any) -> None:
+    server = serve("tushare", "TuShare")
+    _events, turn = run(chain(("T:1", "TuShare", {"token": "ts-token", "src": "sina"})), "银行")
+    assert turn.error is None, turn.error
+    assert turn.state.outputs["T:1"]["json"] == [
+        {"datetime": "2026-12-07 09:30:00", "content": "银行板块走强", "title": "Banks up"}
+    ]
+    assert (
+        "| 2026-12-07 09:30:00 | 银行板块走强 | Banks up |"
+        in (turn.state.outputs["T:1"]["formalized_content"])
+    )
+    assert server.requests[0].body["params"]["src"] == "sina"
+    _events, turn = run(chain(("T:1", "TuShare", {"token": "wrong"})), "x")
+    assert str(turn.error).startswith("TuShare failed: 抱歉")
+
+
+def test_yahoo_finance_report(run: Runner, serve: Any) -> None:
+    serve("yahoo", "YahooFinance")
+    params = {"info": True, "history": True, "news": True}
+    _events, turn = run(chain(("Y:1", "YahooFinance", params)), query="AAPL")
+    assert turn.error is None, turn.error
+    report = turn.state.outputs["Y:1"]["report"]
+    assert "| regularMarketPrice | 190.5 |" in report
+    assert "| 2025-12-06 | 190.0 | 192.0 | 189.5 | 190.5 | 2000 |" in report
+    assert "| Apple ships | Reuters | https://n.example/1 |" in report
+    _events, turn = run(chain(("Y:1", "YahooFinance", params)), query="NOPE")
+    assert turn.error == "YahooFinance failed: HTTP 404."
+    _events, turn = run(chain(("Y:1", "YahooFinance", {"balance_sheet": True})), query="AAPL")
+    assert turn.error == "YahooFinance Y:1: ragserve does not fetch balance_sheet."

@@ -8,6 +8,7 @@ from ragserve.agent.components.tools.code_exec import CodeExec
 from ragserve.agent.components.tools.crawler import Crawler
 from ragserve.agent.components.tools.email import Email
 from ragserve.agent.components.tools.exesql import ExeSQL
+from ragserve.agent.components.tools.markets import TuShare, YahooFinance
 from ragserve.agent.components.tools.papers import ArXiv, PubMed
 from ragserve.agent.components.tools.search import (
     DuckDuckGo,
@@ -39,6 +40,8 @@ TOOLS: dict[str, type[Tool]] = {
         PubMed,
         DeepL,
         QWeather,
+        TuShare,
+        YahooFinance,
     )
 }
 
