@@ -28,24 +28,29 @@ def _is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-def check_host(host: str, *, allow_private: bool, port: int | None = None) -> None:
+def check_host(host: str, *, allow_private: bool, port: int | None = None) -> str:
     """Raise ``PrivateAddressError`` unless ``allow_private`` or every address of ``host`` is
-    public. A host that does not resolve is refused too (the caller would fail anyway)."""
+    public. A host that does not resolve is refused too (the caller would fail anyway).
+
+    Returns the address to connect to: the first one checked (so a DNS answer that changes
+    afterwards cannot move the connection to a private address), or ``host`` itself when
+    private addresses are allowed."""
     if allow_private:
-        return
+        return host
     if not host:
         raise PrivateAddressError("The address has no host.")
     try:
         infos = socket.getaddrinfo(host.strip("[]"), port, proto=socket.IPPROTO_TCP)
     except (OSError, UnicodeError):
         raise PrivateAddressError(f"The host `{host}` does not resolve.") from None
-    for info in infos:
-        address = str(info[4][0])
+    addresses = [str(info[4][0]) for info in infos]
+    for address in addresses:
         if not _is_public(address):
             raise PrivateAddressError(
                 f"The host `{host}` is a private address ({address}); agents may not reach it "
                 "(setting `agent_allow_private_urls`)."
             )
+    return addresses[0]
 
 
 def check_url(url: str, *, allow_private: bool) -> None:

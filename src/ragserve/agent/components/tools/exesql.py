@@ -17,7 +17,8 @@ knows is read-only, rolled back afterwards.
   ``ROLLBACK`` after; multi-statements are off in the driver.
 * SQLite: the file opens read-only (``mode=ro``) and an authorizer allows reads only (no
   ATTACH, PRAGMA or writes). Files live in ``agent_sqlite_dir`` (no setting: no SQLite).
-The host must be public unless ``agent_allow_private_urls``. A user with read rights only is
+The host must be public unless ``agent_allow_private_urls`` (the connection goes to the
+address checked). A user with read rights only is
 still the best protection: give ExeSQL such an account.
 """
 
@@ -172,11 +173,11 @@ class ExeSQL(Tool):
             return self._sqlite(context)
         if not params.database or not params.host:
             raise ComponentError(f"ExeSQL {self.id}: `database` and `host` are required.")
-        check_host(params.host, allow_private=settings.agent_allow_private_urls)
+        address = check_host(params.host, allow_private=settings.agent_allow_private_urls)
         try:
             if params.db_type == "postgres":
                 connection: Any = psycopg.connect(
-                    host=params.host,
+                    host=address,
                     port=params.port,
                     dbname=params.database,
                     user=params.username or None,
@@ -188,7 +189,7 @@ class ExeSQL(Tool):
                     return connection, [], []
                 return connection, ["START TRANSACTION READ ONLY", "SELECT 1"], ["ROLLBACK"]
             connection = pymysql.connect(
-                host=params.host,
+                host=address,
                 port=params.port,
                 database=params.database,
                 user=params.username,
