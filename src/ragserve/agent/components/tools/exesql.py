@@ -18,8 +18,10 @@ knows is read-only, rolled back afterwards.
 * SQLite: the file opens read-only (``mode=ro``) and an authorizer allows reads only (no
   ATTACH, PRAGMA or writes). Files live in ``agent_sqlite_dir`` (no setting: no SQLite).
 The host must be public unless ``agent_allow_private_urls`` (the connection goes to the
-address checked). A user with read rights only is
-still the best protection: give ExeSQL such an account.
+address checked). A read-only transaction stops changes to
+the database, not what a privileged account may do beside it (MySQL's ``SELECT … INTO
+OUTFILE``, PostgreSQL's ``COPY … TO`` a server file or admin functions): give ExeSQL an
+account with read rights only.
 """
 
 from __future__ import annotations
