@@ -4,7 +4,7 @@ call, one fake per API: each is a function ``(request) -> (status, content type,
 the requests it gets (``requests``: method, path, query, JSON body, headers).
 
 The keys they accept: Tavily ``tvly-…``, SerpApi ``serp-key``, DeepL ``deepl-key:fx``,
-QWeather ``qw-key``, TuShare ``ts-token``; a wrong one is refused as the service does.
+QWeather ``qw-key``, TuShare ``ts-token``, Jin10 ``jin10-key``; a wrong one is refused as the service does.
 """
 
 from __future__ import annotations
@@ -311,6 +311,35 @@ def yahoo(request: Request) -> Answer:
     return _json({"finance": {"error": {"code": "Not Found"}}}, 404)
 
 
+def jin10(request: Request) -> Answer:
+    if request.headers.get("secret-key") != "jin10-key":
+        return _json({"status": 401, "message": "secret-key invalid", "data": None}, 401)
+    if request.path == "/data-api/flash" and request.query.get("category"):
+        return _json(
+            {
+                "status": 200,
+                "message": "OK",
+                "data": [
+                    {
+                        "id": "1",
+                        "time": "2026-12-07 10:00:00",
+                        "data": {"content": "Gold rises 1%"},
+                    },
+                    {"id": "2", "time": "2026-12-07 10:01:00", "data": {"content": "Oil falls"}},
+                ],
+            }
+        )
+    if request.path == "/data-api/quotes" and request.query.get("codes"):
+        return _json(
+            {
+                "status": 200,
+                "message": "OK",
+                "data": [{"c": "BTCUSD", "e": "CRYPTO", "p": 97000.5, "t": "2026-12-07 10:00:00"}],
+            }
+        )
+    return _json({"status": 404, "message": "not found", "data": None}, 404)
+
+
 APIS: dict[str, Callable[[Request], Answer]] = {
     "tavily": tavily,
     "duckduckgo": duckduckgo,
@@ -324,6 +353,7 @@ APIS: dict[str, Callable[[Request], Answer]] = {
     "qweather": qweather,
     "tushare": tushare,
     "yahoo": yahoo,
+    "jin10": jin10,
 }
 
 

@@ -205,3 +205,20 @@ def test_yahoo_finance_report(run: Runner, serve: Any) -> None:
     assert turn.error == "YahooFinance failed: HTTP 404."
     _events, turn = run(chain(("Y:1", "YahooFinance", {"balance_sheet": True})), query="AAPL")
     assert turn.error == "YahooFinance Y:1: ragserve does not fetch balance_sheet."
+
+
+def test_jin10_flash_and_quotes(run: Runner, serve: Any) -> None:
+    serve("jin10", "Jin10")
+    _events, turn = run(chain(("J:1", "Jin10", {"secret_key": "jin10-key", "query": "gold"})))
+    assert turn.error is None, turn.error
+    assert turn.state.outputs["J:1"]["formalized_content"] == (
+        "| content |\n|---|\n| Gold rises 1% |"
+    )
+    params = {"secret_key": "jin10-key", "type": "symbols", "symbols_datatype": "quotes"}
+    _events, turn = run(chain(("J:1", "Jin10", params)))
+    assert turn.state.outputs["J:1"]["json"] == [
+        {"Commodity Code": "BTCUSD", "Stock Exchange": "CRYPTO", "Latest Price": 97000.5,
+         "Market Quote Time": "2026-12-07 10:00:00"}
+    ]  # fmt: skip
+    _events, turn = run(chain(("J:1", "Jin10", {"secret_key": "wrong"})))
+    assert turn.error == "Jin10 refused the request (HTTP 401)."

@@ -8,7 +8,7 @@ from ragserve.agent.components.tools.code_exec import CodeExec
 from ragserve.agent.components.tools.crawler import Crawler
 from ragserve.agent.components.tools.email import Email
 from ragserve.agent.components.tools.exesql import ExeSQL
-from ragserve.agent.components.tools.markets import TuShare, YahooFinance
+from ragserve.agent.components.tools.markets import Jin10, TuShare, YahooFinance
 from ragserve.agent.components.tools.papers import ArXiv, PubMed
 from ragserve.agent.components.tools.search import (
     DuckDuckGo,
@@ -42,6 +42,7 @@ TOOLS: dict[str, type[Tool]] = {
         QWeather,
         TuShare,
         YahooFinance,
+        Jin10,
     )
 }
 

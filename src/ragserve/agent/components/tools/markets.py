@@ -4,6 +4,7 @@
   "token", "params": {src, start_date, end_date}}``, answering ``{"code", "msg", "data":
   {"fields", "items"}}``), filtered by a keyword (``keyword``, else the ``query``). Output:
   ``formalized_content`` (a Markdown table of the news).
+* Jin10: Jin10's open data API (flash news, economic calendar, symbols and quotes, news).
 * YahooFinance: Yahoo Finance's chart API (``GET /v8/finance/chart/<symbol>``) for the
   quote (``info``) and a month of daily prices (``history``), its search API (``GET
   /v1/finance/search``) for ``news``. Output: ``report`` (Markdown). RAGFlow's
@@ -164,3 +165,85 @@ def _history(chart: dict[str, Any]) -> str:
             row[key] = values[index] if index < len(values) else None
         rows.append(row)
     return markdown_table(rows) if rows else "(none)"
+
+
+class Jin10Params(ComponentParams):
+    type: Literal["flash", "calendar", "symbols", "news"] = "flash"
+    secret_key: str = ""
+    flash_type: Literal["1", "2", "3", "4", "5"] = "1"
+    calendar_type: Literal["cj", "qh", "hk", "us"] = "cj"
+    calendar_datatype: Literal["data", "event", "holiday"] = "data"
+    symbols_type: Literal["GOODS", "FOREX", "FUTURE", "CRYPTO"] = "GOODS"
+    symbols_datatype: Literal["symbols", "quotes"] = "symbols"
+    contain: str = ""
+    filter: str = ""
+
+
+_JIN10_NAMES = {
+    "a": "Selling Price", "b": "Buying Price", "c": "Commodity Code", "e": "Stock Exchange",
+    "h": "Highest Price", "hc": "Yesterday's Closing Price", "l": "Lowest Price",
+    "o": "Opening Price", "p": "Latest Price", "n": "Commodity Name",
+}  # fmt: skip
+
+
+class Jin10(Tool):
+    """Jin10's open data API (``GET /data-api/flash|calendar/<datatype>|symbols|quotes|news``
+    with the ``secret-key`` header, answering ``{"data": [...]}``). The ``query`` keeps the
+    lines holding it when neither ``contain`` nor ``filter`` is set."""
+
+    component_name = "Jin10"
+    Params = Jin10Params
+    default_base_url = "https://open-data-api.jin10.com"
+    function_description = "Financial flash news, economic calendar, quotes or news from Jin10."
+    arguments = (ToolArgument("query", "A keyword to filter the content by.", required=False),)
+
+    def call(self, context: RunContext, arguments: dict[str, Any]) -> dict[str, Any]:
+        params = self.params
+        assert isinstance(params, Jin10Params)
+        given = "" if params.secret_key == _RAGFLOW_PLACEHOLDER else params.secret_key
+        key = self.api_key(context, given)
+        base = self.base_url(context) + "/data-api"
+        if params.type == "flash":
+            path, query = "/flash", {"category": params.flash_type, "contain": params.contain,
+                                     "filter": params.filter}  # fmt: skip
+        elif params.type == "calendar":
+            path, query = (
+                f"/calendar/{params.calendar_datatype}",
+                {"category": params.calendar_type},
+            )
+        elif params.type == "symbols":
+            path, query = f"/{params.symbols_datatype}", {"type": params.symbols_type}
+            if params.symbols_datatype == "quotes":
+                query["codes"] = "BTCUSD"
+        else:
+            path, query = "/news", {"contain": params.contain, "filter": params.filter}
+        answer = http.get_json(
+            "Jin10",
+            base + path,
+            params={k: v for k, v in query.items() if v},
+            headers={"secret-key": key},
+        )
+        data = answer.get("data") if isinstance(answer, dict) else None
+        if not isinstance(data, list):
+            message = answer.get("message") if isinstance(answer, dict) else None
+            raise ComponentError(f"Jin10 failed: {message or 'no data'}.")
+        if params.type == "flash":
+            rows = [{"content": (item.get("data") or {}).get("content", "")} for item in data
+                    if isinstance(item, dict)]  # fmt: skip
+        else:
+            time_name = (
+                "Market Quote Time"
+                if params.type == "symbols" and (params.symbols_datatype == "quotes")
+                else "Commodity Type"
+            )
+            names = {**_JIN10_NAMES, "t": time_name}
+            rows = [{names.get(str(k)) or str(k): v for k, v in item.items()} for item in data
+                    if isinstance(item, dict)]  # fmt: skip
+        text = markdown_table(rows) if rows else ""
+        keyword = self.text_argument(arguments, "query")
+        if keyword and text and not (params.contain or params.filter):
+            lines = text.splitlines()
+            text = "\n".join(
+                lines[:2] + [line for line in lines[2:] if keyword.lower() in line.lower()]
+            )
+        return {"formalized_content": text, "json": rows}
