@@ -43,6 +43,16 @@ def test_main_gets_the_arguments_and_its_value_is_the_output(
     assert outputs["stdout"] == "working\n"
 
 
+def test_the_declared_type_is_checked(run: Runner, enabled: Environment) -> None:
+    outputs = {"numbers": {"type": "Array<Number>", "value": []}}
+    error, found = execute(run, "def main():\n    return [1, 2.5]", outputs=outputs)
+    assert (
+        error is None and found["numbers"] == [1, 2.5] and found["actual_type"] == "Array<Number>"
+    )
+    error, _ = execute(run, "def main():\n    return [1, 'x']", outputs=outputs)
+    assert error == "CodeExec: `numbers` should be Array<Number>, not Array<Any>."
+
+
 def test_off_unless_enabled(run: Runner) -> None:
     error, _ = execute(run, "def main():\n    return 1")
     assert error == "CodeExec is off on this server (setting `agent_code_exec_enabled`)."

@@ -4,7 +4,8 @@ Off unless the setting ``agent_code_exec_enabled`` is true (a node then fails sa
 Parameters (RAGFlow's): ``lang`` (python; nodejs is refused), ``script`` (defining
 ``main``), ``arguments`` (``{name: reference or value}``), ``outputs`` (``{name: {type}}``:
 the one output besides RAGFlow's system names receives ``main``'s value). Outputs: that
-output, ``content`` (the value as text: JSON for objects and lists), ``actual_type``
+output (whose declared ``type`` the value must have), ``content`` (the value as text: JSON
+for objects and lists), ``actual_type``
 (String, Number, Boolean, Object, Array<…>, Null) and ``stdout`` (what the script printed).
 As an Agent tool the model may give the ``script`` (and ``lang``); the node's arguments are
 passed to its ``main``.
@@ -62,6 +63,18 @@ def actual_type(value: Any) -> str:
     return "Any"
 
 
+def _matches(expected: str, value: Any) -> bool:
+    low = expected.lower()
+    if low in ("", "any"):
+        return True
+    if low.startswith("array<") and low.endswith(">"):
+        inner = expected[6:-1].strip()
+        return isinstance(value, list) and all(_matches(inner, item) for item in value)
+    simple = {"string": "String", "number": "Number", "boolean": "Boolean", "object": "Object",
+              "null": "Null"}  # fmt: skip
+    return low not in simple or actual_type(value) == simple[low]
+
+
 def as_content(value: Any) -> str:
     if value is None:
         return ""
@@ -116,12 +129,24 @@ class CodeExec(Tool):
             memory_mb=settings.agent_code_exec_memory_mb,
         )
         value = outcome.result
+        self._check_type(value)
         return {
             self.business_output(): value,
             "content": as_content(value),
             "actual_type": actual_type(value),
             "stdout": outcome.printed,
         }
+
+    def _check_type(self, value: Any) -> None:
+        """The value must have the type its output declares (``String``, ``Number``,
+        ``Boolean``, ``Object``, ``Null``, ``Array<…>``; ``Any`` or none: anything)."""
+        declared = self.params.outputs.get(self.business_output())
+        expected = str(declared.get("type") or "") if isinstance(declared, dict) else ""
+        if not _matches(expected.strip(), value):
+            raise ComponentError(
+                f"CodeExec: `{self.business_output()}` should be {expected}, "
+                f"not {actual_type(value)}."
+            )
 
     @staticmethod
     def _value(context: RunContext, value: Any) -> Any:
