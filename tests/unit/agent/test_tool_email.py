@@ -90,3 +90,26 @@ def test_an_agent_sends_mail(run: Runner, smtp: tuple[Inbox, dict[str, Any]]) ->
     [(recipients, message)] = inbox.messages
     assert recipients == ["z@example.com"]  # the fake model fills every argument
     assert message["Subject"] == "z@example.com"
+
+
+def test_arguments_a_model_leaves_out_come_from_the_params_not_the_defaults(
+    environment: Environment,
+) -> None:
+    import time
+
+    from ragserve.agent.components.tools.email import Email, EmailParams
+    from ragserve.agent.context import RunContext, TurnState
+    from ragserve.schemas.agent_dsl import ComponentNode, ComponentObject
+
+    params = {"cc_email": "boss@example.com"}
+    tool = Email(
+        "Email:1",
+        EmailParams.model_validate(params),
+        ComponentNode(obj=ComponentObject(component_name="Email", params=params)),
+    )
+    state = TurnState(globals={"sys.query": "what is the weather"}, history=[])
+    context = RunContext(environment, state, deadline=time.monotonic() + 60)
+    given = tool.arguments_for(context, {"subject": "Hi"})
+    assert given == {"to_email": None, "cc_email": "boss@example.com", "subject": "Hi",
+                     "content": None}  # fmt: skip
+    assert tool.arguments_for(context)["to_email"] == "what is the weather"  # a node: default

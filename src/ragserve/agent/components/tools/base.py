@@ -4,9 +4,10 @@
 A tool declares its ``arguments`` (the function's parameters: name, type, description,
 whether required, the node's default such as ``{sys.query}``). As a canvas node it takes each
 argument from its params (``params.<name>``, else ``params.inputs.<name>.value``, else the
-default), with references rendered; as an Agent tool the model gives them, and those it leaves
-out come from the node the same way. ``call`` does the work and returns the outputs; the
-model reads ``formalized_content`` (else ``content``, else the outputs as JSON).
+default), with references rendered; as an Agent tool the model gives them, and those it
+leaves out come from what the node's params set (not from the defaults). ``call`` does the
+work and returns the outputs; the model reads ``formalized_content`` (else ``content``, else
+the outputs as JSON).
 
 Web search tools put their pages into the turn's references (``add_pages``), so an answer
 may cite them as ``[ID:n]`` like dataset chunks.
@@ -81,15 +82,18 @@ class Tool(Component):
             },
         }
 
-    def node_value(self, context: RunContext, argument: ToolArgument) -> Any:
-        """The argument as the node's params give it, references resolved."""
+    def node_value(
+        self, context: RunContext, argument: ToolArgument, *, with_default: bool = True
+    ) -> Any:
+        """The argument as the node's params give it (else its default), references
+        resolved."""
         extra = self.params.model_extra or {}
         value = extra.get(argument.name, getattr(self.params, argument.name, None))
         inputs = self.params.inputs
         if value in (None, "") and isinstance(inputs, dict):
             entry = inputs.get(argument.name)
             value = entry.get("value") if isinstance(entry, dict) else None
-        if value in (None, ""):
+        if value in (None, "") and with_default:
             value = argument.default
         if isinstance(value, str):
             reference = variables.bare_reference(value)
@@ -98,13 +102,18 @@ class Tool(Component):
             return context.render(value)
         return value
 
-    def arguments_for(self, context: RunContext, given: dict[str, Any]) -> dict[str, Any]:
-        """The model's arguments completed from the node (all from the node when ``given`` is
-        empty)."""
+    def arguments_for(
+        self, context: RunContext, given: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A node's arguments (``given`` None), or a model's completed by what the node's
+        params set (not by the defaults: a model that leaves ``to_email`` out does not mail
+        the question)."""
+        if given is None:
+            return {arg.name: self.node_value(context, arg) for arg in self.arguments}
         return {
             arg.name: given[arg.name]
             if given.get(arg.name) not in (None, "")
-            else self.node_value(context, arg)
+            else self.node_value(context, arg, with_default=False)
             for arg in self.arguments
         }
 
@@ -113,7 +122,7 @@ class Tool(Component):
         raise NotImplementedError
 
     def run(self, context: RunContext) -> dict[str, Any]:
-        return self.call(context, self.arguments_for(context, {}))
+        return self.call(context, self.arguments_for(context))
 
     @staticmethod
     def result_text(outputs: dict[str, Any]) -> str:

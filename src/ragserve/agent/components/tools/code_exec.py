@@ -107,9 +107,11 @@ class CodeExec(Tool):
         names = [name for name in self.params.outputs if name not in SYSTEM_OUTPUTS]
         return names[0] if len(names) == 1 else "result"
 
-    def arguments_for(self, context: RunContext, given: dict[str, Any]) -> dict[str, Any]:
+    def arguments_for(
+        self, context: RunContext, given: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """The model's script, else the node's (never rendered: braces are Python's)."""
-        return {"script": given.get("script") or self.settings_of_code.script}
+        return {"script": (given or {}).get("script") or self.settings_of_code.script}
 
     def call(self, context: RunContext, arguments: dict[str, Any]) -> dict[str, Any]:
         settings = self.settings(context)
