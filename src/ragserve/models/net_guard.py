@@ -6,6 +6,11 @@ private, link-local, such as the cloud metadata service at 169.254.169.254, mult
 reserved or unspecified). The setting ``agent_allow_private_urls`` turns the check off (for a
 deployment whose agents are meant to reach internal services, and for tests). Base URLs from
 ragserve's own settings are trusted and not checked.
+
+``check_host`` returns the address it checked: a caller that can connect to an address (ExeSQL)
+does, so a DNS answer that changes afterwards cannot move it inside. HTTP fetches (Crawler,
+SearXNG) connect by name, so that TLS can verify the certificate; a name whose DNS answer
+changes between the check and the connection (DNS rebinding) is not caught there.
 """
 
 from __future__ import annotations

@@ -222,3 +222,17 @@ def test_jin10_flash_and_quotes(run: Runner, serve: Any) -> None:
     ]  # fmt: skip
     _events, turn = run(chain(("J:1", "Jin10", {"secret_key": "wrong"})))
     assert turn.error == "Jin10 refused the request (HTTP 401)."
+
+
+def test_every_ragflow_tool_runs_or_is_refused_by_name() -> None:
+    from ragserve.agent.components import COMPONENTS, NOT_YET_SUPPORTED
+    from ragserve.agent.components.agent import TOOL_COMPONENTS
+
+    ragflow_tools = {
+        "Retrieval", "CodeExec", "ExeSQL", "Email", "Crawler", "TavilySearch", "TavilyExtract",
+        "Google", "GoogleScholar", "DuckDuckGo", "SearXNG", "Wikipedia", "ArXiv", "PubMed",
+        "GitHub", "DeepL", "QWeather", "YahooFinance", "AkShare", "TuShare", "WenCai", "Jin10",
+    }  # fmt: skip
+    assert not NOT_YET_SUPPORTED & COMPONENTS.keys()
+    assert ragflow_tools <= COMPONENTS.keys() | NOT_YET_SUPPORTED
+    assert ragflow_tools - NOT_YET_SUPPORTED <= set(TOOL_COMPONENTS)

@@ -15,7 +15,7 @@ from ragserve.agent.components.tools import TOOLS
 from ragserve.agent.components.variable_assigner import VariableAssigner
 
 COMPONENTS: dict[str, type[Component]] = {
-    cls.component_name: cls  # (the tools are components too)
+    cls.component_name: cls
     for cls in (
         Begin,
         UserFillUp,
@@ -28,18 +28,14 @@ COMPONENTS: dict[str, type[Component]] = {
         VariableAssigner,
     )
 }
-COMPONENTS.update(TOOLS)
+COMPONENTS.update(TOOLS)  # the tools are components too (nodes and Agent tools)
 
 NOT_YET_SUPPORTED = frozenset(
     {
         "Iteration", "IterationItem", "Loop", "LoopItem", "ExitLoop", "Invoke",
         "VariableAggregator", "DataOperations", "ListOperations", "StringTransform",
-        "ExcelProcessor", "PDFGenerator", "CodeExec", "Email", "Crawler",
-        "TavilySearch", "TavilyExtract", "Google", "GoogleScholar", "DuckDuckGo", "SearXNG",
-        "Wikipedia", "ArXiv", "PubMed", "GitHub", "DeepL", "QWeather", "YahooFinance", "AkShare",
-        "TuShare", "WenCai", "Jin10",
+        "ExcelProcessor", "PDFGenerator", "AkShare", "WenCai",
     }
-    - TOOLS.keys()
 )  # fmt: skip
 """RAGFlow's other component names: a DSL using one is refused with a message saying that
 ragserve does not run it yet, rather than that it does not exist."""
