@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 
 from ragserve.settings import Settings
-
-from .conftest import Environment, Runner, chain
+from unit.agent.conftest import Environment, Runner, chain
 
 
 @pytest.fixture

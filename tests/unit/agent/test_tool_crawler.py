@@ -12,8 +12,7 @@ import pytest
 from helpers.local_http import LocalHTTPServer
 from ragserve.models.net_guard import PrivateAddressError, check_host, check_url
 from ragserve.settings import Settings
-
-from .conftest import Environment, Runner, chain
+from unit.agent.conftest import Environment, Runner, chain
 
 PAGE = b"""<html><head><title>Cranes</title><script>alert(1)</script></head><body>
 <nav>Home | About</nav>

@@ -13,8 +13,7 @@ from aiosmtpd.controller import Controller
 
 from helpers.server import free_port
 from ragserve.settings import Settings
-
-from .conftest import Environment, Runner, chain
+from unit.agent.conftest import Environment, Runner, chain
 
 
 class Inbox:

@@ -13,8 +13,7 @@ import sqlalchemy as sa
 
 from helpers.databases import temporary_database
 from ragserve.settings import Settings
-
-from .conftest import Environment, Runner, chain
+from unit.agent.conftest import Environment, Runner, chain
 
 WRITES = [
     "INSERT INTO birds (name, wingspan) VALUES ('gull', 1.2)",

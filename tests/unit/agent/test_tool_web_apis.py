@@ -13,8 +13,7 @@ from pydantic import SecretStr
 from helpers.fake_openai import FakeOpenAI
 from helpers.fake_web_apis import FakeWebAPI
 from ragserve.settings import Settings
-
-from .conftest import Environment, Runner, chain
+from unit.agent.conftest import Environment, Runner, chain
 
 
 @pytest.fixture
