@@ -394,7 +394,7 @@ def test_routes_need_a_login(client: TestClient, mcp: FakeMcp) -> None:
 def test_private_addresses_are_refused_by_default(tmp_path: Path, mcp: FakeMcp) -> None:
     with TestClient(create_app(Settings(home=tmp_path / "guarded", workers=0))) as guarded:
         account = Account(guarded, "carol@example.com")
-        refused = "is not a public address (set allow_private_urls to allow it)."
+        refused = "which may not be reached (set allow_private_urls to allow it)."
         result = register(account, mcp)
         assert result["code"] == 102
         assert result["message"] == f"The URL's host 127.0.0.1 {refused}"
@@ -405,7 +405,7 @@ def test_private_addresses_are_refused_by_default(tmp_path: Path, mcp: FakeMcp) 
         unresolvable = call(account, "test_mcp", {"url": "http://no-such-host.invalid/mcp",
                                                    "server_type": "sse"})  # fmt: skip
         assert failed(unresolvable) == error(
-            102, "The URL's host no-such-host.invalid cannot be resolved."
+            102, "The host no-such-host.invalid cannot be resolved."
         )
 
 

@@ -28,7 +28,7 @@ from ragserve.services.mcp_client import McpFailure, McpTarget, check_url, reque
     ],
 )
 def test_addresses_that_are_not_public_are_refused(url: str) -> None:
-    with pytest.raises(McpFailure, match=r"is not a public address"):
+    with pytest.raises(McpFailure, match=r"is a private address"):
         check_url(url, allow_private=False)
     check_url(url, allow_private=True)  # the setting lets them through
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ragserve.models.chat import ChatModel
+from ragserve.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,11 @@ class Environment(Protocol):
     """The tenant an agent runs for and what it may call."""
 
     tenant_id: str
+
+    @property
+    def settings(self) -> Settings:
+        """ragserve's settings (the tools read their base URLs, keys and limits there)."""
+        ...
 
     def chat_model(self, llm_id: str) -> ChatModel:
         """The chat model ``llm_id`` (``name@factory`` or a LiteLLM string) with the tenant's

@@ -15,12 +15,17 @@ from ragserve.services import mcp_servers, retrieval
 from ragserve.services.completions import reference_chunk
 from ragserve.services.models import tenant_chat_model
 from ragserve.services.tenancy import Caller, CredentialKind
+from ragserve.settings import Settings
 
 
 @dataclass
 class TenantEnvironment:
     runtime: Runtime
     tenant_id: str
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
 
     @property
     def caller(self) -> Caller:

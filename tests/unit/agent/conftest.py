@@ -17,6 +17,7 @@ from ragserve.agent.errors import ComponentError
 from ragserve.agent.runner import Run, RunCall, RunEvent
 from ragserve.errors import DataError
 from ragserve.models.chat import ChatModel, chat_model_for
+from ragserve.settings import Settings
 
 CHUNKS = [
     {
@@ -51,6 +52,7 @@ class Environment:
     failures: int = 0
     """The next searches that fail."""
     mcp_calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)
 
     def chat_model(self, llm_id: str) -> ChatModel:
         return chat_model_for(

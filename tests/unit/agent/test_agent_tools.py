@@ -124,8 +124,10 @@ def test_structured_answer(run: Runner) -> None:
     [
         ({"mcp": [{"mcp_id": ""}]}, "parameter `mcp.0.mcp_id`"),
         ({"mcp": [{"mcp_id": "srv", "tools": ["shout"]}]}, "parameter `mcp.0.tools`"),
-        ({"tools": [{"component_name": "TavilySearch", "params": {}}]},
-         "tool 0 (`TavilySearch`) cannot be an Agent tool yet"),
+        ({"tools": [{"component_name": "AkShare", "params": {}}]},
+         "tool 0 (`AkShare`) cannot be an Agent tool yet"),
+        ({"tools": [{"component_name": "ExeSQL", "params": {"db_type": "oracle"}}]},
+         "tool 0 parameter `db_type`"),
         ({"tools": [{"component_name": "Retrieval", "params": {"top_n": 0}}]},
          "tool 0 parameter `top_n`"),
         ({"max_rounds": -1}, "parameter `max_rounds`"),

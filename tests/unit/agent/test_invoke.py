@@ -123,11 +123,11 @@ def test_the_guard_refuses_a_local_server_by_default(run: Runner, server: str) -
     answer, error = invoke(run, url=f"http://{server}/echo", _allow=False)
     assert answer is None
     assert error == (
-        "Invoke: The URL's host 127.0.0.1 is not a public address "
-        "(set allow_private_urls to allow it)."
+        "Invoke: The host 127.0.0.1 is a private address (127.0.0.1), which may not be "
+        "reached (set allow_private_urls to allow it)."
     )
     _, error = invoke(run, url=f"http://localhost:{server.split(':')[1]}/", _allow=False)
-    assert error is not None and "host localhost is not a public address" in error
+    assert error is not None and "host localhost is a private address" in error
 
 
 @pytest.mark.parametrize(
@@ -139,7 +139,7 @@ def test_the_guard_refuses_a_local_server_by_default(run: Runner, server: str) -
     ],
 )  # fmt: skip
 def test_the_guard_refuses_private_addresses(url: str) -> None:
-    with pytest.raises(ComponentError, match="is not a public address"):
+    with pytest.raises(ComponentError, match="is a private address"):
         check_target(url, allow_private=False)
     check_target(url, allow_private=True)
 
@@ -154,4 +154,4 @@ def test_the_guard_lets_public_addresses_and_refuses_other_schemes() -> None:
 
 def test_a_proxy_at_a_private_address_is_refused(run: Runner, server: str) -> None:
     _, error = invoke(run, url="http://93.184.216.34/", proxy="http://10.0.0.1:3128", _allow=False)
-    assert error is not None and "host 10.0.0.1 is not a public address" in error
+    assert error is not None and "host 10.0.0.1 is a private address" in error

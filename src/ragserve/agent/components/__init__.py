@@ -19,6 +19,7 @@ from ragserve.agent.components.pdf_generator import PDFGenerator
 from ragserve.agent.components.retrieval import Retrieval
 from ragserve.agent.components.string_transform import StringTransform
 from ragserve.agent.components.switch import Switch
+from ragserve.agent.components.tools import TOOLS
 from ragserve.agent.components.variable_aggregator import VariableAggregator
 from ragserve.agent.components.variable_assigner import VariableAssigner
 
@@ -48,13 +49,11 @@ COMPONENTS: dict[str, type[Component]] = {
         ExcelProcessor,
     )
 }
+COMPONENTS.update(TOOLS)  # the tools are components too (nodes and Agent tools)
 
 NOT_YET_SUPPORTED = frozenset(
     {
-        "CodeExec", "ExeSQL", "Email", "Crawler",
-        "TavilySearch", "TavilyExtract", "Google", "GoogleScholar", "DuckDuckGo", "SearXNG",
-        "Wikipedia", "ArXiv", "PubMed", "GitHub", "DeepL", "QWeather", "YahooFinance", "AkShare",
-        "TuShare", "WenCai", "Jin10",
+        "AkShare", "WenCai",
     }
 )  # fmt: skip
 """RAGFlow's other component names: a DSL using one is refused with a message saying that

@@ -1,8 +1,9 @@
 """Agent: an LLM that may call tools (OpenAI function calling, through LiteLLM) before it
 answers. ``tools`` holds component configs ``{component_name, name, params}``: a Retrieval
 (searches its datasets for the query the model writes; the passages join the turn's
-references, so the answer can cite them as ``[ID:n]``) or another Agent (a sub-agent: it gets
-the model's ``user_prompt`` as its question and answers with its own tools).
+references, so the answer can cite them as ``[ID:n]``), another Agent (a sub-agent: it gets
+the model's ``user_prompt`` as its question and answers with its own tools) or one of the
+tools of ``components/tools`` (ExeSQL, CodeExec, web searches...: each declares its arguments).
 
 Each round the model either answers or asks for tool calls; the calls run and their results
 go back to it (a tool that fails says so: ``The tool failed: …``). After ``max_rounds``
@@ -35,6 +36,7 @@ from ragserve.agent.components.llm import (
     parse_json_answer,
 )
 from ragserve.agent.components.retrieval import Retrieval, RetrievalParams
+from ragserve.agent.components.tools import TOOLS, Tool
 from ragserve.agent.context import RunContext
 from ragserve.agent.errors import ComponentError, RunTimeout
 from ragserve.agent.streaming import Piece, StreamedText
@@ -43,7 +45,7 @@ from ragserve.models.chat import ChatModel, ToolCall
 from ragserve.rag.think import ThinkSplitter
 from ragserve.schemas.agent_dsl import ComponentNode, ComponentObject
 
-TOOL_COMPONENTS = ("Retrieval", "Agent")
+TOOL_COMPONENTS = ("Retrieval", "Agent", *TOOLS)
 """The components an Agent can call as tools today."""
 _NAME = re.compile(r"[^a-zA-Z0-9_-]+")
 NOTHING_FOUND = "Nothing was found."
@@ -83,7 +85,7 @@ class AgentParams(LLMParams):
                     f"tool {number} (`{tool.component_name}`) cannot be an Agent tool yet; "
                     f"tools may be: {', '.join(TOOL_COMPONENTS)}"
                 )
-            params_class = AgentParams if tool.component_name == "Agent" else RetrievalParams
+            params_class = _params_class(tool.component_name)
             try:
                 params_class.model_validate(tool.params)
             except ValidationError as error:
@@ -91,6 +93,12 @@ class AgentParams(LLMParams):
                 where = ".".join(str(part) for part in first["loc"]) or "(all)"
                 raise ValueError(f"tool {number} parameter `{where}`: {first['msg']}") from None
         return self
+
+
+def _params_class(component_name: str) -> type[ComponentParams]:
+    if component_name in TOOLS:
+        return TOOLS[component_name].Params
+    return AgentParams if component_name == "Agent" else RetrievalParams
 
 
 def _function_name(wanted: str, taken: set[str]) -> str:
@@ -124,7 +132,7 @@ class Agent(LLM):
 
     def __init__(self, component_id: str, params: ComponentParams, node: ComponentNode) -> None:
         super().__init__(component_id, params, node)
-        self.tools: dict[str, Retrieval | Agent] = {}
+        self.tools: dict[str, Retrieval | Agent | Tool] = {}
         self.functions: list[dict[str, Any]] = []
         self.mcp_tools: dict[str, tuple[str, str]] = {}
         """function name -> (MCP server id, the tool's own name)"""
@@ -135,7 +143,11 @@ class Agent(LLM):
                 obj=ComponentObject(component_name=tool.component_name, params=tool.params)
             )
             tool_id = f"{component_id}::{name}"
-            if tool.component_name == "Agent":
+            if tool.component_name in TOOLS:
+                tool_class = TOOLS[tool.component_name]
+                params = tool_class.Params.model_validate(tool.params)
+                self.tools[name] = tool_class(tool_id, params, tool_node)
+            elif tool.component_name == "Agent":
                 self.tools[name] = Agent(
                     tool_id, AgentParams.model_validate(tool.params), tool_node
                 )
@@ -157,7 +169,9 @@ class Agent(LLM):
         return self.params
 
     @staticmethod
-    def _function(name: str, tool: Retrieval | Agent) -> dict[str, Any]:
+    def _function(name: str, tool: Retrieval | Agent | Tool) -> dict[str, Any]:
+        if isinstance(tool, Tool):
+            return tool.function(name)
         described = (tool.params.description or "").strip()
         if isinstance(tool, Agent):
             hint = tool.settings_of_agent.user_prompt.strip()
@@ -219,6 +233,9 @@ class Agent(LLM):
             if mcp is not None:
                 mcp_id, tool_name = mcp
                 return arguments, context.environment.call_mcp_tool(mcp_id, tool_name, arguments)
+            if isinstance(tool, Tool):
+                outputs = tool.call(context, tool.arguments_for(context, arguments))
+                return arguments, tool.result_text(outputs) or NOTHING_FOUND
             if isinstance(tool, Agent):
                 request = str(
                     arguments.get("user_prompt") or arguments.get("query") or context.query
