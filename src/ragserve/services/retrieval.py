@@ -8,6 +8,7 @@ thresholded, paged, with per-document counts and highlights.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,7 @@ from ragserve.runtime import Runtime, ScopeCache
 from ragserve.schemas.chunks import readable_positions
 from ragserve.schemas.metadata_condition import MetadataCondition
 from ragserve.schemas.retrieval import RetrievalData, RetrievalRequest
-from ragserve.services import knowledge_graph
+from ragserve.services import knowledge_graph, tags
 from ragserve.services.datasets import visible_to
 from ragserve.services.metadata_scope import matching_documents
 from ragserve.services.models import tenant_chat_model
@@ -61,6 +62,8 @@ class Scope:
     document_ids: tuple[str, ...] | None
     """None: every document of the datasets; empty: none (a filter matched nothing)."""
     embedding_model: str
+    tag_sets: tags.TagSets | None = None
+    """The first dataset's tag sets, when it has some: they tag the question (``tags``)."""
 
     @property
     def embedding_tenant(self) -> str | None:
@@ -122,9 +125,9 @@ def resolve_scope(
     datasets = {
         row.id: row
         for row in session.execute(
-            select(Dataset.id, Dataset.tenant_id, Dataset.embedding_model).where(
-                Dataset.id.in_(set(dataset_ids)), visible_to(caller)
-            )
+            select(
+                Dataset.id, Dataset.tenant_id, Dataset.embedding_model, Dataset.parser_config
+            ).where(Dataset.id.in_(set(dataset_ids)), visible_to(caller))
         )
     }
     for dataset_id in dataset_ids:
@@ -148,11 +151,13 @@ def resolve_scope(
         documents = tuple(dict.fromkeys(document_ids))
     elif metadata_condition is not None and metadata_condition.conditions:
         documents = matching_documents(session, datasets, metadata_condition, scopes)
+    first = datasets[dataset_ids[0]] if dataset_ids else None
     return Scope(
         tenant_ids=tuple(sorted({row.tenant_id for row in datasets.values()})),
         dataset_ids=tuple(dict.fromkeys(dataset_ids)),
         document_ids=documents,
         embedding_model=models.pop() if models else "",
+        tag_sets=tags.TagSets.of(first.tenant_id, first.parser_config) if first else None,
     )
 
 
@@ -299,6 +304,8 @@ def search(
     )
     ranked = hybrid.fuse(candidates, options.vector_similarity_weight)
     records: dict[str, ChunkRecord] | None = None
+    if scope.tag_sets is not None:
+        ranked, records = _by_tags(runtime, scope, scope.tag_sets, question, ranked)
     if rerank is not None:
         ranked = ranked[: max(RERANK_WINDOW, options.page * options.page_size)]
         records = _records(runtime, scope, [s.chunk_id for s in ranked])  # holds the page too
@@ -326,6 +333,32 @@ def search(
         for document_id, count in hybrid.document_counts(kept)
     ]
     return SearchResult(total=len(kept), hits=hits, documents=documents)
+
+
+def _by_tags(
+    runtime: Runtime,
+    scope: Scope,
+    sets: tags.TagSets,
+    question: str,
+    ranked: list[hybrid.Scored],
+) -> tuple[list[hybrid.Scored], dict[str, ChunkRecord] | None]:
+    """The candidates re-ranked with the tags they share with the question, and their records
+    (read to know their tags); unchanged when the question matches no tag."""
+    wanted = tags.tags_for(runtime, sets, question)
+    if not wanted:
+        return ranked, None
+    records = _records(runtime, scope, [s.chunk_id for s in ranked])
+    boosted = [
+        dataclasses.replace(
+            s,
+            similarity=s.similarity
+            + tags.TAG_WEIGHT * tags.overlap(wanted, records[s.chunk_id].fields),
+        )
+        if s.chunk_id in records
+        else s
+        for s in ranked
+    ]
+    return sorted(boosted, key=lambda s: (-s.similarity, s.chunk_id)), records
 
 
 def _records(runtime: Runtime, scope: Scope, chunk_ids: list[str]) -> dict[str, ChunkRecord]:
