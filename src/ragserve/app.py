@@ -35,6 +35,7 @@ from ragserve.api import (
     system,
     teams,
     users,
+    webhooks,
 )
 from ragserve.api.docs import install_docs
 from ragserve.api.errors import install_error_handlers
@@ -77,6 +78,7 @@ ROUTERS = (
     teams.router,
     search_apps.router,
     speech.router,
+    webhooks.router,
 )
 
 

@@ -42,6 +42,8 @@ class RunContext:
     inputs: dict[str, Any] = field(default_factory=dict)
     """Form values given with this call (Begin's inputs, or a resumed UserFillUp's)."""
     time_limit: float = 0.0
+    webhook: dict[str, Any] | None = None
+    """The request of the webhook call that started the run (``query``, ``headers``, ``body``)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property

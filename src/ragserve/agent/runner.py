@@ -71,6 +71,9 @@ class RunCall:
     files: list[Any] = field(default_factory=list)
     user_id: str = ""
     time_limit: float = 600.0
+    webhook: dict[str, Any] | None = None
+    """A webhook call's request (``query``, ``headers``, ``body``): a Webhook-mode Begin's
+    outputs."""
 
 
 @dataclass
@@ -124,6 +127,7 @@ class Run:
             deadline=time.monotonic() + call.time_limit,
             inputs=call.inputs,
             time_limit=call.time_limit,
+            webhook=call.webhook,
         )
         self.answer_parts: list[str] = []
         self.error: str | None = None
