@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from ragserve import __version__
 from ragserve.api import (
     admin,
+    agent_templates,
     agents,
     agents_openai,
     ask,
@@ -79,6 +80,7 @@ ROUTERS = (
     search_apps.router,
     speech.router,
     webhooks.router,
+    agent_templates.router,
 )
 
 
