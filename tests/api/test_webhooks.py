@@ -353,6 +353,13 @@ def test_rate_limit(alice: Account) -> None:
     assert call(alice.client, other).status_code == 200  # a bucket per agent
     bad = hook(alice, "bad", security={"rate_limit": {"limit": 1, "per": "week"}})
     refused(call(alice.client, bad), "Invalid rate_limit.per: week")
+    guarded = hook(alice, "guarded", security={
+        "rate_limit": {"limit": 2, "per": "day"},
+        "auth_type": "token", "token": {"token_header": "X-T", "token_value": "right"}})  # fmt: skip
+    for guess in ("a", "b"):  # wrong credentials count too
+        refused(call(alice.client, guarded, headers={"X-T": guess}), "Invalid token authentication")
+    refused(call(alice.client, guarded, headers={"X-T": "right"}),
+            "Rate limit error: Too many requests (rate limit exceeded)", 429)  # fmt: skip
     zero = hook(alice, "zero", security={"rate_limit": {"limit": 0}})
     refused(call(alice.client, zero), "rate_limit.limit must be > 0")
 

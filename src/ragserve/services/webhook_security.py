@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import WebhookRate
 from ragserve.errors import WebhookRateLimited, WebhookRefused
+from ragserve.runtime import Runtime
 
 MAX_BODY_LIMIT = 10 * 1024 * 1024
 """The largest ``max_body_size`` a webhook may set (10MB), and the limit of one without it."""
@@ -246,12 +247,15 @@ def check_jwt(config: Mapping[str, Any], authorization: str) -> dict[str, Any]:
 
 
 def check_security(
-    session: Session, agent_id: str, security: Mapping[str, Any], request: WebhookRequest
+    runtime: Runtime, agent_id: str, security: Mapping[str, Any], request: WebhookRequest
 ) -> None:
-    """Every check of the Begin's ``security``, in RAGFlow's order."""
+    """Every check of the Begin's ``security``, in RAGFlow's order. The rate-limit token is
+    taken in its own transaction, so that a call refused afterwards (a wrong credential) still
+    counts: guessing credentials is rate-limited too."""
     if not security:
         return
     check_body_size(security, len(request.body))
     check_ip(security, request.client_host)
-    check_rate(session, agent_id, security)
+    with runtime.transaction() as session:
+        check_rate(session, agent_id, security)
     check_auth(security, request)

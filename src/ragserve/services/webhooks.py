@@ -235,20 +235,19 @@ def call(
     test: bool = False,
 ) -> WebhookAnswer:
     """Check the call against the agent's webhook configuration and run the agent."""
-    with runtime.transaction() as session:
+    with runtime.read() as session:
         agent = session.get(Agent, agent_id)
         if agent is None:
             raise WebhookRefused("Canvas not found.")
         if agent.canvas_category != AGENT_CANVAS:
             raise WebhookRefused("Dataflow can not be triggered by webhook.")
         config = webhook_config(agent.dsl)
-        methods = config.get("methods") or []
-        if methods and request.method.upper() not in methods:
-            raise WebhookRefused(
-                f"HTTP method '{request.method.upper()}' not allowed for this webhook."
-            )
-        security = config.get("security")
-        check_security(session, agent_id, security if isinstance(security, dict) else {}, request)
+    methods = config.get("methods") or []
+    method = request.method.upper()
+    if methods and method not in methods:
+        raise WebhookRefused(f"HTTP method '{method}' not allowed for this webhook.")
+    security = config.get("security")
+    check_security(runtime, agent_id, security if isinstance(security, dict) else {}, request)
     values = request_values(config, request, form)
     response = config.get("response")
     immediately = config.get("execution_mode", IMMEDIATELY) == IMMEDIATELY
