@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from api.test_agents import make_agent
 from conftest import Account
-from ragserve.db.models import AgentSession
+from ragserve.db.models import Agent, AgentSession
 from ragserve.runtime import Runtime
 
 SECRET = "a-webhook-secret-long-enough"
@@ -196,6 +196,15 @@ def test_missing_agent_and_agent_without_webhook(alice: Account) -> None:
     plain["components"]["begin"]["obj"]["params"]["mode"] = "conversational"
     agent = make_agent(alice, "plain", plain)
     refused(call(alice.client, agent), "Webhook not configured for this agent.")
+
+
+def test_an_ingestion_pipeline_takes_no_webhook(alice: Account, runtime: Runtime) -> None:
+    agent = hook(alice)
+    with runtime.transaction() as session:
+        row = session.get(Agent, agent)
+        assert row is not None
+        row.canvas_category = "dataflow_canvas"
+    refused(call(alice.client, agent), "Dataflow can not be triggered by webhook.")
 
 
 def test_method_not_allowed(alice: Account) -> None:
