@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from ragserve import __version__
 from ragserve.api import (
     admin,
+    agent_templates,
     agents,
     agents_openai,
     ask,
@@ -40,6 +41,7 @@ from ragserve.api import (
     system,
     teams,
     users,
+    webhooks,
 )
 from ragserve.api.docs import install_docs
 from ragserve.api.errors import install_error_handlers
@@ -87,6 +89,8 @@ ROUTERS = (
     mcp_servers.router,
     kb_tasks.router,
     speech.router,
+    webhooks.router,
+    agent_templates.router,
 )
 
 

@@ -48,6 +48,8 @@ class RunContext:
     """Invoke may call loopback, private and link-local addresses."""
     loops: dict[str, Any] = field(default_factory=dict)
     """Per-run state of Iteration and Loop items (their position), by component id."""
+    webhook: dict[str, Any] | None = None
+    """The request of the webhook call that started the run (``query``, ``headers``, ``body``)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property

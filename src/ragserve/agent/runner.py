@@ -80,6 +80,9 @@ class RunCall:
     """Set to cancel the run (checked between components and while a Message streams)."""
     allow_private_urls: bool = False
     """Invoke may call loopback, private and link-local addresses."""
+    webhook: dict[str, Any] | None = None
+    """A webhook call's request (``query``, ``headers``, ``body``): a Webhook-mode Begin's
+    outputs."""
 
 
 @dataclass
@@ -135,6 +138,7 @@ class Run:
             time_limit=call.time_limit,
             cancel=call.cancel,
             allow_private_urls=call.allow_private_urls,
+            webhook=call.webhook,
         )
         self.answer_parts: list[str] = []
         self.error: str | None = None

@@ -510,3 +510,33 @@ class McpServer(Record):
     description: Mapped[str] = mapped_column(Text, default="")
     variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class WebhookTrace(Record):
+    """The events of one call of an agent's test webhook (``/api/v1/webhook_test/{id}``), read
+    back by ``/api/v1/webhook_trace/{id}`` (RAGFlow keeps them in Redis for 10 minutes;
+    ``services.webhook_traces`` drops older ones). ``started`` is the call's start, in epoch
+    seconds; each event carries its own ``ts``."""
+
+    __tablename__ = "webhook_trace"
+
+    agent_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("user_canvas.id", ondelete="CASCADE"), index=True
+    )
+    started: Mapped[float] = mapped_column(Float)
+    events: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    finished: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WebhookRate(Record):
+    """An agent's webhook rate-limit bucket (Begin's ``security.rate_limit``): ``tokens`` left
+    at ``checked`` (epoch seconds), refilled at ``limit / per`` a second. In the database so
+    that every server process counts the same calls."""
+
+    __tablename__ = "webhook_rate"
+
+    agent_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("user_canvas.id", ondelete="CASCADE"), unique=True
+    )
+    tokens: Mapped[float] = mapped_column(Float)
+    checked: Mapped[float] = mapped_column(Float)
