@@ -25,6 +25,7 @@ from ragserve.api import (
     dify,
     documents,
     early,
+    files,
     llm,
     metadata,
     password_reset,
@@ -77,6 +78,7 @@ ROUTERS = (
     teams.router,
     search_apps.router,
     speech.router,
+    files.router,
 )
 
 

@@ -179,7 +179,7 @@ def upload_documents(
                 session, caller, dataset_id, f"Can't find the dataset with ID {dataset_id}!"
             )
             for document in documents:
-                _insert_with_free_name(session, document)
+                insert_with_free_name(session, document)
     except BaseException:
         for document in documents:
             runtime.blobs.delete(document.blob_key)
@@ -197,7 +197,7 @@ def _prepare(upload: UploadedFile) -> tuple[str, tuple[FileType, str] | None, st
     return name, detected, problem
 
 
-def _insert_with_free_name(session: Session, document: Document) -> None:
+def insert_with_free_name(session: Session, document: Document) -> None:
     wanted = document.name
     for _ in range(NAME_ATTEMPTS):
         document.name = _free_name(session, document.dataset_id, wanted)
@@ -419,7 +419,8 @@ def delete_documents(
         store_sync.apply(runtime.sessions, runtime.chunks, *found)
     finally:  # a failed purge stays pending for the repair; the files go anyway
         for document in documents:
-            runtime.blobs.delete(document.blob_key)
+            if document.owns_blob:  # a converted file's bytes stay with the file
+                runtime.blobs.delete(document.blob_key)
     missing = [i for i in requested if i not in found]
     if missing:
         raise DataError(f"Documents not found: {missing}")
