@@ -6,6 +6,7 @@ from typing import Any
 
 from api.test_files import call, error, listing, mkdir, root, upload
 from api.test_parsing import new_dataset, parse
+from api.test_parsing import upload as dataset_upload
 from conftest import Account
 from ragserve.blobs.attachments import store_attachment
 from ragserve.runtime import Runtime
@@ -204,3 +205,79 @@ def test_attachment_download(alice: Account, bob: Account, runtime: Runtime) -> 
     assert call(bob, "GET", f"download/{attachment_id}") == missing
     assert call(alice, "GET", f"download/{'0' * 32}") == missing
     assert call(alice, "GET", "download/.hidden") == missing
+
+
+# --------------------------------------------------------------------------------------------
+# dataset documents in /.knowledgebase
+
+
+def kb_folder(account: Account) -> dict[str, Any]:
+    (found,) = [f for f in listing(account)["files"] if f["name"] == ".knowledgebase"]
+    return found
+
+
+def test_uploaded_documents_appear_in_the_knowledgebase_folder(
+    alice: Account, runtime: Runtime
+) -> None:
+    dataset_id = new_dataset(alice, name="birds")
+    document_id = dataset_upload(alice, dataset_id, "cranes.md", TEXT)
+    top = kb_folder(alice)
+    assert (top["type"], top["source_type"], top["size"]) == ("folder", "knowledgebase", len(TEXT))
+    (folder,) = listing(alice, parent_id=top["id"])["files"]
+    assert (folder["id"], folder["name"]) == (dataset_id, "birds")
+    (file,) = listing(alice, parent_id=dataset_id)["files"]
+    assert (file["name"], file["source_type"], file["size"]) == (
+        "cranes.md",
+        "knowledgebase",
+        len(TEXT),
+    )
+    assert file["kbs_info"] == [
+        {"kb_id": dataset_id, "kb_name": "birds", "document_id": document_id}
+    ]
+    response = alice.client.get(f"/api/v1/file/get/{file['id']}", headers=alice.api_headers)
+    assert response.content == TEXT
+    # the file manager neither deletes, moves nor converts them
+    assert call(alice, "POST", "rm", json={"file_ids": [top["id"]]})["data"] is True
+    assert [d["id"] for d in documents(alice, dataset_id)] == [document_id]
+    body = {"src_file_ids": [file["id"]], "dest_file_id": root(alice)["id"]}
+    assert call(alice, "POST", "mv", json=body) == error(
+        400, "Dataset documents stay in their .knowledgebase folder."
+    )
+    assert convert(alice, [file["id"]], [dataset_id]) == error(
+        101, "cranes.md: a dataset's document already; convert the file it was made from."
+    )
+    # renames go both ways
+    assert call(alice, "POST", "rename", json={"file_id": file["id"], "name": "storks.md"})["data"]
+    assert [d["name"] for d in documents(alice, dataset_id)] == ["storks.md"]
+    renamed = alice.client.put(
+        f"/api/v1/datasets/{dataset_id}/documents/{document_id}",
+        json={"name": "herons.md"},
+        headers=alice.api_headers,
+    ).json()
+    assert renamed["code"] == 0, renamed
+    assert [f["name"] for f in listing(alice, parent_id=dataset_id)["files"]] == ["herons.md"]
+
+
+def test_deleting_documents_and_datasets_removes_their_files(alice: Account) -> None:
+    first, second = new_dataset(alice, name="first"), new_dataset(alice, name="second")
+    document_id = dataset_upload(alice, first, "a.md", TEXT)
+    dataset_upload(alice, first, "b.md", TEXT)
+    dataset_upload(alice, second, "c.md", TEXT)
+    deleted = alice.client.request(
+        "DELETE",
+        f"/api/v1/datasets/{first}/documents",
+        json={"ids": [document_id]},
+        headers=alice.api_headers,
+    ).json()
+    assert deleted == {"code": 0}
+    assert [f["name"] for f in listing(alice, parent_id=first)["files"]] == ["b.md"]
+    deleted = alice.client.request(
+        "DELETE", "/api/v1/datasets", json={"ids": [first]}, headers=alice.api_headers
+    ).json()
+    assert deleted["code"] == 0, deleted
+    assert [f["name"] for f in listing(alice, parent_id=kb_folder(alice)["id"])["files"]] == [
+        "second"
+    ]
+    assert call(alice, "GET", "list", params={"parent_id": first}) == error(
+        404, "Folder not found!"
+    )

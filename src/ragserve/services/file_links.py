@@ -20,7 +20,9 @@ from ragserve.errors import InvalidRequest, RetCode
 from ragserve.ingest import store_sync
 from ragserve.runtime import Runtime
 from ragserve.schemas.files import ConvertedFile
+from ragserve.services import file_tree
 from ragserve.services.documents import SNIFF_BYTES, DocumentFile, insert_with_free_name
+from ragserve.services.file_tree import KNOWLEDGEBASE
 from ragserve.services.files import is_root, not_found, owned_file, subtree
 from ragserve.services.filetypes import FileType, content_type_for, detect
 from ragserve.services.parser_config import chunk_method_for_upload
@@ -103,6 +105,11 @@ def _files_to_convert(session: Session, caller: Caller, file_ids: list[str]) -> 
                     found.setdefault(inner.id, inner)
         elif _convertible(file):
             found.setdefault(file.id, file)
+        elif file.source_type == KNOWLEDGEBASE:
+            raise InvalidRequest(
+                f"{file.name}: a dataset's document already; convert the file it was made from.",
+                RetCode.ARGUMENT_ERROR,
+            )
         else:
             raise InvalidRequest(
                 f"{file.name}: This type of file has not been supported yet!",
@@ -112,7 +119,11 @@ def _files_to_convert(session: Session, caller: Caller, file_ids: list[str]) -> 
 
 
 def _convertible(file: File) -> bool:
-    return bool(file.location) and file.type not in (FileType.FOLDER, FileType.OTHER)
+    return (
+        bool(file.location)
+        and file.type not in (FileType.FOLDER, FileType.OTHER)
+        and file.source_type != KNOWLEDGEBASE
+    )
 
 
 def _head(runtime: Runtime, file: File) -> bytes:
@@ -156,6 +167,7 @@ def _delete_documents(session: Session, documents: list[Document]) -> None:
     ids = [document.id for document in documents]
     if not ids:
         return
+    file_tree.forget_documents(session, ids)
     session.execute(delete(FileLink).where(FileLink.document_id.in_(ids)))
     session.execute(delete(Document).where(Document.id.in_(ids)))
     for document_id in ids:
@@ -187,7 +199,8 @@ def remove(runtime: Runtime, caller: Caller, file_ids: list[str]) -> None:
             if is_root(file):
                 raise InvalidRequest("The root folder can't be removed.", RetCode.BAD_REQUEST)
             for inner in subtree(session, file):
-                doomed.setdefault(inner.id, inner)
+                if inner.source_type != KNOWLEDGEBASE:  # they go with their documents
+                    doomed.setdefault(inner.id, inner)
         documents = _linked_documents(session, list(doomed))
         _delete_documents(session, documents)
         locations = [file.location for file in doomed.values() if file.location]

@@ -25,7 +25,6 @@ from ragserve.errors import InvalidRequest, RetCode
 from ragserve.ingest import store_sync
 from ragserve.runtime import Runtime
 from ragserve.schemas.files import (
-    MAX_NAME_BYTES,
     FilePage,
     FileRow,
     KbInfo,
@@ -33,14 +32,13 @@ from ragserve.schemas.files import (
     ListFiles,
     file_name,
 )
+from ragserve.services import file_tree
 from ragserve.services.documents import SNIFF_BYTES, DocumentFile
 from ragserve.services.filetypes import FileType, content_type_for, detect
-from ragserve.services.naming import free_name, shortest_stem, split_extension
+from ragserve.services.naming import split_extension
 from ragserve.services.tenancy import Caller
 from ragserve.timeutil import new_id, rfc1123
 
-ROOT_NAME = "/"
-NAME_ATTEMPTS = 20
 FILES_SEGMENT = "files"
 
 
@@ -88,25 +86,7 @@ def _fields(file: File) -> dict[str, object]:
 
 def root_folder(session: Session, caller: Caller) -> File:
     """The caller's root folder, made now if it is not there yet."""
-    root = session.get(File, caller.tenant_id)
-    if root is not None:
-        return root
-    root = File(
-        id=caller.tenant_id,
-        parent_id=caller.tenant_id,
-        tenant_id=caller.tenant_id,
-        created_by=caller.user_id,
-        name=ROOT_NAME,
-        type=FileType.FOLDER,
-    )
-    try:
-        with session.begin_nested():
-            session.add(root)
-    except IntegrityError:  # made meanwhile by a concurrent request
-        found = session.get(File, caller.tenant_id)
-        assert found is not None
-        return found
-    return root
+    return file_tree.root_folder(session, caller.tenant_id, caller.user_id)
 
 
 def owned_file(session: Session, caller: Caller, file_id: str | None) -> File | None:
@@ -144,62 +124,6 @@ def subtree(session: Session, top: File) -> list[File]:
     return found
 
 
-def _child(session: Session, parent_id: str, name: str) -> File | None:
-    return session.scalars(
-        select(File).where(File.parent_id == parent_id, File.name == name, File.id != parent_id)
-    ).first()
-
-
-def _free_name(session: Session, parent_id: str, name: str) -> str:
-    prefix = shortest_stem(name, keep_extension=True, max_bytes=MAX_NAME_BYTES)
-    taken = set(
-        session.scalars(
-            select(File.name).where(
-                File.parent_id == parent_id, File.name.startswith(prefix, autoescape=True)
-            )
-        )
-    )
-    return free_name(name, taken.__contains__, keep_extension=True, max_bytes=MAX_NAME_BYTES)
-
-
-def insert_with_free_name(session: Session, file: File) -> None:
-    """Add the file under its name, or the first free ``name(n).ext`` of its folder."""
-    wanted = file.name
-    for _ in range(NAME_ATTEMPTS):
-        file.name = _free_name(session, file.parent_id, wanted)
-        try:
-            with session.begin_nested():
-                session.add(file)
-        except IntegrityError:
-            continue  # a concurrent request took the name; try the next one
-        return
-    raise InvalidRequest(f"Could not find a free name for {wanted}", RetCode.CONFLICT)
-
-
-def sub_folder(session: Session, caller: Caller, parent: File, name: str) -> File:
-    """The folder ``name`` in ``parent``, made if it is not there."""
-    existing = _child(session, parent.id, name)
-    if existing is not None:
-        if existing.type != FileType.FOLDER:
-            raise InvalidRequest(
-                f"{name} is a file, not a folder, in {parent.name}.", RetCode.CONFLICT
-            )
-        return existing
-    made = File(
-        parent_id=parent.id,
-        tenant_id=caller.tenant_id,
-        created_by=caller.user_id,
-        name=name,
-        type=FileType.FOLDER,
-    )
-    try:
-        with session.begin_nested():
-            session.add(made)
-    except IntegrityError:  # made meanwhile
-        return sub_folder(session, caller, parent, name)
-    return made
-
-
 # --------------------------------------------------------------------------------------------
 # create, upload
 
@@ -212,7 +136,7 @@ def create(session: Session, caller: Caller, name: str, parent_id: str | None, k
     if parent is None or parent.type != FileType.FOLDER:
         raise InvalidRequest("Parent Folder Doesn't Exist!", RetCode.BAD_REQUEST)
     conflict = InvalidRequest("Duplicated folder name in the same folder.", RetCode.CONFLICT)
-    if _child(session, parent.id, name) is not None:
+    if file_tree.child(session, parent.id, name) is not None:
         raise conflict
     made = File(
         parent_id=parent.id,
@@ -294,9 +218,9 @@ def upload(
             for item in items:
                 parent = top
                 for part in item.folders:
-                    parent = sub_folder(session, caller, parent, part)
+                    parent = file_tree.sub_folder(session, parent, part, caller.user_id)
                 item.file.parent_id = parent.id
-                insert_with_free_name(session, item.file)
+                file_tree.insert_with_free_name(session, item.file)
             rows = [row(item.file) for item in items]
     except BaseException:
         for key in stored:
@@ -411,7 +335,7 @@ def _rename(session: Session, caller: Caller, file_id: str, name: str) -> list[s
     ):
         raise InvalidRequest("The extension of file can't be changed", RetCode.BAD_REQUEST)
     conflict = InvalidRequest("Duplicated file name in the same folder.", RetCode.CONFLICT)
-    taken = _child(session, file.parent_id, name)
+    taken = file_tree.child(session, file.parent_id, name)
     if taken is not None and taken.id != file.id:
         raise conflict
     file.name = name
@@ -448,13 +372,17 @@ def move(session: Session, caller: Caller, source_ids: list[str], destination_id
         source = owned_file(session, caller, source_id)
         if source is None:
             raise not_found("File or Folder not found!")
+        if source.source_type == file_tree.KNOWLEDGEBASE:
+            raise InvalidRequest(
+                "Dataset documents stay in their .knowledgebase folder.", RetCode.BAD_REQUEST
+            )
         if is_root(source) or source.id in above:
             raise InvalidRequest(
                 "A folder can't be moved into itself or its sub-folders.", RetCode.BAD_REQUEST
             )
         if source.parent_id == destination.id:
             continue
-        if _child(session, destination.id, source.name) is not None:
+        if file_tree.child(session, destination.id, source.name) is not None:
             raise conflict
         source.parent_id = destination.id
         try:
