@@ -45,6 +45,13 @@ class FileMethods:
         data: dict[str, Any] = self._http.call("GET", "/file/root_folder")["root_folder"]
         return data
 
+    def list_parent_folders(self, file_id: str) -> list[dict[str, Any]]:
+        """The file itself, its folder, and so on up to the root folder."""
+        query = {"file_id": file_id}
+        data = self._http.call("GET", "/file/all_parent_folder", params=query)
+        folders: list[dict[str, Any]] = data["parent_folders"]
+        return folders
+
     def list_files(
         self,
         parent_id: str | None = None,
@@ -107,6 +114,12 @@ class AsyncFileMethods:
     async def get_root_folder(self) -> dict[str, Any]:
         data: dict[str, Any] = (await self._http.call("GET", "/file/root_folder"))["root_folder"]
         return data
+
+    async def list_parent_folders(self, file_id: str) -> list[dict[str, Any]]:
+        query = {"file_id": file_id}
+        data = await self._http.call("GET", "/file/all_parent_folder", params=query)
+        folders: list[dict[str, Any]] = data["parent_folders"]
+        return folders
 
     async def list_files(
         self,
