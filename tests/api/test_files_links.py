@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import io
+import json
 from typing import Any
 
+from docx import Document as DocxDocument
+
+from api.test_agents import ECHO_DSL, make_agent
 from api.test_files import call, error, listing, mkdir, root, upload
 from api.test_parsing import new_dataset, parse
 from api.test_parsing import upload as dataset_upload
@@ -280,4 +286,32 @@ def test_deleting_documents_and_datasets_removes_their_files(alice: Account) -> 
     ]
     assert call(alice, "GET", "list", params={"parent_id": first}) == error(
         404, "Folder not found!"
+    )
+
+
+def test_a_message_output_format_is_an_attachment_to_download(alice: Account, bob: Account) -> None:
+    dsl = copy.deepcopy(ECHO_DSL)
+    dsl["components"]["message"]["obj"]["params"]["output_format"] = "docx"
+    agent = make_agent(alice, "report", dsl)
+    response = alice.client.post(
+        f"/api/v1/agents/{agent}/completions",
+        json={"question": "# Owls\n\nThey hunt at night.", "stream": True},
+        headers=alice.api_headers,
+    )
+    events = [
+        json.loads(b[len("data:") :]) for b in response.text.split("\n\n") if b.startswith("data:{")
+    ]
+    [end] = [e["data"] for e in events if e["event"] == "message_end"]
+    attachment = end["attachment"]
+    assert attachment["format"] == "docx"
+    assert attachment["file_name"] == f"{attachment['doc_id'][:8]}.docx"
+    download = alice.client.get(
+        f"/api/v1/file/download/{attachment['doc_id']}",
+        params={"ext": "docx"},
+        headers=alice.api_headers,
+    )
+    paragraphs = [p.text for p in DocxDocument(io.BytesIO(download.content)).paragraphs]
+    assert paragraphs == ["Owls", "They hunt at night."]
+    assert call(bob, "GET", f"download/{attachment['doc_id']}") == error(
+        404, "Attachment not found!"
     )

@@ -49,3 +49,8 @@ class Environment(Protocol):
     def retrieve(self, query: RetrievalQuery) -> RetrievedChunks:
         """Search datasets the tenant may see; raises a ``RagserveError`` for others."""
         ...
+
+    def store_attachment(self, data: bytes) -> str:
+        """Keep a file the run made for the user (a Message's ``output_format``); its id,
+        which ``GET /api/v1/file/download/{id}`` serves to the tenant."""
+        ...
