@@ -262,6 +262,12 @@ def test_uploaded_documents_appear_in_the_knowledgebase_folder(
     ).json()
     assert renamed["code"] == 0, renamed
     assert [f["name"] for f in listing(alice, parent_id=dataset_id)["files"]] == ["herons.md"]
+    renamed = alice.client.put(
+        f"/api/v1/datasets/{dataset_id}", json={"name": "waders"}, headers=alice.api_headers
+    ).json()
+    assert renamed["code"] == 0, renamed
+    [folder] = listing(alice, parent_id=top["id"])["files"]
+    assert (folder["id"], folder["name"]) == (dataset_id, "waders")
 
 
 def test_deleting_documents_and_datasets_removes_their_files(alice: Account) -> None:

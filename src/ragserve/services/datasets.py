@@ -242,6 +242,7 @@ def _rename(session: Session, dataset: Dataset, name: str) -> None:
             session.flush()
     except IntegrityError:
         raise error from None
+    file_tree.rename_dataset_folder(session, dataset.id, name)
 
 
 def delete_datasets(runtime: Runtime, caller: Caller, ids: list[str] | None) -> int:

@@ -177,6 +177,15 @@ def forget_datasets(session: Session, dataset_ids: Sequence[str]) -> None:
         )
 
 
+def rename_dataset_folder(session: Session, dataset_id: str, name: str) -> None:
+    """A dataset was renamed: so is its ``.knowledgebase`` folder (numbered if the name is
+    taken there)."""
+    folder = session.get(File, dataset_id)
+    wanted = truncate_utf8(name, MAX_NAME_BYTES) or dataset_id
+    if folder is not None and folder.name != wanted:
+        folder.name = _free_name(session, folder.parent_id, wanted)
+
+
 def rename_documents(session: Session, document_id: str, name: str) -> None:
     """A dataset document was renamed: so is its ``.knowledgebase`` file."""
     for file in session.scalars(
