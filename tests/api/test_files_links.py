@@ -8,6 +8,7 @@ import json
 from typing import Any
 
 from docx import Document as DocxDocument
+from sqlalchemy import delete
 
 from api.test_agents import ECHO_DSL, make_agent
 from api.test_files import call, error, listing, mkdir, root, upload
@@ -15,6 +16,7 @@ from api.test_parsing import new_dataset, parse
 from api.test_parsing import upload as dataset_upload
 from conftest import Account
 from ragserve.blobs.attachments import store_attachment
+from ragserve.db.models import File
 from ragserve.runtime import Runtime
 
 TEXT = b"# Cranes\n\nCranes are large birds with long legs and necks. They migrate every year.\n"
@@ -321,3 +323,22 @@ def test_a_message_output_format_is_an_attachment_to_download(alice: Account, bo
     assert call(bob, "GET", f"download/{attachment['doc_id']}") == error(
         404, "Attachment not found!"
     )
+
+
+def test_documents_from_before_the_file_manager_appear_with_the_root(
+    alice: Account, runtime: Runtime
+) -> None:
+    dataset_id = new_dataset(alice, name="old")
+    document_id = dataset_upload(alice, dataset_id, "old.md", TEXT)
+    (file,) = upload(alice, ("f.md", TEXT))
+    convert(alice, [file["id"]], [dataset_id])
+    with runtime.transaction() as session:  # as before migration 0014: no file manager rows
+        session.execute(delete(File).where(File.tenant_id == alice.id))
+    root(alice)
+    (folder,) = listing(alice, parent_id=kb_folder(alice)["id"])["files"]
+    assert folder["id"] == dataset_id
+    (shown,) = listing(alice, parent_id=dataset_id)["files"]  # not the converted document
+    assert shown["kbs_info"][0]["document_id"] == document_id
+    dataset_upload(alice, dataset_id, "new.md", TEXT)
+    names = [f["name"] for f in listing(alice, parent_id=dataset_id, orderby="name")["files"]]
+    assert names == ["new.md", "old.md"]

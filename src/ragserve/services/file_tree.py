@@ -48,6 +48,7 @@ def root_folder(session: Session, tenant_id: str, user_id: str) -> File:
         found = session.get(File, tenant_id)
         assert found is not None
         return found
+    _show_earlier_documents(session, tenant_id)
     return root
 
 
@@ -132,14 +133,44 @@ def dataset_folder(session: Session, dataset: Dataset, user_id: str) -> File:
     return sub_folder(session, top, name, user_id, folder_id=dataset.id, source_type=KNOWLEDGEBASE)
 
 
+def _show_earlier_documents(session: Session, tenant_id: str) -> None:
+    """A new root folder: show the documents the tenant's datasets already hold (uploaded
+    before the file manager existed, or before the tenant's root was made), as RAGFlow fills
+    ``.knowledgebase`` the first time. Documents made from files are not shown there."""
+    for dataset in session.scalars(
+        select(Dataset).where(Dataset.tenant_id == tenant_id).order_by(Dataset.create_time)
+    ):
+        documents = list(
+            session.scalars(
+                select(Document)
+                .where(Document.dataset_id == dataset.id, Document.location.is_(None))
+                .order_by(Document.create_time, Document.id)
+            )
+        )
+        add_documents(session, dataset, documents, dataset.created_by)
+
+
 def add_documents(
     session: Session, dataset: Dataset, documents: Sequence[Document], user_id: str
 ) -> None:
-    """Show newly uploaded documents of the dataset in its ``.knowledgebase`` folder."""
+    """Show newly uploaded documents of the dataset in its ``.knowledgebase`` folder (those
+    already shown are skipped)."""
     if not documents:
         return
     folder = dataset_folder(session, dataset, user_id)
+    shown = set(
+        session.scalars(
+            select(FileLink.document_id)
+            .join(File, File.id == FileLink.file_id)
+            .where(
+                FileLink.document_id.in_([document.id for document in documents]),
+                File.source_type == KNOWLEDGEBASE,
+            )
+        )
+    )
     for document in documents:
+        if document.id in shown:
+            continue
         file = File(
             parent_id=folder.id,
             tenant_id=dataset.tenant_id,
