@@ -26,6 +26,7 @@ from ragserve.api import (
     documents,
     early,
     files,
+    files_web,
     llm,
     metadata,
     password_reset,
@@ -79,6 +80,8 @@ ROUTERS = (
     search_apps.router,
     speech.router,
     files.router,
+    files_web.router,
+    files_web.links_router,
 )
 
 

@@ -58,7 +58,7 @@ Files = Annotated[
         "255 bytes.",
     ),
 ]
-_DOWNLOAD: dict[int | str, dict[str, Any]] = {
+DOWNLOAD: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The stored bytes, with `Content-Disposition: attachment`; or an error "
         "envelope.",
@@ -153,7 +153,7 @@ def rename(
     "/get/{file_id}",
     summary="Download a file",
     response_class=StreamingResponse,
-    responses=_DOWNLOAD,
+    responses=DOWNLOAD,
 )
 def get(
     runtime: RuntimeDep,
@@ -168,7 +168,7 @@ def get(
     "/download/{attachment_id}",
     summary="Download an agent attachment",
     response_class=StreamingResponse,
-    responses=_DOWNLOAD,
+    responses=DOWNLOAD,
 )
 def download_attachment(
     runtime: RuntimeDep,

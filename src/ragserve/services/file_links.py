@@ -212,6 +212,23 @@ def remove(runtime: Runtime, caller: Caller, file_ids: list[str]) -> None:
             runtime.blobs.delete(location)
 
 
+def unlink(runtime: Runtime, caller: Caller, file_ids: list[str]) -> None:
+    """Delete the documents made from the files (the files stay): RAGFlow's
+    ``/v1/file2document/rm``. A file without documents refuses the request."""
+    if not file_ids:
+        raise InvalidRequest('Lack of "Files ID"', RetCode.ARGUMENT_ERROR, data=False)
+    with runtime.transaction() as session:
+        documents: list[Document] = []
+        for file_id in dict.fromkeys(file_ids):
+            file = owned_file(session, caller, file_id)
+            linked = _linked_documents(session, [file.id]) if file is not None else []
+            if not linked:
+                raise InvalidRequest("Inform not found!", RetCode.DATA_ERROR)
+            documents += linked
+        _delete_documents(session, documents)
+    _purge_after_commit(runtime, documents)
+
+
 # --------------------------------------------------------------------------------------------
 # agent attachments
 
