@@ -111,7 +111,13 @@ def sub_folder(
     )
     if folder_id:
         made.id = folder_id
-        insert_with_free_name(session, made)
+        try:
+            insert_with_free_name(session, made)
+        except InvalidRequest:  # a concurrent request made it (its id is taken)
+            found = session.get(File, folder_id)
+            if found is None:
+                raise
+            return found
         return made
     try:
         with session.begin_nested():
