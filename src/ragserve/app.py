@@ -28,6 +28,8 @@ from ragserve.api import (
     dify,
     documents,
     early,
+    files,
+    files_web,
     kb_tasks,
     llm,
     mcp_servers,
@@ -91,6 +93,9 @@ ROUTERS = (
     speech.router,
     webhooks.router,
     agent_templates.router,
+    files.router,
+    files_web.router,
+    files_web.links_router,
 )
 
 

@@ -61,4 +61,8 @@ class Environment(Protocol):
         """Call the tool ``tool_name`` of the tenant's registered MCP server ``mcp_id``; its
         result as text (a tool that fails answers ``MCP server error: …``). Raises a
         ``RagserveError`` when the server is not the tenant's or cannot be reached."""
+
+    def store_attachment(self, data: bytes) -> str:
+        """Keep a file the run made for the user (a Message's ``output_format``); its id,
+        which ``GET /api/v1/file/download/{id}`` serves to the tenant."""
         ...

@@ -350,12 +350,24 @@ class Run:
             end["status"] = status
         if CITATION in text and self.state.reference.get("chunks"):
             end["reference"] = json_safe(self.state.reference)
+        attach = getattr(component, "attachment", None)  # Message's output_format
+        try:
+            attachment = attach(self.context, text) if callable(attach) else None
+        except Exception:
+            logger.exception("agent component %s failed to make its attachment", component.id)
+            return self._handled(
+                component, f"Message {component.id} failed: internal error.", started
+            )
+        if attachment:
+            end["attachment"] = attachment
         yield RunEvent("message_end", end)
-        outputs = {
+        outputs: dict[str, Any] = {
             "content": text,
             "_created_time": started,
             "_elapsed_time": time.time() - started,
         }
+        if attachment:
+            outputs["attachment"] = attachment
         return _Outcome(outputs, self._next(component, outputs))
 
     def _finished(

@@ -164,6 +164,9 @@ class Document(Record):
     process_duration: Mapped[float] = mapped_column(Float, default=0.0)
     run: Mapped[str] = mapped_column(String(1), default=RunState.UNSTART.value)
     status: Mapped[str] = mapped_column(String(1), default=Validity.VALID.value)
+    # The blob key of a file-manager file this document was converted from (its bytes are
+    # shared, not copied); NULL: the document's own blob under ``<tenant>/<dataset>/<id>``.
+    location: Mapped[str | None] = mapped_column(String(512), default=None)
 
     @validates("name")
     def _fold_name(self, _key: str, name: str) -> str:
@@ -171,8 +174,53 @@ class Document(Record):
         return name
 
     @property
+    def owns_blob(self) -> bool:
+        """Whether deleting the document deletes its bytes (a file's are the file's)."""
+        return self.location is None
+
+    @property
     def blob_key(self) -> str:
-        return f"{self.tenant_id}/{self.dataset_id}/{self.id}"
+        return self.location or f"{self.tenant_id}/{self.dataset_id}/{self.id}"
+
+
+class File(Record):
+    """A file or folder of a tenant's file manager (RAGFlow's ``file``). The root folder's id
+    is the tenant's id and it is its own parent; names are unique within a folder."""
+
+    __tablename__ = "file"
+    __table_args__ = (UniqueConstraint("parent_id", "name"),)
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenant.id", ondelete="CASCADE"), index=True
+    )
+    parent_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    name: Mapped[str] = mapped_column(_case_sensitive_name(255))
+    # The name case-folded in Python, for keyword search (as ``Document.name_folded``).
+    name_folded: Mapped[str] = mapped_column(String(255), default="")
+    # The blob key of a stored file; "" for folders and virtual files.
+    location: Mapped[str] = mapped_column(String(512), default="")
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    type: Mapped[str] = mapped_column(String(16))
+    source_type: Mapped[str] = mapped_column(String(32), default="")
+    created_by: Mapped[str] = mapped_column(String(ID_LENGTH))
+
+    @validates("name")
+    def _fold_name(self, _key: str, name: str) -> str:
+        self.name_folded = name.casefold()
+        return name
+
+
+class FileLink(Record):
+    """A file converted into a dataset's document (RAGFlow's ``file2document``)."""
+
+    __tablename__ = "file2document"
+
+    file_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("file.id", ondelete="CASCADE"), index=True
+    )
+    document_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("document.id", ondelete="CASCADE"), index=True
+    )
 
 
 class StoreSyncAction(enum.StrEnum):

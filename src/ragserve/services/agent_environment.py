@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ragserve.agent.environment import RetrievalQuery, RetrievedChunks
+from ragserve.blobs.attachments import store_attachment
 from ragserve.errors import DataError
 from ragserve.models.chat import ChatModel
 from ragserve.runtime import Runtime
@@ -38,6 +39,9 @@ class TenantEnvironment:
         if not llm_id:
             raise DataError("No chat model is configured for this tenant.")
         return self.runtime.chat_model(llm_id, self.tenant_id)
+
+    def store_attachment(self, data: bytes) -> str:
+        return store_attachment(self.runtime.blobs, self.tenant_id, data)
 
     def retrieve(self, query: RetrievalQuery) -> RetrievedChunks:
         runtime = self.runtime

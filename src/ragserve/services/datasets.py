@@ -20,6 +20,7 @@ from ragserve.errors import ArgumentError, AuthenticationError, DataError, Permi
 from ragserve.ingest import dataset_tasks, store_sync
 from ragserve.runtime import Runtime
 from ragserve.schemas.datasets import CreateDataset, DatasetPublic, ListDatasets, UpdateDataset
+from ragserve.services import file_tree
 from ragserve.services.auto_keywords import require_chat_model
 from ragserve.services.models import check_embedding_model
 from ragserve.services.naming import free_name, shortest_stem
@@ -273,6 +274,7 @@ def _rename(session: Session, dataset: Dataset, name: str) -> None:
             session.flush()
     except IntegrityError:
         raise error from None
+    file_tree.rename_dataset_folder(session, dataset.id, name)
 
 
 def delete_datasets(runtime: Runtime, caller: Caller, ids: list[str] | None) -> int:
@@ -293,6 +295,8 @@ def delete_datasets(runtime: Runtime, caller: Caller, ids: list[str] | None) -> 
         )
         for document_id in document_ids:  # what repairs the chunk store if the deletes below fail
             store_sync.record(session, document_id, StoreSyncAction.PURGE)
+        file_tree.forget_documents(session, document_ids)
+        file_tree.forget_datasets(session, found)
         session.execute(delete(Document).where(Document.dataset_id.in_(found)))
         session.execute(delete(Dataset).where(Dataset.id.in_(found)))
     # Chunks and files go after the rows are gone: a failure leaves orphans, never lost rows.

@@ -20,7 +20,7 @@ from jinja2 import TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import Field, field_validator
 
-from ragserve.agent import variables
+from ragserve.agent import attachments, variables
 from ragserve.agent.components.base import Component, ComponentParams
 from ragserve.agent.context import RunContext
 from ragserve.agent.streaming import Piece, StreamedText
@@ -105,3 +105,15 @@ class Message(Component):
                     yield Piece(text)
         if position < len(template):
             yield Piece(template[position:])
+
+    def attachment(self, context: RunContext, text: str) -> dict[str, str] | None:
+        """The said text as a file of ``output_format`` (stored; RAGFlow's ``attachment``
+        output: ``{doc_id, format, file_name}``), or None without a known format."""
+        params = self.params
+        assert isinstance(params, MessageParams)
+        output_format = (params.output_format or "").strip().lower()
+        if output_format not in attachments.FORMATS or not text:
+            return None
+        doc_id = context.environment.store_attachment(attachments.render(text, output_format))
+        extension = attachments.extension(output_format)
+        return {"doc_id": doc_id, "format": extension, "file_name": f"{doc_id[:8]}.{extension}"}
