@@ -397,7 +397,9 @@ def test_private_addresses_are_refused_by_default(tmp_path: Path, mcp: FakeMcp) 
         refused = "which may not be reached (set allow_private_urls to allow it)."
         result = register(account, mcp)
         assert result["code"] == 102
-        assert result["message"] == f"The URL's host 127.0.0.1 {refused}"
+        assert (
+            result["message"] == f"The host 127.0.0.1 is a private address (127.0.0.1), {refused}"
+        )
         for url in ("http://localhost:9/mcp", "http://169.254.169.254/latest",
                     "http://[::1]:9/mcp", "http://10.1.2.3/mcp"):  # fmt: skip
             probed = call(account, "test_mcp", {"url": url, "server_type": "sse"})
