@@ -25,6 +25,14 @@ class RetrievalQuery:
     top_k: int = 1024
     rerank_id: str = ""
     document_ids: tuple[str, ...] = ()
+    use_kg: bool = False
+    """Add the datasets' knowledge graph's passage (docs/knowledge.md)."""
+    cross_languages: tuple[str, ...] = ()
+    """Also search the question translated into these languages (the tenant's chat model)."""
+    toc_enhance: bool = False
+    """Add the passages a document's table of contents points the question to."""
+    metadata_condition: dict[str, Any] | None = None
+    """``metadata_condition`` of ``/api/v1/retrieval`` (the documents' ``meta_fields``)."""
 
 
 @dataclass(frozen=True)

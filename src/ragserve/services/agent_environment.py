@@ -12,8 +12,11 @@ from ragserve.blobs.attachments import store_attachment
 from ragserve.errors import DataError
 from ragserve.models.chat import ChatModel
 from ragserve.runtime import Runtime
-from ragserve.services import mcp_servers, retrieval
+from ragserve.schemas.metadata_condition import parse_metadata_condition
+from ragserve.services import chat_search, mcp_servers, retrieval
+from ragserve.services.chat_search import ChatSearch
 from ragserve.services.completions import reference_chunk
+from ragserve.services.datasets import dataset_ids_by_name
 from ragserve.services.models import tenant_chat_model
 from ragserve.services.tenancy import Caller, CredentialKind
 from ragserve.settings import Settings
@@ -49,10 +52,12 @@ class TenantEnvironment:
             scope = retrieval.resolve_scope(
                 session,
                 self.caller,
-                query.dataset_ids,
+                dataset_ids_by_name(session, self.caller, query.dataset_ids),
                 query.document_ids,
+                parse_metadata_condition(query.metadata_condition),
                 scopes=runtime.caches.metadata_scopes,
             )
+            model_id = tenant_chat_model(session, runtime.settings, self.tenant_id)
         options = retrieval.SearchOptions(
             page_size=query.top_n,
             similarity_threshold=query.similarity_threshold,
@@ -64,7 +69,13 @@ class TenantEnvironment:
             if query.rerank_id
             else None
         )
-        result = retrieval.search(runtime, scope, query.question, options, rerank)
+        asked = ChatSearch(
+            cross_languages=query.cross_languages,
+            toc_enhance=query.toc_enhance,
+            use_kg=query.use_kg,
+        )
+        chat = runtime.chat_model(model_id, self.tenant_id) if model_id else None
+        result = chat_search.search(runtime, scope, query.question, options, chat, asked, rerank)
         return RetrievedChunks(
             chunks=[dict(reference_chunk(hit)) for hit in result.hits],
             doc_aggs=[
