@@ -53,6 +53,7 @@ class Environment:
     """The next searches that fail."""
     mcp_calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     settings: Settings = field(default_factory=Settings)
+    attachments: dict[str, bytes] = field(default_factory=dict)
 
     def chat_model(self, llm_id: str) -> ChatModel:
         return chat_model_for(
@@ -72,6 +73,11 @@ class Environment:
             {"doc_name": c["document_name"], "doc_id": c["document_id"], "count": 1} for c in found
         ]
         return RetrievedChunks(found[: query.top_n], aggs)
+
+    def store_attachment(self, data: bytes) -> str:
+        attachment_id = f"att-{len(self.attachments) + 1}"
+        self.attachments[attachment_id] = data
+        return attachment_id
 
     def call_mcp_tool(self, mcp_id: str, tool_name: str, arguments: dict[str, Any]) -> str:
         """Server ``srv`` answers ``<tool> got <arguments as JSON>``; any other is missing."""
