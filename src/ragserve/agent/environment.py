@@ -70,6 +70,11 @@ class Environment(Protocol):
         result as text (a tool that fails answers ``MCP server error: …``). Raises a
         ``RagserveError`` when the server is not the tenant's or cannot be reached."""
 
+    def read_attachment(self, attachment_id: str) -> bytes:
+        """A file uploaded to the agent (``/v1/canvas/upload``) or made by a run, of the
+        agent's tenant; raises a ``RagserveError`` when the tenant has none with that id."""
+        ...
+
     def store_attachment(self, data: bytes) -> str:
         """Keep a file the run made for the user (a Message's ``output_format``); its id,
         which ``GET /api/v1/file/download/{id}`` serves to the tenant."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ragserve.agent.environment import RetrievalQuery, RetrievedChunks
-from ragserve.blobs.attachments import store_attachment
+from ragserve.blobs.attachments import read_attachment, store_attachment
 from ragserve.errors import DataError
 from ragserve.models.chat import ChatModel
 from ragserve.runtime import Runtime
@@ -42,6 +42,12 @@ class TenantEnvironment:
         if not llm_id:
             raise DataError("No chat model is configured for this tenant.")
         return self.runtime.chat_model(llm_id, self.tenant_id)
+
+    def read_attachment(self, attachment_id: str) -> bytes:
+        data = read_attachment(self.runtime.blobs, self.tenant_id, attachment_id)
+        if data is None:
+            raise DataError(f"No uploaded file has the id {attachment_id}.")
+        return data
 
     def store_attachment(self, data: bytes) -> str:
         return store_attachment(self.runtime.blobs, self.tenant_id, data)

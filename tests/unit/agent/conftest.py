@@ -74,6 +74,11 @@ class Environment:
         ]
         return RetrievedChunks(found[: query.top_n], aggs)
 
+    def read_attachment(self, attachment_id: str) -> bytes:
+        if attachment_id not in self.attachments:
+            raise DataError(f"No uploaded file has the id {attachment_id}.")
+        return self.attachments[attachment_id]
+
     def store_attachment(self, data: bytes) -> str:
         attachment_id = f"att-{len(self.attachments) + 1}"
         self.attachments[attachment_id] = data

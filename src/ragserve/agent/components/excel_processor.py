@@ -68,15 +68,15 @@ class ExcelProcessorParams(ComponentParams):
         return value.strip().lower() if isinstance(value, str) else value
 
 
-def _file(value: Any, owner: str) -> tuple[bytes, str] | None:
-    """The bytes and the kind (xlsx, csv…) of a file value; None for no file."""
+def _file(context: RunContext, value: Any, owner: str) -> tuple[bytes, str] | None:
+    """The bytes and the kind (xlsx, csv…) of a file value: a file uploaded to the agent
+    (``{id, name}``), or a ``data:`` URL; None for no file."""
     if isinstance(value, list):
-        return _file(value[0], owner) if value else None
+        return _file(context, value[0], owner) if value else None
     if isinstance(value, dict) and (value.get("id") or value.get("file_id")):
-        raise ComponentError(
-            f"{owner}: files uploaded to the canvas are not stored by ragserve yet; give the "
-            "file as a data: URL."
-        )
+        data = context.environment.read_attachment(str(value.get("id") or value.get("file_id")))
+        suffix = str(value.get("name") or "").rsplit(".", 1)[-1].lower()
+        return data, suffix if suffix in SUFFIXES.values() else "xlsx"
     if not isinstance(value, str) or not value.startswith("data:"):
         return None
     match = DATA_URL.match(value)
@@ -204,7 +204,7 @@ class ExcelProcessor(Component):
     def _inputs(self, context: RunContext) -> Iterator[tuple[str, dict[str, Rows]]]:
         owner = f"ExcelProcessor {self.id}"
         for number, reference in enumerate(self.settings.input_files, start=1):
-            found = _file(context.value(reference_of(reference)), owner)
+            found = _file(context, context.value(reference_of(reference)), owner)
             if found is not None:
                 data, kind = found
                 yield (
