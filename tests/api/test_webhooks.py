@@ -5,6 +5,7 @@ both execution modes, the test trace, missing agents and another tenant's."""
 from __future__ import annotations
 
 import base64
+import json
 import time
 from typing import Any
 
@@ -185,6 +186,25 @@ def test_form_bodies(alice: Account) -> None:
         files={"upload": ("a.txt", b"hi", "text/plain")},
     )
     assert multipart.json()["message"] == "Cy x1.5 (, , urgent=false)"
+
+
+def test_a_multipart_file_is_kept_for_the_run(alice: Account) -> None:
+    dsl = webhook_dsl(**SYNC)
+    dsl["components"]["Message:Say"]["obj"]["params"]["content"] = ["{sys.files}"]
+    agent = make_agent(alice, "files", dsl)
+    answer = call(
+        alice.client,
+        agent,
+        json=None,
+        data={"name": "Cy", "count": "1"},
+        files={"upload": ("notes.txt", b"hello there", "text/plain")},
+    )
+    [described] = json.loads(answer.json()["message"])
+    assert (described["name"], described["size"], described["mime_type"]) == (
+        "notes.txt", 11, "text/plain",
+    )  # fmt: skip
+    kept = alice.client.get(f"/api/v1/file/download/{described['id']}", headers=alice.api_headers)
+    assert kept.content == b"hello there"
 
 
 # --- refusals ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from ragserve.errors import WebhookRefused
 from ragserve.schemas.webhooks import WebhookTracePage, WebhookTraceQuery
 from ragserve.services import webhook_traces, webhooks
 from ragserve.services.webhook_security import MAX_BODY_LIMIT, WebhookRequest
+from ragserve.services.webhooks import UploadedPart
 
 router = APIRouter(prefix="/api/v1", tags=["agent webhooks"])
 
@@ -49,7 +50,8 @@ async def _body(request: Request) -> bytes:
 
 
 async def _form(request: Request, body: bytes) -> dict[str, Any] | None:
-    """A form body's fields (a file part as its file name; files are not kept)."""
+    """A form body's fields; a file part as an ``UploadedPart`` (kept once the call passes
+    its checks, see ``services.webhooks``)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in FORM_TYPES:
         return None
@@ -66,7 +68,11 @@ async def _form(request: Request, body: bytes) -> dict[str, Any] | None:
         return {}
     fields: dict[str, Any] = {}
     for key, value in form.multi_items():
-        fields.setdefault(key, value.filename if isinstance(value, UploadFile) else value)
+        if isinstance(value, UploadFile):
+            part = UploadedPart(value.filename or key, value.content_type or "", await value.read())
+            fields.setdefault(key, part)
+        else:
+            fields.setdefault(key, value)
     await form.close()
     return fields
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from ragserve.agent import dsl as agent_dsl
 from ragserve.agent.runner import Run, RunCall
+from ragserve.blobs.attachments import store_attachment
 from ragserve.db.models import Agent
 from ragserve.errors import RagserveError, WebhookRefused
 from ragserve.runtime import Runtime
@@ -226,6 +227,40 @@ def immediate_answer(response: Mapping[str, Any]) -> WebhookAnswer:
         return WebhookAnswer(code, template, "text/plain")
 
 
+@dataclass(frozen=True)
+class UploadedPart:
+    """A file part of a multipart webhook body."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def keep_files(
+    runtime: Runtime, tenant_id: str, form: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The form with each file part kept as an attachment of the tenant and replaced by its
+    description ``{id, name, size, mime_type}`` (a list, the ``file`` schema type), and the
+    descriptions (the run's ``sys.files``)."""
+    if not form:
+        return form, []
+    files: list[dict[str, Any]] = []
+    kept: dict[str, Any] = {}
+    for key, value in form.items():
+        if isinstance(value, UploadedPart):
+            described = {
+                "id": store_attachment(runtime.blobs, tenant_id, value.data),
+                "name": value.filename,
+                "size": len(value.data),
+                "mime_type": value.content_type or "application/octet-stream",
+            }
+            files.append(described)
+            kept[key] = [described]
+        else:
+            kept[key] = value
+    return kept, files
+
+
 def call(
     runtime: Runtime,
     agent_id: str,
@@ -242,18 +277,20 @@ def call(
         if agent.canvas_category != AGENT_CANVAS:
             raise WebhookRefused("Dataflow can not be triggered by webhook.")
         config = webhook_config(agent.dsl)
+        tenant_id = agent.tenant_id
     methods = config.get("methods") or []
     method = request.method.upper()
     if methods and method not in methods:
         raise WebhookRefused(f"HTTP method '{method}' not allowed for this webhook.")
     security = config.get("security")
     check_security(runtime, agent_id, security if isinstance(security, dict) else {}, request)
+    form, files = keep_files(runtime, tenant_id, form)
     values = request_values(config, request, form)
     response = config.get("response")
     immediately = config.get("execution_mode", IMMEDIATELY) == IMMEDIATELY
     if immediately:
         answer = immediate_answer(response if isinstance(response, dict) else {})
-    turn = _start(runtime, agent_id, values)
+    turn = _start(runtime, agent_id, values, files)
     trace = webhook_traces.open_trace(runtime, agent_id) if test else None
     if immediately:
         worker = threading.Thread(
@@ -264,7 +301,9 @@ def call(
     return _run_and_answer(turn, trace)
 
 
-def _start(runtime: Runtime, agent_id: str, values: dict[str, Any]) -> AgentTurn:
+def _start(
+    runtime: Runtime, agent_id: str, values: dict[str, Any], files: list[dict[str, Any]]
+) -> AgentTurn:
     with runtime.transaction() as session:
         agent = session.get(Agent, agent_id)
         if agent is None:  # deleted meanwhile
@@ -277,7 +316,10 @@ def _start(runtime: Runtime, agent_id: str, values: dict[str, Any]) -> AgentTurn
         row.source = WEBHOOK_SOURCE
         session_id, tenant_id = row.id, agent.tenant_id
     run_call = RunCall(
-        user_id=tenant_id, time_limit=runtime.settings.agent_run_timeout, webhook=values
+        user_id=tenant_id,
+        time_limit=runtime.settings.agent_run_timeout,
+        webhook=values,
+        files=files,
     )
     run = Run(graph, TenantEnvironment(runtime, tenant_id), run_call)
     return AgentTurn(runtime, agent_id, session_id, run, "")
