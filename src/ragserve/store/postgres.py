@@ -42,6 +42,9 @@ from ragserve.store.base import (
     ScoredChunk,
 )
 
+EXACT_BELOW = 4096
+"""A document filter over fewer chunks than this is searched exactly (through the document
+index), not through the HNSW graph, which would walk past most of the dataset to find them."""
 EF_SEARCH_MIN = 40
 EF_SEARCH_MAX = 1000
 """pgvector's default and largest ``hnsw.ef_search``; a search asks for at least ``top_k``."""
@@ -482,7 +485,9 @@ def _filter(filters: ChunkFilter, params: dict[str, Any]) -> str:
 
 def _nearest(conn: Conn, query: numpy.ndarray, filters: ChunkFilter, top_k: int) -> list[Hit]:
     """The ``top_k`` chunks passing the filter nearest to the unit ``query``, by the HNSW index
-    of its dimension (iterative scans keep filtered searches from falling short)."""
+    of its dimension (iterative scans keep filtered searches from falling short), or exactly
+    among few documents' chunks; the scores are exact cosine similarities, also where the index
+    holds half-precision vectors."""
     found = conn.execute(
         "SELECT DISTINCT dim FROM chunk_dataset WHERE dataset_id = ANY(%s) AND vectors > 0",
         (list(filters.dataset_ids),),
@@ -494,19 +499,33 @@ def _nearest(conn: Conn, query: numpy.ndarray, filters: ChunkFilter, top_k: int)
         )
     if not dims:
         return []
-    ef_search = min(max(top_k, EF_SEARCH_MIN), EF_SEARCH_MAX)
-    conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),))
-    conn.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
     params: dict[str, Any] = {"query": Vector(query), "top_k": top_k}
     where = _filter(filters, params)
-    distance = f"{vector_expression(query.size)} <=> {query_expression(query.size)}"
+    if _few_chunks(conn, filters.document_ids):
+        distance = "vector <=> %(query)b"  # not the indexed expression: an exact scan
+    else:
+        ef_search = min(max(top_k, EF_SEARCH_MIN), EF_SEARCH_MAX)
+        conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef_search),))
+        conn.execute("SELECT set_config('hnsw.iterative_scan', 'relaxed_order', true)")
+        distance = f"{vector_expression(query.size)} <=> {query_expression(query.size)}"
     hits = conn.execute(
-        f"SELECT row_id, 1 - distance FROM (SELECT row_id, {distance} AS distance FROM chunk "  # noqa: S608
-        f"WHERE dim = {int(query.size)} AND {where} ORDER BY {distance} LIMIT %(top_k)s) AS near "
-        f"ORDER BY distance, row_id",
+        f"SELECT row_id, score FROM (SELECT row_id, 1 - (vector <=> %(query)b) AS score "  # noqa: S608
+        f"FROM chunk WHERE dim = {int(query.size)} AND {where} ORDER BY {distance} "
+        f"LIMIT %(top_k)s) AS near ORDER BY score DESC, row_id",
         params,
     ).fetchall()
     return [(int(row_id), float(score)) for row_id, score in hits]
+
+
+def _few_chunks(conn: Conn, document_ids: Sequence[str] | None) -> bool:
+    """Whether these documents (any, when None) hold fewer than ``EXACT_BELOW`` chunks."""
+    if document_ids is None:
+        return False
+    found = conn.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM chunk WHERE document_id = ANY(%s) LIMIT %s) AS few",
+        (list(document_ids), EXACT_BELOW),
+    ).fetchone()
+    return found is not None and int(found[0]) < EXACT_BELOW
 
 
 def _fetch(conn: Conn, hits: list[Hit], filters: ChunkFilter) -> list[ScoredChunk]:
