@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from ragserve.blobs import make_blob_store
+from ragserve.blobs import BlobStore, BlobStoreError, make_blob_store
 from ragserve.db import migrate
 from ragserve.db.engine import make_engine, make_read_session_factory, make_session_factory
 from ragserve.errors import ConfigurationError
@@ -40,10 +40,7 @@ def build_runtime(
     inline = settings.workers == 0 if run_tasks_inline is None else run_tasks_inline
     chunks: ChunkStore | None = None
     try:
-        try:
-            blobs = make_blob_store(settings)
-        except ValueError as error:
-            raise ConfigurationError("blob_backend", str(error)) from error
+        blobs = open_blob_store(settings)
         chunks = make_chunk_store(settings)
         queue = TaskQueue(make_huey(settings, immediate=inline))
     except BaseException:
@@ -98,6 +95,21 @@ def open_database(settings: Settings) -> Engine:
             "database_url", f"the database cannot be used: {problem}"
         ) from error
     return engine
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    """The blob store; an S3 bucket must answer now."""
+    try:
+        blobs = make_blob_store(settings)
+    except ValueError as error:
+        raise ConfigurationError("s3_bucket", str(error)) from error
+    if settings.blob_backend == "s3":
+        try:
+            blobs.check()
+        except BlobStoreError as error:
+            setting = "s3_endpoint_url" if settings.s3_endpoint_url else "s3_bucket"
+            raise ConfigurationError(setting, str(error)) from error
+    return blobs
 
 
 def make_chunk_store(settings: Settings) -> ChunkStore:

@@ -136,3 +136,23 @@ def test_a_server_and_worker_on_redis_and_postgresql_parse_and_retrieve(
         status = client.get("/v1/system/status", headers=client.headers).json()
         assert status["data"]["doc_engine"]["type"] == "postgresql", status
         assert status["data"]["queue"]["type"] == "redis", status
+
+
+def test_an_unreachable_s3_endpoint_stops_start_up(tmp_path: Path) -> None:
+    done = start(
+        "serve",
+        tmp_path / "home",
+        {
+            "RAGSERVE_BLOB_BACKEND": "s3",
+            "RAGSERVE_S3_BUCKET": "files",
+            "RAGSERVE_S3_ENDPOINT_URL": "http://127.0.0.1:1",
+            "RAGSERVE_S3_ACCESS_KEY_ID": "key",
+            "RAGSERVE_S3_SECRET_ACCESS_KEY": "secret",
+        },
+    )
+
+    assert done.returncode == 1, done.stderr
+    assert error_lines(done) == [
+        "Error: s3_endpoint_url: bucket 'files' is not usable: Could not connect to the "
+        'endpoint URL: "http://127.0.0.1:1/files"'
+    ], done.stderr
