@@ -71,13 +71,14 @@ def build_runtime(
 
 
 def check_backends(settings: Settings) -> None:
-    """Open and close the metadata database, the chunk store and the queue the settings select
+    """Open and close the metadata database, blob store, chunk store and queue the settings select
     (a worker's parent process, before it forks the processes that use them); raise
     ConfigurationError naming the setting of one that cannot be used."""
     settings.home.mkdir(parents=True, exist_ok=True)
     open_database(settings).dispose()
+    open_blob_store(settings)
     make_chunk_store(settings).close()
-    make_huey(settings)
+    TaskQueue(make_huey(settings)).close()
 
 
 def open_database(settings: Settings) -> Engine:

@@ -138,9 +138,10 @@ def test_a_server_and_worker_on_redis_and_postgresql_parse_and_retrieve(
         assert status["data"]["queue"]["type"] == "redis", status
 
 
-def test_an_unreachable_s3_endpoint_stops_start_up(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_an_unreachable_s3_endpoint_stops_start_up(tmp_path: Path, command: str) -> None:
     done = start(
-        "serve",
+        command,
         tmp_path / "home",
         {
             "RAGSERVE_BLOB_BACKEND": "s3",
