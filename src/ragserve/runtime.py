@@ -167,10 +167,13 @@ class Runtime:
         return {
             "database": Component(self.engine.dialect.name, database_probe(self.engine)),
             "storage": Component(self.blobs.name, self.blobs.check),
-            "doc_engine": Component("sqlite", self.chunks.check),
+            "doc_engine": Component(
+                "postgresql" if self.settings.chunk_store_url else "sqlite", self.chunks.check
+            ),
             "queue": Component(queue_kind, self.queue.check),
         }
 
     def close(self) -> None:
         self.chunks.close()
+        self.queue.close()
         self.engine.dispose()

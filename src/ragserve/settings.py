@@ -243,6 +243,11 @@ class Settings(BaseSettings):
         default=None,
         description="Task queue: `redis://…` for Redis; default: a SQLite file in `home`.",
     )
+    chunk_store_url: str | None = Field(
+        default=None,
+        description="Chunk store: `postgresql://…` for PostgreSQL with pgvector (shared by "
+        "several servers and workers); default: SQLite and vector files in `home`.",
+    )
     task_timeout: int = Field(
         default=3600,
         ge=1,
@@ -343,6 +348,26 @@ class Settings(BaseSettings):
         ):
             if url.startswith(plain):
                 return with_driver + url[len(plain) :]
+        return url
+
+    @field_validator("queue_url")
+    @classmethod
+    def _redis_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("queue_url must be a redis://, rediss:// or unix:// URL")
+        return url
+
+    @field_validator("chunk_store_url")
+    @classmethod
+    def _postgresql_url(cls, url: str | None) -> str | None:
+        """A libpq URL (the driver name SQLAlchemy URLs carry is dropped)."""
+        if url is None:
+            return None
+        for prefix in ("postgresql+psycopg://", "postgres://"):
+            if url.startswith(prefix):
+                url = "postgresql://" + url[len(prefix) :]
+        if not url.startswith("postgresql://"):
+            raise ValueError("chunk_store_url must be a postgresql:// URL")
         return url
 
     @model_validator(mode="after")

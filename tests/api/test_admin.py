@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import sqlite3
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -595,12 +597,28 @@ def test_variable_validation(root: Root, body: dict[str, Any], code: int) -> Non
     assert root.get("/variables/nope")["code"] == 102
 
 
-def test_configs_hide_secrets(tmp_path: Path) -> None:
+@pytest.fixture
+def redis_user() -> Iterator[str]:
+    """A user with the password ``hunter2`` on the local Redis server (the one CI starts): a
+    configured queue must answer at start-up."""
+    import redis
+
+    name = f"ragserve-test-{uuid.uuid4().hex[:8]}"
+    admin = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    try:
+        admin.acl_setuser(name, enabled=True, passwords=["+hunter2"], commands=["+ping"])
+        yield name
+    finally:
+        admin.acl_deluser(name)
+        admin.close()
+
+
+def test_configs_hide_secrets(tmp_path: Path, redis_user: str) -> None:
     settings = Settings(
         home=tmp_path / "home",
         workers=0,
         llm_api_key="sk-very-secret",  # type: ignore[arg-type]
-        queue_url="redis://user:hunter2@127.0.0.1:1/0",
+        queue_url=f"redis://{redis_user}:hunter2@127.0.0.1:6379/0",
     )
     app = create_app(settings)
     make_superuser(app.state.runtime)
@@ -608,7 +626,7 @@ def test_configs_hide_secrets(tmp_path: Path) -> None:
         root = Root(client)
         configs = {entry["name"]: entry["value"] for entry in root.data("GET", "/configs")}
         assert configs["llm_api_key"] == "********"
-        assert configs["queue_url"] == "redis://user:********@127.0.0.1:1/0"
+        assert configs["queue_url"] == f"redis://{redis_user}:********@127.0.0.1:6379/0"
         assert configs["port"] == 9380 and configs["home"] == str(tmp_path / "home")
         assert "hunter2" not in str(root.get("/environments"))
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab  # type: ignore[import-untyped]
+from huey.exceptions import ConfigurationError as HueyConfigurationError  # type: ignore[import-untyped]
 
+from ragserve.errors import ConfigurationError
 from ragserve.settings import Settings
 
 RunTask = Callable[[str], None]
@@ -76,11 +78,18 @@ class TaskQueue:
         """Health probe: the queue's storage answers."""
         self.huey.pending_count()
 
+    def close(self) -> None:
+        """Close the connections to a Redis queue (a SQLite queue keeps none open)."""
+        pool = getattr(self.huey.storage, "pool", None)
+        if pool is not None:
+            pool.disconnect()
+
 
 def make_huey(settings: Settings, *, immediate: bool = False) -> Huey:
-    """``immediate`` runs tasks inside the caller (no workers: `workers = 0`)."""
+    """``immediate`` runs tasks inside the caller (no workers: `workers = 0`). A Redis queue
+    must answer now: a malformed or unreachable ``queue_url`` raises ConfigurationError."""
     if settings.queue_url:
-        return RedisHuey("ragserve", url=settings.queue_url, immediate=immediate, results=False)
+        return _redis_huey(settings.queue_url, immediate)
     settings.home.mkdir(parents=True, exist_ok=True)
     return SqliteHuey(
         "ragserve",
@@ -88,3 +97,22 @@ def make_huey(settings: Settings, *, immediate: bool = False) -> Huey:
         immediate=immediate,
         results=False,
     )
+
+
+def _redis_huey(url: str, immediate: bool) -> Huey:
+    """The Redis queue, once the server answered (even when ``immediate`` keeps tasks in
+    memory: a configured server that cannot be reached is a mistake either way)."""
+    try:
+        from redis import Redis
+        from redis.exceptions import RedisError
+    except ImportError as error:  # a dependency: only a broken install lacks it
+        raise ConfigurationError("queue_url", f"the redis module is missing: {error}") from error
+    try:
+        probe = Redis.from_url(url)
+        try:
+            probe.ping()
+        finally:
+            probe.close()
+        return RedisHuey("ragserve", url=url, immediate=immediate, results=False)
+    except (HueyConfigurationError, RedisError, ValueError) as error:
+        raise ConfigurationError("queue_url", f"the Redis queue cannot be used: {error}") from error

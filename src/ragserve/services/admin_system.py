@@ -201,6 +201,7 @@ def services(runtime: Runtime) -> list[ServiceDetail]:
     probes = runtime.probes()
     database_host, database_port = _host_port(settings.database_url)
     queue_host, queue_port = _host_port(settings.queue_url)
+    chunks_host, chunks_port = _host_port(settings.chunk_store_url)
     found = [
         _api_server(runtime, 0),
         _task_executor(runtime, 1),
@@ -233,8 +234,14 @@ def services(runtime: Runtime) -> list[ServiceDetail]:
             "chunk store",
             "chunk_store",
             probes["doc_engine"],
-            version=sqlite3.sqlite_version,
-            detail={"path": str(settings.home / "chunks.db")},
+            host=chunks_host,
+            port=chunks_port,
+            version="" if settings.chunk_store_url else sqlite3.sqlite_version,
+            detail=(
+                {"url": _redacted_url(settings.chunk_store_url)}
+                if settings.chunk_store_url
+                else {"path": str(settings.home / "chunks.db")}
+            ),
         ),
         _probed(
             5,
@@ -274,7 +281,13 @@ def configs(settings: Settings) -> list[ConfigEntry]:
         value: Any = getattr(settings, name)
         if isinstance(value, SecretStr):
             value = HIDDEN
-        elif name in ("database_url", "queue_url", "llm_api_base", "s3_endpoint_url"):
+        elif name in (
+            "database_url",
+            "queue_url",
+            "chunk_store_url",
+            "llm_api_base",
+            "s3_endpoint_url",
+        ):
             value = _redacted_url(value)
         elif value is not None and not isinstance(value, bool | int | float | str | list):
             value = str(value)
@@ -288,7 +301,7 @@ def environments(runtime: Runtime) -> list[EnvironmentEntry]:
     settings = runtime.settings
     entries = {
         "version": __version__,
-        "doc_engine": "sqlite",
+        "doc_engine": "postgresql" if settings.chunk_store_url else "sqlite",
         "db_type": runtime.engine.dialect.name,
         "storage_impl": settings.blob_backend,
         "queue_impl": "redis" if settings.queue_url else "sqlite",

@@ -1,0 +1,243 @@
+"""BM25 over ragserve's own tokens in PostgreSQL: postings and per-partition term statistics.
+
+The store never tokenizes: the tokens made by the ingest tokenizer (stems, CJK words) are
+indexed as given, split on whitespace and lowercased, exactly as the embedded backend's tantivy
+index (``_text``) takes them; so are query terms. PostgreSQL's own full text (``tsvector``,
+``ts_rank_cd``) is not used: it would stem and split again, and it ranks without IDF.
+
+A partition is a (tenant, dataset) pair, as in ``_text``: its statistics (rows, summed length,
+rows holding each term) are those of its chunks alone, so another tenant's writes neither move
+a tenant's scores nor tell whether a word occurs in its data. Every row of a partition counts,
+available or not. Writes keep them in the writing transaction; writers of a dataset take its
+advisory lock first (``PgChunkStore``), so the counters never race.
+
+A row's terms are its content tokens once, its title tokens twice and its keyword tokens five
+times (the field weights of ``_text``); ``tf`` is a term's weighted count and the row's length
+its weighted token count. A search over partitions P scores a row r of partition p as
+
+    sum over query terms t of  idf(t) * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(r) / avg_p))
+
+with ``idf(t) = ln(1 + (N - n + 0.5) / (n + 0.5))``, N the rows and n the rows holding t of all
+of P together, and ``avg_p`` the average length in p: plain BM25 (k1 1.2, b 0.75) over a single
+partition, and over several the same blend as ``_text``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+
+from ragserve.store._text import (
+    BM25_K1,
+    CONTENT_REPEAT,
+    KEYWORD_REPEAT,
+    MAX_TOKEN_BYTES,
+    TITLE_REPEAT,
+)
+from ragserve.store.base import ChunkFilter
+
+BM25_B = 0.75
+
+Conn = psycopg.Connection[Any]
+Hit = tuple[int, float]
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """A chunk row as the text index sees it."""
+
+    row_id: int
+    part_id: int
+    available: bool
+    terms: Counter[str]
+    length: int
+
+
+def row_terms(content: str, title: str, keywords: str) -> tuple[Counter[str], int]:
+    """The weighted term frequencies and length of a row with these token texts."""
+    counts: Counter[str] = Counter()
+    length = 0
+    for text, weight in (
+        (content, CONTENT_REPEAT),
+        (title, TITLE_REPEAT),
+        (keywords, KEYWORD_REPEAT),
+    ):
+        for token in text.split():
+            if len(token.encode()) >= MAX_TOKEN_BYTES or "\x00" in token:
+                continue
+            counts[token.lower()] += weight
+            length += weight
+    return counts, length
+
+
+def partition(conn: Conn, tenant_id: str, dataset_id: str) -> int:
+    """The id of the (tenant, dataset) partition, created when new."""
+    found = conn.execute(
+        "SELECT part_id FROM chunk_partition WHERE dataset_id = %s AND tenant_id = %s",
+        (dataset_id, tenant_id),
+    ).fetchone()
+    if found is not None:
+        return int(found[0])
+    made = conn.execute(
+        "INSERT INTO chunk_partition (tenant_id, dataset_id) VALUES (%s, %s) RETURNING part_id",
+        (tenant_id, dataset_id),
+    ).fetchone()
+    assert made is not None
+    return int(made[0])
+
+
+def add(conn: Conn, rows: Sequence[Indexed]) -> None:
+    """Index the rows (none indexed yet) and count them in their partitions' statistics."""
+    _count(conn, rows, +1)
+    postings = [
+        (row.part_id, term, row.row_id, tf, row.length, row.available)
+        for row in rows
+        for term, tf in row.terms.items()
+    ]
+    if postings:
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(
+                "COPY chunk_posting (part_id, term, row_id, tf, length, available) FROM STDIN"
+            ) as copy,
+        ):
+            for posting in postings:
+                copy.write_row(posting)
+
+
+def remove(conn: Conn, rows: Sequence[Indexed]) -> None:
+    """Unindex the rows (indexed with these terms) and uncount them."""
+    if not rows:
+        return
+    conn.execute(
+        "DELETE FROM chunk_posting WHERE row_id = ANY(%s)", ([row.row_id for row in rows],)
+    )
+    _count(conn, rows, -1)
+
+
+def set_available(conn: Conn, document_id: str, available: bool) -> None:
+    conn.execute(
+        "UPDATE chunk_posting SET available = %s WHERE row_id IN "
+        "(SELECT row_id FROM chunk WHERE document_id = %s) AND available != %s",
+        (available, document_id, available),
+    )
+
+
+def _count(conn: Conn, rows: Sequence[Indexed], sign: int) -> None:
+    """Add (``sign`` 1) or take away (-1) the rows in their partitions' statistics; counters
+    are updated in key order."""
+    parts: dict[int, list[int]] = {}
+    terms: Counter[tuple[int, str]] = Counter()
+    for row in rows:
+        totals = parts.setdefault(row.part_id, [0, 0])
+        totals[0] += 1
+        totals[1] += row.length
+        for term in row.terms:
+            terms[(row.part_id, term)] += 1
+    for part_id in sorted(parts):
+        count, length = parts[part_id]
+        conn.execute(
+            "UPDATE chunk_partition SET rows = rows + %s, total_length = total_length + %s "
+            "WHERE part_id = %s",
+            (sign * count, sign * length, part_id),
+        )
+    if not terms:
+        return
+    keys = sorted(terms)
+    conn.execute(
+        "INSERT INTO chunk_term_stat AS s (part_id, term, rows) "
+        "SELECT part_id, term, n FROM unnest(%s::integer[], %s::text[], %s::bigint[]) "
+        "AS d(part_id, term, n) ORDER BY part_id, term "
+        "ON CONFLICT (part_id, term) DO UPDATE SET rows = s.rows + excluded.rows",
+        (
+            [part for part, _ in keys],
+            [term for _, term in keys],
+            [sign * terms[key] for key in keys],
+        ),
+    )
+    if sign < 0:
+        conn.execute(
+            "DELETE FROM chunk_term_stat WHERE rows <= 0 AND (part_id, term) IN "
+            "(SELECT * FROM unnest(%s::integer[], %s::text[]))",
+            ([part for part, _ in keys], [term for _, term in keys]),
+        )
+
+
+class TextScope:
+    """The BM25 statistics of one search: its terms over the filter's partitions."""
+
+    def __init__(self, conn: Conn, terms: Sequence[str], filters: ChunkFilter) -> None:
+        self.terms = list(terms)
+        found = conn.execute(
+            "SELECT part_id, rows, total_length FROM chunk_partition "
+            "WHERE dataset_id = ANY(%s) AND tenant_id = ANY(%s) AND rows > 0",
+            (list(filters.dataset_ids), list(filters.tenant_ids)),
+        ).fetchall()
+        self.parts = [int(row[0]) for row in found]
+        self.averages = [float(row[2]) / float(row[1]) for row in found]
+        total = sum(int(row[1]) for row in found)
+        held: dict[str, int] = dict.fromkeys(self.terms, 0)
+        if self.parts:
+            for term, rows in conn.execute(
+                "SELECT term, sum(rows) FROM chunk_term_stat "
+                "WHERE part_id = ANY(%s) AND term = ANY(%s) GROUP BY term",
+                (self.parts, self.terms),
+            ).fetchall():
+                held[term] = int(rows)
+        self.idf = {term: _idf(total, held[term]) for term in self.terms}
+        self.matching = [term for term in self.terms if held[term]]
+
+    def bound(self) -> float:
+        """The highest BM25 a row could reach for these terms: ``(k1 + 1) * sum(idf)``."""
+        return (BM25_K1 + 1.0) * sum(self.idf.values())
+
+    def search(
+        self, conn: Conn, top_k: int, filters: ChunkFilter, row_ids: Iterable[int] | None = None
+    ) -> list[Hit]:
+        """The ``top_k`` best rows matching any term (of ``row_ids`` when given) that pass
+        the filter, best first (ties by row id)."""
+        if not self.matching or not self.parts or top_k <= 0:
+            return []
+        clauses = ["p.part_id = ANY(%(parts)s)", "p.term = ANY(%(terms)s)"]
+        params: dict[str, Any] = {
+            "parts": self.parts,
+            "averages": self.averages,
+            "terms": self.matching,
+            "idfs": [self.idf[term] for term in self.matching],
+            "k1": BM25_K1,
+            "b": BM25_B,
+            "top_k": top_k,
+        }
+        if filters.available_only:
+            clauses.append("p.available")
+        if filters.document_ids is not None:
+            clauses.append(
+                "p.row_id IN (SELECT row_id FROM chunk WHERE document_id = ANY(%(documents)s))"
+            )
+            params["documents"] = list(filters.document_ids)
+        if row_ids is not None:
+            clauses.append("p.row_id = ANY(%(rows)s)")
+            params["rows"] = list(row_ids)
+        hits = conn.execute(
+            "SELECT p.row_id, sum(w.idf * p.tf * (%(k1)s + 1) / "  # noqa: S608
+            "(p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.length / a.average))) AS score "
+            "FROM chunk_posting p "
+            "JOIN unnest(%(terms)s::text[], %(idfs)s::float8[]) AS w(term, idf) "
+            "ON w.term = p.term "
+            "JOIN unnest(%(parts)s::integer[], %(averages)s::float8[]) AS a(part_id, average) "
+            "ON a.part_id = p.part_id "
+            f"WHERE {' AND '.join(clauses)} "
+            "GROUP BY p.row_id ORDER BY score DESC, p.row_id LIMIT %(top_k)s",
+            params,
+        ).fetchall()
+        return [(int(row_id), float(score)) for row_id, score in hits]
+
+
+def _idf(total: int, found: int) -> float:
+    """BM25's IDF (tantivy's) of a term found in ``found`` of ``total`` rows."""
+    return math.log(1.0 + (total - found + 0.5) / (found + 0.5))
