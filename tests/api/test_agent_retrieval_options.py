@@ -73,3 +73,22 @@ def test_cross_languages_search_the_translation_too(
     assert corpus.documents["bread.md"] in {c["document_id"] for c in chunks.values()}
     translated = [r for r in fake.requests if "languages: English" in str(r.body)]
     assert translated
+
+
+def test_an_automatic_metadata_filter(alice: Account, corpus: Corpus, fake: FakeOpenAI) -> None:
+    for name, topic in (("cranes.md", "birds"), ("bread.md", "food")):
+        response = alice.client.put(
+            f"/api/v1/datasets/{corpus.dataset_id}/documents/{corpus.documents[name]}",
+            json={"meta_fields": {"topic": topic}},
+            headers=alice.api_headers,
+        )
+        assert response.json()["code"] == 0
+    auto = {"meta_data_filter": {"method": "auto"}}
+    chunks, _ = found_by(alice, auto, corpus.dataset_id, "what about birds: cranes or bread")
+    assert {c["document_id"] for c in chunks.values()} == {corpus.documents["cranes.md"]}
+    [asked] = [r.body for r in fake.requests if "metadata fields" in str(r.body)]
+    assert "- topic (string): " in asked["messages"][0]["content"]
+    # a question naming no value: no filter
+    unfiltered, _ = found_by(alice, {"meta_data_filter": {"method": "auto"}, "top_n": 3},
+                             corpus.dataset_id, "cranes bread")  # fmt: skip
+    assert len({c["document_id"] for c in unfiltered.values()}) > 1

@@ -178,6 +178,8 @@ def option_reply(messages: list[dict[str, Any]]) -> str | None:
         return graph
     if system.startswith(prompt.TABLE_SQL_PROMPT.split("{")[0]):
         return _sql_reply(system, messages)
+    if system.startswith(prompt.META_FILTER_PROMPT.split("{")[0]):
+        return _filter_reply(system, user)
     if system.startswith(prompt.AUTO_KEYWORDS_PROMPT.split("{")[0]):
         return ", ".join(_passage_words(user, _asked(system)))
     if system.startswith(prompt.AUTO_QUESTIONS_PROMPT.split("{")[0]):
@@ -219,6 +221,16 @@ def _graph_reply(system: str, user: str) -> str | None:
         names = re.findall(r"^Entity (.+?):", user, flags=re.M)
         return f"Community of {', '.join(names)}\nThese entities appear together."
     return None
+
+
+def _filter_reply(system: str, question: str) -> str:
+    """A metadata filter: ``key = value`` for each listed value the question names."""
+    conditions = []
+    for key, values in re.findall(r"^- (.+?) \(\w+\): (.*)$", system, flags=re.M):
+        for value in values.split(", "):
+            if value and re.search(rf"\b{re.escape(value.lower())}\b", question.lower()):
+                conditions.append({"key": key, "op": "=", "value": value})
+    return json.dumps(conditions)
 
 
 _COLUMN = re.compile(r'^- "(.+?)" (INTEGER|REAL|TEXT) \(e\.g\. (.*)\)$', re.M)

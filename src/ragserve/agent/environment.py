@@ -33,6 +33,8 @@ class RetrievalQuery:
     """Add the passages a document's table of contents points the question to."""
     metadata_condition: dict[str, Any] | None = None
     """``metadata_condition`` of ``/api/v1/retrieval`` (the documents' ``meta_fields``)."""
+    auto_filter: bool = False
+    """Let the chat model write the metadata filter from the question."""
 
 
 @dataclass(frozen=True)

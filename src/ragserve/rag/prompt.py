@@ -181,3 +181,10 @@ _source too, last. Answer with the SQL only: no explanation, no code fence."""
 
 TABLE_SQL_RETRY = """The query failed: {error}
 Write a corrected query, SQL only."""
+
+META_FILTER_PROMPT = """You choose which documents a search should look in. The documents carry \
+these metadata fields (name, type, some values):
+{metadata}
+If the user's question names values of these fields, answer with a JSON list of conditions, \
+each {{"key": <field>, "op": <one of =, ≠, >, <, ≥, ≤, contains, in>, "value": <value>}}; a \
+condition only for what the question says. Otherwise answer []. Answer with the JSON only."""

@@ -14,9 +14,10 @@ from ragserve.models.chat import ChatModel
 from ragserve.runtime import Runtime
 from ragserve.schemas.metadata_condition import parse_metadata_condition
 from ragserve.services import chat_search, mcp_servers, retrieval
+from ragserve.services.auto_filter import auto_condition
 from ragserve.services.chat_search import ChatSearch
 from ragserve.services.completions import reference_chunk
-from ragserve.services.datasets import dataset_ids_by_name
+from ragserve.services.datasets import dataset_ids_by_name, visible_dataset_ids
 from ragserve.services.models import tenant_chat_model
 from ragserve.services.tenancy import Caller, CredentialKind
 from ragserve.settings import Settings
@@ -55,15 +56,22 @@ class TenantEnvironment:
     def retrieve(self, query: RetrievalQuery) -> RetrievedChunks:
         runtime = self.runtime
         with runtime.read() as session:
+            dataset_ids = dataset_ids_by_name(session, self.caller, query.dataset_ids)
+            model_id = tenant_chat_model(session, runtime.settings, self.tenant_id)
+        chat = runtime.chat_model(model_id, self.tenant_id) if model_id else None
+        condition = query.metadata_condition
+        if query.auto_filter and chat is not None and condition is None:
+            visible = self._visible(dataset_ids)
+            condition = auto_condition(runtime, chat, visible, query.question)
+        with runtime.read() as session:
             scope = retrieval.resolve_scope(
                 session,
                 self.caller,
-                dataset_ids_by_name(session, self.caller, query.dataset_ids),
+                dataset_ids,
                 query.document_ids,
-                parse_metadata_condition(query.metadata_condition),
+                parse_metadata_condition(condition),
                 scopes=runtime.caches.metadata_scopes,
             )
-            model_id = tenant_chat_model(session, runtime.settings, self.tenant_id)
         options = retrieval.SearchOptions(
             page_size=query.top_n,
             similarity_threshold=query.similarity_threshold,
@@ -80,7 +88,6 @@ class TenantEnvironment:
             toc_enhance=query.toc_enhance,
             use_kg=query.use_kg,
         )
-        chat = runtime.chat_model(model_id, self.tenant_id) if model_id else None
         result = chat_search.search(runtime, scope, query.question, options, chat, asked, rerank)
         return RetrievedChunks(
             chunks=[dict(reference_chunk(hit)) for hit in result.hits],
@@ -89,6 +96,13 @@ class TenantEnvironment:
                 for d in result.documents
             ],
         )
+
+    def _visible(self, dataset_ids: list[str]) -> list[str]:
+        """The datasets among these that the tenant may search (the others are refused by the
+        search itself, after the filter is written)."""
+        with self.runtime.read() as session:
+            visible = set(visible_dataset_ids(session, self.caller))
+        return [dataset_id for dataset_id in dataset_ids if dataset_id in visible]
 
     def call_mcp_tool(self, mcp_id: str, tool_name: str, arguments: dict[str, Any]) -> str:
         return mcp_servers.call_tool(self.runtime, self.caller, mcp_id, tool_name, arguments)

@@ -104,7 +104,7 @@ def test_output_csv(run: Runner) -> None:
 
 def test_uploaded_files_and_bad_data(run: Runner) -> None:
     _, error = process(run, {"f": {"id": "abc", "name": "x.xlsx"}}, input_files=["env.f"])
-    assert error is not None and "not stored by ragserve yet" in error
+    assert error is not None and "No uploaded file has the id abc" in error
     _, error = process(run, {"f": "data:text/csv,plain"}, input_files=["env.f"])
     assert error == "ExcelProcessor xl: a file must be a base64 data: URL."
     _, error = process(

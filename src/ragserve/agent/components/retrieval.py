@@ -47,8 +47,8 @@ class RetrievalParams(ComponentParams):
 
 def manual_filter(meta_data_filter: dict[str, Any]) -> dict[str, Any] | None:
     """RAGFlow's ``meta_data_filter`` (``{"method": "manual", "manual": [{"key", "op",
-    "value"}]}``) as a ``metadata_condition``; None for ``disabled`` (and for ``auto``, whose
-    model-written filter ragserve does not make: docs/compatibility.md)."""
+    "value"}]}``) as a ``metadata_condition``; None for ``disabled`` and ``auto`` (whose
+    filter the chat model writes at search time: ``RetrievalQuery.auto_filter``)."""
     if meta_data_filter.get("method") != "manual":
         return None
     conditions = [
@@ -108,6 +108,7 @@ class Retrieval(Component):
             cross_languages=tuple(params.cross_languages),
             toc_enhance=params.toc_enhance,
             metadata_condition=manual_filter(params.meta_data_filter),
+            auto_filter=params.meta_data_filter.get("method") == "auto",
         )
         if not question.strip() or not query.dataset_ids:
             return {"formalized_content": params.empty_response, "json": []}
