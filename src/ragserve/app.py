@@ -26,6 +26,7 @@ from ragserve.api import (
     documents,
     early,
     llm,
+    memories,
     metadata,
     password_reset,
     retrieval,
@@ -77,6 +78,8 @@ ROUTERS = (
     teams.router,
     search_apps.router,
     speech.router,
+    memories.router,
+    memories.messages_router,
 )
 
 

@@ -10,7 +10,7 @@ from ragserve.ingest.queue import TaskQueue, make_huey
 from ragserve.models.embedding import BuiltinSession
 from ragserve.runtime import Runtime
 from ragserve.security import PasswordDecryptor, SessionSigner
-from ragserve.services import ingestion
+from ragserve.services import ingestion, memory_extraction
 from ragserve.services.models import credentials
 from ragserve.settings import Settings
 from ragserve.store.sqlite import SqliteChunkStore
@@ -48,5 +48,6 @@ def build_runtime(
     runtime.queue.bind(
         run_task=lambda task_id: ingestion.run_task(runtime, task_id),
         reap=lambda: ingestion.requeue_expired(runtime),
+        extract_memory=lambda message_id: memory_extraction.run(runtime, int(message_id)),
     )
     return runtime

@@ -30,6 +30,7 @@ class TaskQueue:
         self.huey = huey
         self._run_task: RunTask = _unbound
         self._reap: Reap = _unbound
+        self._extract_memory: RunTask = _unbound
 
         # huey names a task after the module of its function: defining both here gives producers
         # and consumers the same names whoever binds the callables.
@@ -42,15 +43,23 @@ class TaskQueue:
         def reap_once() -> None:
             self._reap()
 
+        def memory_extract(message_id: str) -> None:
+            self._extract_memory(message_id)
+
         self._run = huey.task(name="run")(run)
+        self._memory_extract = huey.task(name="memory_extract")(memory_extract)
         self._reap_periodic = huey.periodic_task(crontab(minute="*"), name="reap")(reap_expired)
         self._reap_once = huey.task(name="reap_once")(reap_once)
 
-    def bind(self, run_task: RunTask, reap: Reap) -> None:
-        self._run_task, self._reap = run_task, reap
+    def bind(self, run_task: RunTask, reap: Reap, extract_memory: RunTask = _unbound) -> None:
+        """``extract_memory`` runs the extraction task of a memory's raw turn (its id)."""
+        self._run_task, self._reap, self._extract_memory = run_task, reap, extract_memory
 
     def submit(self, task_id: str) -> None:
         self._run(task_id)
+
+    def submit_memory_extraction(self, message_id: int) -> None:
+        self._memory_extract(str(message_id))
 
     def reap_now(self) -> None:
         self._reap_periodic.call_local()
