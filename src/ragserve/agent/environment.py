@@ -35,6 +35,17 @@ class RetrievedChunks:
     doc_aggs: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class MemoryQuery:
+    """One memory search of a Retrieval component (``memory_ids``)."""
+
+    question: str
+    memory_ids: tuple[str, ...]
+    similarity_threshold: float = 0.2
+    keywords_similarity_weight: float = 0.7
+    top_n: int = 8
+
+
 class Environment(Protocol):
     """The tenant an agent runs for and what it may call."""
 
@@ -48,4 +59,14 @@ class Environment(Protocol):
 
     def retrieve(self, query: RetrievalQuery) -> RetrievedChunks:
         """Search datasets the tenant may see; raises a ``RagserveError`` for others."""
+        ...
+
+    def remember(self, memory_ids: tuple[str, ...], user_input: str, agent_response: str) -> None:
+        """Keep a turn of this run in the memories (extraction queued); memories the tenant
+        does not see are skipped."""
+        ...
+
+    def recall(self, query: MemoryQuery) -> list[dict[str, Any]]:
+        """Messages of the memories most like the question (``content``, ``memory_id``,
+        ``message_id``, ``message_type``, ``similarity``…), best first."""
         ...

@@ -4,22 +4,30 @@ owns the agent."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
+from typing import Any
 
-from ragserve.agent.environment import RetrievalQuery, RetrievedChunks
-from ragserve.errors import DataError
+from ragserve.agent.environment import MemoryQuery, RetrievalQuery, RetrievedChunks
+from ragserve.errors import DataError, RagserveError
 from ragserve.models.chat import ChatModel
 from ragserve.runtime import Runtime
-from ragserve.services import retrieval
+from ragserve.schemas.memories import AddMessage, SearchMessages
+from ragserve.services import memory_messages, retrieval
 from ragserve.services.completions import reference_chunk
 from ragserve.services.models import tenant_chat_model
 from ragserve.services.tenancy import Caller, CredentialKind
+
+logger = logging.getLogger("ragserve.agent")
 
 
 @dataclass
 class TenantEnvironment:
     runtime: Runtime
     tenant_id: str
+    agent_id: str = ""
+    session_id: str = ""
+    user_id: str = ""
 
     @property
     def caller(self) -> Caller:
@@ -62,3 +70,32 @@ class TenantEnvironment:
                 for d in result.documents
             ],
         )
+
+    def remember(self, memory_ids: tuple[str, ...], user_input: str, agent_response: str) -> None:
+        request = AddMessage.model_validate(
+            {
+                "memory_id": list(memory_ids),
+                "agent_id": self.agent_id,
+                "session_id": self.session_id,
+                "user_input": user_input,
+                "agent_response": agent_response,
+                "user_id": self.user_id,
+            }
+        )
+        try:
+            memory_messages.add(self.runtime, self.caller, request)
+        except RagserveError as error:  # a memory gone is no reason to fail the answer
+            logger.warning("agent %s: a turn was not kept: %s", self.agent_id, error.message)
+
+    def recall(self, query: MemoryQuery) -> list[dict[str, Any]]:
+        search = SearchMessages(
+            memory_id=list(query.memory_ids),
+            query=query.question,
+            similarity_threshold=query.similarity_threshold,
+            keywords_similarity_weight=query.keywords_similarity_weight,
+            top_n=query.top_n,
+        )
+        return [
+            found.model_dump()
+            for found in memory_messages.search(self.runtime, self.caller, search)
+        ]

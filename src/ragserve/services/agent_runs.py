@@ -66,7 +66,10 @@ def start_turn(
         user_id=body.user_id or "",
         time_limit=runtime.settings.agent_run_timeout,
     )
-    run = Run(graph, TenantEnvironment(runtime, tenant_id), call)
+    environment = TenantEnvironment(
+        runtime, tenant_id, agent_id=agent_id, session_id=session_id, user_id=call.user_id
+    )
+    run = Run(graph, environment, call)
     return AgentTurn(runtime, agent_id, session_id, run, body.text, body.return_trace)
 
 

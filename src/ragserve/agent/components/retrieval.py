@@ -5,7 +5,9 @@ references, so that an answer citing ``[ID:n]`` points at them. Outputs ``formal
 ``kb_ids`` holds dataset ids or references to them (``begin@datasets``, with or without
 braces; a reference may hold one id or a list); ``kb_vars`` more references. ``query`` is a
 template, the question by default. ``keywords_similarity_weight`` is the weight of the term
-side, as in RAGFlow (the vector side weighs the rest)."""
+side, as in RAGFlow (the vector side weighs the rest). ``memory_ids`` names memories searched
+too: the messages found come after the passages in ``formalized_content`` (under ``Memory:``,
+without citation IDs: they are no documents) and in ``json``."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from pydantic import Field, field_validator
 from ragserve.agent import variables
 from ragserve.agent.components.base import Component, ComponentParams
 from ragserve.agent.context import RunContext
-from ragserve.agent.environment import RetrievalQuery
+from ragserve.agent.environment import MemoryQuery, RetrievalQuery
 
 
 class RetrievalParams(ComponentParams):
@@ -30,8 +32,9 @@ class RetrievalParams(ComponentParams):
     rerank_id: str = ""
     empty_response: str = ""
     doc_ids: list[str] = Field(default_factory=list)
+    memory_ids: list[str] = Field(default_factory=list)
 
-    @field_validator("kb_ids", "kb_vars", "doc_ids", mode="before")
+    @field_validator("kb_ids", "kb_vars", "doc_ids", "memory_ids", mode="before")
     @classmethod
     def _a_list(cls, value: Any) -> Any:
         if value is None or value == "":
@@ -47,6 +50,16 @@ def formalized(keyed: dict[int, dict[str, Any]]) -> str:
         for key, chunk in keyed.items()
     ]
     return "\n\n".join(blocks)
+
+
+def _with_memories(
+    passages: str, chunks: list[dict[str, Any]], remembered: list[dict[str, Any]]
+) -> dict[str, Any]:
+    if not remembered:
+        return {"formalized_content": passages, "json": chunks}
+    memory = "\n\n".join(f"Memory: {m.get('content', '')}" for m in remembered)
+    text = f"{passages}\n\n{memory}" if chunks else memory
+    return {"formalized_content": text, "json": [*chunks, *remembered]}
 
 
 class Retrieval(Component):
@@ -80,13 +93,29 @@ class Retrieval(Component):
             rerank_id=params.rerank_id,
             document_ids=tuple(params.doc_ids),
         )
+        remembered = self.recall(context, question)
         if not question.strip() or not query.dataset_ids:
-            return {"formalized_content": params.empty_response, "json": []}
+            return _with_memories(params.empty_response, [], remembered)
         found = context.environment.retrieve(query)
         if not found.chunks:
-            return {"formalized_content": params.empty_response, "json": []}
+            return _with_memories(params.empty_response, [], remembered)
         keyed = context.add_reference(found.chunks, found.doc_aggs)
-        return {"formalized_content": formalized(keyed), "json": found.chunks}
+        return _with_memories(formalized(keyed), found.chunks, remembered)
+
+    def recall(self, context: RunContext, question: str) -> list[dict[str, Any]]:
+        params = self.settings
+        memory_ids = tuple(i for i in params.memory_ids if i)
+        if not memory_ids or not question.strip():
+            return []
+        return context.environment.recall(
+            MemoryQuery(
+                question=question,
+                memory_ids=memory_ids,
+                similarity_threshold=params.similarity_threshold,
+                keywords_similarity_weight=params.keywords_similarity_weight,
+                top_n=params.top_n,
+            )
+        )
 
     def run(self, context: RunContext) -> dict[str, Any]:
         return self.search(context, context.render(self.settings.query))
