@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import ragflow_sdk
 
+from e2e.test_client_cli_e2e import as_json, cli
 from helpers.fake_openai import FAKE_CHAT_MODEL, FakeOpenAI
 from helpers.server import RunningServer, running_server
 
@@ -157,3 +159,39 @@ def test_memory_lifecycle_through_ragflow_sdk_calls(calls: MemoryCalls) -> None:
     calls.delete_memory(memory_id)
     with pytest.raises(Exception, match=f"^Memory '{memory_id}' not found.$"):
         calls.get_config(memory_id)
+
+
+def test_memory_commands(server: RunningServer, tmp_path: Path) -> None:
+    """``ragserve memory ...`` as a user runs it, without a terminal."""
+    key = {"RAGSERVE_URL": server.base_url, "RAGSERVE_API_KEY": server.api_key}
+    home = tmp_path / "xdg"
+    created = cli(home, "memory", "create", "pets", "-t", "raw", "-t", "episodic",
+                  "-e", "openai/fake-embedding", "-l", FAKE_CHAT_MODEL, "-q", **key)  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    memory_id = created.stdout.strip()
+    [listed] = as_json(cli(home, "memory", "list", "--json", **key))
+    assert (listed["id"], listed["types"]) == (memory_id, "raw,episodic")
+
+    added = cli(home, "memory", "add", "my dog is Rex", "Good name.", "-m", "pets",
+                "--agent", "a1", "--session", "s1", **key)  # fmt: skip
+    assert added.returncode == 0 and "All add to task." in added.stdout, added.stderr
+    deadline = time.monotonic() + 60
+    while True:
+        [turn] = as_json(cli(home, "memory", "messages", "-m", memory_id, "--json", **key))
+        if turn["task"]["status"] == "done":
+            break
+        assert time.monotonic() < deadline, turn
+        time.sleep(0.3)
+    assert [item["content"] for item in turn["extract"]] == ["episodic: my dog is Rex"]
+    found = as_json(cli(home, "memory", "search", "dog Rex", "-m", "pets",
+                        "--keywords-weight", "1", "--json", **key))  # fmt: skip
+    assert {f["source_id"] or f["message_id"] for f in found} == {turn["message_id"]}
+
+    forgot = cli(home, "memory", "forget", str(turn["message_id"]), "-m", "pets", **key)
+    assert forgot.returncode == 0, forgot.stderr
+    assert as_json(cli(home, "memory", "search", "dog", "-m", "pets", "--json", **key)) == []
+    missing = cli(home, "memory", "messages", "-m", "nothing", **key)
+    assert missing.returncode == 1 and "Memory nothing does not exist." in missing.stderr
+    deleted = cli(home, "memory", "delete", "pets", "--yes", **key)
+    assert deleted.returncode == 0 and "Deleted 1 memory(ies)" in deleted.stdout
+    assert "(none)" in cli(home, "memory", "list", **key).stdout
