@@ -16,6 +16,12 @@ from ragserve.settings import Settings
 from ragserve.store.sqlite import SqliteChunkStore
 
 
+def reap(runtime: Runtime) -> None:
+    """The reaper's run: ingest tasks and memory extractions whose worker died."""
+    ingestion.requeue_expired(runtime)
+    memory_extraction.requeue_abandoned(runtime)
+
+
 def build_runtime(
     settings: Settings, *, run_tasks_inline: bool | None = None, embedding_threads: int = 1
 ) -> Runtime:
@@ -47,7 +53,7 @@ def build_runtime(
     )
     runtime.queue.bind(
         run_task=lambda task_id: ingestion.run_task(runtime, task_id),
-        reap=lambda: ingestion.requeue_expired(runtime),
+        reap=lambda: reap(runtime),
         extract_memory=lambda message_id: memory_extraction.run(runtime, int(message_id)),
     )
     return runtime

@@ -13,7 +13,7 @@ import resource
 import threading
 
 from ragserve.blas import use_one_blas_thread
-from ragserve.bootstrap import build_runtime
+from ragserve.bootstrap import build_runtime, reap
 from ragserve.ingest.queue import TaskQueue, make_huey
 from ragserve.runtime import Runtime
 from ragserve.services import ingestion, memory_extraction
@@ -60,7 +60,7 @@ def worker_queue(settings: Settings) -> TaskQueue:
     queue = TaskQueue(make_huey(settings))
     queue.bind(
         run_task=lambda task_id: ingestion.run_task(runtime.get(), task_id, isolate=True),
-        reap=lambda: ingestion.requeue_expired(runtime.get()),
+        reap=lambda: reap(runtime.get()),
         extract_memory=lambda message_id: memory_extraction.run(runtime.get(), int(message_id)),
     )
     # Startup hooks run in each worker process (not in the consumer that forks them).

@@ -9,12 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import delete, update
 
 from api.test_memories import MISSING, add_turn, call, new_memory
 from conftest import Account
 from helpers.fake_openai import MEMORY_ITEM_TIME, FakeOpenAI
+from ragserve.bootstrap import reap
+from ragserve.db.models import MemoryMessage
 from ragserve.rag import prompt
+from ragserve.runtime import Runtime
 from ragserve.settings import Settings
+from ragserve.timeutil import now_ms
 
 
 @pytest.fixture
@@ -329,3 +334,42 @@ def test_a_full_memory_forgets_its_oldest_turns(alice: Account) -> None:
         "User Input: turn number two",
     ]
     assert call(alice, "GET", f"/messages/{memory_id}:{first['message_id']}/content")["code"] == 404
+
+
+def test_an_abandoned_extraction_is_taken_again_then_failed(
+    alice: Account, runtime: Runtime
+) -> None:
+    """A turn whose worker died (still ``running``, lease run out) is extracted again by the
+    reaper; one abandoned ``task_attempts`` times fails. A live lease is left alone."""
+    memory_id = new_memory(alice)
+    add_turn(alice, [memory_id], "I like tea")
+    [turn] = messages_of(alice, memory_id)
+
+    def abandon(attempts: int, lease: int = 1) -> None:
+        with runtime.transaction() as session:
+            session.execute(
+                delete(MemoryMessage).where(MemoryMessage.source_id == turn["message_id"])
+            )
+            session.execute(
+                update(MemoryMessage)
+                .where(MemoryMessage.id == turn["message_id"])
+                .values(extraction="running", extraction_lease=lease, extraction_attempts=attempts)
+            )
+
+    abandon(attempts=1, lease=now_ms() + 600_000)
+    reap(runtime)
+    assert messages_of(alice, memory_id)[0]["task"]["status"] == "running"
+    abandon(attempts=1)
+    reap(runtime)
+    [again] = messages_of(alice, memory_id)
+    assert again["task"]["status"] == "done"
+    assert [i["content"] for i in again["extract"]] == ["semantic: I like tea"]
+    abandon(attempts=runtime.settings.task_attempts)
+    reap(runtime)
+    [failed] = messages_of(alice, memory_id)
+    assert failed["task"] == {
+        "status": "failed",
+        "progress": -1.0,
+        "progress_msg": f"The extraction was abandoned {runtime.settings.task_attempts} times "
+        "(its worker stopped).",
+    }

@@ -475,9 +475,11 @@ class MemoryMessage(Base):
     """One message of a memory, addressed as ``memory_id:id`` (RAGFlow's int message ids): a
     raw turn (``source_id`` 0), or an item the chat model extracted from the raw turn
     ``source_id``. ``extraction`` is the raw turn's task state (queued, running, done, failed:
-    ``extraction_error``); its items and its own ``embedding`` exist once it is done, and only
-    embedded, enabled, unforgotten messages are searched. ``size`` counts toward the memory's
-    ``memory_size``; ``tokens`` is the content tokenized for the term side of the search."""
+    ``extraction_error``), held by a worker until ``extraction_lease`` (ms), tried
+    ``extraction_attempts`` times; its items and its own ``embedding`` exist once it is done,
+    and only embedded, enabled, unforgotten messages are searched. ``size`` counts toward the
+    memory's ``memory_size``; ``tokens`` is the content tokenized for the term side of the
+    search."""
 
     __tablename__ = "memory_message"
 
@@ -502,4 +504,6 @@ class MemoryMessage(Base):
     status: Mapped[bool] = mapped_column(Boolean, default=True)
     extraction: Mapped[str] = mapped_column(String(16), default="done")
     extraction_error: Mapped[str] = mapped_column(Text, default="")
+    extraction_lease: Mapped[int] = mapped_column(BigInteger, default=0)
+    extraction_attempts: Mapped[int] = mapped_column(Integer, default=0)
     create_time: Mapped[int] = mapped_column(BigInteger, default=now_ms, index=True)

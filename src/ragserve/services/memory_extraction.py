@@ -5,7 +5,9 @@ model embeds the turn and its items, and the oldest turns are forgotten for good
 memory is over its ``memory_size`` (FIFO, RAGFlow's only policy).
 
 The raw row carries the task's state (``extraction``: queued, running, done, failed with
-``extraction_error``). A task whose turn or memory was deleted meanwhile does nothing."""
+``extraction_error``) and the running worker's lease: a turn whose worker died is queued again
+by the reaper once the lease ran out (``requeue_abandoned``), and only the attempt holding it
+stores its result. A task whose turn or memory was deleted meanwhile does nothing."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from ragserve.db.models import Memory, MemoryMessage
@@ -26,7 +28,8 @@ from ragserve.rag.prompt import MEMORY_TURN, memory_extract_prompt
 from ragserve.runtime import Runtime
 from ragserve.schemas.memories import type_names
 from ragserve.services.memories import DATE_FORMAT, used_size
-from ragserve.timeutil import utc_now
+from ragserve.settings import Settings
+from ragserve.timeutil import now_ms, utc_now
 from ragserve.tokenizer import tokenize_to_text
 
 logger = logging.getLogger("ragserve.memory")
@@ -96,27 +99,59 @@ def extract(runtime: Runtime, memory: Memory, raw: MemoryMessage) -> list[Any]:
     return parse_items(answer, kinds)
 
 
-def _claim(session: Session, message_id: int) -> tuple[Memory, MemoryMessage] | None:
-    raw = session.get(MemoryMessage, message_id, with_for_update=True)
-    if raw is None or raw.source_id != 0 or raw.extraction not in ("queued", "running"):
+def lease_ms(settings: Settings) -> int:
+    """How long a worker holds a turn's extraction: twice the worst time of its model calls
+    (each ``llm_timeout``, retried ``llm_max_retries`` times), plus ``task_lease``."""
+    calls = settings.llm_timeout * (settings.llm_max_retries + 1)
+    return int((2 * calls + settings.task_lease) * 1000)
+
+
+def _claim(
+    session: Session, message_id: int, lease: int
+) -> tuple[Memory, MemoryMessage, int] | None:
+    """Take the turn's extraction (queued, or abandoned: its lease ran out) for this worker."""
+    now = now_ms()
+    taken = session.execute(
+        update(MemoryMessage)
+        .where(
+            MemoryMessage.id == message_id,
+            MemoryMessage.source_id == 0,
+            (MemoryMessage.extraction == "queued")
+            | ((MemoryMessage.extraction == "running") & (MemoryMessage.extraction_lease < now)),
+        )
+        .values(
+            extraction="running",
+            extraction_lease=now + lease,
+            extraction_attempts=MemoryMessage.extraction_attempts + 1,
+        )
+    )
+    if getattr(taken, "rowcount", 0) != 1:
         return None
-    memory = session.get(Memory, raw.memory_id)
-    if memory is None:
+    raw = session.get(MemoryMessage, message_id, populate_existing=True)
+    memory = session.get(Memory, raw.memory_id) if raw is not None else None
+    if raw is None or memory is None:
         return None
-    raw.extraction = "running"
     session.expunge(memory)
     session.expunge(raw)
-    return memory, raw
+    return memory, raw, raw.extraction_attempts
+
+
+def _still_mine(session: Session, message_id: int, attempt: int) -> MemoryMessage | None:
+    """The turn, locked, when this attempt still holds its extraction."""
+    stored = session.get(MemoryMessage, message_id, with_for_update=True, populate_existing=True)
+    if stored is None or stored.extraction != "running":
+        return None
+    return stored if stored.extraction_attempts == attempt else None
 
 
 def run(runtime: Runtime, message_id: int) -> None:
     """Extract, embed and store the items of the raw turn ``message_id``; then forget the
     oldest turns while the memory is over its size."""
     with runtime.transaction() as session:
-        claimed = _claim(session, message_id)
+        claimed = _claim(session, message_id, lease_ms(runtime.settings))
     if claimed is None:
         return
-    memory, raw = claimed
+    memory, raw, attempt = claimed
     try:
         items = extract(runtime, memory, raw)
         texts = [raw.content, *[content for _kind, content, _v, _i in items]]
@@ -124,14 +159,14 @@ def run(runtime: Runtime, message_id: int) -> None:
             runtime.embedding_model(memory.embd_id, memory.tenant_id).embed(texts)
         )
     except RagserveError as error:
-        _fail(runtime, message_id, error.message)
+        _fail(runtime, message_id, attempt, error.message)
         return
     except Exception as error:
         logger.exception("memory extraction of message %s failed", message_id)
-        _fail(runtime, message_id, f"Extraction failed: {type(error).__name__}")
+        _fail(runtime, message_id, attempt, f"Extraction failed: {type(error).__name__}")
         return
     with runtime.transaction() as session:
-        stored = session.get(MemoryMessage, message_id, with_for_update=True)
+        stored = _still_mine(session, message_id, attempt)
         if stored is None or session.get(Memory, memory.id) is None:
             return
         stored.embedding = vectors[0].astype(np.float32).tobytes()
@@ -195,8 +230,36 @@ def forget_oldest(session: Session, memory: Memory, *, keep: int) -> int:
     return gone
 
 
-def _fail(runtime: Runtime, message_id: int, why: str) -> None:
+def _fail(runtime: Runtime, message_id: int, attempt: int, why: str) -> None:
     with runtime.transaction() as session:
-        stored = session.get(MemoryMessage, message_id)
+        stored = _still_mine(session, message_id, attempt)
         if stored is not None:
             stored.extraction, stored.extraction_error = "failed", why
+
+
+ABANDONED = "The extraction was abandoned {n} times (its worker stopped)."
+
+
+def requeue_abandoned(runtime: Runtime) -> None:
+    """Queue again the extractions whose worker died (their lease ran out); fail those tried
+    ``task_attempts`` times. Run with the ingest reaper."""
+    attempts = runtime.settings.task_attempts
+    with runtime.transaction() as session:
+        rows = session.scalars(
+            select(MemoryMessage).where(
+                MemoryMessage.source_id == 0,
+                MemoryMessage.extraction == "running",
+                MemoryMessage.extraction_lease < now_ms(),
+            )
+        ).all()
+        retry = []
+        for row in rows:
+            if row.extraction_attempts >= attempts:
+                row.extraction = "failed"
+                row.extraction_error = ABANDONED.format(n=row.extraction_attempts)
+            else:
+                retry.append(row.id)
+    for message_id in retry:
+        runtime.queue.submit_memory_extraction(message_id)
+    if rows:
+        logger.warning("requeued %d abandoned memory extractions", len(retry))

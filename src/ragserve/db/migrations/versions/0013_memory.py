@@ -73,6 +73,8 @@ def upgrade() -> None:
         sa.Column("status", sa.Boolean(), nullable=False),
         sa.Column("extraction", sa.String(length=16), nullable=False),
         sa.Column("extraction_error", sa.Text(), nullable=False),
+        sa.Column("extraction_lease", sa.BigInteger(), nullable=False),
+        sa.Column("extraction_attempts", sa.Integer(), nullable=False),
         sa.Column("create_time", sa.BigInteger(), nullable=False),
         sa.ForeignKeyConstraint(
             ["memory_id"],
