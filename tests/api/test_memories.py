@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from api.test_teams import agree, invite
 from conftest import Account
 from helpers.fake_openai import FAKE_CHAT_MODEL, FakeOpenAI
 from ragserve.settings import Settings
@@ -231,3 +232,24 @@ def test_list_filters_and_pages_the_callers_memories(alice: Account, bob: Accoun
     assert others == {"memory_list": [], "total_count": 0}
     stored = call(alice, "GET", "/memories", params={"storage_type": "graph"})["data"]
     assert stored["total_count"] == 0
+
+
+def test_team_memories_are_seen_by_members_but_changed_by_their_tenant(
+    alice: Account, bob: Account
+) -> None:
+    """A member of alice's team sees (lists, reads, searches, adds to) her memories whose
+    ``permissions`` is ``team``, never her ``me`` ones, and changes or deletes none."""
+    shared, private = new_memory(alice, "shared", ["raw"]), new_memory(alice, "private", ["raw"])
+    call(alice, "PUT", f"/memories/{shared}", json={"permissions": "team"})
+    assert call(bob, "GET", f"/memories/{shared}/config")["code"] == 404  # not a member yet
+    invite(alice, bob.email)
+    agree(bob, alice.id)
+    listed = call(bob, "GET", "/memories")["data"]
+    assert [m["id"] for m in listed["memory_list"]] == [shared]
+    assert call(bob, "GET", f"/memories/{shared}/config")["data"]["owner_name"] == "alice"
+    assert call(bob, "GET", f"/memories/{private}/config")["code"] == 404
+    assert add_turn(bob, [shared], "team tea time")["code"] == 0
+    assert call(bob, "GET", "/messages", params={"memory_id": shared})["data"][0]["agent_id"]
+    expected = {"code": 404, "message": f"Memory '{shared}' not found."}
+    assert call(bob, "PUT", f"/memories/{shared}", json={"name": "bob's"}) == expected
+    assert call(bob, "DELETE", f"/memories/{shared}")["code"] == 404
