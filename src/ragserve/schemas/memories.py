@@ -9,7 +9,13 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from ragserve.errors import RetCode
-from ragserve.schemas.common import fixed_message, required_arguments
+from ragserve.schemas.common import (
+    MAX_PAGE_SIZE,
+    ListPageSize,
+    Page,
+    fixed_message,
+    required_arguments,
+)
 
 NAME_LIMIT = 128
 SIZE_LIMIT = 10 * 1024 * 1024
@@ -160,7 +166,7 @@ def _id_list(value: Any) -> Any:
     """Repeated keys, or one comma-separated value (RAGFlow's ``getlist`` reading)."""
     if value is None:
         return []
-    values = [value] if isinstance(value, str) else list(value)
+    values = list(value) if isinstance(value, list | tuple) else [value]
     if len(values) == 1 and isinstance(values[0], str) and "," in values[0]:
         values = values[0].split(",")
     return [str(v).strip() for v in values if str(v).strip()]
@@ -175,8 +181,8 @@ class ListMemories(BaseModel):
     )
     storage_type: str | None = None
     keywords: str = Field("", description="Part of the name.")
-    page: int = Field(1, ge=1)
-    page_size: int = Field(50, ge=0)
+    page: Page = 1
+    page_size: ListPageSize = 50
 
     @field_validator("tenant_id", "memory_type", mode="before")
     @classmethod
@@ -189,8 +195,8 @@ class ListMemoryMessages(BaseModel):
 
     agent_id: list[str] = Field(default_factory=list)
     keywords: str = ""
-    page: int = Field(1, ge=1)
-    page_size: int = Field(50, ge=0)
+    page: Page = 1
+    page_size: ListPageSize = 50
 
     @field_validator("agent_id", mode="before")
     @classmethod
@@ -277,7 +283,7 @@ class SearchMessages(BaseModel):
     query: str = ""
     similarity_threshold: float = 0.2
     keywords_similarity_weight: float = Field(0.7, ge=0, le=1)
-    top_n: int = Field(5, ge=0)
+    top_n: int = Field(5, ge=0, le=MAX_PAGE_SIZE)
     agent_id: str = ""
     session_id: str = ""
 
@@ -304,7 +310,7 @@ class RecentMessages(BaseModel):
     memory_id: list[str] = Field(default_factory=list)
     agent_id: str = ""
     session_id: str = ""
-    limit: int = Field(10, ge=0)
+    limit: int = Field(10, ge=0, le=MAX_PAGE_SIZE)
 
     @field_validator("memory_id", mode="before")
     @classmethod
