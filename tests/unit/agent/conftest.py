@@ -11,7 +11,7 @@ import pytest
 
 from helpers.fake_openai import FakeOpenAI
 from ragserve.agent import dsl as dsl_module
-from ragserve.agent.environment import RetrievalQuery, RetrievedChunks
+from ragserve.agent.environment import MemoryQuery, RetrievalQuery, RetrievedChunks
 from ragserve.agent.errors import ComponentError
 from ragserve.agent.runner import Run, RunCall, RunEvent
 from ragserve.models.chat import ChatModel, chat_model_for
@@ -48,6 +48,9 @@ class Environment:
     queries: list[RetrievalQuery] = field(default_factory=list)
     failures: int = 0
     """The next searches that fail."""
+    remembered: list[tuple[tuple[str, ...], str, str]] = field(default_factory=list)
+    """Turns kept in memories: ``(memory_ids, user_input, agent_response)``."""
+    memory_queries: list[MemoryQuery] = field(default_factory=list)
 
     def chat_model(self, llm_id: str) -> ChatModel:
         return chat_model_for(
@@ -67,6 +70,19 @@ class Environment:
             {"doc_name": c["document_name"], "doc_id": c["document_id"], "count": 1} for c in found
         ]
         return RetrievedChunks(found[: query.top_n], aggs)
+
+    def remember(self, memory_ids: tuple[str, ...], user_input: str, agent_response: str) -> None:
+        self.remembered.append((memory_ids, user_input, agent_response))
+
+    def recall(self, query: MemoryQuery) -> list[dict[str, Any]]:
+        """What was remembered in those memories sharing a word with the question."""
+        self.memory_queries.append(query)
+        words = set(query.question.lower().split())
+        return [
+            {"content": f"User Input: {said}\nAgent Response: {answer}", "message_type": "raw"}
+            for ids, said, answer in self.remembered
+            if set(ids) & set(query.memory_ids) and words & set(said.lower().split())
+        ][: query.top_n]
 
 
 def echo_reply(messages: list[dict[str, Any]]) -> str:
