@@ -151,6 +151,12 @@ def test_update_changes_what_is_given(alice: Account) -> None:
     assert "episodic" in memory["system_prompt"] and "semantic" not in memory["system_prompt"]
     config = call(alice, "GET", f"/memories/{memory_id}/config")["data"]
     assert config == memory
+    # empty model ids, types and permissions are ignored; null clears the description
+    ignored = {"llm_id": "", "memory_type": [], "permissions": "", "description": None}
+    again = call(alice, "PUT", f"/memories/{memory_id}", json=ignored)["data"]
+    assert again == {**memory, "description": None, "update_time": again["update_time"],
+                     "update_date": again["update_date"]}  # fmt: skip
+    assert call(alice, "PUT", f"/memories/{memory_id}", json={})["data"]["name"] == "renamed"
 
 
 @pytest.mark.parametrize(

@@ -100,15 +100,16 @@ class UpdateMemory(BaseModel):
     description: str | None = None
     system_prompt: str | None = None
     user_prompt: str | None = None
-    present: list[str] = Field(default_factory=list, exclude=True)
-    """The keys the body had (null is a value for avatar, description and the prompts)."""
 
     @model_validator(mode="before")
     @classmethod
     def _checked(cls, data: Any) -> Any:
+        """Only the keys to apply are kept (``model_fields_set``): empty model ids, types,
+        permissions, sizes and policies are ignored, as RAGFlow does; null is a value for
+        avatar, description and the prompts."""
         if not isinstance(data, dict):
             return data
-        out: dict[str, Any] = {"present": [k for k in data if k in cls.model_fields]}
+        out: dict[str, Any] = {}
         if "name" in data:
             out["name"] = _name(data["name"])
         if data.get("permissions"):

@@ -135,20 +135,14 @@ def update(session: Session, caller: Caller, memory_id: str, request: UpdateMemo
     (RAGFlow's 101 ``Can't update [...] when memory isn't empty.``). A default system prompt
     follows a change of types unless a prompt is given."""
     row = own(session, caller, memory_id)
-    wanted = request.model_dump(exclude={"present"})
     changes: dict[str, object] = {}
-    for key in request.present:
-        value = wanted.get(key)
-        if key == "memory_type" and value is not None:
-            bits = type_bits(request.memory_type or [])
-            if bits != row.memory_type:
-                changes[key] = bits
-        elif key in ("avatar", "description", "system_prompt", "user_prompt", "name"):
-            if key in ("system_prompt", "user_prompt") and value is None:
-                value = ""
-            if value != getattr(row, key):
-                changes[key] = value
-        elif value is not None and value != getattr(row, key):
+    for key in sorted(request.model_fields_set):
+        value = getattr(request, key)
+        if key == "memory_type":
+            value = type_bits(request.memory_type or [])
+        elif key in ("system_prompt", "user_prompt") and value is None:
+            value = ""
+        if value != getattr(row, key):
             changes[key] = value
     if not changes:
         return public(session, row)
