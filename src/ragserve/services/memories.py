@@ -65,10 +65,10 @@ def visible_memories(session: Session, caller: Caller, memory_ids: list[str]) ->
     return [by_id[i] for i in dict.fromkeys(memory_ids) if i in by_id]
 
 
-def own(session: Session, caller: Caller, memory_id: str) -> Memory:
-    found = session.scalars(
-        select(Memory).where(Memory.id == memory_id, Memory.tenant_id == caller.tenant_id)
-    ).first()
+def own(session: Session, caller: Caller, memory_id: str, *, lock: bool = False) -> Memory:
+    """The caller's own memory; ``lock`` holds its row until the transaction ends."""
+    statement = select(Memory).where(Memory.id == memory_id, Memory.tenant_id == caller.tenant_id)
+    found = session.scalars(statement.with_for_update() if lock else statement).first()
     if found is None:
         raise not_found(memory_id)
     return found
@@ -163,8 +163,9 @@ def update(session: Session, caller: Caller, memory_id: str, request: UpdateMemo
 
 def delete(session: Session, caller: Caller, memory_id: str) -> None:
     """The memory and its messages (the foreign key cascades; deleted here too for SQLite
-    connections without foreign keys)."""
-    row = own(session, caller, memory_id)
+    connections without foreign keys). The memory's row is locked first, as a finishing
+    extraction locks it."""
+    row = own(session, caller, memory_id, lock=True)
     session.query(MemoryMessage).filter(MemoryMessage.memory_id == row.id).delete()
     session.delete(row)
     session.flush()

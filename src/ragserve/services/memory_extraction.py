@@ -166,8 +166,12 @@ def run(runtime: Runtime, message_id: int) -> None:
         _fail(runtime, message_id, attempt, f"Extraction failed: {type(error).__name__}")
         return
     with runtime.transaction() as session:
+        # the memory's row first (as deleting it does): finishing turns of one memory take
+        # turns, so that FIFO forgetting sees the other's items
+        if session.get(Memory, memory.id, with_for_update=True) is None:
+            return
         stored = _still_mine(session, message_id, attempt)
-        if stored is None or session.get(Memory, memory.id) is None:
+        if stored is None:
             return
         stored.embedding = vectors[0].astype(np.float32).tobytes()
         stored.size = len(stored.content.encode()) + len(stored.embedding)
