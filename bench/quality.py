@@ -40,6 +40,7 @@ import argparse
 import hashlib
 import json
 import math
+import os
 import re
 import shutil
 import sys
@@ -198,20 +199,28 @@ def _ok(response: Any) -> Any:
 
 
 @contextmanager
-def opened(home: Path) -> Iterator[tuple[TestClient, Runtime]]:
-    settings = Settings(home=home, workers=0, log_level="warning")
+def opened(
+    home: Path, overrides: dict[str, Any] | None = None
+) -> Iterator[tuple[TestClient, Runtime]]:
+    settings = Settings(home=home, workers=0, log_level="warning", **(overrides or {}))
     with TestClient(create_app(settings), raise_server_exceptions=True) as client:
         runtime: Runtime = client.app.state.runtime  # type: ignore[attr-defined]
         yield client, runtime
 
 
-def build(home: Path, collection: Collection) -> dict[str, Any]:
-    """Upload and parse every document; returns the manifest saved beside the home."""
+def build(
+    home: Path,
+    collection: Collection,
+    settings: dict[str, Any] | None = None,
+    parser_config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Upload and parse every document (with ``parser_config``; ``raptor`` set: then run
+    RAPTOR); returns the manifest saved beside the home."""
     if home.exists():
         shutil.rmtree(home)
     home.mkdir(parents=True)
     started = time.perf_counter()
-    with opened(home / "ragserve") as (client, _runtime):
+    with opened(home / "ragserve", settings) as (client, _runtime):
         registered = client.post(
             "/v1/user/register",
             json={"nickname": "bench", "email": "bench@example.com", "password": "bench-pw"},
@@ -220,9 +229,10 @@ def build(home: Path, collection: Collection) -> dict[str, Any]:
         session = {"Authorization": registered.headers["Authorization"]}
         api_key = _ok(client.post("/v1/system/new_token", headers=session))["token"]
         headers = {"Authorization": f"Bearer {api_key}"}
-        dataset_id = _ok(
-            client.post("/api/v1/datasets", headers=headers, json={"name": collection.name})
-        )["id"]
+        body: dict[str, Any] = {"name": collection.name}
+        if parser_config:
+            body["parser_config"] = parser_config
+        dataset_id = _ok(client.post("/api/v1/datasets", headers=headers, json=body))["id"]
         documents: dict[str, str] = {}
         for start in range(0, len(collection.documents), UPLOAD_BATCH):
             batch = collection.documents[start : start + UPLOAD_BATCH]
@@ -245,6 +255,10 @@ def build(home: Path, collection: Collection) -> dict[str, Any]:
             )
             done = min(start + PARSE_BATCH, len(ids))
             print(f"  parsed {done}/{len(ids)} documents", file=sys.stderr, flush=True)
+        if parser_config and parser_config.get("raptor"):
+            _ok(client.post(f"/api/v1/datasets/{dataset_id}/run_raptor", headers=headers))
+            trace = _ok(client.get(f"/api/v1/datasets/{dataset_id}/trace_raptor", headers=headers))
+            print(f"  RAPTOR: {trace['progress_msg'].splitlines()[-1]}", file=sys.stderr)
         failed, chunks = _parse_outcome(client, headers, dataset_id)
     manifest = {
         "collection": collection.fingerprint,
@@ -425,7 +439,12 @@ def configurations() -> list[tuple[str, SearchOptions]]:
 
 
 def run(
-    collection_dir: Path, home: Path, rebuild: bool, query_ids: str, rerank_model: str | None
+    collection_dir: Path,
+    home: Path,
+    rebuild: bool,
+    query_ids: str,
+    rerank_model: str | None,
+    chat_model: str | None = None,
 ) -> dict[str, Any]:
     collection = load_collection(collection_dir, query_ids)
     manifest = prepared(home, collection, rebuild)
@@ -468,7 +487,54 @@ def run(
                 "on PyPI, so a rerank model is always an API model",
                 file=sys.stderr,
             )
+        rows.extend(model_built_rows(collection, home, rebuild, chat_model))
     return report(collection, manifest, baseline, rows)
+
+
+LLM_VARIANTS = {
+    "+ auto kw/questions": {"auto_keywords": 3, "auto_questions": 2},
+    "+ RAPTOR": {"raptor": {"use_raptor": True}},
+}
+"""Knowledge the chat model builds (docs/knowledge.md), each measured on a home of its own."""
+
+
+def model_built_rows(
+    collection: Collection, home: Path, rebuild: bool, chat_model: str | None
+) -> list[Row]:
+    """The API defaults over homes built with each of ``LLM_VARIANTS``, by ``chat_model``
+    (reached with RAGSERVE_LLM_API_BASE/RAGSERVE_LLM_API_KEY); none without a model."""
+    if not chat_model:
+        print(
+            f"{', '.join(LLM_VARIANTS)}: skipped; pass --chat-model <LiteLLM model> (with "
+            "RAGSERVE_LLM_API_BASE/RAGSERVE_LLM_API_KEY) to measure what they add",
+            file=sys.stderr,
+        )
+        return []
+    settings = {
+        "default_chat_model": chat_model,
+        "llm_api_base": os.environ.get("RAGSERVE_LLM_API_BASE"),
+        "llm_api_key": os.environ.get("RAGSERVE_LLM_API_KEY"),
+    }
+    rows = []
+    for name, parser_config in LLM_VARIANTS.items():
+        variant_home = home.with_name(f"{home.name}-{name.strip('+ ').replace('/', '-')}")
+        manifest = (
+            build(variant_home, collection, settings, parser_config)
+            if rebuild or not (variant_home / "manifest.json").is_file()
+            else json.loads((variant_home / "manifest.json").read_text())
+        )
+        with opened(variant_home / "ragserve", settings) as (_client, runtime):
+            with runtime.read() as session:
+                caller = authenticate_api_key(session, f"Bearer {manifest['api_key']}")
+                scope = retrieval.resolve_scope(session, caller, [manifest["dataset_id"]])
+            options = dict(configurations())["API defaults"]
+            started = time.perf_counter()
+            rankings = {
+                q.id: ragserve_ranking(runtime, scope, manifest["documents"], q.text, options)
+                for q in collection.queries
+            }
+            rows.append(Row(name, evaluate(collection, rankings), time.perf_counter() - started))
+    return rows
 
 
 def report(
@@ -550,6 +616,11 @@ def main() -> None:
         help="also run the API defaults reranked by this model (name@factory), reached with "
         "RAGSERVE_LLM_API_BASE and RAGSERVE_LLM_API_KEY",
     )
+    parser.add_argument(
+        "--chat-model",
+        help="also measure auto keywords/questions and RAPTOR, built by this chat model (a "
+        "LiteLLM model string) reached with RAGSERVE_LLM_API_BASE and RAGSERVE_LLM_API_KEY",
+    )
     arguments = parser.parse_args()
     collection_dir: Path = arguments.collection
     home = arguments.home or Path(tempfile.gettempdir()) / "ragserve-bench-quality"
@@ -559,6 +630,7 @@ def main() -> None:
         arguments.rebuild,
         arguments.query_ids,
         arguments.rerank_model,
+        arguments.chat_model,
     )
 
 

@@ -12,6 +12,8 @@
     ├── NotFound                  404: no such route (HTTP 404)
     ├── ResourceNotFound          404: no such item (HTTP 200)
     ├── PayloadTooLarge           400: the request body exceeds the limit (HTTP 413)
+    ├── WebhookRefused            400: a webhook call the agent's Begin refuses (HTTP 400)
+    │   └── WebhookRateLimited    400: over the webhook's rate limit (HTTP 429)
     ├── BatchError                500: items of a batch failed, one line each (HTTP 200)
     ├── InvalidRequest            100-109: a value refused with RAGFlow's own text and code
     ├── InternalError             500: a component failed; the client never sees the detail
@@ -130,6 +132,20 @@ class ResourceNotFound(RagserveError):
 class PayloadTooLarge(RagserveError):
     code = RetCode.BAD_REQUEST
     http_status = 413
+
+
+class WebhookRefused(RagserveError):
+    """A call of an agent's webhook that its configuration refuses (RAGFlow: HTTP 400 and code
+    400, with the reason)."""
+
+    code = RetCode.BAD_REQUEST
+    http_status = 400
+
+
+class WebhookRateLimited(WebhookRefused):
+    """Over the webhook's rate limit: HTTP 429, so that the sender backs off (RAGFlow: 400)."""
+
+    http_status = 429
 
 
 class BatchError(RagserveError):

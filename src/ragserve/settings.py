@@ -177,6 +177,45 @@ class Settings(BaseSettings):
     agent_run_timeout: float = Field(
         default=600, gt=0, description="Seconds one turn of an agent may run before it stops."
     )
+    mcp_timeout: float = Field(
+        default=10,
+        gt=0,
+        description="Seconds one MCP server call (connect, list tools, call a tool) may take "
+        "when the request names no `timeout`; also the limit of an Agent's MCP tool calls.",
+    )
+    allow_private_urls: bool = Field(
+        default=False,
+        description="Let server-side requests to user-given URLs (MCP servers, and agents: "
+        "Invoke, Crawler, SearXNG, ExeSQL and other URLs or hosts written in a DSL) reach "
+        "loopback, private, link-local and other non-public addresses.",
+    )
+    agent_tool_base_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Base URL of a web-API tool's service by component name "
+        '(`{"Wikipedia": "https://..."}`), replacing the public one.',
+    )
+    agent_tool_api_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="API key of a web-API tool by component name, used when its node gives none.",
+    )
+    agent_sqlite_dir: Path | None = Field(
+        default=None,
+        description="Directory whose SQLite files ExeSQL may open (`db_type: sqlite`); "
+        "unset: none.",
+    )
+    agent_code_exec_enabled: bool = Field(
+        default=False,
+        description="Let agents run Python (CodeExec) in a bubblewrap sandbox.",
+    )
+    agent_code_exec_timeout: float = Field(
+        default=10,
+        gt=0,
+        le=600,
+        description="Seconds of CPU and of wall time one CodeExec may use.",
+    )
+    agent_code_exec_memory_mb: int = Field(
+        default=256, ge=32, description="Memory (address space, MiB) one CodeExec may use."
+    )
     tavily_base_url: str = Field(
         default="https://api.tavily.com",
         description="Base URL of Tavily's search API, used by assistants with a `tavily_api_key`.",

@@ -16,7 +16,7 @@ from ragserve.blas import use_one_blas_thread
 from ragserve.bootstrap import build_runtime, reap
 from ragserve.ingest.queue import TaskQueue, make_huey
 from ragserve.runtime import Runtime
-from ragserve.services import ingestion, memory_extraction
+from ragserve.services import dataset_tasks, ingestion, memory_extraction
 from ragserve.settings import Settings
 
 logger = logging.getLogger("ragserve.worker")
@@ -60,6 +60,7 @@ def worker_queue(settings: Settings) -> TaskQueue:
     queue = TaskQueue(make_huey(settings))
     queue.bind(
         run_task=lambda task_id: ingestion.run_task(runtime.get(), task_id, isolate=True),
+        run_dataset_task=lambda task_id: dataset_tasks.run_task(runtime.get(), task_id),
         reap=lambda: reap(runtime.get()),
         extract_memory=lambda message_id: memory_extraction.run(runtime.get(), int(message_id)),
     )

@@ -15,7 +15,7 @@ from api.test_memories import MISSING, add_turn, call, new_memory
 from conftest import Account
 from helpers.fake_openai import MEMORY_ITEM_TIME, FakeOpenAI
 from ragserve.bootstrap import reap
-from ragserve.db.models import MemoryMessage
+from ragserve.db.memory_models import MemoryMessage
 from ragserve.rag import prompt
 from ragserve.runtime import Runtime
 from ragserve.settings import Settings

@@ -124,3 +124,35 @@ def test_a_terminal_shows_the_components_as_they_run(
     text = term.text
     assert "▶ begin" in text and "▶ Agent:A" in text and "▶ Message:M" in text
     assert text.index("▶ Message:M") < text.index("According to search")
+
+
+def test_agents_from_templates(server: RunningServer, dsl_file: Path, tmp_path: Path) -> None:
+    key = {"RAGSERVE_URL": server.base_url, "RAGSERVE_API_KEY": server.api_key}
+    home = tmp_path / "xdg"
+    listed = as_json(cli(home, "agent", "templates", "--json", **key))
+    assert [row["name"] for row in listed] == [
+        "cited_qa", "deep_research", "interactive_writer", "support_triage"]  # fmt: skip
+    assert all(row["title"] and row["description"] for row in listed)
+    assert "cited_qa" in cli(home, "agent", "templates", **key).stdout
+
+    [created] = as_json(cli(home, "agent", "create", "--template", "cited_qa",
+                            "--dataset", "owls", "--json", **key))  # fmt: skip
+    assert created["title"] == "Cited answers from datasets"
+    with sdk.RAGFlow(server.api_key, server.base_url) as rag:
+        [owls] = rag.list_datasets(name="owls")
+        [agent] = rag.list_agents(id=created["id"])
+        dsl = agent.dsl.to_json()
+    assert dsl["components"]["Retrieval:FindPassages"]["obj"]["params"]["kb_ids"] == [owls.id]
+    ran = as_json(cli(home, "agent", "run", "How do barn owls hunt?", "-a", created["id"],
+                      "--json", **key))  # fmt: skip
+    assert ran["answer"] == "Fake answer to: How do barn owls hunt?"
+
+    research = cli(home, "agent", "create", "-t", "deep_research", "--title", "dig", "-q", **key)
+    assert research.returncode == 0 and re.fullmatch(r"[0-9a-f]{32}\n", research.stdout)
+    unknown = cli(home, "agent", "create", "--template", "nope", **key)
+    assert (
+        unknown.returncode == 1 and "No template nope; the server has: cited_qa" in unknown.stderr
+    )
+    both = cli(home, "agent", "create", "--template", "cited_qa", "--file", str(dsl_file), **key)
+    assert both.returncode == 1 and "Give either --file or --template." in both.stderr
+    assert cli(home, "agent", "create", **key).returncode == 1

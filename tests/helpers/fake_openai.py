@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import re
 import threading
@@ -173,6 +174,11 @@ def option_reply(messages: list[dict[str, Any]]) -> str | None:
         return f"MORE\n1. {question} (search {user.count('Search: ') + 1})?"
     if system.startswith(prompt.TOC_PROMPT.split("{")[0]):
         return json.dumps(_toc(user))
+    graph = _graph_reply(system, user)
+    if graph is not None:
+        return graph
+    if system.startswith(prompt.TABLE_SQL_PROMPT.split("{")[0]):
+        return _sql_reply(system, messages)
     if system.startswith(prompt.AUTO_KEYWORDS_PROMPT.split("{")[0]):
         return ", ".join(_passage_words(user, _asked(system)))
     if system.startswith(prompt.MEMORY_EXTRACT_PROMPT.split("{")[0]):
@@ -183,6 +189,64 @@ def option_reply(messages: list[dict[str, Any]]) -> str | None:
             f"What does the passage say about {QUESTION_WORDS.get(w, w)}?" for w in words
         )
     return None
+
+
+_NAMES = re.compile(r"\b(?:The )?([A-Z][a-z]{2,}(?: [A-Z][a-z]+)*)")
+
+
+def _graph_reply(system: str, user: str) -> str | None:
+    """The knowledge-graph prompts: extraction names each run of capitalised words as an
+    entity of the last type asked for, and relates each entity to the next; gleaning finds
+    nothing more; resolution says yes when two names share their first five letters; a
+    community report is titled with its entities."""
+    from ragserve.rag import prompt
+
+    if user.startswith(prompt.GRAPH_GLEAN_PROMPT[:40]):
+        return "DONE"
+    if system.startswith(prompt.GRAPH_EXTRACT_PROMPT.split("{")[0]):
+        found = re.search(r"one of: (.+?), and the relations", system)
+        kind = found.group(1).split(",")[-1].strip() if found else "category"
+        names = list(dict.fromkeys(_NAMES.findall(user)))
+        lines = [f"entity<|>{name}<|>{kind}<|>{name} is named in the passage." for name in names]
+        lines += [
+            f"relation<|>{a}<|>{b}<|>{a} appears with {b}.<|>together<|>5"
+            for a, b in itertools.pairwise(names)
+        ]
+        return "\n".join(lines) or "DONE"
+    if user.startswith(prompt.GRAPH_RESOLVE_PROMPT.split("{")[0]):
+        first = re.search(r"First: (.+?) \(", user)
+        second = re.search(r"Second: (.+?) \(", user)
+        same = first and second and first.group(1)[:5] == second.group(1)[:5]
+        return "yes" if same else "no"
+    if user.startswith(prompt.GRAPH_COMMUNITY_PROMPT.split("{")[0]):
+        names = re.findall(r"^Entity (.+?):", user, flags=re.M)
+        return f"Community of {', '.join(names)}\nThese entities appear together."
+    return None
+
+
+_COLUMN = re.compile(r'^- "(.+?)" (INTEGER|REAL|TEXT) \(e\.g\. (.*)\)$', re.M)
+
+
+def _sql_reply(system: str, messages: list[dict[str, Any]]) -> str:
+    """SQL for a question about the table: "how many" counts the rows; otherwise the column
+    the question names, for the row whose text cell the question names; "nothing" finds no
+    row. A question holding "broken" gets invalid SQL first, then the count when the failure
+    is reported."""
+    question = next(_text(m) for m in messages if m.get("role") == "user").lower()
+    retried = _text(messages[-1]).startswith("The query failed")
+    if "broken" in question and not retried:
+        return "SELEC nothing"
+    if "how many" in question or retried:
+        return "SELECT COUNT(*) AS rows_found FROM data"
+    if "nothing" in question:
+        return "SELECT _source FROM data WHERE 1 = 0"
+    columns = _COLUMN.findall(system)
+    wanted = next((name for name, _t, _e in columns if name.lower() in question), columns[0][0])
+    for name, kind, examples in columns:
+        for value in examples.split(", "):
+            if kind == "TEXT" and value and value.lower() in question:
+                return f'SELECT "{wanted}", _source FROM data WHERE "{name}" = \'{value}\''
+    return f'SELECT "{wanted}", _source FROM data'
 
 
 MEMORY_ITEM_TIME = "2026-01-02T03:04:05"

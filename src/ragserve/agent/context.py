@@ -11,7 +11,7 @@ from typing import Any
 
 from ragserve.agent import variables
 from ragserve.agent.environment import Environment
-from ragserve.agent.errors import RunTimeout
+from ragserve.agent.errors import RunCancelled, RunTimeout
 
 REFERENCE_SLOTS = 500
 """A chunk's key in an agent reference is ``sha1(chunk id) % 500`` (RAGFlow's format)."""
@@ -42,6 +42,14 @@ class RunContext:
     inputs: dict[str, Any] = field(default_factory=dict)
     """Form values given with this call (Begin's inputs, or a resumed UserFillUp's)."""
     time_limit: float = 0.0
+    cancel: threading.Event | None = None
+    """Set when the run is cancelled; checked between components and while streaming."""
+    allow_private_urls: bool = False
+    """Invoke may call loopback, private and link-local addresses."""
+    loops: dict[str, Any] = field(default_factory=dict)
+    """Per-run state of Iteration and Loop items (their position), by component id."""
+    webhook: dict[str, Any] | None = None
+    """The request of the webhook call that started the run (``query``, ``headers``, ``body``)."""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -53,6 +61,9 @@ class RunContext:
         return str(self.state.globals.get("sys.query") or "")
 
     def check_deadline(self) -> None:
+        """Stop the run when it was cancelled or went past its time limit."""
+        if self.cancel is not None and self.cancel.is_set():
+            raise RunCancelled("Task has been canceled.")
         if time.monotonic() > self.deadline:
             raise RunTimeout(f"The agent run exceeded its time limit of {self.time_limit:g} s.")
 

@@ -73,6 +73,24 @@ def _check_targets(component_id: str, targets: Iterable[str], known: dict[str, A
             )
 
 
+def _adopt(components: dict[str, Component]) -> None:
+    """Link each child (``parent_id``) to its Iteration or Loop, which checks its children."""
+    for component_id, component in components.items():
+        parent_id = component.node.parent_id
+        if not parent_id:
+            continue
+        parent = components.get(parent_id)
+        if parent is None:
+            raise DslError(
+                f"Component `{component_id}`: its parent `{parent_id}` is not a component of "
+                "this DSL."
+            )
+        component.parent = parent
+        parent.children.append(component)
+    for component in components.values():
+        component.check_children()
+
+
 def load(raw: Any) -> Graph:
     """The DSL checked and its components built; raises ``DslError``. ``raw`` is copied: a
     run changes its graph's DSL, never the caller's."""
@@ -99,6 +117,7 @@ def load(raw: Any) -> Graph:
         components[component_id] = cls(component_id, params, node)
     if components[BEGIN].component_name != "Begin":
         raise DslError("Invalid DSL: the `begin` component must be a Begin.")
+    _adopt(components)
     for component_id, component in components.items():
         _check_targets(component_id, component.targets(), components)
         for parameter, reference in component.referenced():

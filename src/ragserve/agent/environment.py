@@ -1,6 +1,7 @@
 """What a run needs from the rest of ragserve, as an interface: the services implement it
-(``services.agent_environment``) with the tenant's models and the retrieval path, tests with
-what they need. The runner never reaches the database or the chunk store itself."""
+(``services.agent_environment``) with the tenant's models, the retrieval path and its MCP
+servers, tests with what they need. The runner never reaches the database or the chunk store
+itself, and connects to nothing but through what this gives it (chat models, MCP calls)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ragserve.models.chat import ChatModel
+from ragserve.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ class Environment(Protocol):
 
     tenant_id: str
 
+    @property
+    def settings(self) -> Settings:
+        """ragserve's settings (the tools read their base URLs, keys and limits there)."""
+        ...
+
     def chat_model(self, llm_id: str) -> ChatModel:
         """The chat model ``llm_id`` (``name@factory`` or a LiteLLM string) with the tenant's
         credentials; the tenant's default model when ``llm_id`` is empty. Raises a
@@ -60,6 +67,15 @@ class Environment(Protocol):
     def retrieve(self, query: RetrievalQuery) -> RetrievedChunks:
         """Search datasets the tenant may see; raises a ``RagserveError`` for others."""
         ...
+
+    def call_mcp_tool(self, mcp_id: str, tool_name: str, arguments: dict[str, Any]) -> str:
+        """Call the tool ``tool_name`` of the tenant's registered MCP server ``mcp_id``; its
+        result as text (a tool that fails answers ``MCP server error: …``). Raises a
+        ``RagserveError`` when the server is not the tenant's or cannot be reached."""
+
+    def store_attachment(self, data: bytes) -> str:
+        """Keep a file the run made for the user (a Message's ``output_format``); its id,
+        which ``GET /api/v1/file/download/{id}`` serves to the tenant."""
 
     def remember(self, memory_ids: tuple[str, ...], user_input: str, agent_response: str) -> None:
         """Keep a turn of this run in the memories (extraction queued); memories the tenant

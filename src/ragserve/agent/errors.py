@@ -14,5 +14,13 @@ class ComponentError(RagserveError):
     """A component failed while running; the message is shown to the client."""
 
 
-class RunTimeout(RagserveError):
+class RunStopped(RagserveError):
+    """The run stops before its end: it is not a component's failure (no retry, no handler)."""
+
+
+class RunTimeout(RunStopped):
     """The run went past its time limit."""
+
+
+class RunCancelled(RunStopped):
+    """The run was cancelled (``PUT /v1/canvas/cancel/{agent id}``)."""

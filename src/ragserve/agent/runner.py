@@ -10,14 +10,19 @@ ragflow-api 8.3), as a stream of ``RunEvent``s.
   where branches meet waits for the branches that are still on their way, and independent
   branches run in parallel.
 * After a component, the run goes on with its ``_next`` output when it routes (Categorize,
-  Switch), else with its ``downstream``.
+  Switch); where the component decides (``next_ids``: an Iteration or Loop goes to its item,
+  the item to its body or, when done, to the parent's ``downstream``, ExitLoop to the Loop's
+  ``downstream``); a child (``parent_id``) without ``downstream`` goes back to its parent's
+  item; anything else goes on with its ``downstream``. An Iteration's or Loop's
+  ``node_finished`` comes when its children are done.
 * A failing component is run again ``max_retries`` times, ``delay_after_error`` seconds apart;
   then ``exception_method`` decides: ``goto`` goes on with ``exception_goto``, ``comment``
   goes on downstream with ``exception_default_value`` as the outputs; otherwise the run fails
   with a ``**ERROR**`` message. Every component's outputs carry ``_created_time`` and
   ``_elapsed_time`` (and ``_ERROR`` after a handled failure).
 * A UserFillUp pauses the run with a ``user_inputs`` event; ``paused_at`` in the DSL says where.
-* The run stops with an error once it passes its time limit.
+* The run stops with an error once it passes its time limit, or once it is cancelled
+  (``RunCall.cancel``; checked between components and while a Message streams).
 
 ``dsl()`` is the DSL to store after the run: the conversation's state (``globals``,
 ``history``, ``path``, ``retrieval``, ``paused_at``), the Begin form's values and each
@@ -39,7 +44,7 @@ from ragserve.agent.components.base import Component
 from ragserve.agent.context import RunContext, TurnState
 from ragserve.agent.dsl import Graph
 from ragserve.agent.environment import Environment
-from ragserve.agent.errors import RunTimeout
+from ragserve.agent.errors import RunStopped
 from ragserve.agent.streaming import StreamedText
 from ragserve.errors import RagserveError
 from ragserve.schemas.agent_dsl import BEGIN, DEFAULT_GLOBALS
@@ -71,6 +76,13 @@ class RunCall:
     files: list[Any] = field(default_factory=list)
     user_id: str = ""
     time_limit: float = 600.0
+    cancel: threading.Event | None = None
+    """Set to cancel the run (checked between components and while a Message streams)."""
+    allow_private_urls: bool = False
+    """Invoke may call loopback, private and link-local addresses."""
+    webhook: dict[str, Any] | None = None
+    """A webhook call's request (``query``, ``headers``, ``body``): a Webhook-mode Begin's
+    outputs."""
 
 
 @dataclass
@@ -124,6 +136,9 @@ class Run:
             deadline=time.monotonic() + call.time_limit,
             inputs=call.inputs,
             time_limit=call.time_limit,
+            cancel=call.cancel,
+            allow_private_urls=call.allow_private_urls,
+            webhook=call.webhook,
         )
         self.answer_parts: list[str] = []
         self.error: str | None = None
@@ -192,8 +207,8 @@ class Run:
                     yield from self._pause(pausing[0])
                     return
                 due += [n for n in next_ids if n not in due]
-        except RunTimeout as timeout:
-            yield from self._fail(timeout.message)
+        except RunStopped as stopped:
+            yield from self._fail(stopped.message)
         self.paused_at = None
         self._finish()
         outputs = {**self._last_outputs}
@@ -254,7 +269,7 @@ class Run:
         for attempt in range(params.max_retries + 1):
             try:
                 outputs = component.run(self.context)
-            except RunTimeout:
+            except RunStopped:
                 raise
             except RagserveError as failure:
                 error = failure.message
@@ -291,6 +306,12 @@ class Run:
         if component.routes:
             chosen = outputs.get("_next") or []
             return [chosen] if isinstance(chosen, str) else list(chosen)
+        decided = component.next_ids(self.context, outputs)
+        if decided is not None:
+            return decided
+        start = component.parent.loop_start() if component.parent is not None else None
+        if not component.node.downstream and start is not None:
+            return [start]  # the end of a pass: the parent's item decides what comes next
         return list(component.node.downstream)
 
     def _speak(self, component: Component) -> Generator[RunEvent, None, _Outcome]:
@@ -312,7 +333,7 @@ class Run:
                 yield RunEvent("message", {"content": piece.text})
             if thinking:
                 yield RunEvent("message", {"content": "", "end_to_think": True})
-        except RunTimeout:
+        except RunStopped:
             raise
         except RagserveError as failure:
             return self._handled(component, failure.message, started)
@@ -329,12 +350,24 @@ class Run:
             end["status"] = status
         if CITATION in text and self.state.reference.get("chunks"):
             end["reference"] = json_safe(self.state.reference)
+        attach = getattr(component, "attachment", None)  # Message's output_format
+        try:
+            attachment = attach(self.context, text) if callable(attach) else None
+        except Exception:
+            logger.exception("agent component %s failed to make its attachment", component.id)
+            return self._handled(
+                component, f"Message {component.id} failed: internal error.", started
+            )
+        if attachment:
+            end["attachment"] = attachment
         yield RunEvent("message_end", end)
-        outputs = {
+        outputs: dict[str, Any] = {
             "content": text,
             "_created_time": started,
             "_elapsed_time": time.time() - started,
         }
+        if attachment:
+            outputs["attachment"] = attachment
         return _Outcome(outputs, self._next(component, outputs))
 
     def _finished(
@@ -344,8 +377,23 @@ class Run:
         self.path.append(component.id)
         if component.id == BEGIN:
             self._keep_form_values(outcome.outputs)
-        self._last_outputs = _shown(outcome.outputs)
-        yield RunEvent(
+        if not component.finishes_later or outcome.error is not None:
+            yield self._node_finished(component, outcome.outputs, outcome.error)
+        parent = component.parent
+        if parent is not None and outcome.handled and component.ends_parent(self.context):
+            outputs = self.state.outputs.get(parent.id, {})
+            outputs["_elapsed_time"] = time.time() - outputs.get("_created_time", time.time())
+            yield self._node_finished(parent, outputs, None)
+        if not outcome.handled:
+            yield from self._fail(outcome.error or "failed")
+            return
+        next_ids += [n for n in outcome.next_ids if n not in next_ids]
+
+    def _node_finished(
+        self, component: Component, outputs: dict[str, Any], error: str | None
+    ) -> RunEvent:
+        self._last_outputs = _shown(outputs)
+        return RunEvent(
             "node_finished",
             {
                 "inputs": {},
@@ -353,15 +401,11 @@ class Run:
                 "component_id": component.id,
                 "component_name": self.graph.dsl.display_name(component.id),
                 "component_type": component.component_name,
-                "error": outcome.error,
-                "elapsed_time": outcome.outputs.get("_elapsed_time"),
-                "created_at": outcome.outputs.get("_created_time"),
+                "error": error,
+                "elapsed_time": outputs.get("_elapsed_time"),
+                "created_at": outputs.get("_created_time"),
             },
         )
-        if not outcome.handled:
-            yield from self._fail(outcome.error or "failed")
-            return
-        next_ids += [n for n in outcome.next_ids if n not in next_ids]
 
     def _fail(self, message: str) -> Iterator[RunEvent]:
         self.error = message
@@ -400,11 +444,8 @@ class Run:
                 stored = dict(stored) if isinstance(stored, dict) else {}
                 for name, value in outputs.items():
                     previous = stored.get(name)
-                    kind = previous.get("type") if isinstance(previous, dict) else None
-                    entry: dict[str, Any] = {"value": json_safe(value)}
-                    if kind is not None:
-                        entry = {"type": kind, **entry}
-                    stored[name] = entry
+                    kept = previous if isinstance(previous, dict) else {}  # type, ref…
+                    stored[name] = {**kept, "value": json_safe(value)}
                 params["outputs"] = stored
             dsl.globals = json_safe(self.state.globals)
             dsl.history = self.state.history

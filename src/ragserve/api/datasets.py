@@ -1,4 +1,5 @@
-"""``/api/v1/datasets``: create, list, update, delete (spec 2.1)."""
+"""``/api/v1/datasets``: create, list, update, delete; RAPTOR and the knowledge graph
+(spec 2.1)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,13 @@ from ragserve.api.body import JSON_ONLY, RagflowRoute
 from ragserve.api.deps import ApiCaller, RuntimeDep
 from ragserve.api.envelope import Ok, Result
 from ragserve.schemas.common import UUID1
+from ragserve.schemas.dataset_tasks import (
+    DatasetTaskRow,
+    GraphragTaskQueued,
+    KnowledgeGraphView,
+    NoTask,
+    RaptorTaskQueued,
+)
 from ragserve.schemas.datasets import (
     CreateDataset,
     DatasetList,
@@ -18,7 +26,7 @@ from ragserve.schemas.datasets import (
     ListDatasets,
     UpdateDataset,
 )
-from ragserve.services import datasets
+from ragserve.services import dataset_tasks, datasets, knowledge_graph
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"], route_class=RagflowRoute)
 
@@ -70,3 +78,62 @@ def delete_datasets(
     caller owns). An id the caller does not own fails the whole request; nothing is deleted."""
     datasets.delete_datasets(runtime, caller, request.ids)
     return Ok()
+
+
+@router.post("/{dataset_id}/run_raptor", summary="Build the dataset's RAPTOR summaries")
+def run_raptor(
+    runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId
+) -> Result[RaptorTaskQueued]:
+    """Queue one task over all the dataset's parsed chunks: they are clustered and summarised
+    by the chat model level by level, and the summaries become chunks of the dataset."""
+    task_id = dataset_tasks.queue(runtime, caller, dataset_id, dataset_tasks.RAPTOR)
+    return Result(data=RaptorTaskQueued(raptor_task_id=task_id))
+
+
+@router.get("/{dataset_id}/trace_raptor", summary="Show the dataset's RAPTOR task")
+def trace_raptor(
+    runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId
+) -> Result[DatasetTaskRow | NoTask]:
+    """The newest RAPTOR task of the dataset (progress, log), or `{}` when it has none."""
+    with runtime.read() as session:
+        row = dataset_tasks.trace(session, caller, dataset_id, dataset_tasks.RAPTOR)
+    return Result(data=DatasetTaskRow(**row) if row else NoTask())
+
+
+@router.post("/{dataset_id}/run_graphrag", summary="Build the dataset's knowledge graph")
+def run_graphrag(
+    runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId
+) -> Result[GraphragTaskQueued]:
+    """Queue one task over all the dataset's parsed chunks: the chat model extracts entities
+    and relations (`parser_config.graphrag`), merged into one graph per dataset."""
+    task_id = dataset_tasks.queue(runtime, caller, dataset_id, dataset_tasks.GRAPHRAG)
+    return Result(data=GraphragTaskQueued(graphrag_task_id=task_id))
+
+
+@router.get("/{dataset_id}/trace_graphrag", summary="Show the dataset's GraphRAG task")
+def trace_graphrag(
+    runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId
+) -> Result[DatasetTaskRow | NoTask]:
+    """The newest GraphRAG task of the dataset (progress, log), or `{}` when it has none."""
+    with runtime.read() as session:
+        row = dataset_tasks.trace(session, caller, dataset_id, dataset_tasks.GRAPHRAG)
+    return Result(data=DatasetTaskRow(**row) if row else NoTask())
+
+
+@router.get("/{dataset_id}/knowledge_graph", summary="Show the dataset's knowledge graph")
+def get_knowledge_graph(
+    runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId
+) -> Result[KnowledgeGraphView]:
+    """The graph's top nodes by PageRank and its heaviest edges."""
+    with runtime.read() as session:
+        return Result(data=KnowledgeGraphView(**knowledge_graph.show(session, caller, dataset_id)))
+
+
+@router.delete("/{dataset_id}/knowledge_graph", summary="Delete the dataset's knowledge graph")
+def delete_knowledge_graph(
+    runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId
+) -> Result[bool]:
+    """Remove the graph, its community reports and entity vectors."""
+    with runtime.transaction() as session:
+        knowledge_graph.remove(session, caller, dataset_id)
+    return Result(data=True)

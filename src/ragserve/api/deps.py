@@ -8,13 +8,21 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
 from ragserve.runtime import Runtime
-from ragserve.services.auth import authenticate_api_key, authenticate_web
+from ragserve.services.auth import authenticate_api_key, authenticate_beta, authenticate_web
 from ragserve.services.tenancy import Caller
 
 _authorization = APIKeyHeader(
     name="Authorization",
     auto_error=False,
     description="`Bearer <API token>`; web routes also take the token that login returns.",
+)
+
+_beta_authorization = APIKeyHeader(
+    name="Authorization",
+    scheme_name="BetaToken",
+    auto_error=False,
+    description="`Bearer <beta>`: the `beta` of an API token, for the embedded widgets' "
+    "routes (`/api/v1/chatbots|agentbots|searchbots`) only.",
 )
 
 
@@ -41,6 +49,15 @@ def web_caller(
         return authenticate_web(session, authorization, runtime.signer)
 
 
+def beta_caller(
+    runtime: RuntimeDep, authorization: Annotated[str | None, Depends(_beta_authorization)]
+) -> Caller:
+    with runtime.read() as session:
+        return authenticate_beta(session, authorization)
+
+
 AuthorizationHeader = Annotated[str | None, Depends(_authorization)]
 ApiCaller = Annotated[Caller, Depends(api_caller)]
 WebCaller = Annotated[Caller, Depends(web_caller)]
+BetaCaller = Annotated[Caller, Depends(beta_caller)]
+"""The tenant behind an embedded widget's beta token (``/api/v1/*bots`` only)."""

@@ -127,8 +127,9 @@ def partial_result(succeeded: int, errors: list[str]) -> Ok | Result[BatchOutcom
 
 
 def is_web_path(path: str) -> bool:
-    """``/v1`` and the admin API answer ``{code, message, data}`` on every error."""
-    return path.startswith(("/v1/", "/api/v1/admin/"))
+    """``/v1``, the admin API and the file manager answer ``{code, message, data}`` on every
+    error."""
+    return path.startswith(("/v1/", "/api/v1/admin/", "/api/v1/file/"))
 
 
 def error_body(error: RagserveError, path: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from ragserve.client_cli._common import (
     login,
     show,
 )
+from ragserve.client_cli._files import file_app
 from ragserve.client_cli._memories import memory_app
 from ragserve.client_cli._upload import parse_status
 
@@ -43,4 +44,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(chunk_app, name="chunk")
     app.add_typer(chat_app, name="chat")
     app.add_typer(agent_app, name="agent")
+    app.add_typer(file_app, name="file")
     app.add_typer(memory_app, name="memory")

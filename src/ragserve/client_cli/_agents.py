@@ -1,4 +1,5 @@
-"""``ragserve agent ...``: create agents from DSL files, list and delete them, and run one."""
+"""``ragserve agent ...``: create agents from DSL files or the server's templates, list
+them (and the templates), delete them, and run one."""
 
 from __future__ import annotations
 
@@ -20,8 +21,10 @@ from ragserve.client_cli._common import (
     YesOption,
     client,
     confirm,
+    connection,
     err,
     failures,
+    find_datasets,
     out,
     show,
 )
@@ -84,11 +87,84 @@ def _agent_row(agent: Agent) -> dict[str, Any]:
     }
 
 
+def fetch_templates(url: str | None, api_key: str | None) -> list[dict[str, Any]]:
+    """The server's agent templates (``GET /v1/canvas/templates``)."""
+    found = connection(url, api_key)
+    try:
+        response = httpx.get(
+            f"{found.url}/v1/canvas/templates",
+            headers={"Authorization": f"Bearer {found.api_key}"},
+            timeout=30.0,
+        )
+        body = response.json()
+    except httpx.RequestError as error:
+        raise RAGServeError(f"Cannot reach {found.url}: {error}.") from None
+    except ValueError:
+        raise RAGServeError(f"The server answered HTTP {response.status_code}.") from None
+    listed = body.get("data") if isinstance(body, dict) and body.get("code") == 0 else None
+    if not isinstance(listed, list):
+        message = body.get("message") if isinstance(body, dict) else None
+        raise RAGServeError(str(message or f"The server answered HTTP {response.status_code}."))
+    return [t for t in listed if isinstance(t, dict)]
+
+
+def _text(value: Any) -> str:
+    """A template's title or description: the English one, else any."""
+    if isinstance(value, dict):
+        return str(value.get("en") or next(iter(value.values()), ""))
+    return str(value or "")
+
+
+def with_datasets(dsl: dict[str, Any], dataset_ids: list[str]) -> dict[str, Any]:
+    """The DSL with every Retrieval (a component, or an Agent's tool at any depth) searching
+    ``dataset_ids``."""
+
+    def fill(params: Any) -> None:
+        if not isinstance(params, dict):
+            return
+        for tool in params.get("tools") or []:
+            if not isinstance(tool, dict) or not isinstance(tool.get("params"), dict):
+                continue
+            if tool.get("component_name") == "Retrieval":
+                tool["params"]["kb_ids"] = list(dataset_ids)
+            fill(tool["params"])
+
+    filled: dict[str, Any] = json.loads(json.dumps(dsl))
+    for node in (filled.get("components") or {}).values():
+        obj = node.get("obj") if isinstance(node, dict) else None
+        if not isinstance(obj, dict) or not isinstance(obj.get("params"), dict):
+            continue
+        if obj.get("component_name") == "Retrieval":
+            obj["params"]["kb_ids"] = list(dataset_ids)
+        fill(obj["params"])
+    return filled
+
+
+def template_agent(
+    url: str | None, api_key: str | None, name: str
+) -> tuple[dict[str, Any], str, str]:
+    """The DSL, title and description of the server's template ``name``."""
+    found = fetch_templates(url, api_key)
+    for template in found:
+        if template.get("id") == name:
+            return template["dsl"], _text(template.get("title")), _text(template.get("description"))
+    known = ", ".join(str(t.get("id")) for t in found) or "none"
+    raise RAGServeError(f"No template {name}; the server has: {known}.")
+
+
 @agent_app.command("create")
 def agent_create(
-    file: Annotated[Path, typer.Option("--file", "-f", help="A DSL file (JSON).")],
+    file: Annotated[Path | None, typer.Option("--file", "-f", help="A DSL file (JSON).")] = None,
+    template: Annotated[
+        str | None,
+        typer.Option("--template", "-t", help="A template of the server (see `agent templates`)."),
+    ] = None,
+    datasets: Annotated[
+        list[str] | None,
+        typer.Option("--dataset", "-d", help="Dataset name or id every Retrieval searches."),
+    ] = None,
     title: Annotated[
-        str | None, typer.Option(help="Default: the file's title, else its name.")
+        str | None, typer.Option(help="Default: the file's or template's title, else its name.")
     ] = None,
     description: Annotated[str | None, typer.Option()] = None,
     json_output: JsonOption = False,
@@ -96,17 +172,47 @@ def agent_create(
     url: UrlOption = None,
     api_key: KeyOption = None,
 ) -> None:
-    """Create an agent from a DSL file (as RAGFlow's agent editor saves it)."""
+    """Create an agent from a DSL file (as RAGFlow's agent editor saves it) or from one of
+    the server's templates; --dataset (repeatable) sets the datasets its Retrievals search."""
     with failures():
-        dsl, file_title, file_description = read_agent_file(file)
-        chosen = title or file_title or file.stem
+        if (file is None) == (template is None):
+            raise RAGServeError("Give either --file or --template.")
         rag = client(url, api_key)
-        rag.create_agent(chosen, dsl, description=description or file_description)
+        if file is not None:
+            dsl, given_title, given_description = read_agent_file(file)
+            fallback = file.stem
+        else:
+            assert template is not None
+            dsl, given_title, given_description = template_agent(url, api_key, template)
+            fallback = template
+        if datasets:
+            dsl = with_datasets(dsl, [str(d.id) for d in find_datasets(rag, datasets)])
+        chosen = title or given_title or fallback
+        rag.create_agent(chosen, dsl, description=description or given_description)
         agent = find_agent(rag, chosen)
     if quiet:
         typer.echo(agent.id)
         return
     show([_agent_row(agent)], json_output, optional=("updated", "description"))
+
+
+@agent_app.command("templates")
+def agent_templates(
+    json_output: JsonOption = False, url: UrlOption = None, api_key: KeyOption = None
+) -> None:
+    """List the agent templates of the server (for `agent create --template NAME`)."""
+    with failures():
+        found = fetch_templates(url, api_key)
+    rows = [
+        {
+            "name": t.get("id", ""),
+            "title": _text(t.get("title")),
+            "type": t.get("canvas_type", ""),
+            "description": _text(t.get("description")),
+        }
+        for t in found
+    ]
+    show(rows, json_output, optional=("description",))
 
 
 @agent_app.command("list")

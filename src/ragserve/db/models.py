@@ -24,9 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from ragserve.db.base import ID_LENGTH, Base, Record
+from ragserve.db.base import ID_LENGTH, Record
+from ragserve.db.memory_models import Memory, MemoryMessage  # noqa: F401  (its tables, here too)
 from ragserve.domain import Permission, RunState, Validity
-from ragserve.timeutil import now_ms
 
 
 class TenantRole(enum.StrEnum):
@@ -165,6 +165,9 @@ class Document(Record):
     process_duration: Mapped[float] = mapped_column(Float, default=0.0)
     run: Mapped[str] = mapped_column(String(1), default=RunState.UNSTART.value)
     status: Mapped[str] = mapped_column(String(1), default=Validity.VALID.value)
+    # The blob key of a file-manager file this document was converted from (its bytes are
+    # shared, not copied); NULL: the document's own blob under ``<tenant>/<dataset>/<id>``.
+    location: Mapped[str | None] = mapped_column(String(512), default=None)
 
     @validates("name")
     def _fold_name(self, _key: str, name: str) -> str:
@@ -172,8 +175,53 @@ class Document(Record):
         return name
 
     @property
+    def owns_blob(self) -> bool:
+        """Whether deleting the document deletes its bytes (a file's are the file's)."""
+        return self.location is None
+
+    @property
     def blob_key(self) -> str:
-        return f"{self.tenant_id}/{self.dataset_id}/{self.id}"
+        return self.location or f"{self.tenant_id}/{self.dataset_id}/{self.id}"
+
+
+class File(Record):
+    """A file or folder of a tenant's file manager (RAGFlow's ``file``). The root folder's id
+    is the tenant's id and it is its own parent; names are unique within a folder."""
+
+    __tablename__ = "file"
+    __table_args__ = (UniqueConstraint("parent_id", "name"),)
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenant.id", ondelete="CASCADE"), index=True
+    )
+    parent_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    name: Mapped[str] = mapped_column(_case_sensitive_name(255))
+    # The name case-folded in Python, for keyword search (as ``Document.name_folded``).
+    name_folded: Mapped[str] = mapped_column(String(255), default="")
+    # The blob key of a stored file; "" for folders and virtual files.
+    location: Mapped[str] = mapped_column(String(512), default="")
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    type: Mapped[str] = mapped_column(String(16))
+    source_type: Mapped[str] = mapped_column(String(32), default="")
+    created_by: Mapped[str] = mapped_column(String(ID_LENGTH))
+
+    @validates("name")
+    def _fold_name(self, _key: str, name: str) -> str:
+        self.name_folded = name.casefold()
+        return name
+
+
+class FileLink(Record):
+    """A file converted into a dataset's document (RAGFlow's ``file2document``)."""
+
+    __tablename__ = "file2document"
+
+    file_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("file.id", ondelete="CASCADE"), index=True
+    )
+    document_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("document.id", ondelete="CASCADE"), index=True
+    )
 
 
 class StoreSyncAction(enum.StrEnum):
@@ -239,6 +287,54 @@ class IngestTask(Record):
         default=None,
         deferred=True,
     )
+
+
+class DatasetTask(Record):
+    """A dataset-wide task (RAGFlow queues RAPTOR, GraphRAG and the mind map this way): one row
+    per run, claimed by a worker with a lease like an ``IngestTask``. The newest row of a type
+    is the dataset's ``<type>_task_id``; ``progress`` is 0..1, or -1 when it failed, and
+    ``progress_msg`` its log."""
+
+    __tablename__ = "dataset_task"
+    __table_args__ = (Index("ix_dataset_task_dataset_id_task_type", "dataset_id", "task_type"),)
+
+    dataset_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("dataset.id", ondelete="CASCADE")
+    )
+    tenant_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    task_type: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default=TaskStatus.QUEUED, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_expires_at: Mapped[int] = mapped_column(BigInteger, default=0)  # epoch ms
+    worker_id: Mapped[str] = mapped_column(String(64), default="")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    progress_msg: Mapped[str] = mapped_column(Text, default="")
+    begin_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    finish_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
+    process_duration: Mapped[float] = mapped_column(Float, default=0.0)
+    chunk_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    """The chunks the task wrote (RAPTOR summaries)."""
+
+
+class KnowledgeGraph(Record):
+    """A dataset's knowledge graph (GraphRAG): the whole graph as node-link JSON, its community
+    reports, and the entities' vectors (float32, one row per name of ``entity_names``) that
+    ``use_kg`` searches; and the dataset's mind map. One row per dataset: a GraphRAG build
+    replaces the graph's columns, a mind-map build ``mind_map``."""
+
+    __tablename__ = "knowledge_graph"
+
+    dataset_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("dataset.id", ondelete="CASCADE"), unique=True
+    )
+    tenant_id: Mapped[str] = mapped_column(String(ID_LENGTH), index=True)
+    graph: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reports: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    entity_names: Mapped[list[str]] = mapped_column(JSON, default=list)
+    vectors: Mapped[bytes] = mapped_column(
+        LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb"), default=b""
+    )
+    mind_map: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class TenantModel(Record):
@@ -445,65 +541,51 @@ class SearchApp(Record):
     search_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class Memory(Record):
-    """A memory (RAGFlow 0.23's ``memory`` table): where agent turns are kept, and what the
-    memory's chat model extracts from them. ``memory_type`` is RAGFlow's bit field (raw 1,
-    semantic 2, episodic 4, procedural 8); ``memory_size`` caps the bytes of its messages.
-    The rows go with their tenant, the messages with their memory."""
+class McpServer(Record):
+    """An external MCP server a tenant registered (RAGFlow's ``mcp_server`` table), whose tools
+    Agent components may call: its URL and transport (``sse`` or ``streamable-http``), the HTTP
+    ``headers`` sent to it (``$name`` placeholders filled from ``variables``) and, in
+    ``variables["tools"]``, the tool list last fetched or cached. The rows go with their
+    tenant."""
 
-    __tablename__ = "memory"
+    __tablename__ = "mcp_server"
 
     tenant_id: Mapped[str] = mapped_column(
         String(ID_LENGTH), ForeignKey("tenant.id", ondelete="CASCADE"), index=True
     )
-    name: Mapped[str] = mapped_column(String(128), index=True)
-    avatar: Mapped[str | None] = mapped_column(Text, default=None)
-    description: Mapped[str | None] = mapped_column(Text, default=None)
-    memory_type: Mapped[int] = mapped_column(Integer, default=1)
-    storage_type: Mapped[str] = mapped_column(String(16), default="table")
-    embd_id: Mapped[str] = mapped_column(String(255))
-    llm_id: Mapped[str] = mapped_column(String(255))
-    permissions: Mapped[str] = mapped_column(String(16), default="me")
-    memory_size: Mapped[int] = mapped_column(BigInteger, default=5 * 1024 * 1024)
-    forgetting_policy: Mapped[str] = mapped_column(String(16), default="FIFO")
-    temperature: Mapped[float] = mapped_column(Float, default=0.5)
-    system_prompt: Mapped[str] = mapped_column(Text, default="")
-    user_prompt: Mapped[str] = mapped_column(Text, default="")
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    server_type: Mapped[str] = mapped_column(String(32))
+    description: Mapped[str] = mapped_column(Text, default="")
+    variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-class MemoryMessage(Base):
-    """One message of a memory, addressed as ``memory_id:id`` (RAGFlow's int message ids): a
-    raw turn (``source_id`` 0), or an item the chat model extracted from the raw turn
-    ``source_id``. ``extraction`` is the raw turn's task state (queued, running, done, failed:
-    ``extraction_error``), held by a worker until ``extraction_lease`` (ms), tried
-    ``extraction_attempts`` times; its items and its own ``embedding`` exist once it is done,
-    and only embedded, enabled, unforgotten messages are searched. ``size`` counts toward the
-    memory's ``memory_size``; ``tokens`` is the content tokenized for the term side of the
-    search."""
+class WebhookTrace(Record):
+    """The events of one call of an agent's test webhook (``/api/v1/webhook_test/{id}``), read
+    back by ``/api/v1/webhook_trace/{id}`` (RAGFlow keeps them in Redis for 10 minutes;
+    ``services.webhook_traces`` drops older ones). ``started`` is the call's start, in epoch
+    seconds; each event carries its own ``ts``."""
 
-    __tablename__ = "memory_message"
+    __tablename__ = "webhook_trace"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    memory_id: Mapped[str] = mapped_column(
-        String(ID_LENGTH), ForeignKey("memory.id", ondelete="CASCADE"), index=True
+    agent_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("user_canvas.id", ondelete="CASCADE"), index=True
     )
-    message_type: Mapped[str] = mapped_column(String(16), default="raw")
-    source_id: Mapped[int] = mapped_column(Integer, default=0, index=True)
-    user_id: Mapped[str] = mapped_column(String(255), default="")
-    agent_id: Mapped[str] = mapped_column(String(255), default="", index=True)
-    session_id: Mapped[str] = mapped_column(String(255), default="")
-    content: Mapped[str] = mapped_column(Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb"))
-    tokens: Mapped[str] = mapped_column(
-        Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb"), default=""
+    started: Mapped[float] = mapped_column(Float)
+    events: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    finished: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class WebhookRate(Record):
+    """An agent's webhook rate-limit bucket (Begin's ``security.rate_limit``): ``tokens`` left
+    at ``checked`` (epoch seconds), refilled at ``limit / per`` a second. In the database so
+    that every server process counts the same calls."""
+
+    __tablename__ = "webhook_rate"
+
+    agent_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("user_canvas.id", ondelete="CASCADE"), unique=True
     )
-    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
-    size: Mapped[int] = mapped_column(Integer, default=0)
-    valid_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
-    invalid_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
-    forget_at: Mapped[datetime | None] = mapped_column(DateTime, default=None)
-    status: Mapped[bool] = mapped_column(Boolean, default=True)
-    extraction: Mapped[str] = mapped_column(String(16), default="done")
-    extraction_error: Mapped[str] = mapped_column(Text, default="")
-    extraction_lease: Mapped[int] = mapped_column(BigInteger, default=0)
-    extraction_attempts: Mapped[int] = mapped_column(Integer, default=0)
-    create_time: Mapped[int] = mapped_column(BigInteger, default=now_ms, index=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    checked: Mapped[float] = mapped_column(Float)

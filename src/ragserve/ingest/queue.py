@@ -29,6 +29,7 @@ class TaskQueue:
     def __init__(self, huey: Huey) -> None:
         self.huey = huey
         self._run_task: RunTask = _unbound
+        self._run_dataset_task: RunTask = _unbound
         self._reap: Reap = _unbound
         self._extract_memory: RunTask = _unbound
 
@@ -36,6 +37,9 @@ class TaskQueue:
         # and consumers the same names whoever binds the callables.
         def run(task_id: str) -> None:
             self._run_task(task_id)
+
+        def run_dataset(task_id: str) -> None:
+            self._run_dataset_task(task_id)
 
         def reap_expired() -> None:
             self._reap()
@@ -47,16 +51,29 @@ class TaskQueue:
             self._extract_memory(message_id)
 
         self._run = huey.task(name="run")(run)
+        self._run_dataset = huey.task(name="run_dataset")(run_dataset)
         self._memory_extract = huey.task(name="memory_extract")(memory_extract)
         self._reap_periodic = huey.periodic_task(crontab(minute="*"), name="reap")(reap_expired)
         self._reap_once = huey.task(name="reap_once")(reap_once)
 
-    def bind(self, run_task: RunTask, reap: Reap, extract_memory: RunTask = _unbound) -> None:
+    def bind(
+        self,
+        run_task: RunTask,
+        run_dataset_task: RunTask,
+        reap: Reap,
+        extract_memory: RunTask = _unbound,
+    ) -> None:
         """``extract_memory`` runs the extraction task of a memory's raw turn (its id)."""
-        self._run_task, self._reap, self._extract_memory = run_task, reap, extract_memory
+        self._run_task, self._run_dataset_task, self._reap = run_task, run_dataset_task, reap
+        self._extract_memory = extract_memory
 
     def submit(self, task_id: str) -> None:
+        """Queue an ingest task (``ingest.tasks``)."""
         self._run(task_id)
+
+    def submit_dataset_task(self, task_id: str) -> None:
+        """Queue a dataset-wide task (``ingest.dataset_tasks``)."""
+        self._run_dataset(task_id)
 
     def submit_memory_extraction(self, message_id: int) -> None:
         self._memory_extract(str(message_id))

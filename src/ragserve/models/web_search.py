@@ -61,7 +61,11 @@ class TavilySearch:
     def __repr__(self) -> str:
         return f"TavilySearch(url={self._url!r})"
 
-    def search(self, query: str, max_results: int) -> list[WebPage]:
+    def search(
+        self, query: str, max_results: int, options: dict[str, Any] | None = None
+    ) -> list[WebPage]:
+        """``options``: more of Tavily's search fields (``topic``, ``search_depth``, ``days``,
+        ``include_domains``...), as the agents' TavilySearch sets them."""
         body = {
             "query": query,
             "api_key": self._api_key,
@@ -69,6 +73,7 @@ class TavilySearch:
             "search_depth": "basic",
             "include_answer": False,
             "include_raw_content": False,
+            **(options or {}),
         }
         headers = {"Authorization": f"Bearer {self._api_key}"}
         try:

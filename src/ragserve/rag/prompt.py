@@ -150,6 +150,37 @@ different questions that this passage answers, in the passage's language, each c
 understandable without the passage (name the subject instead of saying "it" or "this"). \
 Answer with one question per line and nothing else: no numbering, no answers."""
 
+GRAPH_EXTRACT_PROMPT = """You build a knowledge graph from documents. The user's message is one \
+passage. List the entities it names whose type is one of: {entity_types}, and the relations \
+the passage states between those entities. Write one record per line, fields separated by <|>:
+entity<|>NAME<|>TYPE<|>one sentence on what the passage says about the entity
+relation<|>SOURCE NAME<|>TARGET NAME<|>one sentence on how they are related<|>keywords, \
+comma separated<|>strength from 1 to 10
+Use the names as the passage writes them and the types exactly as listed. Write nothing else; \
+if there is nothing to record, answer DONE."""
+
+GRAPH_GLEAN_PROMPT = """Some entities or relations of the passage may be missing from your \
+records. Write the missing records in the same format, or answer DONE if none is missing."""
+
+GRAPH_RESOLVE_PROMPT = """Two entities of a knowledge graph have similar names. Decide whether \
+they name the same thing. Answer yes or no, nothing else.
+First: {first} ({first_type}): {first_description}
+Second: {second} ({second_type}): {second_description}"""
+
+GRAPH_COMMUNITY_PROMPT = """Below are entities of a knowledge graph that form a community, with \
+the relations between them. Write a short report on this community: its first line a title \
+(no more than ten words), then one paragraph on what connects these entities and why they \
+matter, using only what is written below.
+{content}"""
+
+TABLE_SQL_PROMPT = """You answer questions about a table by writing one SQLite query. The table:
+{schema}
+Write one SELECT statement over the table data that answers the user's question. Quote column \
+names with double quotes. Unless the query counts, sums, averages or groups rows, select \
+_source too, last. Answer with the SQL only: no explanation, no code fence."""
+
+TABLE_SQL_RETRY = """The query failed: {error}
+Write a corrected query, SQL only."""
 
 # --- memory extraction (``services.memory_extraction``) ---------------------------------------
 

@@ -49,12 +49,15 @@ class RetrievalSetting(BaseModel):
 
 
 class DifyRetrievalRequest(BaseModel):
-    """What Dify sends for a query. Unknown keys (``use_kg``…) are ignored."""
+    """What Dify sends for a query. Unknown keys are ignored."""
 
     knowledge_id: str = Field(description="The dataset to search (its id).")
     query: str = Field(description="What to search for.")
     retrieval_setting: RetrievalSetting = Field(default_factory=RetrievalSetting)
     metadata_condition: MetadataConditionField = None
+    use_kg: bool = Field(
+        False, description="Add the dataset's knowledge graph's answer as the first record."
+    )
 
     @model_validator(mode="before")
     @classmethod

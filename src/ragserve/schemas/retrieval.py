@@ -174,6 +174,12 @@ class RetrievalRequest(BaseModel):
     keyword: Annotated[bool, BeforeValidator(bool)] = Field(
         False, description="Add keywords that the tenant's chat model draws from the question."
     )
+    use_kg: Annotated[bool, BeforeValidator(bool)] = Field(
+        False,
+        description="Put the datasets' knowledge graph's answer first: the entities nearest "
+        "to the question, their relations and community report (one passage named "
+        "`Related content in Knowledge Graph`; built by `run_graphrag`).",
+    )
     cross_languages: Annotated[list[str], BeforeValidator(_cross_languages)] = Field(
         default_factory=list,
         description="Search the question's translations into these languages (by the tenant's "

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ragserve.errors import RetCode
-from ragserve.schemas.common import fixed_message, required_arguments
+from ragserve.schemas.common import MAX_PAGE, MAX_PAGE_SIZE, fixed_message, required_arguments
 
 NAME_LIMIT = 255
 
@@ -149,8 +149,8 @@ class ListQuery(BaseModel):
     """Query of ``POST /v1/search/list``; ``page`` or ``page_size`` 0 lists everything."""
 
     keywords: str = Field("", description="Only apps whose name contains this (any case).")
-    page: int = Field(0, ge=0)
-    page_size: int = Field(0, ge=0)
+    page: int = Field(0, ge=0, le=MAX_PAGE)
+    page_size: int = Field(0, ge=0, le=MAX_PAGE_SIZE)
     orderby: str = Field("create_time", description="`create_time`, `update_time` or `name`.")
     desc: str = Field("true", description="Anything but `false` sorts newest first.")
 

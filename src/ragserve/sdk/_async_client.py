@@ -12,6 +12,7 @@ from ragserve.sdk._chat import AsyncChat, Chat
 from ragserve.sdk._chunk import AsyncChunk
 from ragserve.sdk._client import chat_body, dataset_body, first_dataset, list_query, retrieval_body
 from ragserve.sdk._dataset import AsyncDataSet, DataSet
+from ragserve.sdk._files import AsyncFileMethods
 from ragserve.sdk._http import DEFAULT_TIMEOUT, AsyncHTTP, Retry, TimeoutTypes, data_of
 from ragserve.sdk._memory import (
     AsyncMemory,
@@ -25,7 +26,7 @@ from ragserve.sdk._memory import (
 __all__ = ["AsyncRAGFlow"]
 
 
-class AsyncRAGFlow:
+class AsyncRAGFlow(AsyncFileMethods):
     """The asyncio client; the arguments are ``RAGFlow``'s, ``http_client`` an
     ``httpx.AsyncClient``. Close it with ``await rag.aclose()`` or ``async with``."""
 

@@ -11,6 +11,7 @@ from ragserve.sdk._chat import Chat
 from ragserve.sdk._chunk import Chunk
 from ragserve.sdk._dataset import DataSet
 from ragserve.sdk._exceptions import ErrorCode, RAGServeError
+from ragserve.sdk._files import FileMethods
 from ragserve.sdk._http import (
     DEFAULT_TIMEOUT,
     Files,
@@ -135,7 +136,7 @@ def first_dataset(found: list[D], name: str) -> D:
     return found[0]
 
 
-class RAGFlow:
+class RAGFlow(FileMethods):
     """A client of a RAGFlow-compatible server (ragserve, or RAGFlow itself).
 
     :param api_key: an API token (``ragflow-...``), sent as ``Authorization: Bearer``.

@@ -38,7 +38,8 @@ TimeoutTypes: TypeAlias = float | httpx.Timeout | None
 QueryValue: TypeAlias = str | int | float | bool | list[str] | None
 """A list is sent as repeated keys (``memory_id=a&memory_id=b``), as ``requests`` sends it."""
 FileContent: TypeAlias = bytes | str | IO[bytes]
-Files: TypeAlias = Sequence[tuple[str, tuple[str, FileContent]]]
+Files: TypeAlias = Sequence[tuple[str, tuple[str | None, FileContent]]]
+"""Multipart parts: ``(field, (filename, content))``; no filename makes a text field."""
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 GATEWAY_STATUSES = frozenset({502, 503, 504})

@@ -1,6 +1,7 @@
 """The environment an agent runs in (``ragserve.agent.environment.Environment``): the tenant's
-chat models and the one retrieval path (``services.retrieval``), scoped to the tenant that
-owns the agent."""
+chat models, the one retrieval path (``services.retrieval``), the tenant's registered MCP
+servers (``services.mcp_servers``) and its memories (``services.memory_messages``), scoped to
+the tenant that owns the agent."""
 
 from __future__ import annotations
 
@@ -9,14 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ragserve.agent.environment import MemoryQuery, RetrievalQuery, RetrievedChunks
+from ragserve.blobs.attachments import store_attachment
 from ragserve.errors import DataError, RagserveError
 from ragserve.models.chat import ChatModel
 from ragserve.runtime import Runtime
 from ragserve.schemas.memories import AddMessage, SearchMessages
-from ragserve.services import memory_messages, retrieval
+from ragserve.services import mcp_servers, memory_messages, retrieval
 from ragserve.services.completions import reference_chunk
 from ragserve.services.models import tenant_chat_model
 from ragserve.services.tenancy import Caller, CredentialKind
+from ragserve.settings import Settings
 
 logger = logging.getLogger("ragserve.agent")
 
@@ -30,6 +33,10 @@ class TenantEnvironment:
     user_id: str = ""
 
     @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
     def caller(self) -> Caller:
         return Caller(self.tenant_id, self.tenant_id, CredentialKind.API_TOKEN)
 
@@ -40,6 +47,9 @@ class TenantEnvironment:
         if not llm_id:
             raise DataError("No chat model is configured for this tenant.")
         return self.runtime.chat_model(llm_id, self.tenant_id)
+
+    def store_attachment(self, data: bytes) -> str:
+        return store_attachment(self.runtime.blobs, self.tenant_id, data)
 
     def retrieve(self, query: RetrievalQuery) -> RetrievedChunks:
         runtime = self.runtime
@@ -70,6 +80,9 @@ class TenantEnvironment:
                 for d in result.documents
             ],
         )
+
+    def call_mcp_tool(self, mcp_id: str, tool_name: str, arguments: dict[str, Any]) -> str:
+        return mcp_servers.call_tool(self.runtime, self.caller, mcp_id, tool_name, arguments)
 
     def remember(self, memory_ids: tuple[str, ...], user_input: str, agent_response: str) -> None:
         request = AddMessage.model_validate(

@@ -12,6 +12,7 @@ the DSL with the conversation's new state.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +25,7 @@ from ragserve.db.models import AgentSession
 from ragserve.errors import DataError
 from ragserve.runtime import Runtime
 from ragserve.schemas.agents import AgentCompletionRequest, AgentEvent
+from ragserve.services.agent_cancel import RUNNING
 from ragserve.services.agent_environment import TenantEnvironment
 from ragserve.services.agents import new_session, owned_agent
 from ragserve.services.tenancy import Caller
@@ -65,6 +67,8 @@ def start_turn(
         files=list(body.files),
         user_id=body.user_id or "",
         time_limit=runtime.settings.agent_run_timeout,
+        allow_private_urls=runtime.settings.allow_private_urls,
+        cancel=threading.Event(),
     )
     environment = TenantEnvironment(
         runtime, tenant_id, agent_id=agent_id, session_id=session_id, user_id=call.user_id
@@ -92,6 +96,7 @@ class AgentTurn:
         self.message_id = new_id()
         self.started = time.monotonic()
         self.trace: list[dict[str, Any]] = []
+        self.cancel = run.call.cancel or threading.Event()
         self._stored = False
 
     def _wrap(self, event: RunEvent) -> AgentEvent:
@@ -112,8 +117,9 @@ class AgentTurn:
         """Every canvas event of the turn; the session is stored when they end. An unexpected
         failure of the runner itself ends the events with an error message."""
         try:
-            for event in self.run.events():
-                yield self._wrap(event)
+            with RUNNING.running(self.agent_id, self.cancel):
+                for event in self.run.events():
+                    yield self._wrap(event)
         except Exception:
             logger.exception("agent %s, session %s: the run failed", self.agent_id, self.session_id)
             self.run.error = "Internal error while running the agent; see the server log."

@@ -6,13 +6,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ragserve.db.models import ApiToken, User
-from ragserve.errors import AuthenticationError, Unauthorized
+from ragserve.errors import AuthenticationError, DataError, Unauthorized
 from ragserve.security import SessionSigner, token_digest
 from ragserve.services.tenancy import Caller, CredentialKind
 
 EMPTY_AUTHORIZATION = "`Authorization` can't be empty"
 BAD_AUTHORIZATION_FORMAT = "Please check your authorization format."
 INVALID_API_KEY = "Authentication error: API key is invalid!"
+# RAGFlow's texts for the embedded widgets' beta token, stray quote included (spec 0.2)
+BAD_BETA_AUTHORIZATION = 'Authorization is not valid!"'
+INVALID_BETA_TOKEN = 'Authentication error: API key is invalid!"'  # noqa: S105  (a message)
 
 
 def authenticate_api_key(session: Session, authorization: str | None) -> Caller:
@@ -29,6 +32,25 @@ def authenticate_api_key(session: Session, authorization: str | None) -> Caller:
     if caller is None:
         raise AuthenticationError(INVALID_API_KEY, data=False)
     return caller
+
+
+def authenticate_beta(session: Session, authorization: str | None) -> Caller:
+    """``Authorization: Bearer <beta>`` of the embedded widgets (``/api/v1/chatbots|agentbots|
+    searchbots``) to the tenant of the API token the beta belongs to. Only betas count: an API
+    token or a login token is refused here, as a beta is refused everywhere else. Failures are
+    RAGFlow's 102s (a missing header too, where RAGFlow fails with an exception)."""
+    parts = (authorization or "").split()
+    if len(parts) != 2:
+        raise DataError(BAD_BETA_AUTHORIZATION)
+    tenant_id = session.scalar(
+        select(ApiToken.tenant_id)
+        .join(User, User.id == ApiToken.tenant_id)
+        .where(ApiToken.beta_hash == token_digest(parts[1]), User.is_active.is_(True))
+        .limit(1)
+    )
+    if tenant_id is None:
+        raise DataError(INVALID_BETA_TOKEN)
+    return Caller(tenant_id, tenant_id, CredentialKind.API_TOKEN)
 
 
 def authenticate_web(session: Session, authorization: str | None, signer: SessionSigner) -> Caller:

@@ -44,6 +44,7 @@ class ChatSearch:
     keyword: bool = False
     cross_languages: tuple[str, ...] = ()
     toc_enhance: bool = False
+    use_kg: bool = False
     web: WebSearch | None = None
     web_results: int = 5
 
@@ -59,6 +60,7 @@ class ChatSearch:
                 if str(language).strip()
             )[:MAX_LANGUAGES],
             toc_enhance=bool(prompt_config.get("toc_enhance")),
+            use_kg=bool(prompt_config.get("use_kg")),
             web=web_search_for(
                 prompt_config,
                 tavily_base_url=settings.tavily_base_url,
@@ -90,6 +92,8 @@ def search(
     result = merge(results, options.page_size)
     if asked.toc_enhance:
         result = toc.enhance(runtime, scope, question, result, options.page_size)
+    if asked.use_kg:
+        result = retrieval.with_graph(runtime, scope, question, result)
     return result
 
 

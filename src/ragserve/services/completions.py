@@ -45,7 +45,7 @@ from ragserve.schemas.completions import (
     StreamEvent,
 )
 from ragserve.schemas.metadata_condition import MetadataCondition
-from ragserve.services import chat_search, deep_research, retrieval
+from ragserve.services import chat_search, deep_research, retrieval, table_sql
 from ragserve.services.chat_search import ChatSearch
 from ragserve.services.chats import live_chat
 from ragserve.services.datasets import stats_for
@@ -163,6 +163,11 @@ def answer(runtime: Runtime, assistant: Assistant, request: Request) -> Iterator
     started = time.monotonic()
     chat = runtime.chat_model(assistant.llm_id, assistant.tenant_id) if assistant.llm_id else None
     question = request.messages[-1]["content"]
+    if chat is not None:
+        computed = table_sql.answer(runtime, assistant.dataset_ids, chat, question)
+        if computed is not None:
+            yield from _final_only(computed)
+            return
     asked = ChatSearch.of(runtime, assistant.prompt_config)
     result: SearchResult | None
     scope: Scope | None
@@ -418,16 +423,41 @@ RELATED_COUNT = 5
 _NUMBERED = re.compile(r"^\s*\d+[.)]\s+(.+)$")
 
 
-def ad_hoc_assistant(runtime: Runtime, caller: Caller, dataset_ids: Sequence[str]) -> Assistant:
-    """An assistant over these datasets with the tenant's chat model and default settings
-    (``/sessions/ask``): every dataset must be the caller's and hold parsed chunks."""
+@dataclass(frozen=True)
+class AskSettings:
+    """How an ad-hoc assistant searches and answers: ``/sessions/ask``'s defaults, or a saved
+    search app's config (``services.search_bots``)."""
+
+    llm_id: str = ""
+    """The chat model; "": the tenant's default."""
+    similarity_threshold: float = 0.2
+    vector_similarity_weight: float = 0.3
+    top_n: int = 6
+    top_k: int = 1024
+    rerank_id: str = ""
+    parsed_only: bool = True
+    """Refuse a dataset without parsed chunks (``/sessions/ask``'s check)."""
+
+
+ASK_DEFAULTS = AskSettings()
+
+
+def ad_hoc_assistant(
+    runtime: Runtime,
+    caller: Caller,
+    dataset_ids: Sequence[str],
+    settings: AskSettings = ASK_DEFAULTS,
+) -> Assistant:
+    """An assistant over these datasets with the tenant's chat model (or ``settings.llm_id``)
+    and ``settings``; every dataset must be visible to the caller (and, with
+    ``parsed_only``, hold parsed chunks)."""
     with runtime.read() as session:
         scope = retrieval.resolve_scope(session, caller, dataset_ids)
         counts = stats_for(session, list(scope.dataset_ids))
-        for dataset_id in scope.dataset_ids:
+        for dataset_id in scope.dataset_ids if settings.parsed_only else ():
             if not counts.get(dataset_id) or counts[dataset_id].chunk_count <= 0:
                 raise DataError(f"The dataset {dataset_id} doesn't own parsed file")
-        llm_id = tenant_chat_model(session, runtime.settings, caller.tenant_id)
+        llm_id = settings.llm_id or tenant_chat_model(session, runtime.settings, caller.tenant_id)
         return Assistant(
             id="",
             tenant_id=caller.tenant_id,
@@ -439,20 +469,28 @@ def ad_hoc_assistant(runtime: Runtime, caller: Caller, dataset_ids: Sequence[str
                 "quote": True,
             },
             dataset_ids=scope.dataset_ids,
-            similarity_threshold=0.2,
-            vector_similarity_weight=0.3,
-            top_n=6,
-            top_k=1024,
-            rerank_id="",
+            similarity_threshold=settings.similarity_threshold,
+            vector_similarity_weight=settings.vector_similarity_weight,
+            top_n=settings.top_n,
+            top_k=settings.top_k,
+            rerank_id=settings.rerank_id,
             context_tokens=_context_tokens(session, caller.tenant_id, llm_id),
         )
 
 
-def ask_events(runtime: Runtime, assistant: Assistant, question: str) -> Iterator[StreamEvent]:
-    """The answer to a question over the assistant's datasets as ``/sessions/ask`` streams it
-    (spec 4.5): text events, a final one with the reference, then ``data: true``. A failure
-    becomes an error event; the stream still ends normally."""
-    request = Request(messages=[{"role": "user", "content": question}])
+def ask_events(
+    runtime: Runtime,
+    assistant: Assistant,
+    question: str,
+    document_ids: Sequence[str] = (),
+) -> Iterator[StreamEvent]:
+    """The answer to a question over the assistant's datasets (only ``document_ids`` when
+    given) as ``/sessions/ask`` streams it (spec 4.5): text events, a final one with the
+    reference, then ``data: true``. A failure becomes an error event; the stream still ends
+    normally."""
+    request = Request(
+        messages=[{"role": "user", "content": question}], document_ids=tuple(document_ids)
+    )
     try:
         for event in answer(runtime, assistant, request):
             if event.final is not None:
@@ -470,10 +508,12 @@ def ask_events(runtime: Runtime, assistant: Assistant, question: str) -> Iterato
     yield StreamEvent(message="", data=True)
 
 
-def related_questions(runtime: Runtime, caller: Caller, question: str, industry: str) -> list[str]:
-    """Search queries related to the question, from the tenant's chat model."""
+def related_questions(
+    runtime: Runtime, caller: Caller, question: str, industry: str, llm_id: str = ""
+) -> list[str]:
+    """Search queries related to the question, from ``llm_id`` or the tenant's chat model."""
     with runtime.read() as session:
-        llm_id = tenant_chat_model(session, runtime.settings, caller.tenant_id)
+        llm_id = llm_id or tenant_chat_model(session, runtime.settings, caller.tenant_id)
     if not llm_id:
         raise DataError("No chat model is configured for this tenant.")
     where = f" in the {industry} industry" if industry else ""

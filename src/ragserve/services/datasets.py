@@ -6,8 +6,9 @@ when read, so they cannot drift from the rows, whatever runs concurrently.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -15,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import Dataset, Document, StoreSyncAction, TenantRole, UserTenant
 from ragserve.domain import Permission, Validity
-from ragserve.errors import ArgumentError, DataError, PermissionDenied
-from ragserve.ingest import store_sync
+from ragserve.errors import ArgumentError, AuthenticationError, DataError, PermissionDenied
+from ragserve.ingest import dataset_tasks, store_sync
 from ragserve.runtime import Runtime
 from ragserve.schemas.datasets import CreateDataset, DatasetPublic, ListDatasets, UpdateDataset
+from ragserve.services import file_tree
 from ragserve.services.auto_keywords import require_chat_model
 from ragserve.services.models import check_embedding_model
 from ragserve.services.naming import free_name, shortest_stem
@@ -32,6 +34,7 @@ from ragserve.settings import Settings
 from ragserve.timeutil import rfc1123
 
 MAX_NAME_BYTES = 128
+NO_AUTHORIZATION = "No authorization."
 NAME_ATTEMPTS = 20
 
 
@@ -43,9 +46,28 @@ class DatasetStats:
 
 
 @dataclass(frozen=True)
+class DatasetTaskInfo:
+    """The newest dataset-wide task of a type (RAPTOR…): its id and when it finished."""
+
+    id: str
+    finish_at: datetime | None
+
+
+@dataclass(frozen=True)
 class DatasetView:
     dataset: Dataset
     stats: DatasetStats
+    tasks: Mapping[str, DatasetTaskInfo] = field(default_factory=dict)
+    """By task type; filled where the API shows the dataset."""
+
+
+def task_infos(session: Session, dataset_ids: list[str]) -> dict[str, dict[str, DatasetTaskInfo]]:
+    infos: dict[str, dict[str, DatasetTaskInfo]] = {}
+    for (dataset_id, task_type), task in dataset_tasks.latest_by_dataset(
+        session, dataset_ids
+    ).items():
+        infos.setdefault(dataset_id, {})[task_type] = DatasetTaskInfo(task.id, task.finish_at)
+    return infos
 
 
 def visible_to(caller: Caller) -> ColumnElement[bool]:
@@ -77,6 +99,15 @@ def get_visible(session: Session, caller: Caller, dataset_id: str) -> Dataset | 
     ).first()
 
 
+def visible_dataset(session: Session, caller: Caller, dataset_id: str) -> Dataset:
+    """The caller's dataset for its RAPTOR, graph and task routes; another tenant's and an
+    unknown id look the same (109), as in RAGFlow, where the access check comes first."""
+    dataset = get_visible(session, caller, dataset_id)
+    if dataset is None:
+        raise AuthenticationError(NO_AUTHORIZATION)
+    return dataset
+
+
 def stats_for(session: Session, dataset_ids: Sequence[str]) -> dict[str, DatasetStats]:
     rows = session.execute(
         select(
@@ -92,7 +123,8 @@ def stats_for(session: Session, dataset_ids: Sequence[str]) -> dict[str, Dataset
 
 
 def view(session: Session, dataset: Dataset) -> DatasetView:
-    return DatasetView(dataset, stats_for(session, [dataset.id]).get(dataset.id, DatasetStats()))
+    stats = stats_for(session, [dataset.id]).get(dataset.id, DatasetStats())
+    return DatasetView(dataset, stats, task_infos(session, [dataset.id]).get(dataset.id, {}))
 
 
 def create_dataset(
@@ -172,8 +204,9 @@ def list_datasets(
         .offset((query.page - 1) * query.page_size)
         .limit(query.page_size)
     ).all()
-    stats = stats_for(session, [dataset.id for dataset in datasets])
-    views = [DatasetView(d, stats.get(d.id, DatasetStats())) for d in datasets]
+    ids = [dataset.id for dataset in datasets]
+    stats, tasks = stats_for(session, ids), task_infos(session, ids)
+    views = [DatasetView(d, stats.get(d.id, DatasetStats()), tasks.get(d.id, {})) for d in datasets]
     return views, total
 
 
@@ -217,9 +250,9 @@ def update_dataset(
         require_chat_model(session, settings, dataset.tenant_id, dataset.parser_config)
     if new_method is not None:
         dataset.chunk_method = new_method
-    for field in ("avatar", "description", "permission", "pagerank", "pipeline_id"):
-        if field in given:
-            setattr(dataset, field, getattr(request, field))
+    for name in ("avatar", "description", "permission", "pagerank", "pipeline_id"):
+        if name in given:
+            setattr(dataset, name, getattr(request, name))
     session.flush()
     return view(session, dataset)
 
@@ -241,6 +274,7 @@ def _rename(session: Session, dataset: Dataset, name: str) -> None:
             session.flush()
     except IntegrityError:
         raise error from None
+    file_tree.rename_dataset_folder(session, dataset.id, name)
 
 
 def delete_datasets(runtime: Runtime, caller: Caller, ids: list[str] | None) -> int:
@@ -261,6 +295,8 @@ def delete_datasets(runtime: Runtime, caller: Caller, ids: list[str] | None) -> 
         )
         for document_id in document_ids:  # what repairs the chunk store if the deletes below fail
             store_sync.record(session, document_id, StoreSyncAction.PURGE)
+        file_tree.forget_documents(session, document_ids)
+        file_tree.forget_datasets(session, found)
         session.execute(delete(Document).where(Document.dataset_id.in_(found)))
         session.execute(delete(Dataset).where(Dataset.id.in_(found)))
     # Chunks and files go after the rows are gone: a failure leaves orphans, never lost rows.
@@ -298,15 +334,25 @@ def public(view: DatasetView) -> DatasetPublic:
         pipeline_id=dataset.pipeline_id,
         parser_config=dataset.parser_config,
         pagerank=dataset.pagerank,
-        graphrag_task_id=None,
-        graphrag_task_finish_at=None,
-        raptor_task_id=None,
-        raptor_task_finish_at=None,
-        mindmap_task_id=None,
-        mindmap_task_finish_at=None,
+        graphrag_task_id=_task_id(view, "graphrag"),
+        graphrag_task_finish_at=_task_finish(view, "graphrag"),
+        raptor_task_id=_task_id(view, "raptor"),
+        raptor_task_finish_at=_task_finish(view, "raptor"),
+        mindmap_task_id=_task_id(view, "mindmap"),
+        mindmap_task_finish_at=_task_finish(view, "mindmap"),
         status=Validity.VALID,
         create_time=dataset.create_time,
         create_date=rfc1123(dataset.create_date),
         update_time=dataset.update_time,
         update_date=rfc1123(dataset.update_date),
     )
+
+
+def _task_id(view: DatasetView, task_type: str) -> str | None:
+    task = view.tasks.get(task_type)
+    return task.id if task else None
+
+
+def _task_finish(view: DatasetView, task_type: str) -> str | None:
+    task = view.tasks.get(task_type)
+    return rfc1123(task.finish_at) if task else None

@@ -59,6 +59,8 @@ def retrieve(runtime: Runtime, caller: Caller, request: DifyRetrievalRequest) ->
     )
     try:
         result = retrieval.search(runtime, scope, request.query, options)
+        if request.use_kg:
+            result = retrieval.with_graph(runtime, scope, request.query, result)
     except InternalError:
         raise  # already a 500 whose detail is logged
     except RagserveError as error:

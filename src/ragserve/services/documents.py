@@ -38,6 +38,7 @@ from ragserve.schemas.documents import (
     UploadedDocument,
     clean_filename,
 )
+from ragserve.services import file_tree
 from ragserve.services.auto_keywords import require_chat_model
 from ragserve.services.batch import BatchOutcome, unique_ids
 from ragserve.services.datasets import get_visible
@@ -175,11 +176,12 @@ def upload_documents(
             document.size = runtime.blobs.put(document.blob_key, upload.file)
             documents.append(document)
         with runtime.transaction() as session:
-            visible_dataset(
+            target = visible_dataset(
                 session, caller, dataset_id, f"Can't find the dataset with ID {dataset_id}!"
             )
             for document in documents:
-                _insert_with_free_name(session, document)
+                insert_with_free_name(session, document)
+            file_tree.add_documents(session, target, documents, caller.user_id)
     except BaseException:
         for document in documents:
             runtime.blobs.delete(document.blob_key)
@@ -197,7 +199,7 @@ def _prepare(upload: UploadedFile) -> tuple[str, tuple[FileType, str] | None, st
     return name, detected, problem
 
 
-def _insert_with_free_name(session: Session, document: Document) -> None:
+def insert_with_free_name(session: Session, document: Document) -> None:
     wanted = document.name
     for _ in range(NAME_ATTEMPTS):
         document.name = _free_name(session, document.dataset_id, wanted)
@@ -353,6 +355,7 @@ def _rename(session: Session, document: Document, name: str) -> None:
             session.flush()
     except IntegrityError:
         raise error from None
+    file_tree.rename_documents(session, document.id, name)
 
 
 def _change_chunk_method(document: Document, method: str, *, config_sent: bool) -> bool:
@@ -411,6 +414,7 @@ def delete_documents(
             wanted = wanted.where(Document.id.in_(requested))
         documents = list(session.scalars(wanted))
         found = {document.id for document in documents}
+        file_tree.forget_documents(session, list(found))
         session.execute(delete(Document).where(Document.id.in_(found)))
         for document in documents:
             store_sync.record(session, document.id, StoreSyncAction.PURGE)
@@ -419,7 +423,8 @@ def delete_documents(
         store_sync.apply(runtime.sessions, runtime.chunks, *found)
     finally:  # a failed purge stays pending for the repair; the files go anyway
         for document in documents:
-            runtime.blobs.delete(document.blob_key)
+            if document.owns_blob:  # a converted file's bytes stay with the file
+                runtime.blobs.delete(document.blob_key)
     missing = [i for i in requested if i not in found]
     if missing:
         raise DataError(f"Documents not found: {missing}")

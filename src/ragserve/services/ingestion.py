@@ -33,7 +33,7 @@ from ragserve.ingest.isolation import caused_by_memory
 from ragserve.ingest.parsers import parse_file, preload
 from ragserve.ingest.types import ParseError
 from ragserve.runtime import Runtime
-from ragserve.services import auto_keywords, toc
+from ragserve.services import auto_keywords, tags, toc
 from ragserve.store.base import ChunkRecord, chunk_id
 from ragserve.tokenizer import count_tokens, tokenize_to_text
 
@@ -63,6 +63,10 @@ def time_limit(seconds: int) -> Iterator[None]:
     try:
         previous = signal.signal(signal.SIGALRM, _raise_timeout)
     except ValueError:  # not the main thread: no signal-based limit possible
+        armed = False
+    else:
+        armed = True
+    if not armed:  # (outside the handler, so the body's errors are not chained to this one)
         yield
         return
     outer, _interval = signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -150,6 +154,9 @@ class DocumentJob:
             self.report(None, toc.add_toc(self.runtime, document, drafts))
         if auto_keywords.wanted(document.parser_config):  # the model writes per chunk
             self.report(None, auto_keywords.enrich(self.runtime, document, drafts, self._step))
+        tag_sets = tags.TagSets.of(document.tenant_id, document.parser_config)
+        if tag_sets is not None:  # the tag sets' examples tag each chunk
+            self.report(None, tags.tag_drafts(self.runtime, tag_sets, drafts))
         vectors = self._embed(dataset, document, drafts)
         self._finish(staging.Part([_staged(draft) for draft in drafts], vectors))
 

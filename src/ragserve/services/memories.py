@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
-from ragserve.db.models import Memory, MemoryMessage, User
+from ragserve.db.memory_models import Memory, MemoryMessage
+from ragserve.db.models import User
 from ragserve.errors import ArgumentError, ResourceNotFound
 from ragserve.rag.prompt import memory_extract_prompt
 from ragserve.schemas.memories import (

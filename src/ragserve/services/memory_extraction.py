@@ -21,7 +21,7 @@ import numpy as np
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from ragserve.db.models import Memory, MemoryMessage
+from ragserve.db.memory_models import Memory, MemoryMessage
 from ragserve.errors import RagserveError
 from ragserve.models.embedding import normalise_rows
 from ragserve.rag.prompt import MEMORY_TURN, memory_extract_prompt

@@ -19,7 +19,8 @@ import numpy as np
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from ragserve.db.models import Agent, Memory, MemoryMessage
+from ragserve.db.memory_models import Memory, MemoryMessage
+from ragserve.db.models import Agent
 from ragserve.errors import BatchError, InvalidRequest, ResourceNotFound, RetCode
 from ragserve.runtime import Runtime
 from ragserve.schemas.memories import (

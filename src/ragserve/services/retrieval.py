@@ -8,6 +8,7 @@ thresholded, paged, with per-document counts and highlights.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from ragserve.runtime import Runtime, ScopeCache
 from ragserve.schemas.chunks import readable_positions
 from ragserve.schemas.metadata_condition import MetadataCondition
 from ragserve.schemas.retrieval import RetrievalData, RetrievalRequest
+from ragserve.services import knowledge_graph, tags
 from ragserve.services.datasets import visible_to
 from ragserve.services.metadata_scope import matching_documents
 from ragserve.services.models import tenant_chat_model
@@ -60,6 +62,8 @@ class Scope:
     document_ids: tuple[str, ...] | None
     """None: every document of the datasets; empty: none (a filter matched nothing)."""
     embedding_model: str
+    tag_sets: tags.TagSets | None = None
+    """The first dataset's tag sets, when it has some: they tag the question (``tags``)."""
 
     @property
     def embedding_tenant(self) -> str | None:
@@ -121,9 +125,9 @@ def resolve_scope(
     datasets = {
         row.id: row
         for row in session.execute(
-            select(Dataset.id, Dataset.tenant_id, Dataset.embedding_model).where(
-                Dataset.id.in_(set(dataset_ids)), visible_to(caller)
-            )
+            select(
+                Dataset.id, Dataset.tenant_id, Dataset.embedding_model, Dataset.parser_config
+            ).where(Dataset.id.in_(set(dataset_ids)), visible_to(caller))
         )
     }
     for dataset_id in dataset_ids:
@@ -147,11 +151,13 @@ def resolve_scope(
         documents = tuple(dict.fromkeys(document_ids))
     elif metadata_condition is not None and metadata_condition.conditions:
         documents = matching_documents(session, datasets, metadata_condition, scopes)
+    first = datasets[dataset_ids[0]] if dataset_ids else None
     return Scope(
         tenant_ids=tuple(sorted({row.tenant_id for row in datasets.values()})),
         dataset_ids=tuple(dict.fromkeys(dataset_ids)),
         document_ids=documents,
         embedding_model=models.pop() if models else "",
+        tag_sets=tags.TagSets.of(first.tenant_id, first.parser_config) if first else None,
     )
 
 
@@ -178,7 +184,31 @@ def retrieve(runtime: Runtime, caller: Caller, request: RetrievalRequest) -> Ret
     )
     rerank_id = request.rerank_id
     rerank = runtime.rerank_model(rerank_id, caller.tenant_id).scores if rerank_id else None
-    return retrieval_data(search(runtime, scope, question, search_options(request), rerank))
+    result = search(runtime, scope, question, search_options(request), rerank)
+    if request.use_kg:
+        result = with_graph(runtime, scope, question, result)
+    return retrieval_data(result)
+
+
+def with_graph(runtime: Runtime, scope: Scope, question: str, result: SearchResult) -> SearchResult:
+    """The result with the knowledge graph's passage first, when the datasets have a graph
+    with something near the question (``use_kg``)."""
+    vector = query_vector(runtime, scope, question)
+    with runtime.read() as session:
+        related = knowledge_graph.related_content(session, scope.dataset_ids, question, vector)
+    if related is None:
+        return result
+    chunk = ChunkRecord(
+        id="",
+        tenant_id=scope.tenant_ids[0],
+        dataset_id=related.dataset_ids[0],
+        document_id="",
+        document_name=knowledge_graph.KG_DOCUMENT_NAME,
+        content=related.content,
+        content_tokens="",
+    )
+    hit = Hit(chunk, similarity=1.0, term_similarity=0.0, vector_similarity=1.0)
+    return SearchResult(result.total + 1, [hit, *result.hits], result.documents)
 
 
 def search_options(request: RetrievalRequest) -> SearchOptions:
@@ -274,6 +304,8 @@ def search(
     )
     ranked = hybrid.fuse(candidates, options.vector_similarity_weight)
     records: dict[str, ChunkRecord] | None = None
+    if scope.tag_sets is not None:
+        ranked, records = _by_tags(runtime, scope, scope.tag_sets, question, ranked)
     if rerank is not None:
         ranked = ranked[: max(RERANK_WINDOW, options.page * options.page_size)]
         records = _records(runtime, scope, [s.chunk_id for s in ranked])  # holds the page too
@@ -301,6 +333,32 @@ def search(
         for document_id, count in hybrid.document_counts(kept)
     ]
     return SearchResult(total=len(kept), hits=hits, documents=documents)
+
+
+def _by_tags(
+    runtime: Runtime,
+    scope: Scope,
+    sets: tags.TagSets,
+    question: str,
+    ranked: list[hybrid.Scored],
+) -> tuple[list[hybrid.Scored], dict[str, ChunkRecord] | None]:
+    """The candidates re-ranked with the tags they share with the question, and their records
+    (read to know their tags); unchanged when the question matches no tag."""
+    wanted = tags.tags_for(runtime, sets, question)
+    if not wanted:
+        return ranked, None
+    records = _records(runtime, scope, [s.chunk_id for s in ranked])
+    boosted = [
+        dataclasses.replace(
+            s,
+            similarity=s.similarity
+            + tags.TAG_WEIGHT * tags.overlap(wanted, records[s.chunk_id].fields),
+        )
+        if s.chunk_id in records
+        else s
+        for s in ranked
+    ]
+    return sorted(boosted, key=lambda s: (-s.similarity, s.chunk_id)), records
 
 
 def _records(runtime: Runtime, scope: Scope, chunk_ids: list[str]) -> dict[str, ChunkRecord]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,7 +15,9 @@ from ragserve.agent import dsl as dsl_module
 from ragserve.agent.environment import MemoryQuery, RetrievalQuery, RetrievedChunks
 from ragserve.agent.errors import ComponentError
 from ragserve.agent.runner import Run, RunCall, RunEvent
+from ragserve.errors import DataError
 from ragserve.models.chat import ChatModel, chat_model_for
+from ragserve.settings import Settings
 
 CHUNKS = [
     {
@@ -48,6 +51,8 @@ class Environment:
     queries: list[RetrievalQuery] = field(default_factory=list)
     failures: int = 0
     """The next searches that fail."""
+    mcp_calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)
     remembered: list[tuple[tuple[str, ...], str, str]] = field(default_factory=list)
     """Turns kept in memories: ``(memory_ids, user_input, agent_response)``."""
     memory_queries: list[MemoryQuery] = field(default_factory=list)
@@ -70,6 +75,13 @@ class Environment:
             {"doc_name": c["document_name"], "doc_id": c["document_id"], "count": 1} for c in found
         ]
         return RetrievedChunks(found[: query.top_n], aggs)
+
+    def call_mcp_tool(self, mcp_id: str, tool_name: str, arguments: dict[str, Any]) -> str:
+        """Server ``srv`` answers ``<tool> got <arguments as JSON>``; any other is missing."""
+        self.mcp_calls.append((mcp_id, tool_name, arguments))
+        if mcp_id != "srv":
+            raise DataError(f"Cannot find MCP server {mcp_id} for user {self.tenant_id}")
+        return f"{tool_name} got {json.dumps(arguments, sort_keys=True)}"
 
     def remember(self, memory_ids: tuple[str, ...], user_input: str, agent_response: str) -> None:
         self.remembered.append((memory_ids, user_input, agent_response))

@@ -122,9 +122,12 @@ def test_structured_answer(run: Runner) -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"mcp": [{"mcp_id": "x"}]}, "MCP servers are not supported yet"),
-        ({"tools": [{"component_name": "TavilySearch", "params": {}}]},
-         "tool 0 (`TavilySearch`) cannot be an Agent tool yet"),
+        ({"mcp": [{"mcp_id": ""}]}, "parameter `mcp.0.mcp_id`"),
+        ({"mcp": [{"mcp_id": "srv", "tools": ["shout"]}]}, "parameter `mcp.0.tools`"),
+        ({"tools": [{"component_name": "AkShare", "params": {}}]},
+         "tool 0 (`AkShare`) cannot be an Agent tool yet"),
+        ({"tools": [{"component_name": "ExeSQL", "params": {"db_type": "oracle"}}]},
+         "tool 0 parameter `db_type`"),
         ({"tools": [{"component_name": "Retrieval", "params": {"top_n": 0}}]},
          "tool 0 parameter `top_n`"),
         ({"max_rounds": -1}, "parameter `max_rounds`"),
@@ -155,3 +158,40 @@ def test_a_tool_searches_the_datasets_a_form_names(run: Runner, environment: Env
     events, _ = run(raw, "do cranes migrate")
     assert [q.dataset_ids for q in environment.queries] == [("ds-1",)]
     assert "[ID:" in said(events)
+
+
+SHOUT = {"name": "shout", "description": "Says the text loudly.", "enabled": True,
+         "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}},
+                         "required": ["text"]}}  # fmt: skip
+
+
+def test_mcp_tools_are_offered_and_called_through_the_environment(
+    run: Runner, environment: Environment, fake: FakeOpenAI
+) -> None:
+    """The model sees the enabled tools of ``mcp`` under their names (made unique) with their
+    schemas; its call goes to the environment with its arguments, and the answer uses the
+    result."""
+    tools = {"shout": SHOUT, "Retrieval": {**SHOUT, "name": "Retrieval"},
+             "add": {**SHOUT, "name": "add", "enabled": False}}  # fmt: skip
+    dsl = agent_dsl(tools=[SEARCH_TOOL], mcp=[{"mcp_id": "srv", "tools": tools}])
+    events, turn = run(dsl, "please shout hello")
+    assert environment.mcp_calls == [("srv", "shout", {"text": "please shout hello"})]
+    assert said(events) == 'According to shout: shout got {"text": "please shout hello"}'
+    first = chat_requests(fake)[0]
+    functions = {t["function"]["name"]: t["function"] for t in first["tools"]}
+    assert list(functions) == ["Retrieval", "shout", "Retrieval_2"]
+    assert functions["shout"]["parameters"] == SHOUT["inputSchema"]
+    assert functions["shout"]["description"] == "Says the text loudly."
+    outputs = turn.dsl()["components"]["agent"]["obj"]["params"]["outputs"]
+    [used] = outputs["use_tools"]["value"]
+    assert used["name"] == "shout" and used["results"].startswith("shout got")
+
+
+def test_an_mcp_agent_without_other_tools_and_a_missing_server(
+    run: Runner, environment: Environment
+) -> None:
+    events, _ = run(agent_dsl(mcp=[{"mcp_id": "gone", "tools": {"shout": SHOUT}}]), "shout it")
+    assert environment.mcp_calls == [("gone", "shout", {"text": "shout it"})]
+    assert said(events) == (
+        "According to shout: The tool failed: Cannot find MCP server gone for user tenant-1"
+    )

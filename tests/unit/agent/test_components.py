@@ -261,5 +261,6 @@ def test_variable_assigner_refuses_other_names(run: Runner) -> None:
     )
     assert (
         run(raw)[1].error
-        == "VariableAssigner v: `sys.query` is not a conversation variable (env.*)."
+        == "VariableAssigner v: `sys.query` is not a conversation variable (env.*) or a "
+        "component's output (<component id>@<output>, a Loop's variable)."
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ragserve.agent import dsl as dsl_module
+from ragserve.agent.components import NOT_YET_SUPPORTED
 from ragserve.agent.errors import DslError
 from unit.agent.conftest import chain, node
 
@@ -73,8 +74,9 @@ def test_an_unknown_component_is_named() -> None:
 
 
 def test_a_ragflow_component_not_built_yet_says_so() -> None:
-    with pytest.raises(DslError, match="ragserve cannot run `Iteration` components yet"):
-        dsl_module.load(chain(("Iteration:1", "Iteration", {})))
+    name = min(NOT_YET_SUPPORTED)  # any of them: the list shrinks as components are built
+    with pytest.raises(DslError, match=f"ragserve cannot run `{name}` components yet"):
+        dsl_module.load(chain((f"{name}:1", name, {})))
 
 
 def test_a_bad_parameter_names_component_and_parameter() -> None:

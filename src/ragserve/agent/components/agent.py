@@ -1,16 +1,22 @@
 """Agent: an LLM that may call tools (OpenAI function calling, through LiteLLM) before it
 answers. ``tools`` holds component configs ``{component_name, name, params}``: a Retrieval
 (searches its datasets for the query the model writes; the passages join the turn's
-references, so the answer can cite them as ``[ID:n]``) or another Agent (a sub-agent: it gets
-the model's ``user_prompt`` as its question and answers with its own tools).
+references, so the answer can cite them as ``[ID:n]``), another Agent (a sub-agent: it gets
+the model's ``user_prompt`` as its question and answers with its own tools) or one of the
+tools of ``components/tools`` (ExeSQL, CodeExec, web searches...: each declares its arguments).
 
 Each round the model either answers or asks for tool calls; the calls run and their results
 go back to it (a tool that fails says so: ``The tool failed: …``). After ``max_rounds``
 rounds of calls the model is asked to answer without tools (``tool_choice: none``). Every
 round streams: when a Message follows, the answer reaches the client as the model writes it.
 Outputs: ``content`` (the answer), ``structured`` (with ``output_structure``) and
-``use_tools`` (each call: ``name``, ``arguments``, ``results``). MCP servers are not run yet:
-a DSL with ``mcp`` entries is refused when it loads."""
+``use_tools`` (each call: ``name``, ``arguments``, ``results``).
+
+``mcp`` adds tools of the tenant's registered MCP servers (``/v1/mcp_server/*``):
+``[{"mcp_id", "tools": {name: tool}}]``, each tool as the registry lists it (``description``,
+``inputSchema``; one with ``enabled: false`` is left out). The model sees each under its own
+name (made unique, as a function name must be); a call goes to the server through the
+environment, with the model's arguments as they are."""
 
 from __future__ import annotations
 
@@ -30,6 +36,7 @@ from ragserve.agent.components.llm import (
     parse_json_answer,
 )
 from ragserve.agent.components.retrieval import Retrieval, RetrievalParams
+from ragserve.agent.components.tools import TOOLS, Tool
 from ragserve.agent.context import RunContext
 from ragserve.agent.errors import ComponentError, RunTimeout
 from ragserve.agent.streaming import Piece, StreamedText
@@ -38,7 +45,7 @@ from ragserve.models.chat import ChatModel, ToolCall
 from ragserve.rag.think import ThinkSplitter
 from ragserve.schemas.agent_dsl import ComponentNode, ComponentObject
 
-TOOL_COMPONENTS = ("Retrieval", "Agent")
+TOOL_COMPONENTS = ("Retrieval", "Agent", *TOOLS)
 """The components an Agent can call as tools today."""
 _NAME = re.compile(r"[^a-zA-Z0-9_-]+")
 NOTHING_FOUND = "Nothing was found."
@@ -54,24 +61,31 @@ class ToolConfig(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
+class McpConfig(BaseModel):
+    """One entry of an Agent's ``mcp``: a registered server and the tools it may call."""
+
+    model_config = ConfigDict(extra="allow")
+
+    mcp_id: str = Field(min_length=1)
+    tools: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
 class AgentParams(LLMParams):
     tools: list[ToolConfig] = Field(default_factory=list)
-    mcp: list[Any] = Field(default_factory=list)
+    mcp: list[McpConfig] = Field(default_factory=list)
     max_rounds: int = Field(5, ge=0, le=50, description="Rounds of tool calls before answering.")
     user_prompt: str = ""
     """What a sub-agent's caller should pass (RAGFlow's UI writes it; shown as a hint)."""
 
     @model_validator(mode="after")
     def _tools_can_run(self) -> AgentParams:
-        if self.mcp:
-            raise ValueError("MCP servers are not supported yet (`mcp` must be empty)")
         for number, tool in enumerate(self.tools):
             if tool.component_name not in TOOL_COMPONENTS:
                 raise ValueError(
                     f"tool {number} (`{tool.component_name}`) cannot be an Agent tool yet; "
                     f"tools may be: {', '.join(TOOL_COMPONENTS)}"
                 )
-            params_class = AgentParams if tool.component_name == "Agent" else RetrievalParams
+            params_class = _params_class(tool.component_name)
             try:
                 params_class.model_validate(tool.params)
             except ValidationError as error:
@@ -81,13 +95,35 @@ class AgentParams(LLMParams):
         return self
 
 
-def _function_name(tool: ToolConfig, taken: set[str]) -> str:
-    base = _NAME.sub("_", tool.name or tool.component_name).strip("_")[:56] or "tool"
+def _params_class(component_name: str) -> type[ComponentParams]:
+    if component_name in TOOLS:
+        return TOOLS[component_name].Params
+    return AgentParams if component_name == "Agent" else RetrievalParams
+
+
+def _function_name(wanted: str, taken: set[str]) -> str:
+    base = _NAME.sub("_", wanted).strip("_")[:56] or "tool"
     name, number = base, 2
     while name in taken:
         name, number = f"{base}_{number}", number + 1
     taken.add(name)
     return name
+
+
+def _mcp_function(name: str, meta: dict[str, Any]) -> dict[str, Any]:
+    """An MCP tool as an OpenAI function: its description and input schema as listed."""
+    schema = meta.get("inputSchema")
+    if not isinstance(schema, dict) or schema.get("type") != "object":
+        schema = {"type": "object", "properties": {}}
+    description = meta.get("description")
+    return {
+        "type": "function",
+        "function": {
+            "name": name,
+            "description": description if isinstance(description, str) else "",
+            "parameters": schema,
+        },
+    }
 
 
 class Agent(LLM):
@@ -96,16 +132,22 @@ class Agent(LLM):
 
     def __init__(self, component_id: str, params: ComponentParams, node: ComponentNode) -> None:
         super().__init__(component_id, params, node)
-        self.tools: dict[str, Retrieval | Agent] = {}
+        self.tools: dict[str, Retrieval | Agent | Tool] = {}
         self.functions: list[dict[str, Any]] = []
+        self.mcp_tools: dict[str, tuple[str, str]] = {}
+        """function name -> (MCP server id, the tool's own name)"""
         taken: set[str] = set()
         for tool in self.settings_of_agent.tools:
-            name = _function_name(tool, taken)
+            name = _function_name(tool.name or tool.component_name, taken)
             tool_node = ComponentNode(
                 obj=ComponentObject(component_name=tool.component_name, params=tool.params)
             )
             tool_id = f"{component_id}::{name}"
-            if tool.component_name == "Agent":
+            if tool.component_name in TOOLS:
+                tool_class = TOOLS[tool.component_name]
+                params = tool_class.Params.model_validate(tool.params)
+                self.tools[name] = tool_class(tool_id, params, tool_node)
+            elif tool.component_name == "Agent":
                 self.tools[name] = Agent(
                     tool_id, AgentParams.model_validate(tool.params), tool_node
                 )
@@ -113,6 +155,13 @@ class Agent(LLM):
                 retrieval_params = RetrievalParams.model_validate(tool.params)
                 self.tools[name] = Retrieval(tool_id, retrieval_params, tool_node)
             self.functions.append(self._function(name, self.tools[name]))
+        for server in self.settings_of_agent.mcp:
+            for tool_name, meta in server.tools.items():
+                if meta.get("enabled") is False:
+                    continue
+                name = _function_name(tool_name, taken)
+                self.mcp_tools[name] = (server.mcp_id, tool_name)
+                self.functions.append(_mcp_function(name, meta))
 
     @property
     def settings_of_agent(self) -> AgentParams:
@@ -120,7 +169,9 @@ class Agent(LLM):
         return self.params
 
     @staticmethod
-    def _function(name: str, tool: Retrieval | Agent) -> dict[str, Any]:
+    def _function(name: str, tool: Retrieval | Agent | Tool) -> dict[str, Any]:
+        if isinstance(tool, Tool):
+            return tool.function(name)
         described = (tool.params.description or "").strip()
         if isinstance(tool, Agent):
             hint = tool.settings_of_agent.user_prompt.strip()
@@ -175,14 +226,22 @@ class Agent(LLM):
             arguments = {}
         if not isinstance(arguments, dict):
             arguments = {}
-        if tool is None:
+        mcp = self.mcp_tools.get(call.name)
+        if tool is None and mcp is None:
             return arguments, f"There is no tool named {call.name}."
         try:
+            if mcp is not None:
+                mcp_id, tool_name = mcp
+                return arguments, context.environment.call_mcp_tool(mcp_id, tool_name, arguments)
+            if isinstance(tool, Tool):
+                outputs = tool.call(context, tool.arguments_for(context, arguments))
+                return arguments, tool.result_text(outputs) or NOTHING_FOUND
             if isinstance(tool, Agent):
                 request = str(
                     arguments.get("user_prompt") or arguments.get("query") or context.query
                 )
                 return arguments, tool.answer(context, request)["content"] or "(no answer)"
+            assert tool is not None
             query = str(arguments.get("query") or context.query)
             found = tool.search(context, query)
         except RunTimeout:
@@ -263,7 +322,7 @@ class Agent(LLM):
         return outputs
 
     def run(self, context: RunContext) -> dict[str, Any]:
-        if not self.tools:
+        if not self.functions:
             return super().run(context)  # no tools: an LLM (streams to a Message)
         if self.streams_to_message and not self.settings_of_agent.output_structure:
             used: list[dict[str, Any]] = []  # filled while the Message streams

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ragserve.agent import variables
 from ragserve.agent.context import RunContext
+from ragserve.agent.errors import DslError
 from ragserve.agent.streaming import Piece
 from ragserve.schemas.agent_dsl import ComponentNode
 
@@ -79,11 +80,38 @@ class Component:
     streams: ClassVar[bool] = False
     routes: ClassVar[bool] = False
     """The ``_next`` output chooses where the run goes on (Categorize, Switch)."""
+    finishes_later: ClassVar[bool] = False
+    """Its ``node_finished`` comes when its children are done (Iteration, Loop)."""
 
     def __init__(self, component_id: str, params: ComponentParams, node: ComponentNode) -> None:
         self.id = component_id
         self.params = params
         self.node = node
+        self.parent: Component | None = None
+        """The Iteration or Loop this component is a child of (``parent_id``), set on load."""
+        self.children: list[Component] = []
+
+    def check_children(self) -> None:
+        """Raise ``DslError`` when the children (``parent_id``) do not fit this component."""
+        if self.children:
+            raise DslError(
+                f"Component `{self.children[0].id}`: its parent `{self.id}` is a "
+                f"{self.component_name}, not an Iteration or a Loop."
+            )
+
+    def loop_start(self) -> str | None:
+        """The child a pass of this Iteration or Loop starts with (None for the others)."""
+        return None
+
+    def next_ids(self, context: RunContext, outputs: dict[str, Any]) -> list[str] | None:
+        """Where the run goes on when the component decides it (Iteration, Loop, their items,
+        ExitLoop); None: the runner's rule (``_next``, else ``downstream``; a child without
+        ``downstream`` goes back to its parent's start)."""
+        return None
+
+    def ends_parent(self, context: RunContext) -> bool:
+        """Whether this run finished its parent Iteration or Loop."""
+        return False
 
     def targets(self) -> list[str]:
         """Every id this component may go on with (checked to exist when the DSL loads)."""

@@ -1,6 +1,7 @@
 """Begin: the entry of every run. Its ``inputs`` form (name -> ``{name, type, optional,
 options, value}``) becomes its outputs, ``{begin@<name>}``: the value given with the call, else
-the one stored from an earlier call, else the form's default."""
+the one stored from an earlier call, else the form's default. Started by a webhook, a
+Webhook-mode Begin also outputs the request's ``query``, ``headers`` and ``body``."""
 
 from __future__ import annotations
 
@@ -63,4 +64,8 @@ class Begin(Component):
     def run(self, context: RunContext) -> dict[str, Any]:
         params = self.params
         assert isinstance(params, BeginParams)
-        return fill_form(params.inputs, context.inputs, "Begin")
+        values = fill_form(params.inputs, context.inputs, "Begin")
+        if params.mode == "Webhook" and context.webhook is not None:
+            # the request's parts the webhook's schema keeps: {begin@body.<field>}, …
+            values.update(context.webhook)
+        return values

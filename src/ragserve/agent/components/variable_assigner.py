@@ -1,8 +1,9 @@
 """VariableAssigner: changes conversation variables (``env.<name>``), which last for the
-rest of the conversation. Each entry of ``variables`` is ``{variable, operator, parameter}``:
-``variable`` names the variable (``env.x``, with or without braces), ``parameter`` is a
-reference or a literal. Operators: overwrite, clear, set, append, extend, remove_first,
-remove_last, ``+=``, ``-=``, ``*=``, ``/=``."""
+rest of the conversation, or a component's output (``<id>@<output>``: a Loop's variables).
+Each entry of ``variables`` is ``{variable, operator, parameter}``: ``variable`` names what
+changes (with or without braces), ``parameter`` is a reference or a literal. Operators:
+overwrite, clear, set, append, extend, remove_first, remove_last, ``+=``, ``-=``, ``*=``,
+``/=``."""
 
 from __future__ import annotations
 
@@ -90,16 +91,21 @@ class VariableAssigner(Component):
         changed: dict[str, Any] = {}
         for assignment in params.variables:
             name = variables.bare_reference(assignment.variable) or assignment.variable
-            if not name.startswith("env."):
+            key, path = variables.split(name)
+            if path or not (key.startswith("env.") or "@" in key):
                 raise ComponentError(
-                    f"{owner}: `{assignment.variable}` is not a conversation variable (env.*)."
+                    f"{owner}: `{assignment.variable}` is not a conversation variable (env.*) "
+                    "or a component's output (<component id>@<output>, a Loop's variable)."
                 )
             given = assignment.parameter
             if isinstance(given, str):
                 reference = variables.bare_reference(given)
                 given = context.value(reference) if reference else context.render(given)
-            current = context.state.globals.get(name)
-            value = assigned(assignment.operator, current, given, owner)
-            context.state.globals[name] = value
-            changed[name] = value
+            value = assigned(assignment.operator, context.value(key), given, owner)
+            if key.startswith("env."):
+                context.state.globals[key] = value
+            else:
+                component, _, output = key.partition("@")
+                context.state.outputs.setdefault(component, {})[output] = value
+            changed[key] = value
         return changed
