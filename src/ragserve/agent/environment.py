@@ -25,6 +25,14 @@ class RetrievalQuery:
     top_k: int = 1024
     rerank_id: str = ""
     document_ids: tuple[str, ...] = ()
+    use_kg: bool = False
+    """Add the datasets' knowledge graph's passage (docs/knowledge.md)."""
+    cross_languages: tuple[str, ...] = ()
+    """Also search the question translated into these languages (the tenant's chat model)."""
+    toc_enhance: bool = False
+    """Add the passages a document's table of contents points the question to."""
+    metadata_condition: dict[str, Any] | None = None
+    """``metadata_condition`` of ``/api/v1/retrieval`` (the documents' ``meta_fields``)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,11 @@ class Environment(Protocol):
         """Call the tool ``tool_name`` of the tenant's registered MCP server ``mcp_id``; its
         result as text (a tool that fails answers ``MCP server error: …``). Raises a
         ``RagserveError`` when the server is not the tenant's or cannot be reached."""
+
+    def read_attachment(self, attachment_id: str) -> bytes:
+        """A file uploaded to the agent (``/v1/canvas/upload``) or made by a run, of the
+        agent's tenant; raises a ``RagserveError`` when the tenant has none with that id."""
+        ...
 
     def store_attachment(self, data: bytes) -> str:
         """Keep a file the run made for the user (a Message's ``output_format``); its id,

@@ -1,5 +1,6 @@
 """Agent attachments: files an agent run makes for the user to download (the Message
-component's ``output_format``: md, html, pdf, docx, xlsx).
+component's ``output_format``: md, html, pdf, docx, xlsx; PDFGenerator, ExcelProcessor), and
+files a user uploads to an agent (``/v1/canvas/upload/{agent_id}``) for its components to read.
 
 The contract: whoever makes one stores its bytes with ``store_attachment`` under the run's
 tenant and hands the id to the client; ``GET /api/v1/file/download/{attachment_id}?ext=``
@@ -32,3 +33,11 @@ def store_attachment(store: BlobStore, tenant_id: str, data: bytes) -> str:
     assert key is not None
     store.put(key, data)
     return attachment_id
+
+
+def read_attachment(store: BlobStore, tenant_id: str, attachment_id: str) -> bytes | None:
+    """The attachment's bytes, or None when the tenant has none with that id."""
+    key = attachment_key(tenant_id, attachment_id)
+    if key is None or not store.exists(key):
+        return None
+    return store.read(key)

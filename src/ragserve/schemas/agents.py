@@ -356,3 +356,15 @@ class AgentChatCompletionChunk(BaseModel):
     model: str
     choices: list[AgentChunkChoice]
     usage: AgentUsage | None = Field(None, exclude_if=lambda value: value is None)
+
+
+class CanvasUpload(BaseModel):
+    """A file uploaded to an agent (`/v1/canvas/upload/{agent_id}`)."""
+
+    id: str
+    name: str
+    size: int
+    extension: str
+    mime_type: str
+    created_by: str
+    created_at: float

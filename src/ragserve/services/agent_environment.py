@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ragserve.agent.environment import MemoryQuery, RetrievalQuery, RetrievedChunks
-from ragserve.blobs.attachments import store_attachment
+from ragserve.blobs.attachments import read_attachment, store_attachment
 from ragserve.errors import DataError, RagserveError
 from ragserve.models.chat import ChatModel
 from ragserve.runtime import Runtime
 from ragserve.schemas.memories import AddMessage, SearchMessages
-from ragserve.services import mcp_servers, memory_messages, retrieval
+from ragserve.schemas.metadata_condition import parse_metadata_condition
+from ragserve.services import chat_search, mcp_servers, memory_messages, retrieval
+from ragserve.services.chat_search import ChatSearch
 from ragserve.services.completions import reference_chunk
+from ragserve.services.datasets import dataset_ids_by_name
 from ragserve.services.models import tenant_chat_model
 from ragserve.services.tenancy import Caller, CredentialKind
 from ragserve.settings import Settings
@@ -48,6 +51,12 @@ class TenantEnvironment:
             raise DataError("No chat model is configured for this tenant.")
         return self.runtime.chat_model(llm_id, self.tenant_id)
 
+    def read_attachment(self, attachment_id: str) -> bytes:
+        data = read_attachment(self.runtime.blobs, self.tenant_id, attachment_id)
+        if data is None:
+            raise DataError(f"No uploaded file has the id {attachment_id}.")
+        return data
+
     def store_attachment(self, data: bytes) -> str:
         return store_attachment(self.runtime.blobs, self.tenant_id, data)
 
@@ -57,10 +66,12 @@ class TenantEnvironment:
             scope = retrieval.resolve_scope(
                 session,
                 self.caller,
-                query.dataset_ids,
+                dataset_ids_by_name(session, self.caller, query.dataset_ids),
                 query.document_ids,
+                parse_metadata_condition(query.metadata_condition),
                 scopes=runtime.caches.metadata_scopes,
             )
+            model_id = tenant_chat_model(session, runtime.settings, self.tenant_id)
         options = retrieval.SearchOptions(
             page_size=query.top_n,
             similarity_threshold=query.similarity_threshold,
@@ -72,7 +83,13 @@ class TenantEnvironment:
             if query.rerank_id
             else None
         )
-        result = retrieval.search(runtime, scope, query.question, options, rerank)
+        asked = ChatSearch(
+            cross_languages=query.cross_languages,
+            toc_enhance=query.toc_enhance,
+            use_kg=query.use_kg,
+        )
+        chat = runtime.chat_model(model_id, self.tenant_id) if model_id else None
+        result = chat_search.search(runtime, scope, query.question, options, chat, asked, rerank)
         return RetrievedChunks(
             chunks=[dict(reference_chunk(hit)) for hit in result.hits],
             doc_aggs=[

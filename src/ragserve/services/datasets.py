@@ -99,6 +99,23 @@ def get_visible(session: Session, caller: Caller, dataset_id: str) -> Dataset | 
     ).first()
 
 
+def dataset_ids_by_name(session: Session, caller: Caller, ids_or_names: Sequence[str]) -> list[str]:
+    """Each entry as a dataset id: an id of a dataset the caller sees stays, a name of one
+    (ignoring case) becomes its id; anything else stays as given (and is refused later)."""
+    wanted = list(dict.fromkeys(ids_or_names))
+    if not wanted:
+        return []
+    rows = session.execute(
+        select(Dataset.id, Dataset.name_key).where(
+            visible_to(caller),
+            or_(Dataset.id.in_(wanted), Dataset.name_key.in_([w.lower() for w in wanted])),
+        )
+    ).all()
+    ids = {row.id for row in rows}
+    by_name = {row.name_key: row.id for row in rows if row.id not in wanted}
+    return [w if w in ids else by_name.get(w.lower(), w) for w in wanted]
+
+
 def visible_dataset(session: Session, caller: Caller, dataset_id: str) -> Dataset:
     """The caller's dataset for its RAPTOR, graph and task routes; another tenant's and an
     unknown id look the same (109), as in RAGFlow, where the access check comes first."""

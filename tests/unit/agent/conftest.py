@@ -53,6 +53,7 @@ class Environment:
     """The next searches that fail."""
     mcp_calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     settings: Settings = field(default_factory=Settings)
+    attachments: dict[str, bytes] = field(default_factory=dict)
     remembered: list[tuple[tuple[str, ...], str, str]] = field(default_factory=list)
     """Turns kept in memories: ``(memory_ids, user_input, agent_response)``."""
     memory_queries: list[MemoryQuery] = field(default_factory=list)
@@ -75,6 +76,16 @@ class Environment:
             {"doc_name": c["document_name"], "doc_id": c["document_id"], "count": 1} for c in found
         ]
         return RetrievedChunks(found[: query.top_n], aggs)
+
+    def read_attachment(self, attachment_id: str) -> bytes:
+        if attachment_id not in self.attachments:
+            raise DataError(f"No uploaded file has the id {attachment_id}.")
+        return self.attachments[attachment_id]
+
+    def store_attachment(self, data: bytes) -> str:
+        attachment_id = f"att-{len(self.attachments) + 1}"
+        self.attachments[attachment_id] = data
+        return attachment_id
 
     def call_mcp_tool(self, mcp_id: str, tool_name: str, arguments: dict[str, Any]) -> str:
         """Server ``srv`` answers ``<tool> got <arguments as JSON>``; any other is missing."""

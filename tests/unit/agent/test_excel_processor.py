@@ -99,6 +99,7 @@ def test_output_csv(run: Runner) -> None:
     outputs, _ = process(run, {"rows": [{"a": 1, "b": "x,y"}]}, operation="output",
                          transform_data="env.rows", output_format="csv")  # fmt: skip
     assert base64.b64decode(outputs["attachment"]["base64"]).decode() == 'a,b\r\n1,"x,y"\r\n'
+    assert outputs["attachment"]["doc_id"].startswith("att-")
 
 
 def test_uploaded_files_and_bad_data(run: Runner) -> None:

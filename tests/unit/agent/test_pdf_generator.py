@@ -45,6 +45,10 @@ def generate(run: Runner, **params: Any) -> tuple[dict[str, Any], bytes]:
     data = base64.b64decode(download["base64"])
     assert outputs["pdf_base64"] == download["base64"] and outputs["success"] is True
     assert download["size"] == len(data) and outputs["file_path"] == ""
+    assert download["url"] == f"/api/v1/file/download/{download['doc_id']}?ext=" + (
+        params.get("output_format") or "pdf"
+    )
+    assert turn.context.environment.attachments[download["doc_id"]] == data  # type: ignore[attr-defined]
     return download, data
 
 

@@ -12,9 +12,9 @@
 
 A file is a ``data:…;base64,`` URL (or a list of them: the first), read with ingestion's
 spreadsheet reader (xlsx, xls, ods, csv). Values are text, as the reader gives them. Files
-uploaded to RAGFlow's canvas (``{id, name}``) need the agents' file store, which ragserve
-does not have yet: they fail with a message saying so. ``doc_id`` is empty for the same reason:
-the file is in ``base64``.
+uploaded to RAGFlow's canvas (``{id, name}``) are not read yet: they fail with a message
+saying so. The written file is kept as an agent attachment (``doc_id``, downloaded from
+``GET /api/v1/file/download/{doc_id}``) and is also in ``base64``.
 """
 
 from __future__ import annotations
@@ -68,15 +68,15 @@ class ExcelProcessorParams(ComponentParams):
         return value.strip().lower() if isinstance(value, str) else value
 
 
-def _file(value: Any, owner: str) -> tuple[bytes, str] | None:
-    """The bytes and the kind (xlsx, csv…) of a file value; None for no file."""
+def _file(context: RunContext, value: Any, owner: str) -> tuple[bytes, str] | None:
+    """The bytes and the kind (xlsx, csv…) of a file value: a file uploaded to the agent
+    (``{id, name}``), or a ``data:`` URL; None for no file."""
     if isinstance(value, list):
-        return _file(value[0], owner) if value else None
+        return _file(context, value[0], owner) if value else None
     if isinstance(value, dict) and (value.get("id") or value.get("file_id")):
-        raise ComponentError(
-            f"{owner}: files uploaded to the canvas are not stored by ragserve yet; give the "
-            "file as a data: URL."
-        )
+        data = context.environment.read_attachment(str(value.get("id") or value.get("file_id")))
+        suffix = str(value.get("name") or "").rsplit(".", 1)[-1].lower()
+        return data, suffix if suffix in SUFFIXES.values() else "xlsx"
     if not isinstance(value, str) or not value.startswith("data:"):
         return None
     match = DATA_URL.match(value)
@@ -204,7 +204,7 @@ class ExcelProcessor(Component):
     def _inputs(self, context: RunContext) -> Iterator[tuple[str, dict[str, Rows]]]:
         owner = f"ExcelProcessor {self.id}"
         for number, reference in enumerate(self.settings.input_files, start=1):
-            found = _file(context.value(reference_of(reference)), owner)
+            found = _file(context, context.value(reference_of(reference)), owner)
             if found is not None:
                 data, kind = found
                 yield (
@@ -242,7 +242,7 @@ class ExcelProcessor(Component):
                 "markdown": markdown,
                 "summary": "Transformed data ready for processing",
             }
-        return self._output(sheets, markdown)
+        return self._output(context, sheets, markdown)
 
     def _read(self, context: RunContext) -> dict[str, Any]:
         data: dict[str, Rows] = {}
@@ -275,7 +275,9 @@ class ExcelProcessor(Component):
         return {"data": {"merged": merged}, "summary": summary,
                 "markdown": markdown_table(merged[:20])}  # fmt: skip
 
-    def _output(self, sheets: dict[str, Rows], markdown: str) -> dict[str, Any]:
+    def _output(
+        self, context: RunContext, sheets: dict[str, Rows], markdown: str
+    ) -> dict[str, Any]:
         settings = self.settings
         if settings.output_format == "csv":
             content = delimited(next(iter(sheets.values())))
@@ -284,7 +286,8 @@ class ExcelProcessor(Component):
         name = f"{settings.output_filename or 'output'}.{settings.output_format}"
         total = sum(len(rows) for rows in sheets.values())
         return {
-            "attachment": {"doc_id": "", "format": settings.output_format, "file_name": name,
+            "attachment": {"doc_id": context.environment.store_attachment(content),
+                           "format": settings.output_format, "file_name": name,
                            "base64": base64.b64encode(content).decode("ascii")},
             "summary": f"Generated {name} with {len(sheets)} sheet(s), {total} total rows",
             "data": sheets,

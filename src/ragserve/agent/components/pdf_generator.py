@@ -6,9 +6,10 @@ Courier; their bold forms) at ``font_size`` with ``title_font_size`` and
 ``heading1..3_font_size``, on ``page_size`` A4/Letter, ``orientation``, ``margin_*`` (inches)
 and ``line_spacing``.
 
-Outputs: ``pdf_base64`` (the file, base64), ``download`` (JSON text ``{filename, path,
-base64, mime_type, size}``, which a Message can show), ``success``, ``file_path`` (empty:
-ragserve writes no file on the server; RAGFlow writes it to ``output_directory``).
+Outputs: ``pdf_base64`` (the file, base64), ``download`` (JSON text ``{filename, doc_id,
+url, path, base64, mime_type, size}``: the file is kept as an agent attachment that
+``GET /api/v1/file/download/{doc_id}`` serves to the tenant), ``success``, ``file_path``
+(empty: RAGFlow writes it to ``output_directory``).
 ``logo_*``, ``text_color``, ``title_color`` and ``enable_toc`` are accepted and not drawn.
 """
 
@@ -126,8 +127,11 @@ class PDFGenerator(Component):
         except (OSError, ValueError, KeyError) as error:
             raise ComponentError(f"PDFGenerator {self.id}: generation failed: {error}") from None
         encoded = base64.b64encode(data).decode("ascii")
+        doc_id = context.environment.store_attachment(data)
         download = {
             "filename": file_name(context.render(settings.filename), settings.output_format),
+            "doc_id": doc_id,
+            "url": f"/api/v1/file/download/{doc_id}?ext={settings.output_format}",
             "path": "",
             "base64": encoded,
             "mime_type": MIME_TYPES[settings.output_format],

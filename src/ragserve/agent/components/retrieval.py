@@ -2,8 +2,10 @@
 references, so that an answer citing ``[ID:n]`` points at them. Outputs ``formalized_content``
 (the passages as text, each under its citation ID, for a prompt) and ``json`` (the chunks).
 
-``kb_ids`` holds dataset ids or references to them (``begin@datasets``, with or without
-braces; a reference may hold one id or a list); ``kb_vars`` more references. ``query`` is a
+``kb_ids`` holds dataset ids, dataset names, or references to either (``begin@datasets``,
+with or without braces; a reference may hold one or a list); ``kb_vars`` more references.
+``use_kg``, ``cross_languages``, ``toc_enhance`` and ``meta_data_filter`` (``manual``) work as
+in chats and ``/api/v1/retrieval``. ``query`` is a
 template, the question by default. ``keywords_similarity_weight`` is the weight of the term
 side, as in RAGFlow (the vector side weighs the rest). ``memory_ids`` names memories searched
 too: the messages found come after the passages in ``formalized_content`` (under ``Memory:``,
@@ -32,14 +34,37 @@ class RetrievalParams(ComponentParams):
     rerank_id: str = ""
     empty_response: str = ""
     doc_ids: list[str] = Field(default_factory=list)
+    use_kg: bool = False
+    cross_languages: list[str] = Field(default_factory=list)
+    toc_enhance: bool = False
+    meta_data_filter: dict[str, Any] = Field(default_factory=dict)
     memory_ids: list[str] = Field(default_factory=list)
 
-    @field_validator("kb_ids", "kb_vars", "doc_ids", "memory_ids", mode="before")
+    @field_validator("kb_ids", "kb_vars", "doc_ids", "cross_languages", "memory_ids", mode="before")
     @classmethod
     def _a_list(cls, value: Any) -> Any:
         if value is None or value == "":
             return []
         return [value] if isinstance(value, str) else value
+
+
+def manual_filter(meta_data_filter: dict[str, Any]) -> dict[str, Any] | None:
+    """RAGFlow's ``meta_data_filter`` (``{"method": "manual", "manual": [{"key", "op",
+    "value"}]}``) as a ``metadata_condition``; None for ``disabled`` (and for ``auto``, whose
+    model-written filter ragserve does not make: docs/compatibility.md)."""
+    if meta_data_filter.get("method") != "manual":
+        return None
+    conditions = [
+        {
+            "name": item.get("key", ""),
+            "comparison_operator": item.get("op", "="),
+            "value": item.get("value"),
+        }
+        for item in meta_data_filter.get("manual") or []
+        if isinstance(item, dict)
+    ]
+    logic = meta_data_filter.get("logic", "and")
+    return {"logic": logic, "conditions": conditions} if conditions else None
 
 
 def formalized(keyed: dict[int, dict[str, Any]]) -> str:
@@ -92,6 +117,10 @@ class Retrieval(Component):
             top_k=params.top_k,
             rerank_id=params.rerank_id,
             document_ids=tuple(params.doc_ids),
+            use_kg=params.use_kg,
+            cross_languages=tuple(params.cross_languages),
+            toc_enhance=params.toc_enhance,
+            metadata_condition=manual_filter(params.meta_data_filter),
         )
         remembered = self.recall(context, question)
         if not question.strip() or not query.dataset_ids:
