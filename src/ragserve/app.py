@@ -34,6 +34,7 @@ from ragserve.api import (
     kb_tasks,
     llm,
     mcp_servers,
+    memories,
     metadata,
     password_reset,
     retrieval,
@@ -98,6 +99,8 @@ ROUTERS = (
     files.router,
     files_web.router,
     files_web.links_router,
+    memories.router,
+    memories.messages_router,
 )
 
 

@@ -14,12 +14,18 @@ from ragserve.ingest.queue import TaskQueue, make_huey
 from ragserve.models.embedding import BuiltinSession
 from ragserve.runtime import Runtime
 from ragserve.security import PasswordDecryptor, SessionSigner
-from ragserve.services import dataset_tasks, ingestion
+from ragserve.services import dataset_tasks, ingestion, memory_extraction
 from ragserve.services.models import credentials
 from ragserve.settings import Settings
 from ragserve.store import ChunkStore, ChunkStoreError
 from ragserve.store.postgres import PgChunkStore
 from ragserve.store.sqlite import SqliteChunkStore
+
+
+def reap(runtime: Runtime) -> None:
+    """The reaper's run: parse, dataset and memory-extraction tasks whose worker died."""
+    dataset_tasks.requeue_expired(runtime)
+    memory_extraction.requeue_abandoned(runtime)
 
 
 def build_runtime(
@@ -66,7 +72,8 @@ def build_runtime(
     runtime.queue.bind(
         run_task=lambda task_id: ingestion.run_task(runtime, task_id),
         run_dataset_task=lambda task_id: dataset_tasks.run_task(runtime, task_id),
-        reap=lambda: dataset_tasks.requeue_expired(runtime),
+        reap=lambda: reap(runtime),
+        extract_memory=lambda message_id: memory_extraction.run(runtime, int(message_id)),
     )
     return runtime
 

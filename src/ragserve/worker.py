@@ -13,10 +13,10 @@ import resource
 import threading
 
 from ragserve.blas import use_one_blas_thread
-from ragserve.bootstrap import build_runtime
+from ragserve.bootstrap import build_runtime, reap
 from ragserve.ingest.queue import TaskQueue, make_huey
 from ragserve.runtime import Runtime
-from ragserve.services import dataset_tasks, ingestion
+from ragserve.services import dataset_tasks, ingestion, memory_extraction
 from ragserve.settings import Settings
 
 logger = logging.getLogger("ragserve.worker")
@@ -61,7 +61,8 @@ def worker_queue(settings: Settings) -> TaskQueue:
     queue.bind(
         run_task=lambda task_id: ingestion.run_task(runtime.get(), task_id, isolate=True),
         run_dataset_task=lambda task_id: dataset_tasks.run_task(runtime.get(), task_id),
-        reap=lambda: dataset_tasks.requeue_expired(runtime.get()),
+        reap=lambda: reap(runtime.get()),
+        extract_memory=lambda message_id: memory_extraction.run(runtime.get(), int(message_id)),
     )
     # Startup hooks run in each worker process (not in the consumer that forks them).
     queue.huey.on_startup("memory_limit")(lambda: limit_memory(settings.task_memory_limit))

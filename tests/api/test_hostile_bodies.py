@@ -9,6 +9,7 @@ spells a lone surrogate as its ``\\ud800`` escape.
 from __future__ import annotations
 
 import json
+import re
 import string
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -60,9 +61,9 @@ class Operation:
 
 
 def _path_names(path: str) -> Iterator[str]:
-    for part in path.split("/"):
-        if part.startswith("{") and part.endswith("}"):
-            yield part[1:-1]
+    """Every ``{name}`` of the path, also several in one segment (``{memory_id}:{message_id}``)."""
+    for match in re.finditer(r"\{(\w+)\}", path):
+        yield match.group(1)
 
 
 def operations(client: TestClient) -> list[Operation]:

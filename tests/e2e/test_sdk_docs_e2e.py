@@ -46,4 +46,6 @@ def test_the_examples_run(
     assert "['owls.md']" in printed and "owls.md: DONE 100%" in printed
     assert "Dataset name 'birds(1)' already exists" in printed
     assert "TransportError" in printed and "gave up" not in printed
+    assert "raw User Input: We fly to Lisbon in May." in printed
+    assert "1 recent turn(s)" in printed
     assert re.search(r"here it is \[ID:(\d+)\]\.\{'\1': 'owls.md'\}", printed), printed

@@ -148,6 +148,7 @@ def option_reply(messages: list[dict[str, Any]]) -> str | None:
       4 words, capitalised, no final punctuation) heads the passages up to the next one;
     * auto keywords (N asked): the passage's first N distinct words of 4+ letters (stop words
       left out), comma-separated;
+    * memory extraction: for each kind asked, one item ``<kind>: <the user's input>``;
     * auto questions (N asked): for each of those first N words, "What does the passage say
       about <word>?" with the word replaced by its ``QUESTION_WORDS`` synonym, one per line.
     """
@@ -182,6 +183,8 @@ def option_reply(messages: list[dict[str, Any]]) -> str | None:
         return _filter_reply(system, user)
     if system.startswith(prompt.AUTO_KEYWORDS_PROMPT.split("{")[0]):
         return ", ".join(_passage_words(user, _asked(system)))
+    if system.startswith(prompt.MEMORY_EXTRACT_PROMPT.split("{")[0]):
+        return json.dumps(_memory_items(system, user))
     if system.startswith(prompt.AUTO_QUESTIONS_PROMPT.split("{")[0]):
         words = _passage_words(user, _asked(system))
         return "\n".join(
@@ -256,6 +259,21 @@ def _sql_reply(system: str, messages: list[dict[str, Any]]) -> str:
             if kind == "TEXT" and value and value.lower() in question:
                 return f'SELECT "{wanted}", _source FROM data WHERE "{name}" = \'{value}\''
     return f'SELECT "{wanted}", _source FROM data'
+
+
+MEMORY_ITEM_TIME = "2026-01-02T03:04:05"
+
+
+def _memory_items(system: str, turn: str) -> dict[str, list[dict[str, str]]]:
+    """One item per kind asked: ``<kind>: <the user's input>``, valid from MEMORY_ITEM_TIME."""
+    match = re.search(r"kinds of items: ([a-z, ]+)\.", system)
+    kinds = [k.strip() for k in match.group(1).split(",")] if match else []
+    said = re.search(r"User Input: (.*?)\nAgent Response:", turn, re.S)
+    text = said.group(1).strip() if said else turn
+    return {
+        kind: [{"content": f"{kind}: {text}", "valid_at": MEMORY_ITEM_TIME, "invalid_at": ""}]
+        for kind in kinds
+    }
 
 
 QUESTION_WORDS = {"bread": "loaf", "cranes": "storks", "engine": "turbojet"}

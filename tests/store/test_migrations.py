@@ -22,6 +22,8 @@ EXPECTED_TABLES = {
     "auth_challenge",
     "llm_cache",
     "search",
+    "memory",
+    "memory_message",
 }
 
 

@@ -47,6 +47,17 @@ class RetrievedChunks:
     doc_aggs: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class MemoryQuery:
+    """One memory search of a Retrieval component (``memory_ids``)."""
+
+    question: str
+    memory_ids: tuple[str, ...]
+    similarity_threshold: float = 0.2
+    keywords_similarity_weight: float = 0.7
+    top_n: int = 8
+
+
 class Environment(Protocol):
     """The tenant an agent runs for and what it may call."""
 
@@ -80,4 +91,13 @@ class Environment(Protocol):
     def store_attachment(self, data: bytes) -> str:
         """Keep a file the run made for the user (a Message's ``output_format``); its id,
         which ``GET /api/v1/file/download/{id}`` serves to the tenant."""
+
+    def remember(self, memory_ids: tuple[str, ...], user_input: str, agent_response: str) -> None:
+        """Keep a turn of this run in the memories (extraction queued); memories the tenant
+        does not see are skipped."""
+        ...
+
+    def recall(self, query: MemoryQuery) -> list[dict[str, Any]]:
+        """Messages of the memories most like the question (``content``, ``memory_id``,
+        ``message_id``, ``message_type``, ``similarity``…), best first."""
         ...

@@ -45,6 +45,15 @@ class WebResult(BaseModel, Generic[DataT]):
     data: DataT
 
 
+class FlagResult(BaseModel, Generic[DataT]):
+    """Success of the memory API (RAGFlow's ``get_json_result(message=True, data=…)``):
+    ``message`` is ``true``, or a text such as ``"All add to task."``; ``data`` may be null."""
+
+    code: int = Field(0, description="0 on success.")
+    message: bool | str = True
+    data: DataT
+
+
 class BatchOutcome(BaseModel):
     """A batch where some items failed (RAGFlow answers code 0 with a count and the errors)."""
 

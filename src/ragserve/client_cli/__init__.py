@@ -25,6 +25,7 @@ from ragserve.client_cli._common import (
     show,
 )
 from ragserve.client_cli._files import file_app
+from ragserve.client_cli._memories import memory_app
 from ragserve.client_cli._upload import parse_status
 
 __all__ = ["console", "find_chat", "find_dataset", "parse_status", "register", "show"]
@@ -44,3 +45,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(chat_app, name="chat")
     app.add_typer(agent_app, name="agent")
     app.add_typer(file_app, name="file")
+    app.add_typer(memory_app, name="memory")

@@ -25,6 +25,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from ragserve.db.base import ID_LENGTH, Record
+from ragserve.db.memory_models import Memory, MemoryMessage  # noqa: F401  (its tables, here too)
 from ragserve.domain import Permission, RunState, Validity
 
 

@@ -33,6 +33,7 @@ class TaskQueue:
         self._run_task: RunTask = _unbound
         self._run_dataset_task: RunTask = _unbound
         self._reap: Reap = _unbound
+        self._extract_memory: RunTask = _unbound
 
         # huey names a task after the module of its function: defining both here gives producers
         # and consumers the same names whoever binds the callables.
@@ -48,13 +49,25 @@ class TaskQueue:
         def reap_once() -> None:
             self._reap()
 
+        def memory_extract(message_id: str) -> None:
+            self._extract_memory(message_id)
+
         self._run = huey.task(name="run")(run)
         self._run_dataset = huey.task(name="run_dataset")(run_dataset)
+        self._memory_extract = huey.task(name="memory_extract")(memory_extract)
         self._reap_periodic = huey.periodic_task(crontab(minute="*"), name="reap")(reap_expired)
         self._reap_once = huey.task(name="reap_once")(reap_once)
 
-    def bind(self, run_task: RunTask, run_dataset_task: RunTask, reap: Reap) -> None:
+    def bind(
+        self,
+        run_task: RunTask,
+        run_dataset_task: RunTask,
+        reap: Reap,
+        extract_memory: RunTask = _unbound,
+    ) -> None:
+        """``extract_memory`` runs the extraction task of a memory's raw turn (its id)."""
         self._run_task, self._run_dataset_task, self._reap = run_task, run_dataset_task, reap
+        self._extract_memory = extract_memory
 
     def submit(self, task_id: str) -> None:
         """Queue an ingest task (``ingest.tasks``)."""
@@ -63,6 +76,9 @@ class TaskQueue:
     def submit_dataset_task(self, task_id: str) -> None:
         """Queue a dataset-wide task (``ingest.dataset_tasks``)."""
         self._run_dataset(task_id)
+
+    def submit_memory_extraction(self, message_id: int) -> None:
+        self._memory_extract(str(message_id))
 
     def reap_now(self) -> None:
         self._reap_periodic.call_local()

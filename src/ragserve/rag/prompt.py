@@ -188,3 +188,30 @@ these metadata fields (name, type, some values):
 If the user's question names values of these fields, answer with a JSON list of conditions, \
 each {{"key": <field>, "op": <one of =, ≠, >, <, ≥, ≤, contains, in>, "value": <value>}}; a \
 condition only for what the question says. Otherwise answer []. Answer with the JSON only."""
+
+# --- memory extraction (``services.memory_extraction``) ---------------------------------------
+
+MEMORY_EXTRACT_PROMPT = """You keep the memory of an AI agent. The user's message is one turn \
+of a conversation between a user and the agent. Extract what is worth remembering from it, as \
+these kinds of items: {kinds}. {guides}
+Answer with one JSON object and nothing else: its keys are the kinds asked for, each a list of \
+items {{"content": "...", "valid_at": "<ISO 8601 time from which it holds>", "invalid_at": \
+"<ISO 8601 time until which it holds, or empty>"}}; a kind with nothing worth keeping is an \
+empty list."""
+
+MEMORY_KIND_GUIDES = {
+    "semantic": "semantic: lasting facts, preferences and knowledge about the user or the world.",
+    "episodic": "episodic: what happened in this turn, when, as a short event record.",
+    "procedural": "procedural: how-to knowledge, steps or rules the agent should follow later.",
+}
+
+MEMORY_TURN = """Conversation: User Input: {user_input}
+Agent Response: {agent_response}
+Conversation Time: {time}
+Current Time: {time}"""
+
+
+def memory_extract_prompt(kinds: Sequence[str]) -> str:
+    """The default system prompt of a memory of these (non-raw) kinds."""
+    guides = " ".join(MEMORY_KIND_GUIDES[k] for k in kinds if k in MEMORY_KIND_GUIDES)
+    return MEMORY_EXTRACT_PROMPT.format(kinds=", ".join(kinds), guides=guides)

@@ -27,6 +27,7 @@ from ragserve.sdk._exceptions import (
     TransportError,
 )
 from ragserve.sdk._http import DEFAULT_TIMEOUT, Retry, TimeoutTypes
+from ragserve.sdk._memory import AsyncMemory, Memory
 from ragserve.sdk._model import Base
 from ragserve.sdk._session import AsyncMessageStream, AsyncSession, Message, MessageStream, Session
 
@@ -39,6 +40,7 @@ __all__ = [
     "AsyncChunk",
     "AsyncDataSet",
     "AsyncDocument",
+    "AsyncMemory",
     "AsyncMessageStream",
     "AsyncRAGFlow",
     "AsyncSession",
@@ -51,6 +53,7 @@ __all__ = [
     "Document",
     "DocumentUpload",
     "ErrorCode",
+    "Memory",
     "Message",
     "MessageStream",
     "ParseResult",

@@ -13,7 +13,15 @@ from ragserve.sdk._chunk import AsyncChunk
 from ragserve.sdk._client import chat_body, dataset_body, first_dataset, list_query, retrieval_body
 from ragserve.sdk._dataset import AsyncDataSet, DataSet
 from ragserve.sdk._files import AsyncFileMethods
-from ragserve.sdk._http import DEFAULT_TIMEOUT, AsyncHTTP, Retry, TimeoutTypes
+from ragserve.sdk._http import DEFAULT_TIMEOUT, AsyncHTTP, Retry, TimeoutTypes, data_of
+from ragserve.sdk._memory import (
+    AsyncMemory,
+    memories_query,
+    memory_body,
+    message_body,
+    recent_query,
+    search_query,
+)
 
 __all__ = ["AsyncRAGFlow"]
 
@@ -161,3 +169,74 @@ class AsyncRAGFlow(AsyncFileMethods):
                               toc_enhance)  # fmt: skip
         data = await self._http.call("POST", "/retrieval", json=body)
         return [AsyncChunk(self, chunk) for chunk in data["chunks"]]
+
+    # --- memories (see ``RAGFlow``) ---
+
+    async def create_memory(
+        self, name: str, memory_type: list[str], embd_id: str, llm_id: str
+    ) -> AsyncMemory:
+        body = memory_body(name, memory_type, embd_id, llm_id)
+        return AsyncMemory(self, await self._http.call("POST", "/memories", json=body))
+
+    async def list_memory(
+        self,
+        page: int = 1,
+        page_size: int = 50,
+        tenant_id: str | list[str] | None = None,
+        memory_type: str | list[str] | None = None,
+        storage_type: str | None = None,
+        keywords: str | None = None,
+    ) -> dict[str, Any]:
+        query = memories_query(page, page_size, tenant_id, memory_type, storage_type, keywords)
+        data = await self._http.call("GET", "/memories", params=query)
+        return {
+            "code": 0,
+            "message": True,
+            "memory_list": [AsyncMemory(self, memory) for memory in data["memory_list"]],
+            "total_count": data["total_count"],
+        }
+
+    async def delete_memory(self, memory_id: str) -> None:
+        await self._http.call("DELETE", f"/memories/{memory_id}", json={})
+
+    async def add_message(
+        self,
+        memory_id: list[str],
+        agent_id: str,
+        session_id: str,
+        user_input: str,
+        agent_response: str,
+        user_id: str = "",
+    ) -> str:
+        body = message_body(memory_id, agent_id, session_id, user_input, agent_response, user_id)
+        response = await self._http.send("POST", "/messages", json=body)
+        data_of(response)
+        return str(response.json().get("message"))
+
+    async def search_message(
+        self,
+        query: str,
+        memory_id: list[str],
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        similarity_threshold: float = 0.2,
+        keywords_similarity_weight: float = 0.7,
+        top_n: int = 10,
+    ) -> list[dict[str, Any]]:
+        params = search_query(query, memory_id, agent_id, session_id, similarity_threshold,
+                              keywords_similarity_weight, top_n)  # fmt: skip
+        found: list[dict[str, Any]] = await self._http.call(
+            "GET", "/messages/search", params=params
+        )
+        return found
+
+    async def get_recent_messages(
+        self,
+        memory_id: list[str],
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        limit: int = 10,
+    ) -> list[dict[str, Any]]:
+        params = recent_query(memory_id, agent_id, session_id, limit)
+        found: list[dict[str, Any]] = await self._http.call("GET", "/messages", params=params)
+        return found

@@ -12,7 +12,23 @@ from ragserve.sdk._chunk import Chunk
 from ragserve.sdk._dataset import DataSet
 from ragserve.sdk._exceptions import ErrorCode, RAGServeError
 from ragserve.sdk._files import FileMethods
-from ragserve.sdk._http import DEFAULT_TIMEOUT, Files, QueryValue, Retry, SyncHTTP, TimeoutTypes
+from ragserve.sdk._http import (
+    DEFAULT_TIMEOUT,
+    Files,
+    QueryValue,
+    Retry,
+    SyncHTTP,
+    TimeoutTypes,
+    data_of,
+)
+from ragserve.sdk._memory import (
+    Memory,
+    memories_query,
+    memory_body,
+    message_body,
+    recent_query,
+    search_query,
+)
 
 __all__ = ["RAGFlow"]
 
@@ -292,6 +308,83 @@ class RAGFlow(FileMethods):
                               toc_enhance)  # fmt: skip
         data = self._http.call("POST", "/retrieval", json=body)
         return [Chunk(self, chunk) for chunk in data["chunks"]]
+
+    # --- memories ---
+
+    def create_memory(self, name: str, memory_type: list[str], embd_id: str, llm_id: str) -> Memory:
+        """A new memory of these types (raw, semantic, episodic, procedural) whose items the
+        chat model ``llm_id`` extracts and the model ``embd_id`` embeds."""
+        data = self._http.call(
+            "POST", "/memories", json=memory_body(name, memory_type, embd_id, llm_id)
+        )
+        return Memory(self, data)
+
+    def list_memory(
+        self,
+        page: int = 1,
+        page_size: int = 50,
+        tenant_id: str | list[str] | None = None,
+        memory_type: str | list[str] | None = None,
+        storage_type: str | None = None,
+        keywords: str | None = None,
+    ) -> dict[str, Any]:
+        """``{"code", "message", "memory_list": [Memory...], "total_count"}``, as ragflow-sdk
+        answers."""
+        query = memories_query(page, page_size, tenant_id, memory_type, storage_type, keywords)
+        data = self._http.call("GET", "/memories", params=query)
+        return {
+            "code": 0,
+            "message": True,
+            "memory_list": [Memory(self, memory) for memory in data["memory_list"]],
+            "total_count": data["total_count"],
+        }
+
+    def delete_memory(self, memory_id: str) -> None:
+        """Deletes the memory and its messages."""
+        self._http.call("DELETE", f"/memories/{memory_id}", json={})
+
+    def add_message(
+        self,
+        memory_id: list[str],
+        agent_id: str,
+        session_id: str,
+        user_input: str,
+        agent_response: str,
+        user_id: str = "",
+    ) -> str:
+        """Keeps a turn in these memories (its extraction is queued); the server's message."""
+        body = message_body(memory_id, agent_id, session_id, user_input, agent_response, user_id)
+        response = self._http.send("POST", "/messages", json=body)
+        data_of(response)
+        return str(response.json().get("message"))
+
+    def search_message(
+        self,
+        query: str,
+        memory_id: list[str],
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        similarity_threshold: float = 0.2,
+        keywords_similarity_weight: float = 0.7,
+        top_n: int = 10,
+    ) -> list[dict[str, Any]]:
+        """The memories' messages most like ``query``, best first."""
+        params = search_query(query, memory_id, agent_id, session_id, similarity_threshold,
+                              keywords_similarity_weight, top_n)  # fmt: skip
+        found: list[dict[str, Any]] = self._http.call("GET", "/messages/search", params=params)
+        return found
+
+    def get_recent_messages(
+        self,
+        memory_id: list[str],
+        agent_id: str | None = None,
+        session_id: str | None = None,
+        limit: int = 10,
+    ) -> list[dict[str, Any]]:
+        """The newest turns of the memories, newest first."""
+        params = recent_query(memory_id, agent_id, session_id, limit)
+        found: list[dict[str, Any]] = self._http.call("GET", "/messages", params=params)
+        return found
 
     # --- raw requests, as ragflow-sdk offers them ---
 

@@ -35,7 +35,8 @@ DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
 TimeoutTypes: TypeAlias = float | httpx.Timeout | None
 """Seconds for every phase, an ``httpx.Timeout`` per phase, or ``None`` to wait forever."""
 
-QueryValue: TypeAlias = str | int | float | bool | None
+QueryValue: TypeAlias = str | int | float | bool | list[str] | None
+"""A list is sent as repeated keys (``memory_id=a&memory_id=b``), as ``requests`` sends it."""
 FileContent: TypeAlias = bytes | str | IO[bytes]
 Files: TypeAlias = Sequence[tuple[str, tuple[str | None, FileContent]]]
 """Multipart parts: ``(field, (filename, content))``; no filename makes a text field."""
@@ -84,7 +85,7 @@ class Retry:
         return float(min(self.backoff * 2**attempt, self.max_delay))
 
 
-def query(params: Mapping[str, QueryValue]) -> dict[str, str | int | float]:
+def query(params: Mapping[str, QueryValue]) -> dict[str, str | int | float | list[str]]:
     """Query parameters as RAGFlow's clients send them: ``None`` left out, booleans as
     ``True``/``False`` (what ``requests`` sends; httpx would send ``true``/``false``)."""
     return {

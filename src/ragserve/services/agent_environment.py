@@ -1,19 +1,22 @@
 """The environment an agent runs in (``ragserve.agent.environment.Environment``): the tenant's
-chat models, the one retrieval path (``services.retrieval``) and the tenant's registered MCP
-servers (``services.mcp_servers``), scoped to the tenant that owns the agent."""
+chat models, the one retrieval path (``services.retrieval``), the tenant's registered MCP
+servers (``services.mcp_servers``) and its memories (``services.memory_messages``), scoped to
+the tenant that owns the agent."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
-from ragserve.agent.environment import RetrievalQuery, RetrievedChunks
+from ragserve.agent.environment import MemoryQuery, RetrievalQuery, RetrievedChunks
 from ragserve.blobs.attachments import read_attachment, store_attachment
-from ragserve.errors import DataError
+from ragserve.errors import DataError, RagserveError
 from ragserve.models.chat import ChatModel
 from ragserve.runtime import Runtime
+from ragserve.schemas.memories import AddMessage, SearchMessages
 from ragserve.schemas.metadata_condition import parse_metadata_condition
-from ragserve.services import chat_search, mcp_servers, retrieval
+from ragserve.services import chat_search, mcp_servers, memory_messages, retrieval
 from ragserve.services.auto_filter import auto_condition
 from ragserve.services.chat_search import ChatSearch
 from ragserve.services.completions import reference_chunk
@@ -22,11 +25,16 @@ from ragserve.services.models import tenant_chat_model
 from ragserve.services.tenancy import Caller, CredentialKind
 from ragserve.settings import Settings
 
+logger = logging.getLogger("ragserve.agent")
+
 
 @dataclass
 class TenantEnvironment:
     runtime: Runtime
     tenant_id: str
+    agent_id: str = ""
+    session_id: str = ""
+    user_id: str = ""
 
     @property
     def settings(self) -> Settings:
@@ -106,3 +114,32 @@ class TenantEnvironment:
 
     def call_mcp_tool(self, mcp_id: str, tool_name: str, arguments: dict[str, Any]) -> str:
         return mcp_servers.call_tool(self.runtime, self.caller, mcp_id, tool_name, arguments)
+
+    def remember(self, memory_ids: tuple[str, ...], user_input: str, agent_response: str) -> None:
+        request = AddMessage.model_validate(
+            {
+                "memory_id": list(memory_ids),
+                "agent_id": self.agent_id,
+                "session_id": self.session_id,
+                "user_input": user_input,
+                "agent_response": agent_response,
+                "user_id": self.user_id,
+            }
+        )
+        try:
+            memory_messages.add(self.runtime, self.caller, request)
+        except RagserveError as error:  # a memory gone is no reason to fail the answer
+            logger.warning("agent %s: a turn was not kept: %s", self.agent_id, error.message)
+
+    def recall(self, query: MemoryQuery) -> list[dict[str, Any]]:
+        search = SearchMessages(
+            memory_id=list(query.memory_ids),
+            query=query.question,
+            similarity_threshold=query.similarity_threshold,
+            keywords_similarity_weight=query.keywords_similarity_weight,
+            top_n=query.top_n,
+        )
+        return [
+            found.model_dump()
+            for found in memory_messages.search(self.runtime, self.caller, search)
+        ]

@@ -70,7 +70,10 @@ def start_turn(
         allow_private_urls=runtime.settings.allow_private_urls,
         cancel=threading.Event(),
     )
-    run = Run(graph, TenantEnvironment(runtime, tenant_id), call)
+    environment = TenantEnvironment(
+        runtime, tenant_id, agent_id=agent_id, session_id=session_id, user_id=call.user_id
+    )
+    run = Run(graph, environment, call)
     return AgentTurn(runtime, agent_id, session_id, run, body.text, body.return_trace)
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from helpers.fake_openai import FakeOpenAI
 from ragserve.agent import dsl as dsl_module
-from ragserve.agent.environment import RetrievalQuery, RetrievedChunks
+from ragserve.agent.environment import MemoryQuery, RetrievalQuery, RetrievedChunks
 from ragserve.agent.errors import ComponentError
 from ragserve.agent.runner import Run, RunCall, RunEvent
 from ragserve.errors import DataError
@@ -54,6 +54,9 @@ class Environment:
     mcp_calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     settings: Settings = field(default_factory=Settings)
     attachments: dict[str, bytes] = field(default_factory=dict)
+    remembered: list[tuple[tuple[str, ...], str, str]] = field(default_factory=list)
+    """Turns kept in memories: ``(memory_ids, user_input, agent_response)``."""
+    memory_queries: list[MemoryQuery] = field(default_factory=list)
 
     def chat_model(self, llm_id: str) -> ChatModel:
         return chat_model_for(
@@ -90,6 +93,19 @@ class Environment:
         if mcp_id != "srv":
             raise DataError(f"Cannot find MCP server {mcp_id} for user {self.tenant_id}")
         return f"{tool_name} got {json.dumps(arguments, sort_keys=True)}"
+
+    def remember(self, memory_ids: tuple[str, ...], user_input: str, agent_response: str) -> None:
+        self.remembered.append((memory_ids, user_input, agent_response))
+
+    def recall(self, query: MemoryQuery) -> list[dict[str, Any]]:
+        """What was remembered in those memories sharing a word with the question."""
+        self.memory_queries.append(query)
+        words = set(query.question.lower().split())
+        return [
+            {"content": f"User Input: {said}\nAgent Response: {answer}", "message_type": "raw"}
+            for ids, said, answer in self.remembered
+            if set(ids) & set(query.memory_ids) and words & set(said.lower().split())
+        ][: query.top_n]
 
 
 def echo_reply(messages: list[dict[str, Any]]) -> str:

@@ -120,6 +120,41 @@ def test_retrieval_empty_response(run: Runner) -> None:
     assert turn.reference == {}
 
 
+def test_message_keeps_the_turn_in_its_memories(run: Runner, environment: Environment) -> None:
+    raw = chain(
+        ("m", "Message", {"content": ["You said {sys.query}"], "memory_ids": ["mem-1", ""]})
+    )
+    events, _turn = run(raw, "my dog is Rex")
+    assert said(events) == "You said my dog is Rex"
+    assert environment.remembered == [(("mem-1",), "my dog is Rex", "You said my dog is Rex")]
+    run(chain(("m", "Message", {"content": ["Hi"]})), "no memory")
+    assert len(environment.remembered) == 1
+
+
+def test_retrieval_reads_memories_after_the_passages(run: Runner, environment: Environment) -> None:
+    environment.remembered.append((("mem-1",), "cranes are my favourite", "Noted."))
+    raw = chain(
+        ("search", "Retrieval", {"kb_ids": ["ds-1"], "memory_ids": "mem-1", "top_n": 2}),
+        ("m", "Message", {"content": ["{search@formalized_content}"]}),
+    )
+    events, _turn = run(raw, "cranes")
+    [query] = environment.memory_queries
+    assert query.memory_ids == ("mem-1",) and query.keywords_similarity_weight == 0.5
+    assert query.top_n == 2 and query.similarity_threshold == 0.2
+    text = said(events)
+    assert text.startswith("ID: ") and "Document: cranes.md" in text
+    assert text.endswith("\n\nMemory: User Input: cranes are my favourite\nAgent Response: Noted.")
+    memories_only = chain(
+        ("search", "Retrieval", {"memory_ids": ["mem-1"], "empty_response": "Nothing."}),
+        ("m", "Message", {"content": ["{search@formalized_content}"]}),
+    )
+    events, turn = run(memories_only, "favourite cranes")
+    assert said(events) == "Memory: User Input: cranes are my favourite\nAgent Response: Noted."
+    assert turn.reference == {}
+    events, _turn = run(memories_only, "quantum")
+    assert said(events) == "Nothing."
+
+
 # --- Categorize --------------------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """Message: says something to the user. ``content`` is a list of templates (one is picked at
 random); references in it are filled in, and an LLM or Agent output that is still being
 generated is streamed piece by piece as it comes. The text said is the ``content`` output.
+With ``memory_ids``, the turn (the question and the text said) is kept in those memories.
 
 A template with Jinja syntax (``{{``, ``}}`` or ``{% … %}``) is rendered by Jinja in a
 sandbox, as RAGFlow does: each reference becomes a variable named after it with ``@``, ``:``
@@ -68,8 +69,9 @@ class MessageParams(ComponentParams):
     output_format: str | None = None
     auto_play: bool = False
     status: int | None = None
+    memory_ids: list[str] = Field(default_factory=list)
 
-    @field_validator("content", mode="before")
+    @field_validator("content", "memory_ids", mode="before")
     @classmethod
     def _a_list(cls, value: Any) -> Any:
         if value is None:
@@ -85,6 +87,16 @@ class Message(Component):
     def stream(self, context: RunContext) -> Iterator[Piece]:
         params = self.params
         assert isinstance(params, MessageParams)
+        said: list[str] = []
+        for piece in self._pieces(context, params):
+            if not piece.reasoning:
+                said.append(piece.text)
+            yield piece
+        memory_ids = tuple(i for i in params.memory_ids if i)
+        if memory_ids:
+            context.environment.remember(memory_ids, context.query, "".join(said))
+
+    def _pieces(self, context: RunContext, params: MessageParams) -> Iterator[Piece]:
         if not params.content:
             return
         template = random.choice(params.content)

@@ -7,7 +7,9 @@ with or without braces; a reference may hold one or a list); ``kb_vars`` more re
 ``use_kg``, ``cross_languages``, ``toc_enhance`` and ``meta_data_filter`` (``manual``) work as
 in chats and ``/api/v1/retrieval``. ``query`` is a
 template, the question by default. ``keywords_similarity_weight`` is the weight of the term
-side, as in RAGFlow (the vector side weighs the rest)."""
+side, as in RAGFlow (the vector side weighs the rest). ``memory_ids`` names memories searched
+too: the messages found come after the passages in ``formalized_content`` (under ``Memory:``,
+without citation IDs: they are no documents) and in ``json``."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from pydantic import Field, field_validator
 from ragserve.agent import variables
 from ragserve.agent.components.base import Component, ComponentParams
 from ragserve.agent.context import RunContext
-from ragserve.agent.environment import RetrievalQuery
+from ragserve.agent.environment import MemoryQuery, RetrievalQuery
 
 
 class RetrievalParams(ComponentParams):
@@ -36,8 +38,9 @@ class RetrievalParams(ComponentParams):
     cross_languages: list[str] = Field(default_factory=list)
     toc_enhance: bool = False
     meta_data_filter: dict[str, Any] = Field(default_factory=dict)
+    memory_ids: list[str] = Field(default_factory=list)
 
-    @field_validator("kb_ids", "kb_vars", "doc_ids", "cross_languages", mode="before")
+    @field_validator("kb_ids", "kb_vars", "doc_ids", "cross_languages", "memory_ids", mode="before")
     @classmethod
     def _a_list(cls, value: Any) -> Any:
         if value is None or value == "":
@@ -72,6 +75,16 @@ def formalized(keyed: dict[int, dict[str, Any]]) -> str:
         for key, chunk in keyed.items()
     ]
     return "\n\n".join(blocks)
+
+
+def _with_memories(
+    passages: str, chunks: list[dict[str, Any]], remembered: list[dict[str, Any]]
+) -> dict[str, Any]:
+    if not remembered:
+        return {"formalized_content": passages, "json": chunks}
+    memory = "\n\n".join(f"Memory: {m.get('content', '')}" for m in remembered)
+    text = f"{passages}\n\n{memory}" if chunks else memory
+    return {"formalized_content": text, "json": [*chunks, *remembered]}
 
 
 class Retrieval(Component):
@@ -110,13 +123,29 @@ class Retrieval(Component):
             metadata_condition=manual_filter(params.meta_data_filter),
             auto_filter=params.meta_data_filter.get("method") == "auto",
         )
+        remembered = self.recall(context, question)
         if not question.strip() or not query.dataset_ids:
-            return {"formalized_content": params.empty_response, "json": []}
+            return _with_memories(params.empty_response, [], remembered)
         found = context.environment.retrieve(query)
         if not found.chunks:
-            return {"formalized_content": params.empty_response, "json": []}
+            return _with_memories(params.empty_response, [], remembered)
         keyed = context.add_reference(found.chunks, found.doc_aggs)
-        return {"formalized_content": formalized(keyed), "json": found.chunks}
+        return _with_memories(formalized(keyed), found.chunks, remembered)
+
+    def recall(self, context: RunContext, question: str) -> list[dict[str, Any]]:
+        params = self.settings
+        memory_ids = tuple(i for i in params.memory_ids if i)
+        if not memory_ids or not question.strip():
+            return []
+        return context.environment.recall(
+            MemoryQuery(
+                question=question,
+                memory_ids=memory_ids,
+                similarity_threshold=params.similarity_threshold,
+                keywords_similarity_weight=params.keywords_similarity_weight,
+                top_n=params.top_n,
+            )
+        )
 
     def run(self, context: RunContext) -> dict[str, Any]:
         return self.search(context, context.render(self.settings.query))
