@@ -72,7 +72,7 @@ def processes(root: psutil.Process) -> list[tuple[str, psutil.Process]]:
     found: list[tuple[str, psutil.Process]] = [("server", root)]
     for child in root.children():
         command = " ".join(child.cmdline())
-        found.append(("supervisor" if " worker" in command else "server child", child))
+        found.append(("supervisor" if "worker" in command else "server child", child))
         for grandchild in child.children():
             found.append(("worker/scheduler", grandchild))
             found += [("parse child", process) for process in grandchild.children(True)]

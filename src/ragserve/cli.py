@@ -225,13 +225,13 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def _start_workers(settings: Settings) -> subprocess.Popen[bytes]:
-    """``ragserve worker`` as a child process, with the same settings, that the kernel stops
+    """``ragserve worker`` (as ``python -m ragserve.worker``, without the command line's
+    libraries) as a child process, with the same settings, that the kernel stops
     when the server dies, however it dies (Linux; elsewhere the server stops it on exit)."""
-    command = [sys.executable, "-m", "ragserve"]
+    command = [sys.executable, "-m", "ragserve.worker", "--no-reaper"]  # the server reaps
     if _State.config is not None:
         command += ["--config", str(_State.config)]
-    command += ["worker", "--processes", str(settings.workers), "--home", str(settings.home)]
-    command += ["--no-reaper"]  # the server runs it (worker.Reaper)
+    command += ["--processes", str(settings.workers), "--home", str(settings.home)]
     environment = {**os.environ, "RAGSERVE_LOG_LEVEL": settings.log_level}
     # glibc gives each thread that allocates an arena of its own (up to 8 per core), and keeps
     # what a parse freed in them: 2 bound a worker's heap (its parse and embedding threads).

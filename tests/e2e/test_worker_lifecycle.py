@@ -38,7 +38,7 @@ def test_serve_is_a_server_a_supervisor_and_its_workers_which_load_nothing_until
     server), and idle workers have not loaded the models: they import the stack on a task."""
     with running_server(tmp_path / "home", {"RAGSERVE_WORKERS": "2"}) as server:
         [supervisor] = psutil.Process(server.process.pid).children()
-        assert "worker" in supervisor.cmdline()
+        assert "ragserve.worker" in supervisor.cmdline()
         deadline = time.monotonic() + 30
         while len(supervisor.children()) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
