@@ -212,10 +212,10 @@ class Reaper:
     """The reaper of the workers that ``ragserve serve`` starts, run by the server in a thread
     every minute (as huey's minutely periodic task did in a worker)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, interval: float = 60.0) -> None:
         self._runtime = runtime
         self._stop = threading.Event()
-        self._interval = 60.0
+        self._interval = interval
         self._thread = threading.Thread(target=self._run, name="ragserve-reaper", daemon=True)
 
     def start(self) -> None:
