@@ -217,6 +217,12 @@ def serve(
     with _configured():
         application = create_app(settings)
     worker_processes = _start_workers(settings) if settings.workers > 0 else None
+    reaper = None
+    if worker_processes is not None:
+        from ragserve.worker import Reaper
+
+        reaper = Reaper(application.state.runtime)
+        reaper.start()
     # What is loaded by now lives as long as the server. Out of the collector's sight, a full
     # collection scans a few thousand objects instead of ~170k: 70+ ms, a request's worth of
     # latency, whenever one strikes.
@@ -224,6 +230,8 @@ def serve(
     try:
         run_server(application, settings)
     finally:
+        if reaper is not None:
+            reaper.stop()
         if worker_processes is not None:
             worker_processes.terminate()
             try:
@@ -239,13 +247,17 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def _start_workers(settings: Settings) -> subprocess.Popen[bytes]:
-    """``ragserve worker`` as a child process, with the same settings, that the kernel stops
+    """``ragserve worker`` (as ``python -m ragserve.worker``, without the command line's
+    libraries) as a child process, with the same settings, that the kernel stops
     when the server dies, however it dies (Linux; elsewhere the server stops it on exit)."""
-    command = [sys.executable, "-m", "ragserve"]
+    command = [sys.executable, "-m", "ragserve.worker", "--no-reaper"]  # the server reaps
     if _State.config is not None:
         command += ["--config", str(_State.config)]
-    command += ["worker", "--processes", str(settings.workers), "--home", str(settings.home)]
+    command += ["--processes", str(settings.workers), "--home", str(settings.home)]
     environment = {**os.environ, "RAGSERVE_LOG_LEVEL": settings.log_level}
+    # glibc gives each thread that allocates an arena of its own (up to 8 per core), and keeps
+    # what a parse freed in them: 2 bound a worker's heap (its parse and embedding threads).
+    environment.setdefault("MALLOC_ARENA_MAX", "2")
     return subprocess.Popen(command, env=environment, preexec_fn=_die_with_parent)  # noqa: S603
 
 
@@ -264,6 +276,12 @@ def worker(
         ),
     ] = None,
     home: HomeOption = None,
+    reaper: Annotated[
+        bool,
+        typer.Option(
+            hidden=True, help="Run the reaper of abandoned tasks (serve's workers: the server)."
+        ),
+    ] = True,
 ) -> None:
     """Run parsing workers (they take tasks from the queue the servers fill)."""
     from ragserve.bootstrap import check_backends
@@ -273,7 +291,7 @@ def worker(
     _configure_logging(settings)
     with _configured():
         check_backends(settings)
-    run_workers(settings, processes or max(settings.workers, 1))
+    run_workers(settings, processes or max(settings.workers, 1), reaper=reaper)
 
 
 @app.command()

@@ -7,6 +7,7 @@ store in line), and while the commit that follows the store write fails (the rep
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from ragserve.ingest import store_sync
 from ragserve.runtime import Runtime
 from ragserve.services import ingestion
 from ragserve.store.base import ChunkStoreError
+from ragserve.worker import Reaper
 
 WRITES = ("INSERT", "UPDATE", "DELETE")
 
@@ -347,3 +349,23 @@ def test_pending_changes_are_applied_at_start(
     with TestClient(create_app(runtime.settings, runtime)):  # a restart: its start-up
         assert chunk_state(runtime, parsed.document_id)[2] == {False}
         assert pending(runtime) == 0
+
+
+def test_the_servers_reaper_thread_applies_what_a_store_failure_left_pending(
+    alice: Account, runtime: Runtime, parsed: Parsed, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``ragserve serve`` runs its workers' reaper in a thread of the server (``worker.Reaper``),
+    not in a worker: it does what the reaper does, on its own."""
+    break_once(monkeypatch, runtime, "rename_document")
+    assert not ok(rename(alice, runtime, parsed))
+    assert pending(runtime) == 1
+    reaper = Reaper(runtime, interval=0.05)
+    reaper.start()
+    try:
+        deadline = time.monotonic() + 20
+        while pending(runtime) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        reaper.stop()
+    assert pending(runtime) == 0
+    assert chunk_state(runtime, parsed.document_id)[1] == {"birds.md"}
