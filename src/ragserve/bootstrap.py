@@ -27,9 +27,9 @@ def build_runtime(
 ) -> Runtime:
     """Open the stores (migrating the metadata schema to the newest version) and load keys.
 
-    ``run_tasks_inline`` (default: ``workers == 0``) makes queued tasks run in the caller;
-    ``embedding_threads`` is how many threads one call of the builtin embedding model may use
-    (a server embeds one question at a time: ``server_embedding_threads``; a worker, one).
+    ``run_tasks_inline`` (default: ``settings.runs_tasks_inline``) makes queued tasks run in the
+    caller; ``embedding_threads`` is how many threads one call of the builtin embedding model
+    may use (a server embeds one question at a time: ``server_embedding_threads``; a worker, one).
 
     A backend a setting selects that cannot be used (driver missing, URL malformed, server
     unreachable) raises ConfigurationError naming the setting.
@@ -37,7 +37,7 @@ def build_runtime(
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = open_database(settings)
     passphrase = settings.rsa_private_key_passphrase
-    inline = settings.workers == 0 if run_tasks_inline is None else run_tasks_inline
+    inline = settings.runs_tasks_inline if run_tasks_inline is None else run_tasks_inline
     chunks: ChunkStore | None = None
     try:
         blobs = open_blob_store(settings)
