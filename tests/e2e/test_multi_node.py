@@ -241,8 +241,12 @@ def test_two_api_servers_and_two_workers_lose_nothing_when_one_of_each_is_killed
 
         assert {row[1] for row in task_rows(metadata_url)} == {"done"}
         documents = serve.documents(dataset_id)
+        # The task the killed worker held (normally victim_document's, unless that finished
+        # just before the kill) ran twice: the killed run, then the survivor's.
         attempts = {row[0]: row[3] for row in task_rows(metadata_url)}
-        assert attempts[victim_document] == 2, attempts  # the killed run, then the survivor's
+        recovered = [doc for doc, tries in attempts.items() if tries == 2]
+        assert len(recovered) == 1 and set(attempts.values()) <= {1, 2}, attempts
+        victim_document = recovered[0]
         for document_id, document in documents.items():
             chunks = serve.chunks(dataset_id, document_id)
             assert len(chunks) == document["chunk_count"] > 50
