@@ -287,8 +287,11 @@ def migrate_store(
     run it again to resume. Stop the servers and workers first."""
     from ragserve import bootstrap
 
-    settings = _settings(home=home)
+    settings = _settings(home=home, chunk_store_url=to)  # --to is checked as that setting
     _configure_logging(settings)
+    if not (settings.home / "chunks.db").is_file():
+        _err.print(f"[red]Error:[/red] no embedded chunk store in {escape(str(settings.home))}")
+        raise typer.Exit(1)
     with _configured():
         report = bootstrap.migrate_store(settings, to, typer.echo)
     typer.echo(

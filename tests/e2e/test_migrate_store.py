@@ -159,3 +159,28 @@ def start_server(home: Path, api_key: str, env: dict[str, str]) -> RunningServer
         stop(process)
         raise
     return server
+
+
+@pytest.mark.parametrize(
+    ("to", "exit_code", "says"),
+    [
+        ("mysql://127.0.0.1/chunks", 2, "chunk_store_url must be a postgresql:// URL"),
+        ("postgresql://nobody@127.0.0.1:1/chunks", 1, "Connection refused"),
+    ],
+)
+def test_migrate_store_refuses_an_unusable_target_in_one_line(
+    tmp_path: Path, to: str, exit_code: int, says: str
+) -> None:
+    home = tmp_path / "home"
+    with running_server(home, {"RAGSERVE_WORKERS": "0"}):
+        pass  # an embedded install (its chunks.db) to move
+    done = ragserve("migrate-store", "--to", to, env=server_env(home))
+    assert done.returncode == exit_code, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line and not line[:4].isdigit()]
+    assert len(errors) == 1 and says in errors[0], done.stderr
+
+
+def test_migrate_store_needs_an_embedded_store(tmp_path: Path, pgvector_url: str) -> None:
+    done = ragserve("migrate-store", "--to", pgvector_url, env=server_env(tmp_path / "none"))
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"Error: no embedded chunk store in {tmp_path / 'none'}"
