@@ -118,3 +118,12 @@ def pgvector_url(pgvector_database_url: str) -> Iterator[str]:
     url = new_schema(pgvector_database_url)
     yield url
     drop_schema(url)
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a moto S3 server for the session (``helpers.moto``)."""
+    from helpers.moto import moto_server
+
+    with moto_server(tmp_path_factory.mktemp("moto")) as endpoint:
+        yield endpoint

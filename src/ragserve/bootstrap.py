@@ -3,6 +3,8 @@ and wires them together. Only the entry points (``app``, ``worker``, ``cli``) im
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
@@ -16,6 +18,7 @@ from ragserve.runtime import Runtime
 from ragserve.security import PasswordDecryptor, SessionSigner
 from ragserve.services import dataset_tasks, ingestion, memory_extraction
 from ragserve.services.models import credentials
+from ragserve.services.store_migration import MigrationReport, migrate_chunks
 from ragserve.settings import Settings
 from ragserve.store import ChunkStore, ChunkStoreError
 from ragserve.store.postgres import PgChunkStore
@@ -33,9 +36,9 @@ def build_runtime(
 ) -> Runtime:
     """Open the stores (migrating the metadata schema to the newest version) and load keys.
 
-    ``run_tasks_inline`` (default: ``workers == 0``) makes queued tasks run in the caller;
-    ``embedding_threads`` is how many threads one call of the builtin embedding model may use
-    (a server embeds one question at a time: ``server_embedding_threads``; a worker, one).
+    ``run_tasks_inline`` (default: ``settings.runs_tasks_inline``) makes queued tasks run in the
+    caller; ``embedding_threads`` is how many threads one call of the builtin embedding model
+    may use (a server embeds one question at a time: ``server_embedding_threads``; a worker, one).
 
     A backend a setting selects that cannot be used (driver missing, URL malformed, server
     unreachable) raises ConfigurationError naming the setting.
@@ -43,7 +46,7 @@ def build_runtime(
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = open_database(settings)
     passphrase = settings.rsa_private_key_passphrase
-    inline = settings.workers == 0 if run_tasks_inline is None else run_tasks_inline
+    inline = settings.runs_tasks_inline if run_tasks_inline is None else run_tasks_inline
     chunks: ChunkStore | None = None
     try:
         blobs = open_blob_store(settings)
@@ -129,3 +132,22 @@ def make_chunk_store(settings: Settings) -> ChunkStore:
         return PgChunkStore(settings.chunk_store_url)
     except ChunkStoreError as error:
         raise ConfigurationError("chunk_store_url", str(error)) from error
+
+
+def migrate_store(
+    settings: Settings, to_url: str, progress: Callable[[str], None]
+) -> MigrationReport:
+    """Copy the embedded chunk store of ``settings.home`` to the PostgreSQL store at ``to_url``
+    (``services.store_migration``); a target that cannot be used raises ConfigurationError."""
+    engine = open_database(settings)
+    source: ChunkStore | None = None
+    target: ChunkStore | None = None
+    try:
+        source = SqliteChunkStore(settings.home / "chunks.db", settings.home / "vectors")
+        target = make_chunk_store(settings.model_copy(update={"chunk_store_url": to_url}))
+        return migrate_chunks(make_session_factory(engine), source, target, progress)
+    finally:
+        for store in (target, source):
+            if store is not None:
+                store.close()
+        engine.dispose()

@@ -294,6 +294,30 @@ def worker(
     run_workers(settings, processes or max(settings.workers, 1), reaper=reaper)
 
 
+@app.command("migrate-store")
+def migrate_store(
+    to: Annotated[
+        str, typer.Option("--to", help="The PostgreSQL chunk store: a `postgresql://` URL.")
+    ],
+    home: HomeOption = None,
+) -> None:
+    """Copy the embedded chunk store (chunks and vectors, nothing embedded again) to PostgreSQL;
+    run it again to resume. Stop the servers and workers first."""
+    from ragserve import bootstrap
+
+    settings = _settings(home=home, chunk_store_url=to)  # --to is checked as that setting
+    _configure_logging(settings)
+    if not (settings.home / "chunks.db").is_file():
+        _err.print(f"[red]Error:[/red] no embedded chunk store in {escape(str(settings.home))}")
+        raise typer.Exit(1)
+    with _configured():
+        report = bootstrap.migrate_store(settings, to, typer.echo)
+    typer.echo(
+        f"{report.datasets} datasets: {report.documents_copied} documents copied "
+        f"({report.chunks_copied} chunks), {report.documents_skipped} already there"
+    )
+
+
 @app.command()
 def version() -> None:
     """Print the version (as --version does)."""

@@ -237,7 +237,8 @@ class Settings(BaseSettings):
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         ge=0,
-        description="Worker processes `serve` starts for parsing; 0 parses inside the server.",
+        description="Worker processes `serve` starts for parsing; 0 parses inside the server, "
+        "or, with a `queue_url`, only queues (API only: `ragserve worker` processes parse).",
     )
     queue_url: str | None = Field(
         default=None,
@@ -400,6 +401,13 @@ class Settings(BaseSettings):
     def resolved_database_url(self) -> str:
         """The metadata store URL, defaulting to a SQLite file in ``home``."""
         return self.database_url or f"sqlite:///{self.home.resolve() / 'ragserve.db'}"
+
+    @property
+    def runs_tasks_inline(self) -> bool:
+        """Whether ``serve`` runs parse tasks inside itself: ``workers = 0`` on the embedded
+        queue. With a Redis ``queue_url``, ``workers = 0`` is an API-only server: it queues and
+        the ``ragserve worker`` processes that share the queue (on any machine) parse."""
+        return self.workers == 0 and not self.queue_url
 
     @property
     def resolved_blob_dir(self) -> Path:

@@ -142,6 +142,8 @@ def test_cli_user_disable_and_delete(server: RunningServer) -> None:
         ["token", "list"],
         ["token", "revoke"],
         ["version"],
+        ["worker"],
+        ["migrate-store"],
     ],
 )
 def test_every_command_has_help(command: list[str], tmp_path: Path) -> None:

@@ -135,3 +135,14 @@ def test_oauth_channels(tmp_path: Path) -> None:
         assert Settings().oauth_channels["corp"].client_id == "c"
     with pytest.raises(ValidationError):
         Settings(oauth_channels={"x": {"client_id": "c", "bogus": 1}})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize(
+    ("workers", "queue_url", "inline"),
+    [(0, None, True), (0, "redis://127.0.0.1:6379/0", False), (2, None, False)],
+)
+def test_workers_0_parses_inline_only_on_the_embedded_queue(
+    workers: int, queue_url: str | None, inline: bool
+) -> None:
+    """With a Redis queue, ``workers = 0`` is an API-only server: it queues for remote workers."""
+    assert Settings(workers=workers, queue_url=queue_url).runs_tasks_inline is inline

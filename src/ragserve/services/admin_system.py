@@ -126,7 +126,7 @@ def _task_executor(runtime: Runtime, service_id: int) -> ServiceDetail:
     now = now_ms()
     live = [row for row in running if row.lease_expires_at > now]
     workers = sorted({row.worker_id for row in live})
-    inline = runtime.settings.workers == 0
+    inline = runtime.settings.runs_tasks_inline
     return ServiceDetail(
         id=service_id,
         name="workers",
