@@ -139,10 +139,13 @@ class SqliteChunkStore:
                     text = scope.search(text_k, filters.document_ids, filters.available_only)
             except (sqlite3.Error, ValueError) as error:
                 raise ChunkStoreError(f"text search failed: {error}") from error
+        checked: _search.Passing = {}
+        if text and callable(vector):  # the text hits' rows checked while the vector comes
+            with self._read() as conn:
+                checked.update(_search.passing(conn, [row_id for row_id, _ in text], filters))
         if callable(vector):
             vector = vector()
         query = None if vector is None else query_vector(vector)
-        checked: _search.Passing = {}
         nearest = (
             [] if query is None or top_k <= 0 else self._nearest(query, filters, top_k, checked)
         )
