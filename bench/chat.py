@@ -46,7 +46,8 @@ from retrieval import (  # type: ignore[import-not-found]
 
 from helpers.fake_openai import FakeOpenAI
 
-TARGET_P50_MS = 60.0
+TARGET_OVER_RETRIEVAL_MS = 10.0
+"""Issue 20: ragserve's part p50 at most the retrieval endpoint's p50 plus this."""
 WARM_UP = 5
 ANSWER = (
     "Based on the passages, the flow separates near the leading edge when the angle of attack "
@@ -147,9 +148,13 @@ def main() -> None:
                  "baseline_retrieval_endpoint", "baseline_ping"):  # fmt: skip
         row = report[name]
         print(f"{name:<34}{row['p50_ms']:>10.1f}{row['p95_ms']:>10.1f}{row['mean_ms']:>10.1f}")
-    met = report["ragserve_part"]["p50_ms"] <= TARGET_P50_MS
-    print(f"target: ragserve's part p50 <= {TARGET_P50_MS:.0f} ms: {'met' if met else 'MISSED'}")
-    result = {"bench": "chat", "python": platform.python_version(), "target_p50_ms": TARGET_P50_MS,
+    target = report["baseline_retrieval_endpoint"]["p50_ms"] + TARGET_OVER_RETRIEVAL_MS
+    met = report["ragserve_part"]["p50_ms"] <= target
+    print(
+        f"target: ragserve's part p50 <= retrieval endpoint p50 + {TARGET_OVER_RETRIEVAL_MS:.0f} ms"
+        f" = {target:.1f} ms: {'met' if met else 'MISSED'}"
+    )
+    result = {"bench": "chat", "python": platform.python_version(), "target_p50_ms": target,
               "met": met, **report}  # fmt: skip
     print(json.dumps(result))
 

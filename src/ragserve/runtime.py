@@ -6,8 +6,10 @@ any layer above may depend on it."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Hashable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -46,6 +48,8 @@ class TenantDefaults:
 
 
 QUESTION_VECTORS = 256
+QUESTION_THREADS = 4
+"""Threads embedding questions while their searches go on (``question_vector_soon``)."""
 METADATA_SCOPES = 128
 
 ScopeCache = LruCache[Hashable, tuple[Hashable, tuple[str, ...]]]
@@ -83,6 +87,8 @@ class Runtime:
         default_factory=dict
     )
     _embedders_lock: threading.Lock = field(default_factory=threading.Lock)
+    _questions: tuple[int, ThreadPoolExecutor] | None = None
+    """The question-embedding threads and the process that started them (not a fork's)."""
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -117,6 +123,35 @@ class Runtime:
             vector = self._embedder(model_id, api_key, api_base).embed([question])[0]
             self.caches.question_vectors.put(key, vector)
         return vector
+
+    def question_vector_soon(
+        self, model_id: str, tenant_id: str | None, question: str
+    ) -> Callable[[], FloatArray]:
+        """``question_vector`` started now on another thread, so that the caller's own work
+        (tokenizing, the full-text search) runs while the model computes: a function that waits
+        for the vector (raising the embedding's error, if any). A cached vector costs no thread."""
+        api_key, api_base = self._credentials(model_id, tenant_id)
+        key = (model_id, api_key, api_base, question)
+        vector = self.caches.question_vectors.get(key)
+        if vector is not None:
+            return lambda: vector
+
+        def embed() -> FloatArray:
+            found: FloatArray = self._embedder(model_id, api_key, api_base).embed([question])[0]
+            self.caches.question_vectors.put(key, found)
+            return found
+
+        return self._question_threads().submit(embed).result
+
+    def _question_threads(self) -> ThreadPoolExecutor:
+        started, pid = self._questions, os.getpid()
+        if started is not None and started[0] == pid:
+            return started[1]
+        with self._embedders_lock:
+            if self._questions is None or self._questions[0] != pid:
+                pool = ThreadPoolExecutor(QUESTION_THREADS, thread_name_prefix="question-vector")
+                self._questions = (pid, pool)
+            return self._questions[1]
 
     def _embedder(self, model_id: str, api_key: str | None, api_base: str | None) -> EmbeddingModel:
         cache_key = (model_id, api_key, api_base)
@@ -174,6 +209,9 @@ class Runtime:
         }
 
     def close(self) -> None:
+        started, self._questions = self._questions, None
+        if started is not None and started[0] == os.getpid():
+            started[1].shutdown(wait=True, cancel_futures=True)
         self.chunks.close()
         self.queue.close()
         self.engine.dispose()

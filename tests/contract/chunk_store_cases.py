@@ -468,6 +468,26 @@ class ChunkStoreContract:
         only_vector = by_id(store.candidates(["otter"], query, scope(), 1, text_k=0))
         assert set(only_vector) == {nearest.id}
 
+    def test_candidates_take_the_vector_as_a_function_called_once(self, store: ChunkStore) -> None:
+        query = unit_vector(4)
+        mine = make_chunk("kiwi", vector=query)
+        hidden = make_chunk("kiwi", order=1, vector=query, available=False)
+        other = make_chunk("kiwi fruit", order=2, vector=unit_vector(5), document_id="doc-2")
+        store.insert([mine, hidden, other, *fillers()])
+        calls: list[int] = []
+
+        def later() -> numpy.ndarray:
+            calls.append(1)
+            return query
+
+        for filters in (scope(), scope(documents=[DOCUMENT])):
+            calls.clear()
+            given = store.candidates(["kiwi"], query, filters, 10)
+            deferred = store.candidates(["kiwi"], later, filters, 10)
+            assert calls == [1]
+            assert by_id(deferred) == by_id(given)
+            assert hidden.id not in by_id(deferred)
+
     def test_candidates_honour_filters(self, store: ChunkStore) -> None:
         query = unit_vector(4)
         mine = make_chunk("kiwi", vector=query)

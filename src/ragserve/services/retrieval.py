@@ -290,10 +290,15 @@ def search(
     rerank: hybrid.Rerank | None = None,
 ) -> SearchResult:
     """The page of chunks most similar to the question, with the total and document counts."""
-    terms = tokenize(question)
     if not question.strip() or not scope.dataset_ids or scope.document_ids == ():
         return EMPTY
-    vector = query_vector(runtime, scope, question) if scope.embedding_model else None
+    # The question is embedded on another thread while it is tokenized and searched by text.
+    vector = (
+        runtime.question_vector_soon(scope.embedding_model, scope.embedding_tenant, question)
+        if scope.embedding_model
+        else None
+    )
+    terms = tokenize(question)
     filters = ChunkFilter(
         tenant_ids=scope.tenant_ids,
         dataset_ids=scope.dataset_ids,

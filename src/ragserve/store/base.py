@@ -15,7 +15,7 @@ that the chunk store failed; ``str(error)`` is the detail, for the server log)::
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
@@ -137,6 +137,10 @@ class ChunkCounts:
     """Sum of ``token_count``."""
 
 
+QueryVector = numpy.ndarray | Callable[[], numpy.ndarray]
+"""A query's vector, or a function computing it (e.g. waiting for an embedding in flight)."""
+
+
 class ChunkStore(Protocol):
     """Keeps chunks with their tokens and vectors, and searches them by text or by vector.
 
@@ -170,7 +174,7 @@ class ChunkStore(Protocol):
     def candidates(
         self,
         query_tokens: Sequence[str],
-        vector: numpy.ndarray | None,
+        vector: QueryVector | None,
         filters: ChunkFilter,
         top_k: int,
         *,
@@ -179,7 +183,8 @@ class ChunkStore(Protocol):
         """The union of the ``text_k`` (default ``top_k``) best chunks by text and the
         ``top_k`` nearest by vector (when ``vector`` is given), each with both similarities;
         order unspecified. This is what hybrid retrieval fuses, so it returns ids and scores,
-        not records."""
+        not records. A ``vector`` given as a function is called once, after the full-text
+        search: the question's embedding can run meanwhile."""
         ...
 
     def get(self, chunk_ids: Sequence[str], tenant_ids: Sequence[str]) -> list[ChunkRecord]:

@@ -34,7 +34,7 @@ from ragserve.store._rows import (
     vector_blob,
 )
 from ragserve.store._schema import connect, ensure_schema
-from ragserve.store._text import TextIndex
+from ragserve.store._text import TextIndex, TextScope
 from ragserve.store.base import (
     Candidate,
     ChunkCounts,
@@ -42,6 +42,7 @@ from ragserve.store.base import (
     ChunkNotFound,
     ChunkRecord,
     ChunkStoreError,
+    QueryVector,
     ScoredChunk,
 )
 
@@ -119,30 +120,39 @@ class SqliteChunkStore:
     def candidates(
         self,
         query_tokens: Sequence[str],
-        vector: numpy.ndarray | None,
+        vector: QueryVector | None,
         filters: ChunkFilter,
         top_k: int,
         *,
         text_k: int | None = None,
     ) -> list[Candidate]:
-        query = None if vector is None else query_vector(vector)
         text_k = top_k if text_k is None else text_k
         if not _search.searchable(filters, max(top_k, text_k)):
             return []
         terms = _search.query_terms(query_tokens)
-        checked: _search.Passing = {}
-        nearest = (
-            [] if query is None or top_k <= 0 else self._nearest(query, filters, top_k, checked)
-        )
+        scope: TextScope | None = None
         text: list[_search.Hit] = []
-        bm25: dict[int, float] = {}
-        bound = 0.0
-        if terms:
+        if terms:  # before the vector is asked for: a question's embedding may be running
             try:
                 scope = self._text.scope(terms, filters)
                 if text_k > 0:
                     text = scope.search(text_k, filters.document_ids, filters.available_only)
-                bm25 = dict(text)
+            except (sqlite3.Error, ValueError) as error:
+                raise ChunkStoreError(f"text search failed: {error}") from error
+        checked: _search.Passing = {}
+        if text and callable(vector):  # the text hits' rows checked while the vector comes
+            with self._read() as conn:
+                checked.update(_search.passing(conn, [row_id for row_id, _ in text], filters))
+        if callable(vector):
+            vector = vector()
+        query = None if vector is None else query_vector(vector)
+        nearest = (
+            [] if query is None or top_k <= 0 else self._nearest(query, filters, top_k, checked)
+        )
+        bm25: dict[int, float] = dict(text)
+        bound = 0.0
+        if scope is not None:
+            try:
                 vector_only = [row_id for row_id, _ in nearest if row_id not in bm25]
                 bm25.update(scope.scores(vector_only))
                 bound = scope.bound()
