@@ -39,6 +39,7 @@ from ragserve.store.base import (
     ChunkNotFound,
     ChunkRecord,
     ChunkStoreError,
+    QueryVector,
     ScoredChunk,
 )
 
@@ -122,26 +123,29 @@ class PgChunkStore:
     def candidates(
         self,
         query_tokens: Sequence[str],
-        vector: numpy.ndarray | None,
+        vector: QueryVector | None,
         filters: ChunkFilter,
         top_k: int,
         *,
         text_k: int | None = None,
     ) -> list[Candidate]:
-        query = None if vector is None else query_vector(vector)
         text_k = top_k if text_k is None else text_k
         if not searchable(filters, max(top_k, text_k)):
             return []
         terms = query_terms(query_tokens)
         with self._read() as conn:
-            nearest = [] if query is None or top_k <= 0 else _nearest(conn, query, filters, top_k)
             text: list[Hit] = []
             bm25: dict[int, float] = {}
             bound = 0.0
-            if terms:
-                scope = TextScope(conn, terms, filters)
+            scope = TextScope(conn, terms, filters) if terms else None
+            if scope is not None:
                 text = scope.search(conn, text_k, filters)
                 bm25 = dict(text)
+            # the question's embedding may have been computed meanwhile (``QueryVector``)
+            resolved = vector() if callable(vector) else vector
+            query = None if resolved is None else query_vector(resolved)
+            nearest = [] if query is None or top_k <= 0 else _nearest(conn, query, filters, top_k)
+            if scope is not None:
                 vector_only = [row_id for row_id, _ in nearest if row_id not in bm25]
                 if vector_only:
                     bm25.update(scope.search(conn, len(vector_only), filters, vector_only))
