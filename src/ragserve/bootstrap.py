@@ -43,7 +43,9 @@ def build_runtime(
         chunks=SqliteChunkStore(settings.home / "chunks.db", settings.home / "vectors"),
         queue=TaskQueue(make_huey(settings, immediate=inline)),
         credential_lookup=credentials,
-        builtin_embedding=BuiltinSession(intra_op_threads=embedding_threads),
+        builtin_embedding=BuiltinSession(
+            intra_op_threads=embedding_threads, cache_dir=settings.home / "models"
+        ),
     )
     runtime.queue.bind(
         run_task=lambda task_id: ingestion.run_task(runtime, task_id),

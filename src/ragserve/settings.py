@@ -151,7 +151,7 @@ class Settings(BaseSettings):
         default=None, description="Passphrase of `rsa_private_key_file`, if it has one."
     )
     default_embedding_model: str = Field(
-        default="all-MiniLM-L6-v2@Builtin",
+        default="all-MiniLM-L6-v2-q8@Builtin",
         description="Embedding model (`name@factory`) given to new tenants.",
     )
     default_chat_model: str = Field(
