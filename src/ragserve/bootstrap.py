@@ -44,7 +44,7 @@ def build_runtime(
         queue=TaskQueue(make_huey(settings, immediate=inline)),
         credential_lookup=credentials,
         builtin_embedding=BuiltinSession(
-            intra_op_threads=embedding_threads, cache_dir=settings.home / "models"
+            intra_op_threads=embedding_threads, cache_dir=settings.resolved_models_dir
         ),
     )
     runtime.queue.bind(

@@ -218,7 +218,7 @@ def _prepare_builtin_model(settings: Settings) -> None:
     from ragserve.models.minilm_q8 import q8_model_path
 
     try:
-        q8_model_path(onnx_model_path(), settings.home / "models")
+        q8_model_path(onnx_model_path(), settings.resolved_models_dir)
     except Exception as error:  # the server runs on; embedding says why
         logging.getLogger("ragserve").warning("The builtin int8 model was not built: %s", error)
 
