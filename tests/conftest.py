@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,13 @@ from fastapi.testclient import TestClient
 from ragserve.app import create_app
 from ragserve.runtime import Runtime
 from ragserve.settings import Settings
+
+# The int8 builtin model is built from the installed one (~10 s) into the models directory; every
+# test's data directory would build it again. One directory for all runs: the cache is keyed by
+# its inputs and hash-checked.
+os.environ.setdefault(
+    "RAGSERVE_MODELS_DIR", str(Path(tempfile.gettempdir()) / "ragserve-test-models")
+)
 
 
 @pytest.fixture(autouse=True, scope="module")

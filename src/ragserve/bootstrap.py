@@ -70,7 +70,9 @@ def build_runtime(
         chunks=chunks,
         queue=queue,
         credential_lookup=credentials,
-        builtin_embedding=BuiltinSession(intra_op_threads=embedding_threads),
+        builtin_embedding=BuiltinSession(
+            intra_op_threads=embedding_threads, cache_dir=settings.resolved_models_dir
+        ),
     )
     runtime.queue.bind(
         run_task=lambda task_id: ingestion.run_task(runtime, task_id),

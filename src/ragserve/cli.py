@@ -214,6 +214,7 @@ def serve(
     settings = _settings(host=host, port=port, home=home, workers=workers, log_level=log_level)
     _configure_logging(settings)
     use_one_blas_thread()
+    _prepare_builtin_model(settings)
     with _configured():
         application = create_app(settings)
     worker_processes = _start_workers(settings) if settings.workers > 0 else None
@@ -238,6 +239,18 @@ def serve(
                 worker_processes.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 worker_processes.kill()
+
+
+def _prepare_builtin_model(settings: Settings) -> None:
+    """Build the int8 builtin model now (the first start after an install: ~10 s, once), so that
+    no worker stops to build it. A failure is logged; the model's first use reports it."""
+    from ragserve.models.builtin_minilm import onnx_model_path
+    from ragserve.models.minilm_q8 import q8_model_path
+
+    try:
+        q8_model_path(onnx_model_path(), settings.resolved_models_dir)
+    except Exception as error:  # the server runs on; embedding says why
+        logging.getLogger("ragserve").warning("The builtin int8 model was not built: %s", error)
 
 
 def _configure_logging(settings: Settings) -> None:

@@ -151,7 +151,7 @@ class Settings(BaseSettings):
         default=None, description="Passphrase of `rsa_private_key_file`, if it has one."
     )
     default_embedding_model: str = Field(
-        default="all-MiniLM-L6-v2@Builtin",
+        default="all-MiniLM-L6-v2-q8@Builtin",
         description="Embedding model (`name@factory`) given to new tenants.",
     )
     default_chat_model: str = Field(
@@ -280,6 +280,11 @@ class Settings(BaseSettings):
         description="Chat-model calls one parse task makes at once for auto keywords and "
         "questions (keep it under the provider's rate limit).",
     )
+    models_dir: Path | None = Field(
+        default=None,
+        description="Directory of the models ragserve builds from installed ones (the int8 "
+        "builtin model, built on the first start, ~23 MB); unset: `models` in `home`.",
+    )
     server_embedding_threads: int = Field(
         default=2,
         ge=1,
@@ -396,6 +401,10 @@ class Settings(BaseSettings):
                 raise FileNotFoundError(f"config file not found: {path}")
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
+
+    @property
+    def resolved_models_dir(self) -> Path:
+        return self.models_dir or self.home / "models"
 
     @property
     def resolved_database_url(self) -> str:

@@ -583,7 +583,9 @@ def test_list_returns_every_field_with_the_datasets(alice: Account, corpus: Corp
         "retrieval",
         3,
     )
-    assert dataset["chunk_count"] > 0 and dataset["embedding_model"] == "all-MiniLM-L6-v2@Builtin"
+    assert (
+        dataset["chunk_count"] > 0 and dataset["embedding_model"] == "all-MiniLM-L6-v2-q8@Builtin"
+    )
 
 
 def test_list_leaves_out_deleted_datasets(alice: Account, corpus: Corpus) -> None:

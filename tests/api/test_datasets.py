@@ -57,7 +57,7 @@ def test_create_returns_the_dataset_object(alice: Account) -> None:
     assert len(data["id"]) == 32 and int(data["id"], 16)
     assert data["name"] == "kb"
     assert data["tenant_id"] == alice.id and data["created_by"] == alice.id
-    assert data["embedding_model"] == "all-MiniLM-L6-v2@Builtin"
+    assert data["embedding_model"] == "all-MiniLM-L6-v2-q8@Builtin"
     assert (data["permission"], data["chunk_method"], data["pagerank"]) == ("me", "naive", 0)
     assert (data["document_count"], data["chunk_count"], data["token_num"]) == (0, 0, 0)
     assert data["parser_config"] == NAIVE_DEFAULT
@@ -201,7 +201,7 @@ def test_create_embedding_model_availability(alice: Account, model: str, message
 
 def test_null_embedding_model_means_the_tenant_default(alice: Account) -> None:
     data = create(alice, name="m", embedding_model=None)["data"]
-    assert data["embedding_model"] == "all-MiniLM-L6-v2@Builtin"
+    assert data["embedding_model"] == "all-MiniLM-L6-v2-q8@Builtin"
 
 
 @pytest.mark.parametrize("permission", ["ME", "everyone", None, 1])
@@ -527,9 +527,9 @@ def test_update_embedding_model_locked_once_chunked(alice: Account, runtime: Run
     result = update(alice, dataset_id, embedding_model="text-embedding-3-small@OpenAI")
     assert result == {
         "code": 102,
-        "message": "When chunk_num (3) > 0, embedding_model must remain all-MiniLM-L6-v2@Builtin",
+        "message": "When chunk_num (3) > 0, embedding_model must remain all-MiniLM-L6-v2-q8@Builtin",
     }
-    same = update(alice, dataset_id, embedding_model="all-MiniLM-L6-v2@Builtin")
+    same = update(alice, dataset_id, embedding_model="all-MiniLM-L6-v2-q8@Builtin")
     assert same["code"] == 0 and same["data"]["chunk_count"] == 3
     assert same["data"]["document_count"] == 1
 

@@ -268,8 +268,9 @@ def test_my_llms_shapes_and_masked_keys(alice: Account, fake: FakeOpenAI) -> Non
 def test_list_marks_available_models(alice: Account, bob: Account, fake: FakeOpenAI) -> None:
     before = llm_get(alice, "list")
     assert list(before) == ["Builtin"]
-    [builtin] = before["Builtin"]
-    assert builtin["llm_name"] == "all-MiniLM-L6-v2" and builtin["available"] is True
+    builtin = before["Builtin"]
+    assert [m["llm_name"] for m in builtin] == ["all-MiniLM-L6-v2-q8", "all-MiniLM-L6-v2"]
+    assert all(m["available"] is True for m in builtin)
     set_key(alice, fake, ALICE_KEY)
     after = llm_get(alice, "list")
     assert {m["llm_name"] for m in after["OpenAI"]} == OPENAI_MODELS

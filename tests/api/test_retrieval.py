@@ -64,7 +64,7 @@ def test_weights_rank_as_the_formula_says(alice: Account, corpus: Corpus, runtim
     """The order at w = 0, 0.5 and 1 equals one computed independently from the store's BM25
     ranking and numpy cosines of the stored vectors."""
     question = "engine air flow of birds"
-    model = runtime.embedding_model("all-MiniLM-L6-v2@Builtin")
+    model = runtime.embedding_model("all-MiniLM-L6-v2-q8@Builtin")
     query = model.embed([question])[0]
     scope = ChunkFilter(tenant_ids=[alice.id], dataset_ids=[corpus.dataset_id])
     everything = runtime.chunks.search_vector(query, scope, 100)

@@ -39,7 +39,7 @@ def test_register_makes_tenant_with_the_user_id(alice: Account) -> None:
     assert tenant["data"]["tenant_id"] == alice.id
     assert tenant["data"]["role"] == "owner"
     assert tenant["data"]["name"] == "alice‘s Kingdom"
-    assert tenant["data"]["embd_id"] == "all-MiniLM-L6-v2@Builtin"
+    assert tenant["data"]["embd_id"] == "all-MiniLM-L6-v2-q8@Builtin"
 
 
 @pytest.mark.parametrize(
@@ -177,7 +177,7 @@ def test_set_tenant_info(alice: Account) -> None:
     body = {
         "tenant_id": alice.id,
         "llm_id": "gpt-4o-mini@OpenAI",
-        "embd_id": "all-MiniLM-L6-v2@Builtin",
+        "embd_id": "all-MiniLM-L6-v2-q8@Builtin",
         "asr_id": "",
         "img2txt_id": "",
         "rerank_id": "r@X",

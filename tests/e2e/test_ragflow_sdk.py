@@ -25,7 +25,7 @@ from helpers.spec_values import NAIVE_PARSER_CONFIG, STRUCTURED_PARSER_CONFIG
 pytestmark = pytest.mark.e2e
 
 ID = re.compile(r"^[0-9a-f]{32}$")
-DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2@Builtin"
+DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2-q8@Builtin"
 SDKS = [pytest.param(ragflow_sdk, id="ragflow_sdk"), pytest.param(ragserve.sdk, id="ragserve.sdk")]
 
 

@@ -67,6 +67,8 @@ def ragserve(
 def server_env(home: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("RAGSERVE_")}
     env.update({"RAGSERVE_HOME": str(home), "RAGSERVE_LOG_LEVEL": "warning"})
+    if "RAGSERVE_MODELS_DIR" in os.environ:  # the int8 model, built once for every test
+        env["RAGSERVE_MODELS_DIR"] = os.environ["RAGSERVE_MODELS_DIR"]
     env.update(extra or {})
     return env
 

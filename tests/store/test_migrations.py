@@ -74,3 +74,29 @@ def test_sqlite_connection_settings(tmp_path: object) -> None:
         assert connection.execute(sa.text("PRAGMA foreign_keys")).scalar() == 1
         assert connection.execute(sa.text("PRAGMA busy_timeout")).scalar() == 10_000
     engine.dispose()
+
+
+def test_tenants_on_the_builtin_model_move_to_its_int8_variant(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/m.db")
+    migrate.upgrade(engine, "0017")
+    values = "0, '2026-01-01', 0, '2026-01-01', 't', '', ?, '', '', '', '', ''"
+    with engine.begin() as connection:
+        for tenant_id, model in (("a", "all-MiniLM-L6-v2@Builtin"), ("b", "bge@OpenAI")):
+            connection.exec_driver_sql(
+                "INSERT INTO tenant (create_time, create_date, update_time, update_date, name, "
+                f"llm_id, embd_id, asr_id, img2txt_id, rerank_id, tts_id, parser_ids, id) "
+                f"VALUES ({values}, ?)",
+                (model, tenant_id),
+            )
+    migrate.upgrade(engine)
+    query = "SELECT id, embd_id FROM tenant ORDER BY id"
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(query).fetchall()
+    assert [tuple(row) for row in rows] == [
+        ("a", "all-MiniLM-L6-v2-q8@Builtin"),
+        ("b", "bge@OpenAI"),
+    ]
+    migrate.downgrade(engine, "0017")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql(query).fetchall()[0][1] == "all-MiniLM-L6-v2@Builtin"
+    engine.dispose()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -33,6 +35,11 @@ FloatArray = npt.NDArray[np.float32]
 
 BUILTIN_MODEL_NAME = "all-MiniLM-L6-v2"
 BUILTIN_MODEL_ID = f"{BUILTIN_MODEL_NAME}@{BUILTIN_FACTORY}"
+"""The shipped model as it is computed (fp32 matrix products): datasets made before the q8 model."""
+BUILTIN_Q8_NAME = "all-MiniLM-L6-v2-q8"
+BUILTIN_Q8_ID = f"{BUILTIN_Q8_NAME}@{BUILTIN_FACTORY}"
+"""The same weights multiplied as int8 (``minilm_q8``): the default for new datasets."""
+BUILTIN_NAMES = (BUILTIN_MODEL_NAME, BUILTIN_Q8_NAME)
 BUILTIN_DIMENSION = 384
 
 # RAGFlow factory -> LiteLLM provider prefix. Factories not listed speak the OpenAI API at api_base.
@@ -84,37 +91,67 @@ def _check_texts(texts: Sequence[str]) -> None:
 
 
 class BuiltinSession:
-    """One MiniLM inference session, created on first use (again after a fork, since an
-    onnxruntime session must not cross one) and shared by every builtin model that holds it.
-    The runtime owns one per process: the model is ~90 MB."""
+    """The builtin models' inference sessions, each created on first use (again after a fork,
+    since an onnxruntime session must not cross one) and shared by every builtin model that holds
+    it. The runtime owns one per process: a model is ~90 MB loaded.
 
-    def __init__(self, *, intra_op_threads: int = 1) -> None:
+    ``all-MiniLM-L6-v2`` runs the shipped file; ``all-MiniLM-L6-v2-q8`` the per-channel int8
+    file built from it once and cached in ``cache_dir`` (None: ``ragserve-models`` in the
+    system's temporary folder; the runtime passes ``<home>/models``).
+    """
+
+    def __init__(self, *, intra_op_threads: int = 1, cache_dir: Path | None = None) -> None:
         """``intra_op_threads``: threads one embedding call may use."""
         if intra_op_threads < 1:
             raise ValueError("intra_op_threads must be at least 1")
         self.intra_op_threads = intra_op_threads
+        self.cache_dir = cache_dir or Path(tempfile.gettempdir()) / "ragserve-models"
         self._lock = threading.Lock()
-        self._embedder: MiniLMEmbedder | None = None
+        self._embedders: dict[str, MiniLMEmbedder] = {}
         self._pid: int | None = None
 
-    def get(self) -> MiniLMEmbedder:
-        embedder, pid = self._embedder, os.getpid()
+    def get(self, name: str = BUILTIN_MODEL_NAME) -> MiniLMEmbedder:
+        """The embedder of the builtin model ``name`` (one of ``BUILTIN_NAMES``)."""
+        pid = os.getpid()
+        embedder = self._embedders.get(name)
         if embedder is not None and self._pid == pid:
             return embedder
+        if name not in BUILTIN_NAMES:
+            raise EmbeddingError(f"Unsupported model: <{name}@{BUILTIN_FACTORY}>")
         with self._lock:
-            if self._embedder is None or self._pid != pid:
-                from ragserve.models.builtin_minilm import MiniLMEmbedder, ModelFilesMissing
-
-                try:
-                    self._embedder = MiniLMEmbedder(intra_op_threads=self.intra_op_threads)
-                except ModelFilesMissing as exc:
-                    raise EmbeddingError(str(exc)) from exc
+            if self._pid != pid:
+                self._embedders = {}
                 self._pid = pid
-            return self._embedder
+            if name not in self._embedders:
+                self._embedders[name] = self._load(name)
+            return self._embedders[name]
+
+    def _load(self, name: str) -> MiniLMEmbedder:
+        from ragserve.models.builtin_minilm import (
+            MiniLMEmbedder,
+            ModelFilesMissing,
+            onnx_model_path,
+        )
+
+        try:
+            path = onnx_model_path()
+            if name == BUILTIN_Q8_NAME:
+                from ragserve.models.minilm_q8 import q8_model_path
+
+                path = q8_model_path(path, self.cache_dir)
+            return MiniLMEmbedder(intra_op_threads=self.intra_op_threads, model_path=path)
+        except ModelFilesMissing as exc:
+            raise EmbeddingError(str(exc)) from exc
+        except ImportError as exc:
+            raise EmbeddingError(
+                f"The builtin model {name} is built with the Python package 'onnx' "
+                f"(pip install onnx); it is not installed: {exc}"
+            ) from exc
 
 
 class BuiltinEmbedding:
-    """all-MiniLM-L6-v2 (384 dimensions) run in this process, on the session it is given."""
+    """A builtin all-MiniLM-L6-v2 model (384 dimensions) run in this process, on the session it
+    is given: ``model`` is one of ``BUILTIN_NAMES``."""
 
     def __init__(
         self,
@@ -122,11 +159,15 @@ class BuiltinEmbedding:
         *,
         batch_size: int | None = None,
         name: str = BUILTIN_MODEL_ID,
+        model: str | None = None,
     ) -> None:
         """``session`` None: a session of its own; ``batch_size`` None: the model's own
-        (``builtin_minilm.BATCH_SIZE``)."""
+        (``builtin_minilm.BATCH_SIZE``); ``model`` None: the one ``name`` names."""
         self.session = session or BuiltinSession()
         self.name = name
+        self.model = model or split_model_id(name)[0]
+        if self.model not in BUILTIN_NAMES:
+            raise EmbeddingError(f"Unsupported model: <{name}>")
         self.dimension = BUILTIN_DIMENSION
         self.batch_size = batch_size
 
@@ -134,7 +175,7 @@ class BuiltinEmbedding:
         _check_texts(texts)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        embedder = self.session.get()
+        embedder = self.session.get(self.model)
         if self.batch_size is None:
             return embedder.embed(texts)
         return embedder.embed(texts, self.batch_size)
@@ -268,10 +309,10 @@ def embedding_model_for(
         ]
         if len(matches) == 1:
             factory = matches[0].factory
-    if factory == BUILTIN_FACTORY or (factory is None and name == BUILTIN_MODEL_NAME):
-        if name != BUILTIN_MODEL_NAME:
+    if factory == BUILTIN_FACTORY or (factory is None and name in BUILTIN_NAMES):
+        if name not in BUILTIN_NAMES:
             raise EmbeddingError(f"Unsupported model: <{model_id}>")
-        return BuiltinEmbedding(builtin, name=model_id)
+        return BuiltinEmbedding(builtin, name=model_id, model=name)
     spec = find_model(f"{name}@{factory}", ModelType.EMBEDDING) if factory else None
     return LiteLLMEmbedding(
         litellm_model_string(name, factory),

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from ragserve.db.models import Chat, Dataset
 from ragserve.domain import Validity
 from ragserve.errors import AuthenticationError, DataError
-from ragserve.models.registry import ModelType, split_model_id
+from ragserve.models.registry import ModelType, vector_space
 from ragserve.schemas.chats import (
     ChatBody,
     ChatListed,
@@ -350,7 +350,7 @@ def _check_datasets(session: Session, caller: Caller, dataset_ids: list[str]) ->
             raise DataError(f"You don't own the dataset {dataset_id}")
         if stats.get(dataset_id, DatasetStats()).chunk_count == 0:
             raise DataError(f"The dataset {dataset_id} doesn't own parsed file")
-    names = {split_model_id(dataset.embedding_model)[0] for dataset in datasets.values()}
+    names = {vector_space(dataset.embedding_model) for dataset in datasets.values()}
     if len(names) > 1:
         # RAGFlow answers this with code 109 and the stray quote; clients match on both.
         raise AuthenticationError('Datasets use different embedding models."')

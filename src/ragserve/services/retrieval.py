@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import Dataset, Document
 from ragserve.errors import DataError
+from ragserve.models.registry import vector_space
 from ragserve.rag import hybrid
 from ragserve.rag.highlight import Highlighter
 from ragserve.rag.question import translated, with_keywords
@@ -134,8 +135,10 @@ def resolve_scope(
         if dataset_id not in datasets:
             raise DataError(f"You don't own the dataset {dataset_id}.")
     models = {row.embedding_model for row in datasets.values()}
-    if len(models) > 1:
+    if len({vector_space(model) for model in models}) > 1:
         raise DataError('Datasets use different embedding models."')
+    if len(models) > 1:  # variants of one model: the question is embedded with the first's
+        models = {datasets[dataset_ids[0]].embedding_model}
     documents: tuple[str, ...] | None = None
     if document_ids:
         owned = set(
