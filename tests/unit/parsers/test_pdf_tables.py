@@ -1,8 +1,9 @@
 """The tables the PDF parser finds in the sample PDFs, held cell by cell.
 
 tests/data/pdf-tables.json is the parser's table output (page, box, cells, header) for every
-sample, recorded when table detection was narrowed for speed (issue 20): a faster parser must
-find the same tables. After a deliberate change to table finding, rewrite it with
+sample, recorded before table finding moved from pdfminer to PDFium's characters (issue 20): a faster
+parser must find the same tables. Since then four cells of 009 read PDFium's text of math glyphs
+(minus signs, relations) that pdfminer dropped or misread; everything else is as pdfminer had it. After a deliberate change to table finding, rewrite it with
 ``PYTHONPATH=src:tests python tests/unit/parsers/test_pdf_tables.py`` and review the diff.
 """
 
@@ -61,7 +62,10 @@ def test_golden_covers_every_sample_and_holds_tables() -> None:
 
 @pytest.mark.parametrize("path", SAMPLES, ids=[_key(p) for p in SAMPLES])
 def test_sample_tables_are_unchanged(path: Path) -> None:
-    assert _tables(path) == _golden()[_key(path)]
+    found, expected = _tables(path), _golden()[_key(path)]
+    # Boxes within 0.01 pt: PDFium's float32 coordinates against pdfminer's doubles.
+    assert [t["box"] for t in found] == [pytest.approx(t["box"], abs=0.011) for t in expected]
+    assert [{**t, "box": None} for t in found] == [{**t, "box": None} for t in expected]
 
 
 if __name__ == "__main__":
