@@ -99,8 +99,13 @@ class _Geometry:
 
     def point(self, x: float, y: float) -> tuple[float, float]:
         ux, uy, w, h = x - self.left, self.bottom + self.height - y, self.width, self.height
-        turns = {90: (h - uy, ux), 180: (w - ux, h - uy), 270: (uy, w - ux)}
-        return turns.get(self.rotation, (ux, uy))
+        if self.rotation == 90:
+            return h - uy, ux
+        if self.rotation == 180:
+            return w - ux, h - uy
+        if self.rotation == 270:
+            return uy, w - ux
+        return ux, uy
 
     def box(self, left: float, bottom: float, right: float, top: float) -> Box:
         (ax, ay), (bx, by), (w, h) = self.point(left, top), self.point(right, bottom), self.size
@@ -184,13 +189,16 @@ def _is_box(obj: Any) -> bool:
     )
 
 
-def _scan_objects(page: Any, geo: _Geometry) -> tuple[bool, int, float]:
-    """(ruled like a table, number of objects, area of images and forms) of a page."""
+def _scan_objects(page: Any, geo: _Geometry, seen: list[Any]) -> tuple[bool, int, float]:
+    """(ruled like a table, number of objects, area of images and forms) of a page; the objects
+    looked at (up to ``MAX_OBJECTS`` + 1) are added to ``seen``, for reading ruling lines."""
     rules = [0, 0]  # horizontal and vertical ruling lines; a box counts as two of each
     total, area = 0, 0.0
     kinds = (pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_FORM)
     for obj in page.get_objects(max_depth=3):
         total += 1
+        if total <= MAX_OBJECTS + 1:
+            seen.append(obj)
         if total > MAX_OBJECTS or obj.type not in kinds or obj.level > 0:
             continue
         try:
@@ -228,9 +236,10 @@ def _extract_page(doc: Any, number: int, opts: dict[str, Any]) -> _Page:
         try:
             out.lines = merge_fragments(_text_lines(tp, geo))
             chars = sum(len(ln.text.replace(" ", "")) for ln in out.lines)
-            ruled, total, covered = _scan_objects(page, geo)
+            objects: list[Any] = []
+            ruled, total, covered = _scan_objects(page, geo, objects)
             if ruled and chars > 0 and opts["tables"]:
-                edges = page_edges(page, geo.point)
+                edges = page_edges(objects, geo.point)
                 if edges is None:  # too busy to read here: pdfplumber decides
                     out.table_hint = True
                 elif has_grid(edges, [ln.box for ln in out.lines]):

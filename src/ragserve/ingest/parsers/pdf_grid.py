@@ -97,14 +97,16 @@ def _subpaths(obj: Any, to_page: Matrix) -> list[tuple[list[Point], bool]]:
 
 
 def page_edges(page: Any, to_page: Callable[[float, float], Point]) -> list[Edge] | None:
-    """pdfplumber's horizontal and vertical edges of a pypdfium2 page, in the space of
-    ``to_page`` (an affine map of PDF user space: to the displayed page); None when the page
-    has too many objects to look at them all."""
+    """pdfplumber's horizontal and vertical edges of a pypdfium2 page (or of its objects, as
+    ``page.get_objects(max_depth=3)`` yields them), in the space of ``to_page`` (an affine map
+    of PDF user space: to the displayed page); None when the page has too many objects to look
+    at them all."""
     (e, f), (a, b), (c, d) = to_page(0, 0), to_page(1, 0), to_page(0, 1)
     matrix = (a - e, b - f, c - e, d - f, e, f)
     edges: list[Edge] = []
     segments = 0
-    for count, obj in enumerate(page.get_objects(max_depth=3), start=1):
+    objects = page if isinstance(page, list) else page.get_objects(max_depth=3)
+    for count, obj in enumerate(objects, start=1):
         if count > MAX_OBJECTS:
             return None
         if obj.type != pdfium_c.FPDF_PAGEOBJ_PATH:
