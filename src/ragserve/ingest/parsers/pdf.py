@@ -243,7 +243,7 @@ def _extract_page(doc: Any, number: int, opts: dict[str, Any]) -> _Page:
                 if edges is None:  # too busy to read here: pdfplumber decides
                     out.table_hint = True
                 elif has_grid(edges, [ln.box for ln in out.lines]):
-                    out.edges, out.chars = edges, page_chars(tp, geo.box)
+                    out.edges, out.chars = edges, page_chars(tp, geo.box, geo.rotation in (90, 270))
         finally:
             tp.close()
         scanned = chars < 20 and covered >= 0.25 * geo.size[0] * geo.size[1]

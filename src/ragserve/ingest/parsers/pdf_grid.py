@@ -169,9 +169,12 @@ def has_grid(edges: list[Edge], text: Sequence[Box]) -> bool:
     return False
 
 
-def page_chars(tp: Any, to_box: Callable[[float, float, float, float], Box]) -> list[Edge]:
+def page_chars(
+    tp: Any, to_box: Callable[[float, float, float, float], Box], turned: bool = False
+) -> list[Edge]:
     """pdfplumber-style characters (text, x0, x1, top, bottom, upright) of a PDFium text page;
-    ``to_box`` maps a box in PDF user space (left, bottom, right, top) to the page's space.
+    ``to_box`` maps a box in PDF user space (left, bottom, right, top) to the page's space, a
+    quarter turn when ``turned`` (pages shown at 90 or 270 degrees: upright is as shown).
     Characters PDFium adds (spaces and line breaks it infers) are left out, as pdfminer has none.
     """
     rect, matrix, chars = pdfium_c.FS_RECTF(), pdfium_c.FS_MATRIX(), []
@@ -183,7 +186,8 @@ def page_chars(tp: Any, to_box: Callable[[float, float, float, float], Box]) -> 
             continue
         box = to_box(rect.left, rect.bottom, rect.right, rect.top)
         pdfium_c.FPDFText_GetMatrix(tp, i, ctypes.byref(matrix))
-        upright = abs(matrix.b) < 1e-6 and abs(matrix.c) < 1e-6
+        across = (matrix.a, matrix.d) if turned else (matrix.b, matrix.c)
+        upright = abs(across[0]) < 1e-6 and abs(across[1]) < 1e-6
         chars.append(
             {
                 "text": text,
