@@ -91,8 +91,9 @@ def _text_op(x: float, y: float, text: str, font: str = "F1", size: float = 11) 
     return f"BT /{font} {size} Tf {x} {y} Td ({text}) Tj ET\n".encode()
 
 
-def _table_pdf() -> bytes:
-    """One page: a heading, a paragraph, a ruled 3x3 table, a closing line."""
+def _table_pdf(rotate: int = 0) -> bytes:
+    """One page: a heading, a paragraph, a ruled 3x3 table, a closing line; shown turned by
+    ``rotate`` degrees."""
     ops = [
         _text_op(72, 720, "Quarterly Report", "F2", 20),
         _text_op(72, 690, "Sales grew in every region this quarter."),
@@ -114,7 +115,7 @@ def _table_pdf() -> bytes:
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 6 0 R"
-            b" /Resources << /Font << /F1 4 0 R /F2 5 0 R >> >> >>",
+            b" /Resources << /Font << /F1 4 0 R /F2 5 0 R >> >> /Rotate %d >>" % rotate,
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica-Bold >>",
             _stream(b"".join(ops)),
@@ -329,6 +330,24 @@ def test_table_from_a_ruled_grid() -> None:
     ) == 0
 
 
+@pytest.mark.parametrize("rotate", [0, 90, 180, 270])
+def test_table_cells_as_pdfplumber_reads_them(rotate: int) -> None:
+    """Tables come from PDFium's lines and characters; pdfplumber itself reads the same cells,
+    on pages shown turned too."""
+    data = _table_pdf(rotate)
+    tables = [b for b in parse_pdf(data).blocks if b.kind == BlockKind.TABLE]
+    with pdfplumber.open(io.BytesIO(data)) as plumber_pdf:
+        found = plumber_pdf.pages[0].find_tables()
+        theirs = [[[c or "" for c in row] for row in t.extract()] for t in found]
+        boxes = [t.bbox for t in found]
+    assert len(tables) == len(theirs) == 1
+    assert [list(row) for row in tables[0].rows] == theirs[0]
+    assert tables[0].box is not None
+    assert (tables[0].box.x0, tables[0].box.top) == pytest.approx(boxes[0][:2], abs=0.01)
+    if rotate == 0:  # (turned pages read as pdfplumber reads them: upside down at 180)
+        assert ("Apple", "30", "North") in tables[0].rows
+
+
 def test_table_in_a_real_document() -> None:
     doc = parse_pdf(_sample("011-google-doc-document"))
     tables = [b for b in doc.blocks if b.kind == BlockKind.TABLE]
@@ -370,8 +389,8 @@ def test_plot_page_skips_table_detection(monkeypatch: pytest.MonkeyPatch) -> Non
     with real_open(io.BytesIO(plot)) as plumber_pdf:  # and would not have found a table
         found = plumber_pdf.pages[0].find_tables()
         assert not [t for t in found if len(t.rows) >= 2 and len(t.columns) >= 2]
-    table = parse_pdf(_table_pdf())  # a ruled table is still looked for, and found
-    assert len(opened) == 1
+    table = parse_pdf(_table_pdf())  # a ruled table is still looked for, and found,
+    assert opened == []  # from PDFium's lines and characters: pdfminer never reads the page
     assert [b.kind for b in table.blocks].count(BlockKind.TABLE) == 1
 
 

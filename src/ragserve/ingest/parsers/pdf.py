@@ -1,4 +1,7 @@
-"""PDF: text, positions and page images with pypdfium2; tables with pdfplumber; OCR for scans.
+"""PDF: text, positions, ruled tables and page images with pypdfium2; OCR for scans.
+
+Tables: pdfplumber's table finder on PDFium's ruling lines and characters (pdf_grid); pdfplumber
+itself (pdfminer) only where PDFium cannot be used (files it refuses, pages too busy to read).
 
 Boxes are in PDF points, origin at the top-left of the page as displayed (crop box and rotation
 applied). PDFium is not thread-safe: every pypdfium2 call in this module runs under
@@ -35,7 +38,7 @@ from ragserve.ingest.parsers.ocr import (
     page_blocks,
     union,
 )
-from ragserve.ingest.parsers.pdf_grid import Edge, has_grid, page_edges
+from ragserve.ingest.parsers.pdf_grid import Edge, grid_tables, has_grid, page_chars, page_edges
 from ragserve.ingest.types import Block, BlockKind, Box, ParsedDocument, ParseError
 
 logger = logging.getLogger(__name__)
@@ -69,8 +72,9 @@ class _Damaged(Exception):
 class _Page:
     number: int
     lines: list[TextLine] = field(default_factory=list)
-    table_hint: bool = False  # ruling lines (forming a grid with text): ask pdfplumber for tables
-    edges: list[Edge] | None = None  # those lines; None when there were too many to read
+    table_hint: bool = False  # ruling lines, too many to read here: ask pdfplumber for tables
+    edges: list[Edge] | None = None  # ruling lines that form a grid with text
+    chars: list[Edge] = field(default_factory=list)  # then the page's characters, for its cells
     needs_ocr: bool = False
     image: npt.NDArray[np.uint8] | None = None  # BGR rendering, ``scale`` pixels per point
     scale: float = 1.0
@@ -95,8 +99,13 @@ class _Geometry:
 
     def point(self, x: float, y: float) -> tuple[float, float]:
         ux, uy, w, h = x - self.left, self.bottom + self.height - y, self.width, self.height
-        turns = {90: (h - uy, ux), 180: (w - ux, h - uy), 270: (uy, w - ux)}
-        return turns.get(self.rotation, (ux, uy))
+        if self.rotation == 90:
+            return h - uy, ux
+        if self.rotation == 180:
+            return w - ux, h - uy
+        if self.rotation == 270:
+            return uy, w - ux
+        return ux, uy
 
     def box(self, left: float, bottom: float, right: float, top: float) -> Box:
         (ax, ay), (bx, by), (w, h) = self.point(left, top), self.point(right, bottom), self.size
@@ -180,13 +189,16 @@ def _is_box(obj: Any) -> bool:
     )
 
 
-def _scan_objects(page: Any, geo: _Geometry) -> tuple[bool, int, float]:
-    """(ruled like a table, number of objects, area of images and forms) of a page."""
+def _scan_objects(page: Any, geo: _Geometry, seen: list[Any]) -> tuple[bool, int, float]:
+    """(ruled like a table, number of objects, area of images and forms) of a page; the objects
+    looked at (up to ``MAX_OBJECTS`` + 1) are added to ``seen``, for reading ruling lines."""
     rules = [0, 0]  # horizontal and vertical ruling lines; a box counts as two of each
     total, area = 0, 0.0
     kinds = (pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_FORM)
     for obj in page.get_objects(max_depth=3):
         total += 1
+        if total <= MAX_OBJECTS + 1:
+            seen.append(obj)
         if total > MAX_OBJECTS or obj.type not in kinds or obj.level > 0:
             continue
         try:
@@ -223,12 +235,17 @@ def _extract_page(doc: Any, number: int, opts: dict[str, Any]) -> _Page:
         tp = page.get_textpage()
         try:
             out.lines = merge_fragments(_text_lines(tp, geo))
+            chars = sum(len(ln.text.replace(" ", "")) for ln in out.lines)
+            objects: list[Any] = []
+            ruled, total, covered = _scan_objects(page, geo, objects)
+            if ruled and chars > 0 and opts["tables"]:
+                edges = page_edges(objects, geo.point)
+                if edges is None:  # too busy to read here: pdfplumber decides
+                    out.table_hint = True
+                elif has_grid(edges, [ln.box for ln in out.lines]):
+                    out.edges, out.chars = edges, page_chars(tp, geo.box, geo.rotation in (90, 270))
         finally:
             tp.close()
-        chars = sum(len(ln.text.replace(" ", "")) for ln in out.lines)
-        ruled, total, covered = _scan_objects(page, geo)
-        if ruled and chars > 0 and opts["tables"]:
-            out.table_hint, out.edges = True, page_edges(page, geo.point)
         scanned = chars < 20 and covered >= 0.25 * geo.size[0] * geo.size[1]
         out.needs_ocr = (chars == 0 and total > 0) or scanned
         if opts["images"] or (opts["ocr"] and out.needs_ocr):
@@ -238,18 +255,25 @@ def _extract_page(doc: Any, number: int, opts: dict[str, Any]) -> _Page:
     return out
 
 
-def _page_tables(ppage: Any) -> list[Table]:
-    dx, dy, found = float(ppage.bbox[0]), float(ppage.bbox[1]), []
-    for table in ppage.find_tables():
-        rows = [tuple(_clean(_CID.sub("", c or "")) for c in r) for r in table.extract()]
+def _kept(found: list[tuple[Box, list[list[str | None]]]]) -> list[Table]:
+    """The tables with text in two or more rows and columns, their empty rows and columns cut."""
+    kept: list[Table] = []
+    for box, raw in found:
+        rows = [tuple(_clean(_CID.sub("", c or "")) for c in r) for r in raw]
         rows = [r for r in rows if any(r)]
         width = max(map(len, rows), default=0)
         keep = [j for j in range(width) if any(j < len(r) and r[j] for r in rows)]
         if len(rows) >= 2 and len(keep) >= 2:  # else a frame around text, not a table
-            cells = tuple(tuple(r[j] if j < len(r) else "" for j in keep) for r in rows)
-            x0, top, x1, bottom = (float(v) for v in table.bbox)
-            found.append((Box(x0 - dx, top - dy, x1 - dx, bottom - dy), cells))
-    return found
+            kept.append((box, tuple(tuple(r[j] if j < len(r) else "" for j in keep) for r in rows)))
+    return kept
+
+
+def _page_tables(ppage: Any) -> list[Table]:
+    dx, dy, found = float(ppage.bbox[0]), float(ppage.bbox[1]), []
+    for table in ppage.find_tables():
+        x0, top, x1, bottom = (float(v) for v in table.bbox)
+        found.append((Box(x0 - dx, top - dy, x1 - dx, bottom - dy), table.extract()))
+    return _kept(found)
 
 
 def _add_tables(plumber_pdf: Any, pages: list[_Page], only_hinted: bool) -> None:
@@ -285,9 +309,13 @@ def _parse_pdfium(raw: bytes, pages: Ranges, opts: dict[str, Any]) -> ParsedDocu
             except pdfium.PdfiumError as exc:
                 logger.warning("Skipping unreadable page %d of a PDF: %s", number, exc)
                 continue
-            if page.table_hint and page.edges is not None:  # do they form a grid?
-                page.table_hint = has_grid(page.edges, [ln.box for ln in page.lines])
-            page.edges = None
+            if page.edges is not None:  # a grid with text: its tables, from PDFium's characters
+                try:
+                    page.tables = _kept(grid_tables(page.edges, page.chars))
+                except Exception as exc:  # odd geometry: pdfplumber decides
+                    logger.warning("Table finding failed on page %d: %s", number, exc)
+                    page.table_hint = True
+            page.edges, page.chars = None, []
             if page.image is not None and opts["ocr"] and page.needs_ocr:
                 try:
                     page.ocr_blocks = group_lines(ocr_image(page.image), scale=page.scale)

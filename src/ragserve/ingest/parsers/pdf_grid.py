@@ -1,4 +1,4 @@
-"""Whether a PDF page's ruling lines form a table: a cheap check before asking pdfplumber.
+"""Ruled tables of a PDF page from PDFium's paths and characters, with pdfplumber's table finder.
 
 pdfplumber finds ruled tables from a page's edges (lines, sides of rectangles, straight pieces of
 paths), but to get them pdfminer interprets the whole page in Python first, which costs far more
@@ -6,9 +6,16 @@ than the table search itself, most of all on pages of vector drawings (a plot is
 segments). This module reads the same edges from PDFium's path objects, the way pdfminer and
 pdfplumber make them, and runs pdfplumber's own grid search on them with its default settings. A
 page where that finds no table with text in two or more rows and columns (the tables the PDF
-parser keeps) needs no pdfplumber. The check errs towards asking pdfplumber: it reads a superset
-of pdfplumber's edges (straight within ``STRAIGHT`` points rather than exactly) and counts text
+parser keeps) has no table. The check errs towards finding one: it reads a superset of
+pdfplumber's edges (straight within ``STRAIGHT`` points rather than exactly) and counts text
 within ``SLACK`` points of a cell as in it.
+
+Where the check finds a grid, ``grid_tables`` fills its cells with PDFium's characters in
+pdfplumber's own way (``Table.extract``: a character belongs to the cell holding its centre), so
+pdfminer never reads the page: on figure-heavy pages its Python content-stream interpreter cost
+over a second a page. PDFium maps glyphs to text better than pdfminer (math fonts' minus signs
+and relations, which pdfminer drops as ``(cid:n)`` or misreads), so such cells now read as the
+page's text does.
 """
 
 from __future__ import annotations
@@ -90,14 +97,16 @@ def _subpaths(obj: Any, to_page: Matrix) -> list[tuple[list[Point], bool]]:
 
 
 def page_edges(page: Any, to_page: Callable[[float, float], Point]) -> list[Edge] | None:
-    """pdfplumber's horizontal and vertical edges of a pypdfium2 page, in the space of
-    ``to_page`` (an affine map of PDF user space: to the displayed page); None when the page
-    has too many objects to look at them all."""
+    """pdfplumber's horizontal and vertical edges of a pypdfium2 page (or of its objects, as
+    ``page.get_objects(max_depth=3)`` yields them), in the space of ``to_page`` (an affine map
+    of PDF user space: to the displayed page); None when the page has too many objects to look
+    at them all."""
     (e, f), (a, b), (c, d) = to_page(0, 0), to_page(1, 0), to_page(0, 1)
     matrix = (a - e, b - f, c - e, d - f, e, f)
     edges: list[Edge] = []
     segments = 0
-    for count, obj in enumerate(page.get_objects(max_depth=3), start=1):
+    objects = page if isinstance(page, list) else page.get_objects(max_depth=3)
+    for count, obj in enumerate(objects, start=1):
         if count > MAX_OBJECTS:
             return None
         if obj.type != pdfium_c.FPDF_PAGEOBJ_PATH:
@@ -158,6 +167,53 @@ def has_grid(edges: list[Edge], text: Sequence[Box]) -> bool:
         if len({cell[0] for cell in filled}) >= 2 and len({cell[1] for cell in filled}) >= 2:
             return True  # text in two columns (cell x0) and two rows (cell top)
     return False
+
+
+def page_chars(
+    tp: Any, to_box: Callable[[float, float, float, float], Box], turned: bool = False
+) -> list[Edge]:
+    """pdfplumber-style characters (text, x0, x1, top, bottom, upright) of a PDFium text page;
+    ``to_box`` maps a box in PDF user space (left, bottom, right, top) to the page's space, a
+    quarter turn when ``turned`` (pages shown at 90 or 270 degrees: upright is as shown).
+    Characters PDFium adds (spaces and line breaks it infers) are left out, as pdfminer has none.
+    """
+    rect, matrix, chars = pdfium_c.FS_RECTF(), pdfium_c.FS_MATRIX(), []
+    for i in range(max(0, int(pdfium_c.FPDFText_CountChars(tp)))):
+        if pdfium_c.FPDFText_IsGenerated(tp, i) == 1:
+            continue
+        text = chr(min(int(pdfium_c.FPDFText_GetUnicode(tp, i)), 0x10FFFF))
+        if text in "\r\n" or not pdfium_c.FPDFText_GetLooseCharBox(tp, i, ctypes.byref(rect)):
+            continue
+        box = to_box(rect.left, rect.bottom, rect.right, rect.top)
+        pdfium_c.FPDFText_GetMatrix(tp, i, ctypes.byref(matrix))
+        across = (matrix.a, matrix.d) if turned else (matrix.b, matrix.c)
+        upright = abs(across[0]) < 1e-6 and abs(across[1]) < 1e-6
+        chars.append(
+            {
+                "text": text,
+                "x0": box.x0,
+                "x1": box.x1,
+                "top": box.top,
+                "bottom": box.bottom,
+                "doctop": box.top,
+                "upright": upright,
+            }
+        )
+    return chars
+
+
+def grid_tables(edges: list[Edge], chars: list[Edge]) -> list[tuple[Box, list[list[str | None]]]]:
+    """(box, rows of cell texts) of each table pdfplumber's finder makes of ``edges``, its
+    cells filled from ``chars`` by pdfplumber's ``Table.extract``."""
+    from pdfplumber.table import TableFinder
+
+    page: Any = _Edges(edges)
+    page.chars = chars
+    found = []
+    for table in TableFinder(page).tables:
+        x0, top, x1, bottom = (float(v) for v in table.bbox)
+        found.append((Box(x0, top, x1, bottom), table.extract()))
+    return found
 
 
 def _has_text(cell: tuple[float, float, float, float], text: Sequence[Box]) -> bool:
