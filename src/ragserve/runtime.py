@@ -87,7 +87,7 @@ class Runtime:
         default_factory=dict
     )
     _embedders_lock: threading.Lock = field(default_factory=threading.Lock)
-    _questions: tuple[int, ThreadPoolExecutor] | None = None
+    _questions: tuple[int, ThreadPoolExecutor, threading.BoundedSemaphore] | None = None
     """The question-embedding threads and the process that started them (not a fork's)."""
 
     @contextmanager
@@ -141,17 +141,30 @@ class Runtime:
             self.caches.question_vectors.put(key, found)
             return found
 
-        return self._question_threads().submit(embed).result
+        # Never queue behind other searches' embeddings (an API model may take seconds): with
+        # every question thread busy, the caller computes the vector itself when it asks.
+        pool, slots = self._question_threads()
+        if not slots.acquire(blocking=False):
+            return embed
 
-    def _question_threads(self) -> ThreadPoolExecutor:
+        def embed_and_free() -> FloatArray:
+            try:
+                return embed()
+            finally:
+                slots.release()
+
+        return pool.submit(embed_and_free).result
+
+    def _question_threads(self) -> tuple[ThreadPoolExecutor, threading.BoundedSemaphore]:
+        """This process's question threads and the free ones (made anew after a fork)."""
         started, pid = self._questions, os.getpid()
         if started is not None and started[0] == pid:
-            return started[1]
+            return started[1], started[2]
         with self._embedders_lock:
             if self._questions is None or self._questions[0] != pid:
                 pool = ThreadPoolExecutor(QUESTION_THREADS, thread_name_prefix="question-vector")
-                self._questions = (pid, pool)
-            return self._questions[1]
+                self._questions = (pid, pool, threading.BoundedSemaphore(QUESTION_THREADS))
+            return self._questions[1], self._questions[2]
 
     def _embedder(self, model_id: str, api_key: str | None, api_base: str | None) -> EmbeddingModel:
         cache_key = (model_id, api_key, api_base)
