@@ -70,9 +70,11 @@ def test_create_a_dataset_from_the_docs_page(server: RunningServer, tmp_path: Pa
 
             page.locator("button.authorize").first.click()
             dialog = page.locator(".dialog-ux .modal-ux")
-            dialog.locator("input").first.fill(f"Bearer {server.api_key}")
-            dialog.locator("button.modal-btn.auth.authorize").click()
-            dialog.locator("button.btn-done").click()
+            # the API key's form (the embedded widgets' beta token has a form of its own)
+            api_key = dialog.locator("form").filter(has_text="APIKeyHeader")
+            api_key.locator("input").first.fill(f"Bearer {server.api_key}")
+            api_key.locator("button.modal-btn.auth.authorize").click()
+            dialog.locator("button.btn-done").first.click()
             expect(dialog).to_have_count(0)
 
             operation = page.locator(
