@@ -21,7 +21,6 @@ from helpers.fake_openai import FakeOpenAI
 from ragserve.app import create_app
 from ragserve.db.models import DatasetTask
 from ragserve.runtime import Runtime
-from ragserve.services.auto_keywords import NO_MODEL_TO_BUILD
 from ragserve.services.raptor import NO_MODEL
 from ragserve.settings import Settings
 
@@ -179,20 +178,3 @@ def test_without_a_chat_model_it_is_refused(tmp_path: Path) -> None:
         dataset_id = new_dataset(account, name="plain")
         upload(account, dataset_id, "a.txt", b"some text")
         assert run_raptor(account, dataset_id) == {"code": 102, "message": NO_MODEL}
-
-
-def test_turning_raptor_or_graphrag_on_without_a_chat_model_is_refused(tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path / "none", workers=0)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-        account = Account(client, "carol@example.com")
-        headers = account.api_headers
-        refused = {"code": 102, "message": NO_MODEL_TO_BUILD}
-        for config in ({"raptor": {"use_raptor": True}}, {"graphrag": {"use_graphrag": True}}):
-            body = {"name": "built", "parser_config": config}
-            assert client.post("/api/v1/datasets", json=body, headers=headers).json() == refused
-        plain = new_dataset(account, name="plain")  # the naive defaults are not the client's ask
-        url = f"/api/v1/datasets/{plain}"
-        update = {"parser_config": {"graphrag": {"use_graphrag": True}}}
-        assert client.put(url, json=update, headers=headers).json() == refused
-        off = {"parser_config": {"raptor": {"use_raptor": False}}}
-        assert client.put(url, json=off, headers=headers).json()["code"] == 0

@@ -83,33 +83,16 @@ def model_for(
     return str(parser_config.get("llm_id") or "") or tenant_chat_model(session, settings, tenant_id)
 
 
-NO_MODEL_TO_BUILD = (
-    "RAPTOR and GraphRAG need a chat model to build them, and neither the dataset nor its "
-    "tenant has one: set the tenant's chat model first, or turn them off."
-)
-
-
-def builds_with_model(asked: Mapping[str, Any] | None) -> bool:
-    """The client's config turns RAPTOR or GraphRAG on."""
-    config = asked or {}
-    raptor, graph = config.get("raptor") or {}, config.get("graphrag") or {}
-    return bool(raptor.get("use_raptor")) or bool(graph.get("use_graphrag"))
-
-
 def require_chat_model(
-    session: Session,
-    settings: Settings,
-    tenant_id: str,
-    parser_config: Mapping[str, Any],
-    asked: Mapping[str, Any] | None = None,
+    session: Session, settings: Settings, tenant_id: str, parser_config: Mapping[str, Any]
 ) -> None:
-    """Refuse (102) a config that asks for auto keywords or questions, or (in ``asked``, what
-    the client sent) turns RAPTOR or GraphRAG on, with no model to do it, rather than accept it
-    and do nothing."""
-    needs = wanted(parser_config) or builds_with_model(asked)
-    if not needs or model_for(session, settings, tenant_id, parser_config):
-        return
-    raise DataError(NO_MODEL if wanted(parser_config) else NO_MODEL_TO_BUILD)
+    """Refuse (102) a config that asks for auto keywords or questions with no model to write
+    them, rather than accept it and parse without them. (RAPTOR and GraphRAG, built on request,
+    are refused when asked for: ``run_raptor``/``run_graphrag``; RAGFlow's clients send
+    ``use_raptor``/``use_graphrag`` with every dataset, so refusing the setting would refuse
+    them.)"""
+    if wanted(parser_config) and not model_for(session, settings, tenant_id, parser_config):
+        raise DataError(NO_MODEL)
 
 
 @dataclass(frozen=True)

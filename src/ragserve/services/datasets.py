@@ -159,8 +159,7 @@ def create_dataset(
     parser_config = parser_config_for_new_dataset(
         chunk_method, request.parser_config, tenant.llm_id
     )
-    asked = parser_config if request.parser_config is not None else None
-    require_chat_model(session, settings, tenant.id, parser_config, asked)
+    require_chat_model(session, settings, tenant.id, parser_config)
     for _ in range(NAME_ATTEMPTS):
         dataset = Dataset(
             tenant_id=tenant.id,
@@ -265,7 +264,7 @@ def update_dataset(
         dataset.parser_config, dataset.chunk_method, new_method, patch
     )
     if patch:
-        require_chat_model(session, settings, dataset.tenant_id, dataset.parser_config, patch)
+        require_chat_model(session, settings, dataset.tenant_id, dataset.parser_config)
     if new_method is not None:
         dataset.chunk_method = new_method
     for name in ("avatar", "description", "permission", "pagerank", "pipeline_id"):
