@@ -44,3 +44,31 @@ def test_a_long_or_multiline_message_stays_one_bounded_line() -> None:
     assert first == "first"
     assert len(line) == LINE_CHARS and line.endswith("…")
     assert progress_log.append_line("", "a\nb") == "a b"
+
+
+def test_a_running_count_updates_its_own_line_and_leaves_the_others() -> None:
+    document = Document(progress_msg="")
+    tasks.append_progress(document, "Chunking finished: 6000 chunks.")
+    for done in range(16, 6001, 16):
+        tasks.append_progress(
+            document, f"Pages 1-8: Embedded {done}/6000 chunks.", updates="Pages 1-8: Embedded "
+        )
+    tasks.append_progress(document, "The worker was stopped (shutdown); the task is queued again.")
+    tasks.append_progress(document, "Embedded 16/6000 chunks.", updates="Embedded ")
+    texts = [line[9:] for line in document.progress_msg.split("\n")]
+    assert texts == [
+        "Chunking finished: 6000 chunks.",
+        "Pages 1-8: Embedded 6000/6000 chunks.",
+        "The worker was stopped (shutdown); the task is queued again.",
+        "Embedded 16/6000 chunks.",
+    ]
+
+
+def test_an_update_after_another_step_or_in_an_empty_log_is_a_new_line() -> None:
+    log = append_line("", "10:00:00 Embedded 2/9 chunks.", updates="Embedded ")
+    assert log == "10:00:00 Embedded 2/9 chunks."
+    log = append_line(log, "10:00:01 Pages 1-8: Embedded 4/9 chunks.", updates="Pages 1-8: Emb")
+    assert log.split("\n") == [
+        "10:00:00 Embedded 2/9 chunks.",
+        "10:00:01 Pages 1-8: Embedded 4/9 chunks.",
+    ]

@@ -263,11 +263,12 @@ def _rowcount(result: object) -> int:
     return int(getattr(result, "rowcount", 0))
 
 
-def append_progress(document: Document, message: str) -> None:
-    """Add a line to the document's log, which keeps its first and last lines (``progress_log``)."""
+def append_progress(document: Document, message: str, *, updates: str | None = None) -> None:
+    """Add a line to the document's log, which keeps its first and last lines (``progress_log``);
+    ``updates`` replaces the last line when it is the same step's (``progress_log.append_line``)."""
     stamp = utc_now().strftime("%H:%M:%S")
     document.progress_msg = progress_log.append_line(
-        document.progress_msg or "", f"{stamp} {message}"
+        document.progress_msg or "", f"{stamp} {message}", updates=updates
     )
 
 

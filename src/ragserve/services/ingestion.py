@@ -104,9 +104,11 @@ class DocumentJob:
         """What the progress lines of a page-range task start with."""
         return f"Pages {self.pages[0]}-{self.pages[1]}: " if self.pages else ""
 
-    def report(self, progress: float | None, message: str | None) -> None:
-        """Log a step (when ``message``) and renew the lease; raises ``Cancelled`` if the task
-        is no longer ours."""
+    def report(
+        self, progress: float | None, message: str | None, *, updates: str | None = None
+    ) -> None:
+        """Log a step (when ``message``; ``updates`` names a running count whose last line it
+        replaces) and renew the lease; raises ``Cancelled`` if the task is no longer ours."""
         with self.runtime.transaction() as session:
             document = tasks.lock_document(session, self.claim.document_id)
             if document is None or not tasks.renew(
@@ -116,7 +118,8 @@ class DocumentJob:
             if progress is not None:
                 document.progress = tasks.parse_progress(session, self.claim.parse_id)
             if message is not None:
-                tasks.append_progress(document, self.label + message)
+                step = None if updates is None else self.label + updates
+                tasks.append_progress(document, self.label + message, updates=step)
 
     def _step(self, message: str | None) -> None:
         """What an LLM step reports between its calls: a line, or only the lease renewed."""
@@ -205,7 +208,11 @@ class DocumentJob:
             texts = [embedding_text(d.content, d.questions) for d in drafts[start : start + batch]]
             parts.append(embed_for_document(model, document.name, document.parser_config, texts))
             done = min(start + batch, len(drafts))
-            self.report(0.3 + 0.6 * done / len(drafts), f"Embedded {done}/{len(drafts)} chunks.")
+            self.report(
+                0.3 + 0.6 * done / len(drafts),
+                f"Embedded {done}/{len(drafts)} chunks.",
+                updates="Embedded ",
+            )
         return np.vstack(parts) if parts else np.zeros((0, 1), dtype=np.float32)
 
     def _finish(self, part: staging.Part) -> None:
