@@ -2,20 +2,23 @@
 bench corpus, and after retrievals; this tree next to a baseline tree, in the same run.
 
     .venv/bin/python bench/memory.py [--baseline /work/main/src] [--pdf-pages 100] [--texts 100]
-                                     [--workers 2] [--retrievals 100] [--idle-seconds 70]
+                                     [--big-pdf-pages 1000] [--workers 2] [--retrievals 100]
+                                     [--idle-seconds 70]
 
 Each tree runs as ``python -m ragserve serve`` (PYTHONPATH=the tree's src) on a fresh home with
 RAGSERVE_WORKERS=--workers; idle is sampled after --idle-seconds of uptime (past the
 first minutely reaper run). Every process of the server's tree is measured with psutil: RSS,
 and PSS/USS where the platform has them (PSS shares a copy-on-write page among the processes
 that map it: the honest sum). The corpus is bench/ingest.py's (text PDFs, DOCX, HTML and
-Markdown built from Cranfield abstracts); the peaks are sampled every 0.2 s while it is
-ingested. Prints a table and ends with one JSON line.
+Markdown built from Cranfield abstracts) and one PDF of --big-pdf-pages pages made of the same
+text PDFs' pages (0: none); the peaks are sampled every 0.2 s while it is ingested. Prints a
+table and ends with one JSON line.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import tempfile
@@ -32,8 +35,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest import corpus  # noqa: E402
+from ingest import TEXT_PDFS, corpus  # noqa: E402
 
+from helpers.data import PDF_SAMPLES  # noqa: E402
 from helpers.server import RunningServer, running_server  # noqa: E402
 
 IDLE_TARGET_MB = 400
@@ -63,6 +67,24 @@ class Peaks:
 
     rss: dict[int, float] = field(default_factory=dict)
     roles: dict[int, str] = field(default_factory=dict)
+
+
+def big_pdf(pages: int) -> tuple[str, bytes, str]:
+    """One PDF of ``pages`` pages, the bench's text PDFs repeated."""
+    import pypdfium2
+
+    sources = [
+        pypdfium2.PdfDocument(next((PDF_SAMPLES / folder).glob("*.pdf")).read_bytes())
+        for folder in TEXT_PDFS
+    ]
+    merged = pypdfium2.PdfDocument.new()
+    while len(merged) < pages:
+        for source in sources:
+            take = min(len(source), pages - len(merged))
+            merged.import_pages(source, list(range(take)))
+    buffer = io.BytesIO()
+    merged.save(buffer)
+    return f"big-{pages}-pages.pdf", buffer.getvalue(), "pdf"
 
 
 def processes(root: psutil.Process) -> list[tuple[str, psutil.Process]]:
@@ -204,9 +226,12 @@ def cell(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-def report(results: dict[str, dict[str, Any]], pages: int, retrievals: int) -> dict[str, Any]:
+def report(
+    results: dict[str, dict[str, Any]], pages: int, big_pages: int, retrievals: int
+) -> dict[str, Any]:
+    big = f" + one {big_pages}-page PDF" if big_pages else ""
     print(
-        f"ragserve memory bench: {pages} PDF pages + 3 text files, {retrievals} retrievals, "
+        f"ragserve memory bench: {pages} PDF pages{big} + 3 text files, {retrievals} retrievals, "
         f"Python {sys.version.split()[0]}, MB"
     )
     print(f"{'tree':<10}{'phase':<12}{'process':<18}{'RSS':>7}{'PSS':>7}{'USS':>7}")
@@ -253,7 +278,13 @@ def report(results: dict[str, dict[str, Any]], pages: int, retrievals: int) -> d
         f"worker peak RSS {current['worker_peak_rss']} MB: target <= {WORKER_PEAK_TARGET_MB}: "
         f"{'met' if peak_met else 'MISSED'}"
     )
-    result = {"bench": "memory", "pdf_pages": pages, "retrievals": retrievals, **summary}
+    result = {
+        "bench": "memory",
+        "pdf_pages": pages,
+        "big_pdf_pages": big_pages,
+        "retrievals": retrievals,
+        **summary,
+    }
     result["targets_met"] = {"idle_rss": idle_met, "worker_peak_rss": peak_met}
     print(json.dumps(result))
     return result
@@ -264,6 +295,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, default=Path("/work/main/src"))
     parser.add_argument("--pdf-pages", type=int, default=100)
     parser.add_argument("--texts", type=int, default=100)
+    parser.add_argument("--big-pdf-pages", type=int, default=1000, help="0: no big PDF")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--retrievals", type=int, default=100)
     parser.add_argument(
@@ -273,6 +305,8 @@ def main() -> None:
     parser.add_argument("--only-this", action="store_true", help="skip the baseline")
     arguments = parser.parse_args()
     files = [] if arguments.idle_only else corpus(arguments.pdf_pages, arguments.texts)
+    if files and arguments.big_pdf_pages:
+        files.append(big_pdf(arguments.big_pdf_pages))
     trees = {"this": ROOT / "src"}
     if not arguments.only_this:
         trees = {"baseline": arguments.baseline, **trees}
@@ -287,7 +321,7 @@ def main() -> None:
                 arguments.retrievals,
                 arguments.idle_seconds,
             )
-    report(results, arguments.pdf_pages, arguments.retrievals)
+    report(results, arguments.pdf_pages, arguments.big_pdf_pages, arguments.retrievals)
 
 
 if __name__ == "__main__":
