@@ -32,8 +32,7 @@ from ragserve.rag.raptor import cluster
 from ragserve.runtime import Runtime
 from ragserve.schemas.parser_config import RaptorConfig
 from ragserve.services import llm_batch
-from ragserve.services.auto_keywords import model_for
-from ragserve.services.dataset_chunks import dataset_records, parsed_documents
+from ragserve.services.dataset_chunks import dataset_records, start_build
 from ragserve.store.base import ChunkRecord, chunk_id
 from ragserve.tokenizer import count_tokens, tokenize_to_text
 
@@ -79,16 +78,11 @@ def is_summary(record: ChunkRecord) -> bool:
 def build(runtime: Runtime, dataset_id: str, report: Report) -> list[str]:
     """Build the dataset's summaries; the ids of the summary chunks written."""
     with runtime.read() as session:
-        dataset = session.get(Dataset, dataset_id)
-        if dataset is None:
-            raise RaptorError("The dataset was deleted.")
-        config = config_of(dataset)
-        model_id = model_for(session, runtime.settings, dataset.tenant_id, dataset.parser_config)
-        documents = parsed_documents(session, dataset_id)
-        tenant_id, embedding_id = dataset.tenant_id, dataset.embedding_model
-    if not model_id:
-        raise RaptorError(NO_MODEL)
-    leaves, old = _dataset_chunks(runtime, documents)
+        start = start_build(session, runtime, dataset_id, RaptorError, NO_MODEL)
+        config = config_of(start.dataset)
+        tenant_id, embedding_id = start.dataset.tenant_id, start.dataset.embedding_model
+    model_id = start.model_id
+    leaves, old = _dataset_chunks(runtime, start.document_ids)
     if old:
         runtime.chunks.delete(old)
     report(0.05, f"RAPTOR over {len(leaves)} chunks with {model_id}.")
