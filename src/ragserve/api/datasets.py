@@ -95,9 +95,7 @@ def trace_raptor(
     runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId
 ) -> Result[DatasetTaskRow | NoTask]:
     """The newest RAPTOR task of the dataset (progress, log), or `{}` when it has none."""
-    with runtime.read() as session:
-        row = dataset_tasks.trace(session, caller, dataset_id, dataset_tasks.RAPTOR)
-    return Result(data=DatasetTaskRow(**row) if row else NoTask())
+    return Result(data=dataset_tasks.trace(runtime, caller, dataset_id, dataset_tasks.RAPTOR))
 
 
 @router.post("/{dataset_id}/run_graphrag", summary="Build the dataset's knowledge graph")
@@ -115,9 +113,7 @@ def trace_graphrag(
     runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId
 ) -> Result[DatasetTaskRow | NoTask]:
     """The newest GraphRAG task of the dataset (progress, log), or `{}` when it has none."""
-    with runtime.read() as session:
-        row = dataset_tasks.trace(session, caller, dataset_id, dataset_tasks.GRAPHRAG)
-    return Result(data=DatasetTaskRow(**row) if row else NoTask())
+    return Result(data=dataset_tasks.trace(runtime, caller, dataset_id, dataset_tasks.GRAPHRAG))
 
 
 @router.get("/{dataset_id}/knowledge_graph", summary="Show the dataset's knowledge graph")
@@ -125,8 +121,7 @@ def get_knowledge_graph(
     runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId
 ) -> Result[KnowledgeGraphView]:
     """The graph's top nodes by PageRank and its heaviest edges."""
-    with runtime.read() as session:
-        return Result(data=KnowledgeGraphView(**knowledge_graph.show(session, caller, dataset_id)))
+    return Result(data=knowledge_graph.show(runtime, caller, dataset_id))
 
 
 @router.delete("/{dataset_id}/knowledge_graph", summary="Delete the dataset's knowledge graph")
@@ -134,6 +129,5 @@ def delete_knowledge_graph(
     runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId
 ) -> Result[bool]:
     """Remove the graph, its community reports and entity vectors."""
-    with runtime.transaction() as session:
-        knowledge_graph.remove(session, caller, dataset_id)
+    knowledge_graph.remove(runtime, caller, dataset_id)
     return Result(data=True)

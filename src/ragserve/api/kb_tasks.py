@@ -4,14 +4,13 @@ the dataset mind map (run, trace), the knowledge graph (show, delete) and ``unbi
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Path, Query
 
 from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import RuntimeDep, WebCaller
 from ragserve.api.envelope import WebResult
-from ragserve.runtime import Runtime
 from ragserve.schemas.dataset_tasks import (
     DatasetTaskRow,
     GraphragTaskQueued,
@@ -21,7 +20,6 @@ from ragserve.schemas.dataset_tasks import (
 )
 from ragserve.schemas.kb_tasks import KbBody, KbQuery, MindmapTaskQueued, UnbindQuery
 from ragserve.services import dataset_tasks, knowledge_graph
-from ragserve.services.tenancy import Caller
 
 router = APIRouter(prefix="/v1/kb", tags=["dataset tasks (web)"], route_class=RagflowRoute)
 
@@ -30,12 +28,6 @@ TASK_TYPES = {
     "RAPTOR": dataset_tasks.RAPTOR,
     "Mindmap": dataset_tasks.MINDMAP,
 }
-
-
-def _trace(runtime: Runtime, caller: Caller, kb_id: str, task_type: str) -> Any:
-    with runtime.read() as session:
-        row = dataset_tasks.trace(session, caller, kb_id, task_type)
-    return DatasetTaskRow(**row) if row else NoTask()
 
 
 @router.post("/run_raptor", summary="Build the dataset's RAPTOR summaries")
@@ -51,7 +43,7 @@ def run_raptor(
 def trace_raptor(
     runtime: RuntimeDep, caller: WebCaller, query: Annotated[KbQuery, Query()]
 ) -> WebResult[DatasetTaskRow | NoTask]:
-    return WebResult(data=_trace(runtime, caller, query.kb_id, dataset_tasks.RAPTOR))
+    return WebResult(data=dataset_tasks.trace(runtime, caller, query.kb_id, dataset_tasks.RAPTOR))
 
 
 @router.post("/run_graphrag", summary="Build the dataset's knowledge graph")
@@ -67,7 +59,7 @@ def run_graphrag(
 def trace_graphrag(
     runtime: RuntimeDep, caller: WebCaller, query: Annotated[KbQuery, Query()]
 ) -> WebResult[DatasetTaskRow | NoTask]:
-    return WebResult(data=_trace(runtime, caller, query.kb_id, dataset_tasks.GRAPHRAG))
+    return WebResult(data=dataset_tasks.trace(runtime, caller, query.kb_id, dataset_tasks.GRAPHRAG))
 
 
 @router.post("/run_mindmap", summary="Build the dataset's mind map")
@@ -84,7 +76,7 @@ def run_mindmap(
 def trace_mindmap(
     runtime: RuntimeDep, caller: WebCaller, query: Annotated[KbQuery, Query()]
 ) -> WebResult[DatasetTaskRow | NoTask]:
-    return WebResult(data=_trace(runtime, caller, query.kb_id, dataset_tasks.MINDMAP))
+    return WebResult(data=dataset_tasks.trace(runtime, caller, query.kb_id, dataset_tasks.MINDMAP))
 
 
 @router.delete("/unbind_task", summary="Cancel a dataset task and delete its output")
@@ -101,15 +93,12 @@ def unbind_task(
 def get_knowledge_graph(
     runtime: RuntimeDep, caller: WebCaller, kb_id: Annotated[str, Path()]
 ) -> WebResult[KnowledgeGraphView]:
-    with runtime.read() as session:
-        view = KnowledgeGraphView(**knowledge_graph.show(session, caller, kb_id))
-    return WebResult(data=view)
+    return WebResult(data=knowledge_graph.show(runtime, caller, kb_id))
 
 
 @router.delete("/{kb_id}/knowledge_graph", summary="Delete the dataset's knowledge graph")
 def delete_knowledge_graph(
     runtime: RuntimeDep, caller: WebCaller, kb_id: Annotated[str, Path()]
 ) -> WebResult[bool]:
-    with runtime.transaction() as session:
-        knowledge_graph.remove(session, caller, kb_id)
+    knowledge_graph.remove(runtime, caller, kb_id)
     return WebResult(data=True)

@@ -9,10 +9,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import StreamingResponse
 
+from ragserve.api.ask import ASK_RESPONSES
 from ragserve.api.body import RagflowRoute
 from ragserve.api.deps import BetaCaller, RuntimeDep
-from ragserve.api.envelope import ErrorBody, WebResult, event_stream, sse_events
-from ragserve.api.openapi import event_stream_responses
+from ragserve.api.envelope import WebResult, event_stream, sse_events
 from ragserve.schemas.bots import (
     MindMapNode,
     SearchAskRequest,
@@ -20,19 +20,10 @@ from ragserve.schemas.bots import (
     SearchRelatedRequest,
     SearchRetrievalRequest,
 )
-from ragserve.schemas.completions import StreamEvent
 from ragserve.schemas.search_apps import DetailQuery, SearchAppDetail
 from ragserve.services import search_apps, search_bots
 
 router = APIRouter(prefix="/api/v1/searchbots", tags=["embedded bots"], route_class=RagflowRoute)
-
-ASK_RESPONSES = event_stream_responses(
-    StreamEvent,
-    "Server-sent events, each `data:` and a `StreamEvent` whose `data` is an `AskAnswer`: "
-    "text deltas, the final event with the reference, then `true`. A request that cannot be "
-    "answered gets the error envelope instead.",
-    json_model=ErrorBody,
-)
 
 
 @router.post("/ask", response_model=None, responses=ASK_RESPONSES, summary="Ask (search page)")

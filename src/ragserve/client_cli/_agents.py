@@ -4,7 +4,7 @@ them (and the templates), delete them, and run one."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,19 +20,22 @@ from ragserve.client_cli._common import (
     UrlOption,
     YesOption,
     client,
-    confirm,
     connection,
+    delete_after_asking,
     err,
     failures,
     find_datasets,
     out,
     show,
+    show_created,
 )
 from ragserve.sdk import Agent, APIError, AuthenticationError, RAGFlow, RAGServeError
 
 agent_app = typer.Typer(help="Create, list, delete and run agents.", no_args_is_help=True)
 
 AgentOption = Annotated[str, typer.Option("--agent", "-a", help="Agent title or id.")]
+AGENT_EXTRAS = ("updated", "description")
+"""The columns ``agent list`` drops on a narrow terminal, first the first."""
 
 
 def _listed(rag: RAGFlow, **query: Any) -> list[Agent]:
@@ -190,10 +193,7 @@ def agent_create(
         chosen = title or given_title or fallback
         rag.create_agent(chosen, dsl, description=description or given_description)
         agent = find_agent(rag, chosen)
-    if quiet:
-        typer.echo(agent.id)
-        return
-    show([_agent_row(agent)], json_output, optional=("updated", "description"))
+    show_created(agent.id, _agent_row(agent), json_output, quiet, optional=AGENT_EXTRAS)
 
 
 @agent_app.command("templates")
@@ -222,7 +222,7 @@ def agent_list(
     """List your agents, last changed first."""
     with failures():
         agents = client(url, api_key).list_agents(page_size=PAGE_SIZE)
-    show([_agent_row(a) for a in agents], json_output, optional=("updated", "description"))
+    show([_agent_row(a) for a in agents], json_output, optional=AGENT_EXTRAS)
 
 
 @agent_app.command("delete")
@@ -235,12 +235,19 @@ def agent_delete(
     """Delete agents with their sessions and versions (asks first, unless --yes)."""
     with failures():
         rag = client(url, api_key)
-        found = [find_agent(rag, agent) for agent in agents]
-        named = ", ".join(f"{getattr(a, 'title', '')} ({a.id})" for a in found)
-        confirm(f"Delete agent(s) {named} with their sessions?", yes)
-        for agent in found:
-            rag.delete_agent(str(agent.id))
-    out.print(f"Deleted {len(found)} agent(s)")
+
+        def delete(found: Sequence[Agent]) -> None:
+            for agent in found:
+                rag.delete_agent(str(agent.id))
+
+        delete_after_asking(
+            [find_agent(rag, agent) for agent in agents],
+            yes,
+            delete,
+            question=lambda names: f"Delete agent(s) {names} with their sessions?",
+            deleted="agent(s)",
+            label=lambda a: f"{getattr(a, 'title', '')} ({a.id})",
+        )
 
 
 def _events(response: httpx.Response) -> Iterator[dict[str, Any]]:

@@ -22,8 +22,8 @@ from ragserve.client_cli._common import (
     chat_app,
     chunk_app,
     client,
-    confirm,
     dataset_app,
+    delete_after_asking,
     err,
     failures,
     find_chat,
@@ -31,6 +31,7 @@ from ragserve.client_cli._common import (
     find_datasets,
     out,
     show,
+    show_created,
 )
 from ragserve.sdk import (
     DataSet,
@@ -73,10 +74,7 @@ def dataset_create(
         if embedding_model:
             options["embedding_model"] = embedding_model
         dataset = client(url, api_key).create_dataset(name=name, **options)
-    if quiet:
-        typer.echo(dataset.id)
-        return
-    show([dataset_row(dataset)], json_output, optional=DATASET_EXTRAS)
+    show_created(dataset.id, dataset_row(dataset), json_output, quiet, optional=DATASET_EXTRAS)
 
 
 @dataset_app.command("list")
@@ -131,11 +129,14 @@ def dataset_delete(
     """Delete datasets and everything in them (asks first, unless --yes)."""
     with failures():
         rag = client(url, api_key)
-        found = find_datasets(rag, datasets)
-        named = ", ".join(f"{d.name} ({d.id}, {d.document_count} document(s))" for d in found)
-        confirm(f"Delete dataset(s) {named} with all their documents?", yes)
-        rag.delete_datasets(ids=[d.id for d in found])
-    out.print(f"Deleted {len(found)} dataset(s)")
+        delete_after_asking(
+            find_datasets(rag, datasets),
+            yes,
+            lambda found: rag.delete_datasets(ids=[d.id for d in found]),
+            question=lambda names: f"Delete dataset(s) {names} with all their documents?",
+            deleted="dataset(s)",
+            label=lambda d: f"{d.name} ({d.id}, {d.document_count} document(s))",
+        )
 
 
 def doc_list(
@@ -165,11 +166,13 @@ def doc_delete(
     """Delete documents (and their chunks) from a dataset (asks first, unless --yes)."""
     with failures():
         target = find_dataset(client(url, api_key), dataset)
-        found = _find_documents(target, documents)
-        named = ", ".join(f"{d.name} ({d.id})" for d in found)
-        confirm(f"Delete {named} from dataset {target.name}?", yes)
-        target.delete_documents(ids=[d.id for d in found])
-    out.print(f"Deleted {len(found)} document(s)")
+        delete_after_asking(
+            _find_documents(target, documents),
+            yes,
+            lambda found: target.delete_documents(ids=[d.id for d in found]),
+            question=lambda names: f"Delete {names} from dataset {target.name}?",
+            deleted="document(s)",
+        )
 
 
 def _find_documents(dataset: DataSet, references: Sequence[str]) -> list[Document]:
@@ -272,10 +275,8 @@ def chat_create(
         rag = client(url, api_key)
         dataset_ids = [d.id for d in find_datasets(rag, datasets)]
         chat = rag.create_chat(name, dataset_ids=dataset_ids)
-    if quiet:
-        typer.echo(chat.id)
-        return
-    show([{"id": chat.id, "name": chat.name, "datasets": len(dataset_ids)}], json_output)
+    row = {"id": chat.id, "name": chat.name, "datasets": len(dataset_ids)}
+    show_created(chat.id, row, json_output, quiet)
 
 
 @chat_app.command("list")
@@ -298,11 +299,13 @@ def chat_delete(
     """Delete chat assistants and their sessions (asks first, unless --yes)."""
     with failures():
         rag = client(url, api_key)
-        found = [find_chat(rag, chat) for chat in chats]
-        named = ", ".join(f"{chat.name} ({chat.id})" for chat in found)
-        confirm(f"Delete chat assistant(s) {named} with their sessions?", yes)
-        rag.delete_chats(ids=[chat.id for chat in found])
-    out.print(f"Deleted {len(found)} chat assistant(s)")
+        delete_after_asking(
+            [find_chat(rag, chat) for chat in chats],
+            yes,
+            lambda found: rag.delete_chats(ids=[chat.id for chat in found]),
+            question=lambda names: f"Delete chat assistant(s) {names} with their sessions?",
+            deleted="chat assistant(s)",
+        )
 
 
 def ask(

@@ -7,11 +7,11 @@ import json
 import os
 import re
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -37,6 +37,8 @@ ID_PATTERN = re.compile(r"[0-9a-f]{32}")
 PAGE_SIZE = 1000
 UNWRAPPED = 1_000_000
 """The console width without a terminal: lines as long as their content."""
+
+T = TypeVar("T")
 
 dataset_app = typer.Typer(help="Manage datasets on a server.", no_args_is_help=True)
 doc_app = typer.Typer(help="Upload, list and delete documents.", no_args_is_help=True)
@@ -198,6 +200,42 @@ def confirm(question: str, yes: bool) -> None:
     if answer.strip().lower() not in ("y", "yes"):
         err.print("Nothing deleted (--yes deletes without asking).")
         raise typer.Exit(1)
+
+
+def show_created(
+    identifier: object,
+    row: dict[str, Any],
+    json_output: bool,
+    quiet: bool,
+    optional: Sequence[str] = (),
+) -> None:
+    """What a ``create`` command prints: with ``--quiet`` the new id alone, else its row as
+    ``show`` prints it."""
+    if quiet:
+        typer.echo(identifier)
+        return
+    show([row], json_output, optional=optional)
+
+
+def _name_and_id(item: Any) -> str:
+    return f"{item.name} ({item.id})"
+
+
+def delete_after_asking(
+    found: Sequence[T],
+    yes: bool,
+    delete: Callable[[Sequence[T]], object],
+    *,
+    question: Callable[[str], str],
+    deleted: str,
+    label: Callable[[T], str] = _name_and_id,
+) -> None:
+    """What a ``delete`` command does once it has found what to delete: ask ``question`` of
+    their names (``label`` names each) unless ``--yes``, ``delete`` them, and print
+    ``Deleted <count> <deleted>``."""
+    confirm(question(", ".join(label(item) for item in found)), yes)
+    delete(found)
+    out.print(f"Deleted {len(found)} {deleted}")
 
 
 # --- names and ids -----------------------------------------------------------------------------

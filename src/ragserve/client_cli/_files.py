@@ -19,7 +19,7 @@ from ragserve.client_cli._common import (
     UrlOption,
     YesOption,
     client,
-    confirm,
+    delete_after_asking,
     failures,
     find_datasets,
     out,
@@ -211,11 +211,14 @@ def file_remove(
     them (asks first, unless --yes)."""
     with failures():
         rag = client(url, api_key)
-        found = [find_file(rag, file) for file in files]
-        named = ", ".join(f"{f['name']} ({f['id']})" for f in found)
-        confirm(f"Delete {named} and the dataset documents made from them?", yes)
-        rag.delete_files([f["id"] for f in found])
-    out.print(f"Deleted {len(found)} item(s)")
+        delete_after_asking(
+            [find_file(rag, file) for file in files],
+            yes,
+            lambda found: rag.delete_files([f["id"] for f in found]),
+            question=lambda names: f"Delete {names} and the dataset documents made from them?",
+            deleted="item(s)",
+            label=lambda f: f"{f['name']} ({f['id']})",
+        )
 
 
 @file_app.command("convert")

@@ -3,6 +3,7 @@ forget their messages (see docs/memory.md)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
@@ -16,10 +17,11 @@ from ragserve.client_cli._common import (
     UrlOption,
     YesOption,
     client,
-    confirm,
+    delete_after_asking,
     failures,
     out,
     show,
+    show_created,
 )
 from ragserve.sdk import Memory, RAGFlow, RAGServeError
 
@@ -30,6 +32,8 @@ memory_app = typer.Typer(
 
 MemoryOption = Annotated[str, typer.Option("--memory", "-m", help="Memory name or id.")]
 TYPES = ("raw", "semantic", "episodic", "procedural")
+MEMORY_EXTRAS = ("llm", "embedding")
+"""The columns ``memory list`` drops on a narrow terminal, first the first."""
 
 
 def find_memory(rag: RAGFlow, reference: str) -> Memory:
@@ -85,10 +89,7 @@ def memory_create(
     """Create a memory (types default to raw)."""
     with failures():
         memory = client(url, api_key).create_memory(name, memory_type or ["raw"], embedding, llm)
-    if quiet:
-        typer.echo(memory.id)
-        return
-    show([_memory_row(memory)], json_output, optional=("llm", "embedding"))
+    show_created(memory.id, _memory_row(memory), json_output, quiet, optional=MEMORY_EXTRAS)
 
 
 @memory_app.command("list")
@@ -98,7 +99,7 @@ def memory_list(
     """List the memories you see, last changed first."""
     with failures():
         memories = client(url, api_key).list_memory(page_size=PAGE_SIZE)["memory_list"]
-    show([_memory_row(m) for m in memories], json_output, optional=("llm", "embedding"))
+    show([_memory_row(m) for m in memories], json_output, optional=MEMORY_EXTRAS)
 
 
 @memory_app.command("delete")
@@ -111,11 +112,18 @@ def memory_delete(
     """Delete memories with their messages (asks first, unless --yes)."""
     with failures():
         rag = client(url, api_key)
-        found = [find_memory(rag, memory) for memory in memories]
-        confirm(f"Delete memory(ies) {', '.join(f'{m.name} ({m.id})' for m in found)}?", yes)
-        for memory in found:
-            rag.delete_memory(memory.id)
-    out.print(f"Deleted {len(found)} memory(ies)")
+
+        def delete(found: Sequence[Memory]) -> None:
+            for memory in found:
+                rag.delete_memory(memory.id)
+
+        delete_after_asking(
+            [find_memory(rag, memory) for memory in memories],
+            yes,
+            delete,
+            question=lambda names: f"Delete memory(ies) {names}?",
+            deleted="memory(ies)",
+        )
 
 
 @memory_app.command("add")

@@ -4,13 +4,16 @@ dataset-wide builds (RAPTOR, GraphRAG, mind maps) and SQL over table datasets.""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ragserve.db.models import Document
+from ragserve.db.models import Dataset, Document
 from ragserve.domain import RunState
+from ragserve.errors import RagserveError
 from ragserve.runtime import Runtime
+from ragserve.services.auto_keywords import model_for
 from ragserve.store.base import ChunkRecord
 
 PAGE = 1000
@@ -40,3 +43,28 @@ def parsed_documents(session: Session, dataset_id: str) -> list[str]:
             .order_by(Document.create_time, Document.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class BuildStart:
+    """What a dataset-wide build starts from."""
+
+    dataset: Dataset
+    model_id: str
+    """The chat model it builds with: the dataset's, else its tenant's."""
+    document_ids: list[str]
+    """``parsed_documents``."""
+
+
+def start_build(
+    session: Session, runtime: Runtime, dataset_id: str, error: type[RagserveError], no_model: str
+) -> BuildStart:
+    """The dataset, its chat model and its parsed documents; ``error`` when the dataset was
+    deleted, ``error(no_model)`` when there is no chat model to build with."""
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        raise error("The dataset was deleted.")
+    model_id = model_for(session, runtime.settings, dataset.tenant_id, dataset.parser_config)
+    if not model_id:
+        raise error(no_model)
+    return BuildStart(dataset, model_id, parsed_documents(session, dataset_id))

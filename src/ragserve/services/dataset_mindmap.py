@@ -10,13 +10,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ragserve.db.models import Dataset, Document
+from ragserve.db.models import Document
 from ragserve.errors import RagserveError
 from ragserve.rag.mindmap import MINDMAP_PROMPT, outline_tree
 from ragserve.runtime import Runtime
 from ragserve.services import llm_batch
-from ragserve.services.auto_keywords import model_for
-from ragserve.services.dataset_chunks import dataset_records, parsed_documents
+from ragserve.services.dataset_chunks import dataset_records, start_build
 from ragserve.services.graphrag import graph_row
 from ragserve.services.raptor import is_summary
 from ragserve.tokenizer import count_tokens
@@ -36,18 +35,14 @@ class MindMapError(RagserveError):
 
 def build(runtime: Runtime, dataset_id: str, report: Report) -> list[str]:
     with runtime.read() as session:
-        dataset = session.get(Dataset, dataset_id)
-        if dataset is None:
-            raise MindMapError("The dataset was deleted.")
-        model_id = model_for(session, runtime.settings, dataset.tenant_id, dataset.parser_config)
-        document_ids = parsed_documents(session, dataset_id)
+        start = start_build(session, runtime, dataset_id, MindMapError, NO_MODEL)
+        document_ids = start.document_ids
         rows = session.execute(
             select(Document.id, Document.name).where(Document.id.in_(document_ids))
         )
         names = {document_id: name for document_id, name in rows}
-        tenant_id, title = dataset.tenant_id, dataset.name
-    if not model_id:
-        raise MindMapError(NO_MODEL)
+        tenant_id, title = start.dataset.tenant_id, start.dataset.name
+    model_id = start.model_id
     texts = [_document_text(runtime, document_id) for document_id in document_ids]
     report(0.1, f"Mind map of {len(texts)} documents with {model_id}.")
     outlines = llm_batch.ask_all(

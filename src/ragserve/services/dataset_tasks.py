@@ -18,6 +18,7 @@ from ragserve.db.models import DatasetTask, Document, TaskStatus
 from ragserve.errors import DataError, InternalError, RagserveError
 from ragserve.ingest import dataset_tasks
 from ragserve.runtime import Runtime
+from ragserve.schemas.dataset_tasks import DatasetTaskRow, NoTask
 from ragserve.services import dataset_mindmap, graphrag, ingestion, knowledge_graph, raptor
 from ragserve.services.auto_keywords import model_for
 from ragserve.services.dataset_chunks import dataset_records, parsed_documents
@@ -99,13 +100,15 @@ def unbind(runtime: Runtime, caller: Caller, dataset_id: str, task_type: str) ->
             _recount(runtime, session, dataset.id)
 
 
-def trace(session: Session, caller: Caller, dataset_id: str, task_type: str) -> dict[str, Any]:
-    """The dataset's newest task of the type as RAGFlow's task row, or ``{}`` when it has none."""
-    dataset = visible_dataset(session, caller, dataset_id)
-    task = dataset_tasks.latest(session, dataset.id, task_type)
-    if task is None:
-        return {}
-    return task_row(task)
+def trace(
+    runtime: Runtime, caller: Caller, dataset_id: str, task_type: str
+) -> DatasetTaskRow | NoTask:
+    """The dataset's newest task of the type as RAGFlow's task row, or ``{}`` when it has none
+    (``trace_raptor`` and the like, of ``/api/v1/datasets`` and ``/v1/kb`` alike)."""
+    with runtime.read() as session:
+        dataset = visible_dataset(session, caller, dataset_id)
+        task = dataset_tasks.latest(session, dataset.id, task_type)
+        return NoTask() if task is None else DatasetTaskRow(**task_row(task))
 
 
 def task_row(task: DatasetTask) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from ragserve.services.auto_keywords import require_chat_model
 from ragserve.services.batch import BatchOutcome, unique_ids
 from ragserve.services.datasets import get_visible
 from ragserve.services.filetypes import FileType, content_type_for, detect
-from ragserve.services.naming import free_name, shortest_stem
+from ragserve.services.naming import add_with_free_name, free_name_among
 from ragserve.services.parser_config import (
     chunk_method_for_upload,
     default_parser_config,
@@ -53,7 +53,6 @@ from ragserve.services.tenancy import Caller, get_owned
 from ragserve.timeutil import new_id, rfc1123
 
 SNIFF_BYTES = 8192
-NAME_ATTEMPTS = 20
 PRESENTATION_SUFFIXES = frozenset({"ppt", "pptx", "pages"})
 
 
@@ -200,28 +199,14 @@ def _prepare(upload: UploadedFile) -> tuple[str, tuple[FileType, str] | None, st
 
 
 def insert_with_free_name(session: Session, document: Document) -> None:
-    wanted = document.name
-    for _ in range(NAME_ATTEMPTS):
-        document.name = _free_name(session, document.dataset_id, wanted)
-        try:
-            with session.begin_nested():
-                session.add(document)
-        except IntegrityError:
-            continue  # a concurrent upload took the name; try the next one
-        return
-    raise DataError(f"Could not find a free name for {wanted}")
-
-
-def _free_name(session: Session, dataset_id: str, name: str) -> str:
-    prefix = shortest_stem(name, keep_extension=True, max_bytes=MAX_NAME_BYTES)
-    taken = set(
-        session.scalars(
-            select(Document.name).where(
-                Document.dataset_id == dataset_id, Document.name.startswith(prefix, autoescape=True)
-            )
-        )
+    """Add the document under its name, or the first free ``name(n).ext`` of its dataset."""
+    in_dataset = Document.dataset_id == document.dataset_id
+    add_with_free_name(
+        session,
+        document,
+        lambda name: free_name_among(session, Document.name, in_dataset, name, MAX_NAME_BYTES),
+        lambda wanted: DataError(f"Could not find a free name for {wanted}"),
     )
-    return free_name(name, taken.__contains__, keep_extension=True, max_bytes=MAX_NAME_BYTES)
 
 
 # --------------------------------------------------------------------------------------------

@@ -20,12 +20,11 @@ from ragserve.db.models import Dataset, Document, File, FileLink
 from ragserve.errors import InvalidRequest, RetCode
 from ragserve.schemas.files import MAX_NAME_BYTES
 from ragserve.services.filetypes import FileType
-from ragserve.services.naming import free_name, shortest_stem, truncate_utf8
+from ragserve.services.naming import add_with_free_name, free_name_among, truncate_utf8
 
 ROOT_NAME = "/"
 KNOWLEDGEBASE_FOLDER = ".knowledgebase"
 KNOWLEDGEBASE = "knowledgebase"
-NAME_ATTEMPTS = 20
 
 
 def root_folder(session: Session, tenant_id: str, user_id: str) -> File:
@@ -59,29 +58,17 @@ def child(session: Session, parent_id: str, name: str) -> File | None:
 
 
 def _free_name(session: Session, parent_id: str, name: str) -> str:
-    prefix = shortest_stem(name, keep_extension=True, max_bytes=MAX_NAME_BYTES)
-    taken = set(
-        session.scalars(
-            select(File.name).where(
-                File.parent_id == parent_id, File.name.startswith(prefix, autoescape=True)
-            )
-        )
-    )
-    return free_name(name, taken.__contains__, keep_extension=True, max_bytes=MAX_NAME_BYTES)
+    return free_name_among(session, File.name, File.parent_id == parent_id, name, MAX_NAME_BYTES)
 
 
 def insert_with_free_name(session: Session, file: File) -> None:
     """Add the file under its name, or the first free ``name(n).ext`` of its folder."""
-    wanted = file.name
-    for _ in range(NAME_ATTEMPTS):
-        file.name = _free_name(session, file.parent_id, wanted)
-        try:
-            with session.begin_nested():
-                session.add(file)
-        except IntegrityError:
-            continue  # a concurrent request took the name; try the next one
-        return
-    raise InvalidRequest(f"Could not find a free name for {wanted}", RetCode.CONFLICT)
+    add_with_free_name(
+        session,
+        file,
+        lambda name: _free_name(session, file.parent_id, name),
+        lambda wanted: InvalidRequest(f"Could not find a free name for {wanted}", RetCode.CONFLICT),
+    )
 
 
 def sub_folder(

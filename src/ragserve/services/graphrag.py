@@ -39,8 +39,7 @@ from ragserve.rag.prompt import (
 from ragserve.runtime import Runtime
 from ragserve.schemas.parser_config import GraphragConfig
 from ragserve.services import llm_batch
-from ragserve.services.auto_keywords import model_for
-from ragserve.services.dataset_chunks import dataset_records, parsed_documents
+from ragserve.services.dataset_chunks import dataset_records, start_build
 from ragserve.services.raptor import is_summary
 
 Report = Callable[[float | None, str | None], None]
@@ -68,18 +67,13 @@ def config_of(dataset: Dataset) -> GraphragConfig:
 def build(runtime: Runtime, dataset_id: str, report: Report) -> list[str]:
     """Build and store the dataset's graph; no chunks are written (an empty list)."""
     with runtime.read() as session:
-        dataset = session.get(Dataset, dataset_id)
-        if dataset is None:
-            raise GraphragError("The dataset was deleted.")
-        config = config_of(dataset)
-        model_id = model_for(session, runtime.settings, dataset.tenant_id, dataset.parser_config)
-        documents = parsed_documents(session, dataset_id)
-        tenant_id, embedding_id = dataset.tenant_id, dataset.embedding_model
-    if not model_id:
-        raise GraphragError(NO_MODEL)
+        start = start_build(session, runtime, dataset_id, GraphragError, NO_MODEL)
+        config = config_of(start.dataset)
+        tenant_id, embedding_id = start.dataset.tenant_id, start.dataset.embedding_model
+    model_id = start.model_id
     chunks = [
         (record.id, record.content)
-        for record in dataset_records(runtime, documents)
+        for record in dataset_records(runtime, start.document_ids)
         if record.available and record.content.strip() and not is_summary(record)
     ]
     report(0.05, f"GraphRAG ({config.method}) over {len(chunks)} chunks with {model_id}.")

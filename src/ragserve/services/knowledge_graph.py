@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from sqlalchemy import select, update
@@ -19,7 +18,10 @@ from sqlalchemy.orm import Session
 
 from ragserve.db.models import KnowledgeGraph
 from ragserve.rag import graph as kg
+from ragserve.runtime import Runtime
+from ragserve.schemas.dataset_tasks import KnowledgeGraphView
 from ragserve.services.datasets import visible_dataset
+from ragserve.services.tenancy import Caller
 
 KG_DOCUMENT_NAME = "Related content in Knowledge Graph"
 TOP_ENTITIES = 6
@@ -30,22 +32,24 @@ NAME_BONUS = 1.0
 """Added to an entity whose name is in the question: it is always among the candidates."""
 
 
-def show(session: Session, caller: Any, dataset_id: str) -> dict[str, Any]:
-    """``{"graph", "mind_map"}``; both ``{}`` when the dataset has no graph."""
-    dataset = visible_dataset(session, caller, dataset_id)
-    row = session.scalars(
-        select(KnowledgeGraph).where(KnowledgeGraph.dataset_id == dataset.id)
-    ).first()
-    if row is None:
-        return {"graph": {}, "mind_map": {}}
-    graph = kg.node_link(kg.from_json(row.graph)) if row.graph else {}
-    return {"graph": graph, "mind_map": row.mind_map or {}}
+def show(runtime: Runtime, caller: Caller, dataset_id: str) -> KnowledgeGraphView:
+    """The graph and the mind map; both ``{}`` when the dataset has no graph."""
+    with runtime.read() as session:
+        dataset = visible_dataset(session, caller, dataset_id)
+        row = session.scalars(
+            select(KnowledgeGraph).where(KnowledgeGraph.dataset_id == dataset.id)
+        ).first()
+        if row is None:
+            return KnowledgeGraphView(graph={}, mind_map={})
+        graph = kg.node_link(kg.from_json(row.graph)) if row.graph else {}
+        return KnowledgeGraphView(graph=graph, mind_map=row.mind_map or {})
 
 
-def remove(session: Session, caller: Any, dataset_id: str) -> None:
+def remove(runtime: Runtime, caller: Caller, dataset_id: str) -> None:
     """Delete the graph (its reports and vectors too); the mind map stays."""
-    dataset = visible_dataset(session, caller, dataset_id)
-    remove_graph(session, dataset.id)
+    with runtime.transaction() as session:
+        dataset = visible_dataset(session, caller, dataset_id)
+        remove_graph(session, dataset.id)
 
 
 def remove_graph(session: Session, dataset_id: str) -> None:

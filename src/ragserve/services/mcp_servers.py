@@ -30,6 +30,7 @@ from ragserve.schemas.mcp_servers import (
     ProbeBody,
     UpdateMcpServer,
 )
+from ragserve.services.listing import named_page
 from ragserve.services.mcp_client import SERVER_TYPES, McpFailure, McpTarget, check_url
 from ragserve.services.mcp_client import call_tool as client_call_tool
 from ragserve.services.mcp_client import list_tools as client_list_tools
@@ -43,12 +44,6 @@ DUPLICATED_NAME = "Duplicated MCP server name."
 INVALID_URL = "Invalid url."
 NO_IDS = "No MCP server IDs provided."
 NO_ID = "No MCP server ID provided."
-
-_ORDER = {
-    "create_time": McpServer.create_time,
-    "update_time": McpServer.update_time,
-    "name": McpServer.name,
-}
 
 
 def missing(mcp_id: Any, caller: Caller) -> DataError:
@@ -254,19 +249,7 @@ def list_servers(
     statement = select(McpServer).where(McpServer.tenant_id == caller.tenant_id)
     if body.mcp_ids:
         statement = statement.where(McpServer.id.in_(body.mcp_ids))
-    if query.keywords:
-        statement = statement.where(
-            func.lower(McpServer.name).contains(query.keywords.lower(), autoescape=True)
-        )
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    column = _ORDER.get(query.orderby, McpServer.create_time)
-    descending = query.desc.lower() != "false"
-    statement = statement.order_by(
-        column.desc() if descending else column.asc(),
-        McpServer.id.desc() if descending else McpServer.id.asc(),
-    )
-    if query.page and query.page_size:
-        statement = statement.offset((query.page - 1) * query.page_size).limit(query.page_size)
+    statement, total = named_page(session, statement, McpServer, query)
     return McpServerPage(
         mcp_servers=[_listed(server) for server in session.scalars(statement)], total=total
     )

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 _NUMBERED = re.compile(r"^(.*)\((\d+)\)$", re.DOTALL)
 MAX_NUMBER = 999_999
+NAME_ATTEMPTS = 20
+"""Free names tried by ``add_with_free_name`` while concurrent inserts take them first."""
 
 
 def split_extension(name: str) -> tuple[str, str]:
@@ -56,3 +63,40 @@ def shortest_stem(name: str, *, keep_extension: bool, max_bytes: int | None) -> 
     if max_bytes is None:
         return stem
     return truncate_utf8(stem, max_bytes - len(f"({MAX_NUMBER}){extension}".encode()))
+
+
+def free_name_among(
+    session: Session,
+    column: InstrumentedAttribute[str],
+    scope: ColumnElement[bool],
+    name: str,
+    max_bytes: int,
+) -> str:
+    """``free_name`` (extension kept) of ``name`` among the ``column`` values of the rows
+    ``scope`` selects; only those sharing its shortest stem are read."""
+    prefix = shortest_stem(name, keep_extension=True, max_bytes=max_bytes)
+    taken = set(
+        session.scalars(select(column).where(scope, column.startswith(prefix, autoescape=True)))
+    )
+    return free_name(name, taken.__contains__, keep_extension=True, max_bytes=max_bytes)
+
+
+def add_with_free_name(
+    session: Session,
+    row: Any,
+    free: Callable[[str], str],
+    refused: Callable[[str], Exception],
+) -> None:
+    """Add ``row`` (it has a ``name``) under ``free(name)``; when a concurrent insert takes
+    that name first (a unique index refuses it), under the next free one, up to
+    ``NAME_ATTEMPTS`` times; then ``refused(name)`` is raised."""
+    wanted = row.name
+    for _ in range(NAME_ATTEMPTS):
+        row.name = free(wanted)
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            continue
+        return
+    raise refused(wanted)

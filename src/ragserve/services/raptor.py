@@ -32,8 +32,7 @@ from ragserve.rag.raptor import cluster
 from ragserve.runtime import Runtime
 from ragserve.schemas.parser_config import RaptorConfig
 from ragserve.services import llm_batch
-from ragserve.services.auto_keywords import model_for
-from ragserve.services.dataset_chunks import dataset_records, parsed_documents
+from ragserve.services.dataset_chunks import dataset_records, start_build
 from ragserve.store.base import ChunkRecord, chunk_id
 from ragserve.tokenizer import count_tokens, tokenize_to_text
 
@@ -79,25 +78,27 @@ def is_summary(record: ChunkRecord) -> bool:
 def build(runtime: Runtime, dataset_id: str, report: Report) -> list[str]:
     """Build the dataset's summaries; the ids of the summary chunks written."""
     with runtime.read() as session:
-        dataset = session.get(Dataset, dataset_id)
-        if dataset is None:
-            raise RaptorError("The dataset was deleted.")
-        config = config_of(dataset)
-        model_id = model_for(session, runtime.settings, dataset.tenant_id, dataset.parser_config)
-        documents = parsed_documents(session, dataset_id)
-        tenant_id, embedding_id = dataset.tenant_id, dataset.embedding_model
-    if not model_id:
-        raise RaptorError(NO_MODEL)
-    leaves, old = _dataset_chunks(runtime, documents)
+        start = start_build(session, runtime, dataset_id, RaptorError, NO_MODEL)
+        config = config_of(start.dataset)
+        tenant_id, embedding_id = start.dataset.tenant_id, start.dataset.embedding_model
+    model_id = start.model_id
+    leaves, old = _dataset_chunks(runtime, start.document_ids)
     if old:
         runtime.chunks.delete(old)
     report(0.05, f"RAPTOR over {len(leaves)} chunks with {model_id}.")
-    chat = runtime.chat_model(model_id, tenant_id)
-    embedder = runtime.embedding_model(embedding_id, tenant_id)
-    ids = _Ids(tenant_id, dataset_id, model_id)
+    run = _Run(
+        runtime=runtime,
+        config=config,
+        chat=runtime.chat_model(model_id, tenant_id),
+        embedder=runtime.embedding_model(embedding_id, tenant_id),
+        tenant_id=tenant_id,
+        dataset_id=dataset_id,
+        model_id=model_id,
+        report=report,
+    )
     written: list[str] = []
     try:
-        _levels(runtime, config, chat, embedder, ids, leaves, written, report)
+        _levels(run, leaves, written)
     except BaseException:  # failed, cancelled or stopped: no half tree is left behind
         runtime.chunks.delete(written)
         raise
@@ -105,25 +106,28 @@ def build(runtime: Runtime, dataset_id: str, report: Report) -> list[str]:
 
 
 @dataclass(frozen=True)
-class _Ids:
+class _Run:
+    """What one build works with, the same at every level."""
+
+    runtime: Runtime
+    config: RaptorConfig
+    """The dataset's ``parser_config.raptor``."""
+    chat: ChatModel
+    """Writes the summaries."""
+    embedder: EmbeddingModel
+    """The dataset's model: embeds the summaries."""
     tenant_id: str
     dataset_id: str
     model_id: str
+    """The chat model's id, for ``llm_cache``."""
+    report: Report
 
 
-def _levels(
-    runtime: Runtime,
-    config: RaptorConfig,
-    chat: ChatModel,
-    embedder: EmbeddingModel,
-    ids: _Ids,
-    leaves: list[Node],
-    written: list[str],
-    report: Report,
-) -> None:
-    """Summarise level after level, adding each level's summary chunks to the store and their
-    ids to ``written``."""
-    tenant_id, dataset_id, model_id = ids.tenant_id, ids.dataset_id, ids.model_id
+def _levels(run: _Run, leaves: list[Node], written: list[str]) -> None:
+    """Summarise level after level from ``leaves``, adding each level's summary chunks to the
+    store and their ids to ``written``."""
+    runtime, config, report = run.runtime, run.config, run.report
+    tenant_id, dataset_id, model_id = run.tenant_id, run.dataset_id, run.model_id
     level_nodes = leaves
     for level in range(1, MAX_LEVELS + 1):
         if len(level_nodes) < 2:
@@ -146,7 +150,7 @@ def _levels(
         ]
         summaries = llm_batch.ask_all(
             runtime,
-            chat,
+            run.chat,
             tenant_id=tenant_id,
             model_id=model_id,
             step="RAPTOR",
@@ -156,7 +160,7 @@ def _levels(
         )
         texts = [s.strip() or p for s, p in zip(summaries, prompts, strict=True)]
         owners = [_owner([level_nodes[i] for i in group]) for group in groups]
-        vectors = embed_chunks(embedder, [name for _id, name in owners], texts, 0.0)
+        vectors = embed_chunks(run.embedder, [name for _id, name in owners], texts, 0.0)
         nodes = [Node(text, vectors[k], owners[k][0], owners[k][1]) for k, text in enumerate(texts)]
         records = [
             _record(tenant_id, dataset_id, node, level, len(written) + k)

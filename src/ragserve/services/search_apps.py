@@ -30,18 +30,13 @@ from ragserve.schemas.search_apps import (
     UpdateSearchApp,
 )
 from ragserve.services.datasets import visible_to
+from ragserve.services.listing import named_page
 from ragserve.services.naming import free_name
 from ragserve.services.tenancy import Caller, member_tenant_ids
 from ragserve.timeutil import rfc1123
 
 NO_AUTHORIZATION = "No authorization."
 NO_PERMISSION = "Has no permission for this operation."
-
-_ORDER = {
-    "create_time": SearchApp.create_time,
-    "update_time": SearchApp.update_time,
-    "name": SearchApp.name,
-}
 
 
 def _config(saved: dict[str, Any]) -> dict[str, Any]:
@@ -170,19 +165,7 @@ def list_apps(session: Session, caller: Caller, query: ListQuery, body: ListBody
         .join(User, User.id == SearchApp.tenant_id)
         .where(SearchApp.tenant_id.in_(tenants))
     )
-    if query.keywords:
-        statement = statement.where(
-            func.lower(SearchApp.name).contains(query.keywords.lower(), autoescape=True)
-        )
-    total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    column = _ORDER.get(query.orderby, SearchApp.create_time)
-    descending = query.desc.lower() != "false"
-    statement = statement.order_by(
-        column.desc() if descending else column.asc(),
-        SearchApp.id.desc() if descending else SearchApp.id.asc(),
-    )
-    if query.page and query.page_size:
-        statement = statement.offset((query.page - 1) * query.page_size).limit(query.page_size)
+    statement, total = named_page(session, statement, SearchApp, query)
     return SearchAppPage(
         search_apps=[
             SearchAppListed(
