@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -30,7 +30,14 @@ from ragserve.store._pg_schema import (
     vector_expression,
 )
 from ragserve.store._pg_text import Indexed, TextScope, row_terms
-from ragserve.store._rows import COLUMNS, from_row, query_vector, to_row
+from ragserve.store._rows import (
+    COLUMNS,
+    check_unchanged,
+    from_row,
+    new_vectors,
+    query_vector,
+    to_row,
+)
 from ragserve.store._search import MAX_TERM_SIMILARITY, query_terms, searchable
 from ragserve.store.base import (
     Candidate,
@@ -235,6 +242,44 @@ class PgChunkStore:
             _count_vectors(conn, [(chunk.dataset_id, found[7], -1)])
             conn.execute("DELETE FROM chunk WHERE row_id = %s", (old.row_id,))
             _write_rows(conn, [chunk], [row], [old.row_id])
+
+    def replace_vectors(
+        self,
+        dataset_id: str,
+        vectors: Mapping[str, numpy.ndarray],
+        expected: Mapping[str, str],
+    ) -> None:
+        """Every row's vector and ``dim`` updated in one transaction under the dataset's lock,
+        its ``chunk_dataset`` dimension with them; the new dimension's index exists first."""
+        blobs = new_vectors(vectors, expected)
+        if not blobs:
+            return
+        width = len(next(iter(blobs.values())))
+        self._index_dimensions([(next(iter(blobs.values())),)])
+        with self._write([dataset_id]) as conn:
+            stored = conn.execute(
+                "SELECT row_id, id, vector FROM chunk "
+                "WHERE dataset_id = %s AND vector IS NOT NULL FOR UPDATE",
+                (dataset_id,),
+                binary=True,
+            ).fetchall()
+            check_unchanged(dataset_id, {row[1]: bytes(row[2]) for row in stored}, expected)
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    "UPDATE chunk SET vector = %s, dim = %s WHERE row_id = %s",
+                    [
+                        (
+                            Vector(numpy.frombuffer(blobs[row[1]], dtype=numpy.float32)),
+                            width // 4,
+                            row[0],
+                        )
+                        for row in stored
+                    ],
+                )
+            conn.execute(
+                "UPDATE chunk_dataset SET dim = %s WHERE dataset_id = %s AND vectors > 0",
+                (width // 4, dataset_id),
+            )
 
     def set_available(self, document_id: str, available: bool) -> int:
         with self._transaction() as conn:
