@@ -20,7 +20,7 @@ from typing import Any
 import numpy
 import psycopg
 
-from ragserve.store import _pg_text
+from ragserve.store import _pg_text, _pg_vectors
 from ragserve.store._pg_schema import (
     Vector,
     connect,
@@ -32,7 +32,6 @@ from ragserve.store._pg_schema import (
 from ragserve.store._pg_text import Indexed, TextScope, row_terms
 from ragserve.store._rows import (
     COLUMNS,
-    check_unchanged,
     from_row,
     new_vectors,
     query_vector,
@@ -252,34 +251,9 @@ class PgChunkStore:
         """Every row's vector and ``dim`` updated in one transaction under the dataset's lock,
         its ``chunk_dataset`` dimension with them; the new dimension's index exists first."""
         blobs = new_vectors(vectors, expected)
-        if not blobs:
-            return
-        width = len(next(iter(blobs.values())))
-        self._index_dimensions([(next(iter(blobs.values())),)])
+        self._index_dimensions([(blob,) for blob in list(blobs.values())[:1]])
         with self._write([dataset_id]) as conn:
-            stored = conn.execute(
-                "SELECT row_id, id, vector FROM chunk "
-                "WHERE dataset_id = %s AND vector IS NOT NULL FOR UPDATE",
-                (dataset_id,),
-                binary=True,
-            ).fetchall()
-            check_unchanged(dataset_id, {row[1]: bytes(row[2]) for row in stored}, expected)
-            with conn.cursor() as cursor:
-                cursor.executemany(
-                    "UPDATE chunk SET vector = %s, dim = %s WHERE row_id = %s",
-                    [
-                        (
-                            Vector(numpy.frombuffer(blobs[row[1]], dtype=numpy.float32)),
-                            width // 4,
-                            row[0],
-                        )
-                        for row in stored
-                    ],
-                )
-            conn.execute(
-                "UPDATE chunk_dataset SET dim = %s WHERE dataset_id = %s AND vectors > 0",
-                (width // 4, dataset_id),
-            )
+            _pg_vectors.replace(conn, dataset_id, blobs, expected)
 
     def set_available(self, document_id: str, available: bool) -> int:
         with self._transaction() as conn:
