@@ -166,3 +166,44 @@ def test_sigterm_gives_the_reembedding_back_and_a_restart_finishes_it(tmp_path: 
     assert switched == API_MODEL
     assert row["retry_count"] == 0  # given back, not lost: the attempt did not count
     assert set(after) == set(before)
+
+
+def test_a_chunk_edited_meanwhile_is_embedded_again_before_the_switch(tmp_path: Path) -> None:
+    with FakeOpenAI() as fake:
+        env = {
+            **fake.server_env("held"),
+            "RAGSERVE_DEFAULT_EMBEDDING_MODEL": API_MODEL,
+            "RAGSERVE_WORKERS": "1",
+        }
+        with running_server(tmp_path / "home", env) as server:
+            api = Api(server)
+            try:
+                body = {"name": "old", "embedding_model": OLD}
+                dataset_id = api.call("POST", "/datasets", json=body)["id"]
+                document_id = api.upload(dataset_id, "cranes.md", CORPUS["cranes.md"].encode())
+                api.parse(dataset_id, document_id)
+                assert api.wait(dataset_id, document_id, 120)["run"] == "DONE"
+                chunks = f"/datasets/{dataset_id}/documents/{document_id}/chunks"
+                [chunk] = api.call("GET", chunks)["chunks"]
+                body = {"embedding_model": API_MODEL}
+                api.call("POST", f"/datasets/{dataset_id}/reembed", json=body)
+                fake.wait_held(1)  # its one chunk is being embedded with the API model
+                edited = "Sandhill cranes dance in spring."
+                api.call("PUT", f"{chunks}/{chunk['id']}", json={"content": edited})
+                fake.release()
+                deadline = time.monotonic() + 120
+                while (row := status(api, dataset_id))["progress"] not in (1.0, -1.0):
+                    assert time.monotonic() < deadline, row
+                    time.sleep(0.3)
+                embedded = [r.body["input"] for r in fake.requests if r.path == "/v1/embeddings"]
+                found = api.call(
+                    "POST",
+                    "/retrieval",
+                    json={"dataset_ids": [dataset_id], "question": "dance", **VECTORS_ONLY},
+                )["chunks"]
+            finally:
+                api.client.close()
+    assert row["progress"] == 1.0, row["progress_msg"]
+    assert "Chunks changed meanwhile: embedding those again." in row["progress_msg"]
+    assert any(edited in texts for texts in embedded), embedded  # the new text, new model
+    assert [c["content"] for c in found] == [edited]
