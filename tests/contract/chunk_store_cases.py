@@ -31,7 +31,9 @@ from ragserve.store import (
     ChunkStore,
     ChunkStoreError,
     ScoredChunk,
+    VectorsChanged,
     chunk_id,
+    vector_fingerprint,
 )
 
 DIM = 16
@@ -663,6 +665,63 @@ class ChunkStoreContract:
             reader.join()
         assert seen
         assert all(ids_seen in expected for ids_seen in seen)
+
+    # replace_vectors (a dataset embedded again by another model)
+
+    def test_replace_vectors_swaps_every_vector_even_to_another_dimension(
+        self, store: ChunkStore
+    ) -> None:
+        chunks = [make_chunk(order=i, seed=i) for i in range(40)]
+        other = make_chunk(order=0, dataset_id=OTHER_DATASET, document_id="document-2", seed=99)
+        bare = make_chunk("no vector", order=50)
+        store.insert([*chunks, other, bare])
+        mine = scope()
+        assert ids(store.search_vector(unit_vector(7), mine, 1)) == [chunks[7].id]
+        expected = {c.id: vector_fingerprint(c.vector) for c in chunks if c.vector is not None}
+        wide = {c.id: unit_vector(1000 + i, 24) for i, c in enumerate(chunks)}
+
+        store.replace_vectors(DATASET, wide, expected)
+
+        got = {c.id: c.vector for c in store.get([c.id for c in chunks], [TENANT])}
+        for key, vector in wide.items():
+            numpy.testing.assert_allclose(got[key], vector, atol=1e-7)
+        assert store.get([bare.id], [TENANT])[0].vector is None
+        assert ids(store.search_vector(unit_vector(1007, 24), mine, 1)) == [chunks[7].id]
+        with pytest.raises(ChunkStoreError):
+            store.search_vector(unit_vector(7), mine, 1)
+        theirs = scope(datasets=[OTHER_DATASET])
+        assert ids(store.search_vector(unit_vector(99), theirs, 1)) == [other.id]
+        # new chunks of the dataset must now have the new dimension
+        with pytest.raises(ChunkStoreError):
+            store.insert([make_chunk(order=60, seed=60)])
+        store.insert([make_chunk(order=61, vector=unit_vector(61, 24))])
+
+    def test_replace_vectors_refuses_when_the_dataset_changed(self, store: ChunkStore) -> None:
+        chunks = [make_chunk(order=i, seed=i) for i in range(4)]
+        store.insert(chunks)
+        expected = {c.id: vector_fingerprint(c.vector) for c in chunks if c.vector is not None}
+        new = {c.id: unit_vector(100 + i) for i, c in enumerate(chunks)}
+        store.update(replace(chunks[1], vector=unit_vector(51)))  # re-embedded meanwhile
+
+        with pytest.raises(VectorsChanged):
+            store.replace_vectors(DATASET, new, expected)
+
+        assert store.get([chunks[0].id], [TENANT])[0].vector is not None
+        numpy.testing.assert_allclose(
+            store.get([chunks[0].id], [TENANT])[0].vector, unit_vector(0), atol=1e-7
+        )
+        expected[chunks[1].id] = vector_fingerprint(unit_vector(51))
+        added = make_chunk(order=9, seed=9)
+        store.insert([added])
+        with pytest.raises(VectorsChanged):
+            store.replace_vectors(DATASET, new, expected)
+        with pytest.raises(ChunkStoreError):  # ids of vectors and expected differ
+            store.replace_vectors(DATASET, {}, expected)
+        expected[added.id], new[added.id] = vector_fingerprint(unit_vector(9)), unit_vector(109)
+        store.replace_vectors(DATASET, new, expected)
+        numpy.testing.assert_allclose(
+            store.get([added.id], [TENANT])[0].vector, unit_vector(109), atol=1e-7
+        )
 
     # update
 

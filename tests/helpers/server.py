@@ -37,10 +37,11 @@ class RunningServer:
     env: dict[str, str] = field(default_factory=dict)
     email: str = ADMIN_EMAIL
     password: str = ADMIN_PASSWORD
+    log_name: str = "server.log"
 
     @property
     def log(self) -> str:
-        return (self.home / "server.log").read_text(errors="replace")
+        return (self.home / self.log_name).read_text(errors="replace")
 
 
 def free_port() -> int:
@@ -105,10 +106,10 @@ def running_server(
         log.close()
 
 
-def wait_until_healthy(server: RunningServer) -> float:
+def wait_until_healthy(server: RunningServer, timeout: float = START_TIMEOUT_S) -> float:
     """Seconds until ``/v1/system/healthz`` answered 200."""
     started = time.monotonic()
-    while time.monotonic() - started < START_TIMEOUT_S:
+    while time.monotonic() - started < timeout:
         if server.process.poll() is not None:
             raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.log}")
         try:
@@ -117,4 +118,4 @@ def wait_until_healthy(server: RunningServer) -> float:
         except httpx.TransportError:
             pass
         time.sleep(0.05)
-    raise RuntimeError(f"server not healthy after {START_TIMEOUT_S} s:\n{server.log}")
+    raise RuntimeError(f"server not healthy after {timeout:g} s:\n{server.log}")

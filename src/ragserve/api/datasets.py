@@ -17,6 +17,9 @@ from ragserve.schemas.dataset_tasks import (
     KnowledgeGraphView,
     NoTask,
     RaptorTaskQueued,
+    Reembed,
+    ReembedTaskQueued,
+    ReembedTaskRow,
 )
 from ragserve.schemas.datasets import (
     CreateDataset,
@@ -131,3 +134,42 @@ def delete_knowledge_graph(
     """Remove the graph, its community reports and entity vectors."""
     knowledge_graph.remove(runtime, caller, dataset_id)
     return Result(data=True)
+
+
+@router.post("/{dataset_id}/reembed", summary="Embed the dataset's chunks with another model")
+def reembed_dataset(
+    runtime: RuntimeDep,
+    caller: ApiCaller,
+    dataset_id: DatasetId,
+    request: Annotated[Reembed | None, Body()] = None,
+) -> Result[ReembedTaskQueued]:
+    """A ragserve extension. Queue one task that embeds every chunk of the dataset again with
+    `embedding_model` (default: the tenant's default embedding model), without parsing again;
+    the vector dimension may change. Search keeps using the old model and vectors until all are
+    replaced, then the dataset's `embedding_model` switches in one step; a failed or cancelled
+    task leaves the dataset as it was. Refused while documents of the dataset are being parsed,
+    or a re-embedding, RAPTOR or GraphRAG task of it runs."""
+    model = request.embedding_model if request is not None else None
+    task_id = dataset_tasks.queue_reembed(runtime, caller, dataset_id, model)
+    row = dataset_tasks.trace(runtime, caller, dataset_id, dataset_tasks.REEMBED)
+    assert isinstance(row, ReembedTaskRow)  # just queued
+    return Result(
+        data=ReembedTaskQueued(reembed_task_id=task_id, embedding_model=row.embedding_model)
+    )
+
+
+@router.get("/{dataset_id}/reembed", summary="Show the dataset's re-embedding task")
+def trace_reembed(
+    runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId
+) -> Result[ReembedTaskRow | NoTask]:
+    """A ragserve extension: the newest re-embedding task of the dataset (progress 0..1, or -1
+    when it failed or was cancelled; its log; its target model), or `{}` when it has none."""
+    return Result(data=dataset_tasks.trace(runtime, caller, dataset_id, dataset_tasks.REEMBED))
+
+
+@router.delete("/{dataset_id}/reembed", summary="Cancel the dataset's re-embedding")
+def cancel_reembed(runtime: RuntimeDep, caller: ApiCaller, dataset_id: DatasetId) -> Ok:
+    """A ragserve extension: cancel the dataset's queued or running re-embedding. The worker
+    stops at its next batch; the dataset keeps its model and vectors."""
+    dataset_tasks.unbind(runtime, caller, dataset_id, dataset_tasks.REEMBED)
+    return Ok()

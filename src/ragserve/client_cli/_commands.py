@@ -3,7 +3,9 @@ retrieval, chat assistants and questions."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -11,6 +13,7 @@ import typer
 
 from ragserve.client_cli._common import (
     PAGE_SIZE,
+    POLL_SECONDS,
     DatasetOption,
     DatasetsOption,
     JsonOption,
@@ -33,6 +36,7 @@ from ragserve.client_cli._common import (
     show,
     show_created,
 )
+from ragserve.client_cli._upload import progress_bar
 from ragserve.sdk import (
     DataSet,
     Document,
@@ -117,6 +121,102 @@ def dataset_update(
         found = find_dataset(client(url, api_key), dataset)
         found.update(changes)
     out.print(f"Updated {found.id}")
+
+
+@dataset_app.command("reembed")
+def dataset_reembed(
+    dataset: Annotated[str, typer.Argument(help="Dataset name or id.")],
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", "-m", help="Embedding model (default: your default embedding model)."
+        ),
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Wait and show the progress.")] = False,
+    timeout: Annotated[
+        float, typer.Option(help="With --wait: seconds before cancelling it.")
+    ] = 86400.0,
+    url: UrlOption = None,
+    api_key: KeyOption = None,
+) -> None:
+    """Embed a dataset's chunks again with another model, without parsing them again; search
+    uses the old model until every chunk is done. With --wait, Ctrl-C cancels it."""
+    with failures():
+        found = find_dataset(client(url, api_key), dataset)
+        task_id = found.async_reembed(model)
+        if not wait:
+            row = found.reembed_status()
+            out.print(
+                f"Queued re-embedding {task_id} of {found.id} with {row.get('embedding_model')}; "
+                f"follow it with `ragserve dataset reembed-status {found.id}`.",
+                highlight=False,
+            )
+            return
+        _follow_reembed(found, timeout)
+
+
+def _follow_reembed(dataset: DataSet, timeout: float) -> None:
+    """Show the task's progress (a bar on a terminal, else its new log lines) until it ends;
+    exit 1 if it failed, 130 after cancelling it on Ctrl-C."""
+    deadline = time.monotonic() + timeout
+    printed = 0
+    try:
+        with progress_bar() as progress:
+            bar = progress.add_task("Re-embedding", total=1.0)
+            while True:
+                row = dataset.reembed_status()
+                lines = str(row.get("progress_msg") or "").splitlines()
+                if not progress.live.is_started:
+                    for line in lines[printed:]:
+                        err.print(line, highlight=False)
+                    printed = len(lines)
+                value = float(row.get("progress") or 0)
+                last = lines[-1].split(" ", 1)[-1] if lines else "Re-embedding"
+                progress.update(bar, completed=max(value, 0.0), description=last)
+                if value < 0:
+                    err.print(f"Re-embedding failed: {last}", highlight=False)
+                    raise typer.Exit(1)
+                if value >= 1:
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                time.sleep(POLL_SECONDS)
+    except (KeyboardInterrupt, TimeoutError) as stop:
+        with contextlib.suppress(RAGServeError):
+            dataset.cancel_reembed()
+        why = "Interrupted" if isinstance(stop, KeyboardInterrupt) else f"Not done in {timeout:g} s"
+        err.print(f"{why}: cancelled the re-embedding; {dataset.id} keeps its model.")
+        raise typer.Exit(130 if isinstance(stop, KeyboardInterrupt) else 1) from None
+    out.print(
+        f"Re-embedded {dataset.id} with {row.get('embedding_model')}.",
+        highlight=False,
+    )
+
+
+@dataset_app.command("reembed-status")
+def dataset_reembed_status(
+    dataset: Annotated[str, typer.Argument(help="Dataset name or id.")],
+    json_output: JsonOption = False,
+    url: UrlOption = None,
+    api_key: KeyOption = None,
+) -> None:
+    """Show a dataset's newest re-embedding: its model, progress and last step."""
+    with failures():
+        row = find_dataset(client(url, api_key), dataset).reembed_status()
+    if not row:
+        out.print("No re-embedding of this dataset.")
+        return
+    lines = str(row.get("progress_msg") or "").splitlines()
+    progress = float(row.get("progress") or 0)
+    state = "FAILED" if progress < 0 else "DONE" if progress >= 1 else "RUNNING"
+    summary = {
+        "id": row.get("id"),
+        "embedding_model": row.get("embedding_model"),
+        "state": state,
+        "progress": progress,
+        "last_step": lines[-1] if lines else "",
+    }
+    show([summary], json_output)
 
 
 @dataset_app.command("delete")

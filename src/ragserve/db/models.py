@@ -314,6 +314,8 @@ class DatasetTask(Record):
     process_duration: Mapped[float] = mapped_column(Float, default=0.0)
     chunk_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     """The chunks the task wrote (RAPTOR summaries)."""
+    target: Mapped[str] = mapped_column(String(255), default="")
+    """What the task works towards: a re-embedding's embedding model."""
 
 
 class KnowledgeGraph(Record):

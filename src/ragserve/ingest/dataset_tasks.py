@@ -25,6 +25,12 @@ def latest(session: Session, dataset_id: str, task_type: str) -> DatasetTask | N
     ).first()
 
 
+def unfinished(session: Session, dataset_id: str, task_type: str) -> bool:
+    """Whether the dataset has a task of this type queued or running."""
+    task = latest(session, dataset_id, task_type)
+    return task is not None and task.status in UNFINISHED
+
+
 def latest_by_dataset(
     session: Session, dataset_ids: list[str]
 ) -> dict[tuple[str, str], DatasetTask]:

@@ -6,6 +6,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ragserve.schemas.common import StrictModel
+from ragserve.schemas.datasets import EmbeddingModel
+
 
 class RaptorTaskQueued(BaseModel):
     raptor_task_id: str = Field(description="The queued task; trace it with `trace_raptor`.")
@@ -50,3 +53,24 @@ class DatasetTaskRow(BaseModel):
 
 class NoTask(BaseModel):
     """`{}`: the dataset has no task of this type."""
+
+
+class Reembed(StrictModel):
+    """``POST /api/v1/datasets/{id}/reembed``'s body (it may be omitted)."""
+
+    embedding_model: EmbeddingModel = Field(
+        None,
+        description="The model to embed the dataset with, `<model_name>@<provider>`; null or "
+        "omitted: the tenant's default embedding model.",
+    )
+
+
+class ReembedTaskQueued(BaseModel):
+    reembed_task_id: str = Field(description="The queued task; follow it with `GET …/reembed`.")
+    embedding_model: str = Field(description="The model the dataset is being embedded with.")
+
+
+class ReembedTaskRow(DatasetTaskRow):
+    """The re-embedding task: RAGFlow's task row and its target model."""
+
+    embedding_model: str = Field(description="The model the task embeds the dataset with.")

@@ -235,6 +235,89 @@ class DataSet(_DataSetFields):
                     self.async_cancel_parse_documents([document_id])
             raise
 
+    def async_reembed(self, embedding_model: str | None = None) -> str:
+        """Starts embedding the dataset's chunks again with ``embedding_model`` (default: the
+        tenant's default embedding model) and returns the task's id at once. A ragserve
+        extension; follow it with ``reembed_status``."""
+        body = {} if embedding_model is None else {"embedding_model": embedding_model}
+        data = self.rag._http.call("POST", f"{self._path}/reembed", json=body)
+        return str(data["reembed_task_id"])
+
+    def reembed_status(self) -> dict[str, Any]:
+        """The newest re-embedding task (``progress`` 0..1, -1 when it failed or was
+        cancelled; ``progress_msg``; ``embedding_model``), or ``{}``."""
+        data = self.rag._http.call("GET", f"{self._path}/reembed")
+        return dict(data) if isinstance(data, dict) else {}
+
+    def cancel_reembed(self) -> None:
+        """Cancels the running re-embedding; the dataset keeps its model and vectors."""
+        self.rag._http.call("DELETE", f"{self._path}/reembed")
+
+    def reembed(
+        self,
+        embedding_model: str | None = None,
+        *,
+        on_progress: Callable[[dict[str, Any]], object] | None = None,
+        timeout: float | None = None,
+        poll_interval: float = 1.0,
+    ) -> DataSet:
+        """Embeds the dataset's chunks again with ``embedding_model`` (default: the tenant's
+        default embedding model) and waits until the dataset uses it.
+
+        :param on_progress: called with the task row each time its progress or log changed.
+        :param timeout: seconds to wait at most; then the re-embedding is cancelled and
+            ``ParseTimeout`` raised.
+        :returns: this dataset, with its new ``embedding_model``.
+        :raises RAGServeError: the task failed or was cancelled (the dataset is unchanged).
+        """
+        self.async_reembed(embedding_model)
+        watch = _ReembedWatch(on_progress, timeout)
+        try:
+            while not watch.observe(self.reembed_status()):
+                time.sleep(watch.pause(poll_interval))
+        except (KeyboardInterrupt, ParseTimeout):
+            with contextlib.suppress(RAGServeError):
+                self.cancel_reembed()
+            raise
+        self._merge(self.rag._http.call("GET", "/datasets", params={"id": self.id})[0])
+        return self
+
+
+class _ReembedWatch:
+    """Follows a re-embedding task's row until it ends."""
+
+    def __init__(
+        self, on_progress: Callable[[dict[str, Any]], object] | None, timeout: float | None
+    ) -> None:
+        self.on_progress = on_progress
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.seen: tuple[Any, Any] | None = None
+
+    def observe(self, row: dict[str, Any]) -> bool:
+        """Whether the task is done; raises if it failed."""
+        state = (row.get("progress"), row.get("progress_msg"))
+        if state != self.seen:
+            self.seen = state
+            if self.on_progress is not None:
+                self.on_progress(row)
+        progress = float(row.get("progress") or 0)
+        if progress < 0:
+            lines = str(row.get("progress_msg") or "").strip().splitlines()
+            raise RAGServeError(lines[-1] if lines else "The re-embedding failed.")
+        return progress >= 1
+
+    def pause(self, poll_interval: float) -> float:
+        if self.deadline is None:
+            return poll_interval
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise ParseTimeout(
+                "The re-embedding did not finish in time; it was cancelled.",
+                pending=[],
+                finished=[],
+            )
+        return min(poll_interval, left)
+
 
 class AsyncDataSet(_DataSetFields):
     """``DataSet`` of ``AsyncRAGFlow``; the methods are the same, awaited."""
@@ -305,3 +388,37 @@ class AsyncDataSet(_DataSetFields):
                 with contextlib.suppress(RAGServeError):
                     await self.async_cancel_parse_documents([document_id])
             raise
+
+    async def async_reembed(self, embedding_model: str | None = None) -> str:
+        body = {} if embedding_model is None else {"embedding_model": embedding_model}
+        data = await self.rag._http.call("POST", f"{self._path}/reembed", json=body)
+        return str(data["reembed_task_id"])
+
+    async def reembed_status(self) -> dict[str, Any]:
+        data = await self.rag._http.call("GET", f"{self._path}/reembed")
+        return dict(data) if isinstance(data, dict) else {}
+
+    async def cancel_reembed(self) -> None:
+        await self.rag._http.call("DELETE", f"{self._path}/reembed")
+
+    async def reembed(
+        self,
+        embedding_model: str | None = None,
+        *,
+        on_progress: Callable[[dict[str, Any]], object] | None = None,
+        timeout: float | None = None,
+        poll_interval: float = 1.0,
+    ) -> AsyncDataSet:
+        """See ``DataSet.reembed``; cancelling the task cancels the re-embedding too."""
+        await self.async_reembed(embedding_model)
+        watch = _ReembedWatch(on_progress, timeout)
+        try:
+            while not watch.observe(await self.reembed_status()):
+                await asyncio.sleep(watch.pause(poll_interval))
+        except (asyncio.CancelledError, ParseTimeout):
+            with contextlib.suppress(RAGServeError):
+                await self.cancel_reembed()
+            raise
+        found = await self.rag._http.call("GET", "/datasets", params={"id": self.id})
+        self._merge(found[0])
+        return self

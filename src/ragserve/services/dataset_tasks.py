@@ -14,15 +14,24 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ragserve.db.models import DatasetTask, Document, TaskStatus
+from ragserve.db.models import DatasetTask, Document, TaskStatus, Tenant
+from ragserve.domain import RunState
 from ragserve.errors import DataError, InternalError, RagserveError
 from ragserve.ingest import dataset_tasks
 from ragserve.runtime import Runtime
-from ragserve.schemas.dataset_tasks import DatasetTaskRow, NoTask
-from ragserve.services import dataset_mindmap, graphrag, ingestion, knowledge_graph, raptor
+from ragserve.schemas.dataset_tasks import DatasetTaskRow, NoTask, ReembedTaskRow
+from ragserve.services import (
+    dataset_mindmap,
+    graphrag,
+    ingestion,
+    knowledge_graph,
+    raptor,
+    reembed,
+)
 from ragserve.services.auto_keywords import model_for
 from ragserve.services.dataset_chunks import dataset_records, parsed_documents
 from ragserve.services.datasets import visible_dataset
+from ragserve.services.models import check_embedding_model
 from ragserve.services.tenancy import Caller
 from ragserve.timeutil import rfc1123
 
@@ -31,6 +40,7 @@ logger = logging.getLogger("ragserve.ingest")
 RAPTOR = "raptor"
 GRAPHRAG = "graphrag"
 MINDMAP = "mindmap"
+REEMBED = "reembed"
 
 
 @dataclass(frozen=True)
@@ -51,6 +61,8 @@ KINDS = {
     MINDMAP: Kind("Mind map", "Mindmap", dataset_mindmap.build, dataset_mindmap.NO_MODEL),
 }
 RAPTOR_NOT_FOUND = "RAPTOR Task Not Found or Error Occurred"
+WRITERS = (RAPTOR, GRAPHRAG)
+"""Tasks that write vectors with the dataset's model: none runs beside a re-embedding."""
 
 
 class Cancelled(Exception):
@@ -61,12 +73,9 @@ def queue(runtime: Runtime, caller: Caller, dataset_id: str, task_type: str) -> 
     """Queue a dataset-wide task of ``task_type``; its id."""
     with runtime.transaction() as session:
         dataset = visible_dataset(session, caller, dataset_id)
-        previous = dataset_tasks.latest(session, dataset.id, task_type)
-        if previous is not None and previous.status in dataset_tasks.UNFINISHED:
-            raise DataError(
-                f"Task {previous.id} in progress with status {previous.progress}. "
-                f"A {KINDS[task_type].running} Task is already running."
-            )
+        _refuse_running(session, dataset.id, task_type, KINDS[task_type].running)
+        if task_type in WRITERS:
+            _refuse_running(session, dataset.id, REEMBED, "Re-embedding")
         documents = session.scalar(
             select(func.count(Document.id)).where(Document.dataset_id == dataset.id)
         )
@@ -77,6 +86,45 @@ def queue(runtime: Runtime, caller: Caller, dataset_id: str, task_type: str) -> 
         task_id = dataset_tasks.new_task(session, dataset.tenant_id, dataset.id, task_type).id
     runtime.queue.submit_dataset_task(task_id)
     return task_id
+
+
+def queue_reembed(runtime: Runtime, caller: Caller, dataset_id: str, model: str | None) -> str:
+    """Queue a re-embedding of the dataset with ``model`` (default: its tenant's default
+    embedding model); its id. Refused while the dataset has parses, a re-embedding, or a RAPTOR
+    or GraphRAG build running."""
+    with runtime.transaction() as session:
+        dataset = visible_dataset(session, caller, dataset_id)
+        if not model:
+            tenant = session.get(Tenant, dataset.tenant_id)
+            model = (tenant.embd_id if tenant else "") or runtime.settings.default_embedding_model
+        check_embedding_model(session, runtime.settings, dataset.tenant_id, model)
+        for task_type in (REEMBED, *WRITERS):
+            running = "Re-embedding" if task_type == REEMBED else KINDS[task_type].running
+            _refuse_running(session, dataset.id, task_type, running)
+        parsing = session.scalar(
+            select(func.count(Document.id)).where(
+                Document.dataset_id == dataset.id, Document.run == RunState.RUNNING
+            )
+        )
+        if parsing:
+            raise DataError(
+                f"{parsing} documents of Dataset {dataset.id} are being parsed: "
+                "wait for them (or stop them) before re-embedding."
+            )
+        task = dataset_tasks.new_task(session, dataset.tenant_id, dataset.id, REEMBED)
+        task.target = model
+        task_id = task.id
+    runtime.queue.submit_dataset_task(task_id)
+    return task_id
+
+
+def _refuse_running(session: Session, dataset_id: str, task_type: str, running: str) -> None:
+    previous = dataset_tasks.latest(session, dataset_id, task_type)
+    if previous is not None and previous.status in dataset_tasks.UNFINISHED:
+        raise DataError(
+            f"Task {previous.id} in progress with status {previous.progress}. "
+            f"A {running} Task is already running."
+        )
 
 
 def unbind(runtime: Runtime, caller: Caller, dataset_id: str, task_type: str) -> None:
@@ -108,11 +156,15 @@ def trace(
     with runtime.read() as session:
         dataset = visible_dataset(session, caller, dataset_id)
         task = dataset_tasks.latest(session, dataset.id, task_type)
-        return NoTask() if task is None else DatasetTaskRow(**task_row(task))
+        if task is None:
+            return NoTask()
+        row = ReembedTaskRow if task_type == REEMBED else DatasetTaskRow
+        return row(**task_row(task))
 
 
 def task_row(task: DatasetTask) -> dict[str, Any]:
-    return {
+    extra = {"embedding_model": task.target} if task.task_type == REEMBED else {}
+    return extra | {
         "id": task.id,
         "doc_id": "",
         "from_page": 0,
@@ -145,9 +197,9 @@ def run_task(runtime: Runtime, task_id: str) -> None:
         task = dataset_tasks.claim(session, task_id, worker_id, lease_ms)
         if task is None:
             return
-        dataset_id, task_type = task.dataset_id, task.task_type
+        dataset_id, task_type, target = task.dataset_id, task.task_type, task.target
     kind = KINDS.get(task_type)
-    label = kind.label if kind else task_type
+    label = "Re-embedding" if task_type == REEMBED else kind.label if kind else task_type
     last_renewal = [time.monotonic()]
 
     def report(progress: float | None, message: str | None) -> None:
@@ -163,11 +215,19 @@ def run_task(runtime: Runtime, task_id: str) -> None:
             if message:
                 dataset_tasks.append_progress(row, message)
 
+    def claim(session: Session) -> None:
+        if dataset_tasks.own_running(session, task_id, worker_id, lease_ms) is None:
+            raise Cancelled
+
     try:
-        if kind is None:
-            raise InternalError(f"unknown dataset task type {task_type!r}")
         with ingestion.time_limit(runtime.settings.task_timeout):
-            chunk_ids = kind.build(runtime, dataset_id, report)
+            if task_type == REEMBED:
+                chunk_ids: list[str] = []
+                reembed.build(runtime, dataset_id, target, report, claim)
+            elif kind is None:
+                raise InternalError(f"unknown dataset task type {task_type!r}")
+            else:
+                chunk_ids = kind.build(runtime, dataset_id, report)
     except Cancelled:
         logger.info("dataset task %s cancelled", task_id)
         return

@@ -102,7 +102,7 @@ def build(runtime: Runtime, dataset_id: str, report: Report) -> list[str]:
     reports = _community_reports(ask, graph) if config.community else []
     if config.community:
         report(0.85, f"{len(reports)} community reports.")
-    names, vectors = _entity_vectors(runtime, embedding_id, tenant_id, graph)
+    names, vectors = entity_vectors(runtime, embedding_id, tenant_id, graph)
     with runtime.transaction() as session:
         row = graph_row(session, dataset_id, tenant_id)
         row.graph, row.reports, row.entity_names = kg.to_json(graph), reports, names
@@ -222,7 +222,7 @@ def _community_reports(ask: Ask, graph: Any) -> list[dict[str, Any]]:
     return sorted(reports, key=lambda item: -float(item["weight"]))
 
 
-def _entity_vectors(
+def entity_vectors(
     runtime: Runtime, embedding_id: str, tenant_id: str, graph: Any
 ) -> tuple[list[str], np.ndarray]:
     names = list(graph.nodes)

@@ -98,6 +98,8 @@ class DocumentJob:
         self.lease_ms = runtime.settings.task_lease * 1000
         self.pages = claim.pages
         self.started = time.monotonic()
+        self.embedded_with: str | None = None
+        """The embedding model of this task's vectors."""
 
     @property
     def label(self) -> str:
@@ -202,6 +204,7 @@ class DocumentJob:
 
     def _embed(self, dataset: Dataset, document: Document, drafts: list[ChunkDraft]) -> np.ndarray:
         model = self.runtime.embedding_model(dataset.embedding_model, dataset.tenant_id)
+        self.embedded_with = dataset.embedding_model
         batch = self.runtime.settings.embedding_batch_size
         parts = []
         for start in range(0, len(drafts), batch):
@@ -229,6 +232,8 @@ class DocumentJob:
             ):
                 raise Cancelled
             document.process_duration = round(document.process_duration + elapsed, 3)
+            if last:
+                _check_model(session.get(Dataset, document.dataset_id), self.embedded_with)
             if not last:
                 document.progress = tasks.parse_progress(session, self.claim.parse_id)
                 tasks.append_progress(document, f"{self.label}Done: {len(part.chunks)} chunks.")
@@ -244,6 +249,20 @@ class DocumentJob:
             document.run, document.progress = RunState.DONE, 1.0
             tasks.append_progress(document, f"Indexing finished: {len(records)} chunks.")
             tasks.append_progress(document, "Task done")
+
+
+class ModelChanged(RagserveError):
+    """The dataset was re-embedded with another model while the document was parsed."""
+
+
+def _check_model(dataset: Dataset | None, embedded_with: str | None) -> None:
+    """Raise ModelChanged if the chunks' vectors are not of the dataset's model (a re-embedding
+    switched it meanwhile): they would not be found, or not fit the dataset's dimension."""
+    if dataset is not None and embedded_with and dataset.embedding_model != embedded_with:
+        raise ModelChanged(
+            f"The dataset's embedding model changed to {dataset.embedding_model} while the "
+            f"document was embedded with {embedded_with}: parse it again."
+        )
 
 
 def _first(item: tuple[int, staging.Part]) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from ragserve.db.models import Document, StoreSyncAction
 from ragserve.domain import RunState
 from ragserve.errors import DataError
-from ragserve.ingest import store_sync, tasks
+from ragserve.ingest import dataset_tasks, store_sync, tasks
 from ragserve.runtime import Runtime
 from ragserve.services.batch import BatchOutcome, unique_ids
 from ragserve.services.documents import visible_dataset
@@ -29,6 +29,11 @@ def start_parsing(
     queued: list[str] = []
     with runtime.transaction() as session:
         visible_dataset(session, caller, dataset_id, f"You don't own the dataset {dataset_id}.")
+        if dataset_tasks.unfinished(session, dataset_id, "reembed"):
+            raise DataError(
+                f"Dataset {dataset_id} is being re-embedded: parse when that is done "
+                "(or cancel it)."
+            )
         unique = unique_ids(document_ids, "document", outcome)
         documents = {
             document.id: document

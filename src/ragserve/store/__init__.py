@@ -13,7 +13,9 @@ from ragserve.store.base import (
     ChunkStore,
     ChunkStoreError,
     ScoredChunk,
+    VectorsChanged,
     chunk_id,
+    vector_fingerprint,
 )
 from ragserve.store.sqlite import SqliteChunkStore
 
@@ -27,5 +29,7 @@ __all__ = [
     "ChunkStoreError",
     "ScoredChunk",
     "SqliteChunkStore",
+    "VectorsChanged",
     "chunk_id",
+    "vector_fingerprint",
 ]

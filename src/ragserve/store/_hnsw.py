@@ -262,6 +262,8 @@ class VectorIndexes:
             expected = _vector_count(conn, dataset_id) if verify else None
         finally:
             conn.execute("COMMIT")
+        if any(len(row[2]) != loaded.index.ndim * 4 for row in current):
+            raise _Stale("the dataset's vectors changed dimension (embedded again)")
         if clears:
             loaded.index = new_index(loaded.index.ndim)
             loaded.vectors = VectorMatrix(loaded.index.ndim)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy
+import xxhash
 
-from ragserve.store.base import ChunkRecord, ChunkStoreError
+from ragserve.store.base import ChunkRecord, ChunkStoreError, VectorsChanged
 
 COLUMNS = (
     "id, tenant_id, dataset_id, document_id, document_name, content, content_tokens, "
@@ -101,12 +102,49 @@ def vector_blob(chunk: ChunkRecord) -> bytes | None:
     """The chunk's vector as float32 bytes, or None; raises ChunkStoreError if unusable."""
     if chunk.vector is None:
         return None
-    vector = numpy.asarray(chunk.vector, dtype=numpy.float32)
+    return vector_bytes(chunk.id, chunk.vector)
+
+
+def vector_bytes(chunk_id: str, given: numpy.ndarray) -> bytes:
+    """A chunk's vector as float32 bytes; raises ChunkStoreError if unusable."""
+    vector = numpy.asarray(given, dtype=numpy.float32)
     if vector.ndim != 1 or vector.size == 0:
-        raise ChunkStoreError(f"chunk {chunk.id}: the vector must be one non-empty dimension")
+        raise ChunkStoreError(f"chunk {chunk_id}: the vector must be one non-empty dimension")
     if not numpy.isfinite(vector).all():
-        raise ChunkStoreError(f"chunk {chunk.id}: the vector holds NaN or infinity")
+        raise ChunkStoreError(f"chunk {chunk_id}: the vector holds NaN or infinity")
     return vector.tobytes()
+
+
+def new_vectors(
+    vectors: Mapping[str, numpy.ndarray], expected: Mapping[str, str]
+) -> dict[str, bytes]:
+    """``replace_vectors``' vectors as float32 bytes, checked: the ids of ``expected``, one
+    dimension."""
+    if set(vectors) != set(expected):
+        raise ChunkStoreError(
+            "replace_vectors: the new vectors and the expected ones differ in ids"
+        )
+    blobs = {key: vector_bytes(key, vector) for key, vector in vectors.items()}
+    if len({len(blob) for blob in blobs.values()}) > 1:
+        raise ChunkStoreError("replace_vectors: the new vectors differ in size")
+    return blobs
+
+
+def check_unchanged(
+    dataset_id: str, stored: Mapping[str, bytes], expected: Mapping[str, str]
+) -> None:
+    """Raise VectorsChanged unless the dataset's stored vectors are those the caller read."""
+    current = {key: xxhash.xxh64_hexdigest(blob) for key, blob in stored.items()}
+    if current != dict(expected):
+        added = len(set(current) - set(expected))
+        gone = len(set(expected) - set(current))
+        changed = sum(
+            1 for key in current.keys() & expected.keys() if current[key] != expected[key]
+        )
+        raise VectorsChanged(
+            f"the vectors of dataset {dataset_id} changed since they were read: "
+            f"{added} added, {gone} deleted, {changed} embedded again"
+        )
 
 
 def query_vector(vector: numpy.ndarray) -> numpy.ndarray:

@@ -10,12 +10,13 @@ Errors (``ragserve.errors.InternalError`` subclasses: the message meant for clie
 that the chunk store failed; ``str(error)`` is the detail, for the server log)::
 
     ChunkStoreError      the store failed, or was asked something it cannot do (HTTP 500)
-    └── ChunkNotFound    no chunk has the id (code 102)
+    ├── ChunkNotFound    no chunk has the id (code 102)
+    └── VectorsChanged   ``replace_vectors`` found the dataset's vectors changed meanwhile
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol
 
@@ -38,6 +39,11 @@ class ChunkNotFound(ChunkStoreError):
     code = RetCode.DATA_ERROR
     http_status = 200
     public_message = "No chunk found! Check the chunk status please!"
+
+
+class VectorsChanged(ChunkStoreError):
+    """``replace_vectors`` found chunks of the dataset added, deleted or re-embedded since the
+    caller read them: nothing was written; read them again and retry."""
 
 
 @dataclass(eq=False)
@@ -213,6 +219,21 @@ class ChunkStore(Protocol):
         dataset or document -> ChunkStoreError."""
         ...
 
+    def replace_vectors(
+        self,
+        dataset_id: str,
+        vectors: Mapping[str, numpy.ndarray],
+        expected: Mapping[str, str],
+    ) -> None:
+        """Give every chunk of the dataset that has a vector the new one in ``vectors`` (by
+        chunk id), in one transaction: readers see all old vectors or all new ones. The new
+        vectors may have another dimension (the dataset is embedded again by another model).
+        ``expected`` holds the ``vector_fingerprint`` of each chunk's vector as the caller read
+        it; unless the dataset's chunks with a vector are exactly these, with these vectors,
+        nothing is written and VectorsChanged is raised. ``vectors`` must have the same ids as
+        ``expected`` and one dimension (else ChunkStoreError)."""
+        ...
+
     def set_available(self, document_id: str, available: bool) -> int:
         """Make every chunk of the document (un)available to search (the document was enabled
         or disabled); returns how many chunks it has."""
@@ -253,3 +274,9 @@ class ChunkStore(Protocol):
 def chunk_id(document_id: str, content: str, order: int) -> str:
     """The 16-hex-char id of the chunk at ``order`` in the document with this content."""
     return xxhash.xxh64_hexdigest(f"{document_id}\x1f{order}\x1f{content}".encode())
+
+
+def vector_fingerprint(vector: numpy.ndarray) -> str:
+    """A hash of the vector's float32 values: ``replace_vectors`` compares it to tell whether a
+    chunk was embedded again since it was read."""
+    return xxhash.xxh64_hexdigest(numpy.ascontiguousarray(vector, dtype=numpy.float32).tobytes())

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import numpy
 import psycopg
 
-from ragserve.store import _pg_text
+from ragserve.store import _pg_text, _pg_vectors
 from ragserve.store._pg_schema import (
     Vector,
     connect,
@@ -30,7 +30,13 @@ from ragserve.store._pg_schema import (
     vector_expression,
 )
 from ragserve.store._pg_text import Indexed, TextScope, row_terms
-from ragserve.store._rows import COLUMNS, from_row, query_vector, to_row
+from ragserve.store._rows import (
+    COLUMNS,
+    from_row,
+    new_vectors,
+    query_vector,
+    to_row,
+)
 from ragserve.store._search import MAX_TERM_SIMILARITY, query_terms, searchable
 from ragserve.store.base import (
     Candidate,
@@ -235,6 +241,19 @@ class PgChunkStore:
             _count_vectors(conn, [(chunk.dataset_id, found[7], -1)])
             conn.execute("DELETE FROM chunk WHERE row_id = %s", (old.row_id,))
             _write_rows(conn, [chunk], [row], [old.row_id])
+
+    def replace_vectors(
+        self,
+        dataset_id: str,
+        vectors: Mapping[str, numpy.ndarray],
+        expected: Mapping[str, str],
+    ) -> None:
+        """Every row's vector and ``dim`` updated in one transaction under the dataset's lock,
+        its ``chunk_dataset`` dimension with them; the new dimension's index exists first."""
+        blobs = new_vectors(vectors, expected)
+        self._index_dimensions([(blob,) for blob in list(blobs.values())[:1]])
+        with self._write([dataset_id]) as conn:
+            _pg_vectors.replace(conn, dataset_id, blobs, expected)
 
     def set_available(self, document_id: str, available: bool) -> int:
         with self._transaction() as conn:

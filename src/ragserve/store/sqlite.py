@@ -15,7 +15,7 @@ import os
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,7 +27,9 @@ from ragserve.store._rows import (
     COLUMNS,
     INSERT,
     UPDATE,
+    check_unchanged,
     from_row,
+    new_vectors,
     query_vector,
     to_row,
     to_update_params,
@@ -227,6 +229,28 @@ class SqliteChunkStore:
                 _check_dimension(conn, chunk.dataset_id, len(blob), exclude_row=found[0])
             conn.execute(UPDATE, to_update_params(chunk, found[0]))
         self._refresh([chunk.dataset_id])
+
+    def replace_vectors(
+        self,
+        dataset_id: str,
+        vectors: Mapping[str, numpy.ndarray],
+        expected: Mapping[str, str],
+    ) -> None:
+        """Every row's vector updated in one write transaction; each update is logged, so the
+        indexes replay them (and rebuild when the dimension changed)."""
+        blobs = new_vectors(vectors, expected)
+        with self._write() as conn:
+            stored = conn.execute(
+                "SELECT row_id, id, vector FROM chunk INDEXED BY chunk_dataset_vector "
+                "WHERE dataset_id = ? AND vector IS NOT NULL",
+                (dataset_id,),
+            ).fetchall()
+            check_unchanged(dataset_id, {row[1]: row[2] for row in stored}, expected)
+            conn.executemany(
+                "UPDATE chunk SET vector = ? WHERE row_id = ?",
+                [(blobs[row[1]], row[0]) for row in stored],
+            )
+        self._refresh([dataset_id])
 
     def set_available(self, document_id: str, available: bool) -> int:
         with self._write() as conn:
