@@ -115,6 +115,8 @@ QUESTIONS = 800
 """Distinct questions, cycled: over 3x the service's cache of 256 question vectors."""
 WARM_UP = 20
 BASELINE_TOP_K = 1024
+START_TIMEOUT_S = 600.0
+"""A first start builds the int8 embedding model, which takes minutes on a loaded machine."""
 TARGETS = {"size": 200_000, "service_p50_ms": 18.0, "service_p95_ms": 80.0, "overhead_ms": 5.0}
 
 CASES: dict[str, dict[str, Any]] = {
@@ -650,9 +652,11 @@ def serving(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        server = RunningServer(f"http://127.0.0.1:{port}", built.api_key, built.home, process, env)
+        server = RunningServer(
+            f"http://127.0.0.1:{port}", built.api_key, built.home, process, env, log_name=log_name
+        )
         try:
-            wait_until_healthy(server)
+            wait_until_healthy(server, timeout=START_TIMEOUT_S)
             with httpx.Client(
                 base_url=server.base_url,
                 headers={"Authorization": f"Bearer {built.api_key}"},
