@@ -1,15 +1,25 @@
-"""Chat models through LiteLLM: a blocking completion (question rewriting, keywords, ...) and
-a streamed one (answers), whose deltas carry text and, for reasoning models, reasoning."""
+"""Chat models: a blocking completion (question rewriting, keywords, ...) and a streamed one
+(answers), whose deltas carry text and, for reasoning models, reasoning.
+
+OpenAI-compatible models (the OpenAI and OpenAI-API-Compatible factories, and any model
+LiteLLM would call through its ``openai/`` route) are called with the openai SDK, one client
+per endpoint and key, kept; every other provider goes through LiteLLM. Both answer in OpenAI's
+shapes, so one class reads them. LiteLLM's stream wrapper measured ~8 ms a reply on a loaded
+2-core machine against ~3 ms for the SDK alone, most of ragserve's own share of a chat answer.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import openai
+
 from ragserve.errors import RagserveError
 from ragserve.models.embedding import litellm_model_string
-from ragserve.models.provider import ProviderModel, litellm_module
+from ragserve.models.provider import ProviderModel, call_options, litellm_module
 from ragserve.models.registry import split_model_id
 
 
@@ -68,15 +78,16 @@ class ChatModel(Protocol):
 
 
 class LiteLLMChat(ProviderModel):
+    def _create(self, **request: Any) -> Any:
+        """One chat completion call: the reply, or its stream of chunks."""
+        return litellm_module().completion(model=self.model, **request, **self.options())
+
     def complete(self, messages: Sequence[Mapping[str, str]], *, max_tokens: int = 512) -> str:
-        options = self.options()
         try:
-            response = litellm_module().completion(
-                model=self.model,
+            response = self._create(
                 messages=[dict(message) for message in messages],
                 max_tokens=max_tokens,
                 temperature=0.1,
-                **options,
             )
         except Exception as exc:
             raise self._error(exc) from None
@@ -101,13 +112,8 @@ class LiteLLMChat(ProviderModel):
             extra["tool_choice"] = options["tool_choice"]
         calls: dict[int, dict[str, str]] = {}
         try:
-            response = litellm_module().completion(
-                model=self.model,
-                messages=[dict(message) for message in messages],
-                stream=True,
-                **extra,
-                **chosen,
-                **self.options(),
+            response = self._create(
+                messages=[dict(message) for message in messages], stream=True, **extra, **chosen
             )
             try:
                 for chunk in response:
@@ -133,6 +139,30 @@ class LiteLLMChat(ProviderModel):
     def _error(self, exc: Exception) -> ChatError:
         what = f"Chat model {self.name}"
         return ChatError(self.failure(what, exc))
+
+
+class OpenAIChat(LiteLLMChat):
+    """An OpenAI-compatible model, called with the openai SDK (``model`` without LiteLLM's
+    ``openai/`` prefix)."""
+
+    def _create(self, **request: Any) -> Any:
+        client = _openai_client(self.api_key, self.api_base, self.timeout, self.max_retries)
+        return client.chat.completions.create(model=self.model, **request)
+
+
+@functools.lru_cache(maxsize=64)
+def _openai_client(
+    api_key: str | None, api_base: str | None, timeout: float, max_retries: int
+) -> openai.OpenAI:
+    """One client (and its pool of kept-alive connections) per endpoint and key; the SDK's
+    clients may be shared between threads."""
+    options = call_options(api_key, api_base, timeout, max_retries)
+    return openai.OpenAI(
+        api_key=options.get("api_key"),
+        base_url=options.get("api_base"),
+        timeout=timeout,
+        max_retries=max_retries,
+    )
 
 
 def _delta(chunk: Any) -> Delta:
@@ -195,7 +225,9 @@ def chat_model_for(
     (``openai/gpt-4o-mini``, ``ollama/llama3``)."""
     name, factory = split_model_id(model_id)
     model = name if factory is None and "/" in name else litellm_model_string(name, factory)
-    return LiteLLMChat(
+    route, _, openai_name = model.partition("/")
+    kind, model = (OpenAIChat, openai_name) if route == "openai" else (LiteLLMChat, model)
+    return kind(
         model,
         api_key=api_key,
         api_base=api_base,

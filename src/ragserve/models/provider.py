@@ -1,5 +1,6 @@
-"""Calling model providers through LiteLLM: importing it offline, common call options, and
-turning its exceptions into messages a client may see (never a key)."""
+"""Calling model providers through LiteLLM (or the openai SDK): importing LiteLLM offline,
+common call options, and turning their exceptions into messages a client may see (never a
+key)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import os
 import re
 import threading
 from typing import Any
+
+import openai
 
 _litellm_lock = threading.Lock()
 
@@ -95,23 +98,23 @@ def provider_error(
     what: str, exc: Exception, api_key: str | None, api_base: str | None, timeout: float
 ) -> str:
     """A readable message for a failed call to ``what`` ("Embedding model x", ...)."""
-    litellm = litellm_module()
+    # LiteLLM's exceptions subclass the openai SDK's, so these name both.
     detail = scrub(str(getattr(exc, "message", "") or exc), api_key)
-    if isinstance(exc, litellm.AuthenticationError | litellm.PermissionDeniedError):
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         return (
             f"{what}: the provider rejected the API key "
             "(check the key set for this model's factory)."
         )
-    if isinstance(exc, litellm.RateLimitError):
+    if isinstance(exc, openai.RateLimitError):
         return f"{what}: rate limit or quota exceeded at the provider; try again later."
-    if isinstance(exc, litellm.Timeout):
+    if isinstance(exc, openai.APITimeoutError):
         return f"{what}: the provider did not answer within {timeout:g} s."
-    if isinstance(exc, litellm.APIConnectionError) or is_connection_failure(exc):
+    if isinstance(exc, openai.APIConnectionError) or is_connection_failure(exc):
         where = f" at {api_base}" if api_base else ""
         return f"{what}: cannot reach the provider{where}."
-    if isinstance(exc, litellm.NotFoundError):
+    if isinstance(exc, openai.NotFoundError):
         return f"{what}: the provider does not know this model."
-    if isinstance(exc, litellm.BadRequestError):
+    if isinstance(exc, openai.BadRequestError):
         return f"{what}: the provider refused: {detail}"
     return f"{what} failed: {type(exc).__name__}: {detail}"
 

@@ -158,6 +158,7 @@ class ChatTurn:
         )
         self._stored = False
         self._pending = ""
+        self._pending_tokens = 0
         self._thinking = False
         self.speaker = _speaker(runtime, assistant)
 
@@ -233,13 +234,14 @@ class ChatTurn:
             if event.kind == "text":
                 said.append(event.text)
             self._pending += event.text
-            if first or count_tokens(self._pending) >= DELTA_TOKENS:
+            self._pending_tokens += count_tokens(event.text)
+            if first or self._pending_tokens >= DELTA_TOKENS:
                 yield from self._flush()
 
     def _flush(self) -> Iterator[StreamEvent]:
         """Send the text held back for a full-size delta, if any."""
         if self._pending:
-            text, self._pending = self._pending, ""
+            text, self._pending, self._pending_tokens = self._pending, "", 0
             audio = None if self._thinking else self._audio(text)
             yield self._delta(text, audio)
 

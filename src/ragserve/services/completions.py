@@ -203,23 +203,19 @@ def answer(runtime: Runtime, assistant: Assistant, request: Request) -> Iterator
     messages = [{"role": "system", "content": system}, *history]
     prompt_tokens = system_tokens + 4 + sum(count_tokens(m["content"]) + 4 for m in history)
     text_parts: list[str] = []
-    completion_tokens = 0
+    reasoning_parts: list[str] = []
     splitter = ThinkSplitter()
     for delta in chat.stream(messages, assistant.llm_setting):
         pieces = [(True, delta.reasoning)] if delta.reasoning else []
         pieces += splitter.feed(delta.text) if delta.text else []
         for reasoning, text in pieces:
-            completion_tokens += count_tokens(text)
-            if reasoning:
-                yield Event("reasoning", text)
-            else:
-                text_parts.append(text)
-                yield Event("text", text)
+            (reasoning_parts if reasoning else text_parts).append(text)
+            yield Event("reasoning" if reasoning else "text", text)
     for reasoning, text in splitter.flush():
+        (reasoning_parts if reasoning else text_parts).append(text)
         yield Event("reasoning" if reasoning else "text", text)
-        if not reasoning:
-            text_parts.append(text)
     full = "".join(text_parts)
+    completion_tokens = count_tokens(full) + count_tokens("".join(reasoning_parts))
     reference: ChatReference = {}
     if quote and result is not None:
         full = _cite(runtime, scope, full, hits)
