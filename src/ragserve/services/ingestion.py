@@ -20,15 +20,14 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import ParamSpec, TypeVar
 
-import numpy as np
-
 from ragserve.db.models import Dataset, Document, TaskStatus
 from ragserve.domain import ChunkMethod, RunState, Validity
 from ragserve.errors import InternalError, RagserveError
 from ragserve.ingest import isolation, splitting, staging, store_sync, tasks
-from ragserve.ingest.chunk_text import embed_for_document, embedding_text, keyword_tokens
+from ragserve.ingest.chunk_text import DEFAULT_TITLE_WEIGHT, embedding_text, keyword_tokens
 from ragserve.ingest.chunkers import ChunkingOptions, chunker_for
 from ragserve.ingest.chunkers.base import ChunkDraft
+from ragserve.ingest.embedding_pipeline import BackgroundEmbedding, BatchDone
 from ragserve.ingest.isolation import caused_by_memory
 from ragserve.ingest.parsers import parse_file, preload
 from ragserve.ingest.types import ParseError
@@ -160,8 +159,7 @@ class DocumentJob:
         tag_sets = tags.TagSets.of(document.tenant_id, document.parser_config)
         if tag_sets is not None:  # the tag sets' examples tag each chunk
             self.report(None, tags.tag_drafts(self.runtime, tag_sets, drafts))
-        vectors = self._embed(dataset, document, drafts)
-        self._finish(staging.Part([_staged(draft) for draft in drafts], vectors))
+        self._finish(self._embed(dataset, document, drafts))
 
     def _call(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a step that reads the file: in a child process when ``isolate`` (a worker), so
@@ -200,20 +198,41 @@ class DocumentJob:
         for task_id in waiting:
             self.runtime.queue.submit(task_id)
 
-    def _embed(self, dataset: Dataset, document: Document, drafts: list[ChunkDraft]) -> np.ndarray:
+    def _embed(
+        self, dataset: Dataset, document: Document, drafts: list[ChunkDraft]
+    ) -> staging.Part:
+        """The chunks staged with their vectors. Embedding runs in a thread of its own
+        (``embedding_pipeline``) while this one tokenizes the chunks for full-text search and
+        reports each finished batch (renewing the lease; a cancel raises ``Cancelled`` here)."""
         model = self.runtime.embedding_model(dataset.embedding_model, dataset.tenant_id)
-        batch = self.runtime.settings.embedding_batch_size
-        parts = []
-        for start in range(0, len(drafts), batch):
-            texts = [embedding_text(d.content, d.questions) for d in drafts[start : start + batch]]
-            parts.append(embed_for_document(model, document.name, document.parser_config, texts))
-            done = min(start + batch, len(drafts))
-            self.report(
-                0.3 + 0.6 * done / len(drafts),
-                f"Embedded {done}/{len(drafts)} chunks.",
-                updates="Embedded ",
-            )
-        return np.vstack(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+        config = document.parser_config
+        weight = float(config.get("filename_embd_weight") or DEFAULT_TITLE_WEIGHT)
+        texts = [embedding_text(draft.content, draft.questions) for draft in drafts]
+        staged: list[staging.StagedChunk] = []
+        with BackgroundEmbedding(
+            model,
+            texts,
+            title=document.name,
+            title_weight=weight,
+            batch_size=self.runtime.settings.embedding_batch_size,
+        ) as embedding:
+            for draft in drafts:  # the embedding thread runs meanwhile
+                staged.append(_staged(draft))
+                for batch in embedding.poll():
+                    self._embedded(batch)
+            while not embedding.finished:
+                finished = embedding.wait()
+                if finished is not None:
+                    self._embedded(finished)
+            vectors = embedding.result()
+        return staging.Part(staged, vectors)
+
+    def _embedded(self, batch: BatchDone) -> None:
+        self.report(
+            0.3 + 0.6 * batch.done / batch.total,
+            f"Embedded {batch.done}/{batch.total} chunks.",
+            updates="Embedded ",
+        )
 
     def _finish(self, part: staging.Part) -> None:
         """Stage this task's chunks or, when every other task of the parse is done, replace the
