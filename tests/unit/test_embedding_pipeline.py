@@ -50,11 +50,9 @@ def model() -> BuiltinEmbedding:
 
 
 def run_all(embedding: BackgroundEmbedding) -> list[BatchDone]:
-    done = embedding.poll()
-    while not embedding.finished:
-        batch = embedding.wait()
-        if batch is not None:
-            done.append(batch)
+    """Collect every batch as a parse task does, with no work of its own."""
+    done: list[BatchDone] = []
+    assert embedding.alongside([], len, done.append) == []
     return done
 
 
@@ -120,6 +118,20 @@ class SlowModel:
             raise ValueError("the provider refused")
         time.sleep(0.05)
         return np.array([[1.0, float(len(text))] for text in texts], dtype=np.float32)
+
+
+def test_the_work_alongside_runs_in_the_callers_thread_in_order() -> None:
+    model = SlowModel()
+    seen: list[BatchDone] = []
+    with BackgroundEmbedding(
+        model, ["a"] * 6, title="t", title_weight=0.0, batch_size=2
+    ) as embedding:
+        caller = threading.current_thread().name
+        results = embedding.alongside(
+            range(5), lambda n: (n * n, threading.current_thread().name), seen.append
+        )
+    assert results == [(n * n, caller) for n in range(5)]
+    assert [batch.done for batch in seen] == [2, 4, 6]
 
 
 def test_the_model_runs_in_another_thread_while_the_caller_goes_on() -> None:

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -32,6 +33,9 @@ from ragserve.models.embedding import (
     normalise_rows,
     text_lengths,
 )
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def length_order(lengths: Sequence[int]) -> list[int]:
@@ -148,6 +152,26 @@ class BackgroundEmbedding:
         except queue.Empty:
             return None
         return self._take(item)
+
+    def alongside(
+        self,
+        items: Iterable[T],
+        work: Callable[[T], R],
+        on_batch: Callable[[BatchDone], None],
+    ) -> list[R]:
+        """``work`` of each item in this thread while the batches are embedded, then wait for
+        the last batch; ``on_batch`` gets each finished batch, in this thread, as it is noticed.
+        What a parse task does (``work``: a chunk's full-text tokens) and the bench measures."""
+        results: list[R] = []
+        for item in items:
+            results.append(work(item))
+            for batch in self.poll():
+                on_batch(batch)
+        while not self.finished:
+            finished = self.wait()
+            if finished is not None:
+                on_batch(finished)
+        return results
 
     def result(self) -> FloatArray:
         """The vectors in the texts' order, once every batch is done."""

@@ -208,7 +208,6 @@ class DocumentJob:
         config = document.parser_config
         weight = float(config.get("filename_embd_weight") or DEFAULT_TITLE_WEIGHT)
         texts = [embedding_text(draft.content, draft.questions) for draft in drafts]
-        staged: list[staging.StagedChunk] = []
         with BackgroundEmbedding(
             model,
             texts,
@@ -216,16 +215,8 @@ class DocumentJob:
             title_weight=weight,
             batch_size=self.runtime.settings.embedding_batch_size,
         ) as embedding:
-            for draft in drafts:  # the embedding thread runs meanwhile
-                staged.append(_staged(draft))
-                for batch in embedding.poll():
-                    self._embedded(batch)
-            while not embedding.finished:
-                finished = embedding.wait()
-                if finished is not None:
-                    self._embedded(finished)
-            vectors = embedding.result()
-        return staging.Part(staged, vectors)
+            staged = embedding.alongside(drafts, staged_chunk, self._embedded)
+            return staging.Part(staged, embedding.result())
 
     def _embedded(self, batch: BatchDone) -> None:
         self.report(
@@ -275,7 +266,8 @@ def _staged_part(sibling: tasks.Sibling) -> staging.Part:
     return staging.decode(sibling.result)
 
 
-def _staged(draft: ChunkDraft) -> staging.StagedChunk:
+def staged_chunk(draft: ChunkDraft) -> staging.StagedChunk:
+    """A chunk as it is stored: its full-text tokens computed (what runs beside embedding)."""
     return staging.StagedChunk(
         content=draft.content,
         content_tokens=tokenize_to_text(draft.content),
