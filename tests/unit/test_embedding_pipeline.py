@@ -16,6 +16,7 @@ from ragserve.ingest.embedding_pipeline import (
     BackgroundEmbedding,
     BatchDone,
     batches_by_length,
+    join_stopped,
     length_order,
 )
 from ragserve.models.embedding import BuiltinEmbedding, BuiltinSession, embed_chunks
@@ -166,3 +167,16 @@ def test_an_error_of_the_model_is_raised_in_the_callers_thread() -> None:
         ) as embedding,
     ):
         run_all(embedding)
+
+
+def test_a_shutdown_does_not_wait_but_the_thread_can_be_joined_after() -> None:
+    """On SIGTERM the task is given back first (no wait), then the batch in progress ends."""
+    model = SlowModel()
+    embedding = BackgroundEmbedding(model, ["a"] * 40, title="t", title_weight=0.0, batch_size=1)
+    time.sleep(0.06)
+    with pytest.raises(KeyboardInterrupt), embedding:
+        raise KeyboardInterrupt
+    assert any(thread.name == "ragserve-embed" for thread in threading.enumerate())
+    join_stopped(timeout=5)
+    assert not any(thread.name == "ragserve-embed" for thread in threading.enumerate())
+    assert model.calls < 40

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -59,6 +60,21 @@ class BatchDone:
 
 class _Stop(Exception):
     pass
+
+
+_running: set[threading.Thread] = set()
+_running_lock = threading.Lock()
+
+
+def join_stopped(timeout: float) -> None:
+    """Wait up to ``timeout`` s for embedding threads told to stop without waiting (a shutdown:
+    the task is given back first) to end, so that the process does not exit while one runs in
+    the model."""
+    deadline = time.monotonic() + timeout
+    with _running_lock:
+        threads = list(_running)
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0.0))
 
 
 class BackgroundEmbedding:
@@ -106,6 +122,15 @@ class BackgroundEmbedding:
         return self._done == self.total
 
     def _run(self) -> None:
+        with _running_lock:
+            _running.add(threading.current_thread())
+        try:
+            self._embed_all()
+        finally:
+            with _running_lock:
+                _running.discard(threading.current_thread())
+
+    def _embed_all(self) -> None:
         try:
             title_vector = None
             if self._weight > 0.0 and self._batches:

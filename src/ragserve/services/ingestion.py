@@ -23,7 +23,7 @@ from typing import ParamSpec, TypeVar
 from ragserve.db.models import Dataset, Document, TaskStatus
 from ragserve.domain import ChunkMethod, RunState, Validity
 from ragserve.errors import InternalError, RagserveError
-from ragserve.ingest import isolation, splitting, staging, store_sync, tasks
+from ragserve.ingest import embedding_pipeline, isolation, splitting, staging, store_sync, tasks
 from ragserve.ingest.chunk_text import DEFAULT_TITLE_WEIGHT, embedding_text, keyword_tokens
 from ragserve.ingest.chunkers import ChunkingOptions, chunker_for
 from ragserve.ingest.chunkers.base import ChunkDraft
@@ -332,6 +332,7 @@ def run_task(runtime: Runtime, task_id: str, *, isolate: bool = False) -> None:
     except KeyboardInterrupt:  # the worker is shutting down (huey raises it on SIGTERM)
         _ignore_stop_signals()
         _release(runtime, claim, worker_id, job.label)
+        embedding_pipeline.join_stopped(timeout=30)  # its batch in progress, if any
         raise
     except Exception as error:  # every failure is the document's, never the worker's
         message = job.label + _describe(error, runtime.settings.task_timeout)
