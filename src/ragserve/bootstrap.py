@@ -38,7 +38,8 @@ def build_runtime(
 
     ``run_tasks_inline`` (default: ``settings.runs_tasks_inline``) makes queued tasks run in the
     caller; ``embedding_threads`` is how many threads one call of the builtin embedding model
-    may use (a server embeds one question at a time: ``server_embedding_threads``; a worker, one).
+    may use (a server embeds one question at a time: ``server_embedding_threads``; a worker,
+    ``worker.embedding_threads``).
 
     A backend a setting selects that cannot be used (driver missing, URL malformed, server
     unreachable) raises ConfigurationError naming the setting.

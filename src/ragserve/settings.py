@@ -289,7 +289,13 @@ class Settings(BaseSettings):
         default=2,
         ge=1,
         description="Threads one builtin-model embedding call may use in the server process "
-        "(questions, edited chunks); worker processes use one each.",
+        "(questions, edited chunks); worker processes: `worker_embedding_threads`.",
+    )
+    worker_embedding_threads: int = Field(
+        default=0,
+        ge=0,
+        description="Threads one builtin-model embedding call may use in a worker process; "
+        "0: the machine's cores divided among the worker processes (at least 1).",
     )
     oauth_channels: dict[str, OAuthChannel] = Field(
         default={},

@@ -36,11 +36,31 @@ if TYPE_CHECKING:
 logger = logging.getLogger("ragserve.worker")
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, e.g. a container's share)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def embedding_threads(settings: Settings, processes: int, cores: int | None = None) -> int:
+    """Threads one builtin-model embedding call uses in each of ``processes`` worker processes:
+    ``worker_embedding_threads``, or 0 (auto) the cores divided evenly among the processes, at
+    least one. Each process embeds in one thread at a time (its embedding thread), so the
+    workers together never ask for more cores than there are; the task's own thread
+    (tokenizing, reporting) fills the gaps between batches."""
+    if settings.worker_embedding_threads > 0:
+        return settings.worker_embedding_threads
+    return max(1, (cores or available_cores()) // max(processes, 1))
+
+
 class ProcessRuntime:
     """The runtime of the current worker process, built on first use."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, processes: int = 1) -> None:
         self._settings = settings
+        self._threads = embedding_threads(settings, processes)
         self._runtime: Runtime | None = None
         self._lock = threading.Lock()
 
@@ -50,7 +70,9 @@ class ProcessRuntime:
                 from ragserve.blas import use_one_blas_thread
                 from ragserve.bootstrap import build_runtime
 
-                self._runtime = build_runtime(self._settings, run_tasks_inline=False)
+                self._runtime = build_runtime(
+                    self._settings, run_tasks_inline=False, embedding_threads=self._threads
+                )
                 # After the stack is imported: threadpoolctl limits the BLAS loaded by now.
                 use_one_blas_thread()
             return self._runtime
@@ -97,11 +119,11 @@ def _glibc() -> ctypes.CDLL | None:
 _LIBC = _glibc()
 
 
-def worker_queue(settings: Settings, *, reaper: bool = True) -> TaskQueue:
-    """The queue of a worker consumer. ``reaper=False`` (the workers that ``ragserve serve``
-    starts) leaves the reaper to the server, which has the stack loaded anyway (``Reaper``):
-    a worker that ran it would load the whole stack, ~100 MB, to wait idle."""
-    runtime = ProcessRuntime(settings)
+def worker_queue(settings: Settings, *, reaper: bool = True, processes: int = 1) -> TaskQueue:
+    """The queue of a worker consumer of ``processes`` processes. ``reaper=False`` (the workers
+    that ``ragserve serve`` starts) leaves the reaper to the server, which has the stack loaded
+    anyway (``Reaper``): a worker that ran it would load the whole stack, ~100 MB, to wait idle."""
+    runtime = ProcessRuntime(settings, processes)
     queue = TaskQueue(make_huey(settings))
 
     def run_task(task_id: str) -> None:
@@ -151,7 +173,7 @@ def worker_queue(settings: Settings, *, reaper: bool = True) -> TaskQueue:
 def run_workers(settings: Settings, processes: int, *, reaper: bool = True) -> None:
     """Consume the queue with ``processes`` worker processes until SIGTERM/SIGINT; ``reaper``
     also runs the minutely reaper (``False``: a server runs it, see ``Reaper``)."""
-    queue = worker_queue(settings, reaper=reaper)
+    queue = worker_queue(settings, reaper=reaper, processes=processes)
     consumer = InlineSchedulerConsumer(
         queue.huey, workers=processes, worker_type="process", periodic=reaper
     )
@@ -159,7 +181,11 @@ def run_workers(settings: Settings, processes: int, *, reaper: bool = True) -> N
         # The dead worker's task is reaped as soon as its lease runs out (by a worker: the
         # stack is loaded for that only after a crash), not at the server's next minutely run.
         consumer.on_replace = lambda: queue.reap_after(settings.task_lease + 1)
-    logger.info("ragserve worker: %d processes", processes)
+    logger.info(
+        "ragserve worker: %d processes, %d embedding threads each",
+        processes,
+        embedding_threads(settings, processes),
+    )
     consumer.run()
 
 

@@ -180,6 +180,10 @@ class BuiltinEmbedding:
             return embedder.embed(texts)
         return embedder.embed(texts, self.batch_size)
 
+    def token_lengths(self, texts: Sequence[str]) -> list[int]:
+        """Word pieces of each text as the model reads it (truncated to its window)."""
+        return [len(ids) for ids in self.session.get(self.model).tokenize(texts)]
+
     def __repr__(self) -> str:
         return f"BuiltinEmbedding({self.name!r})"
 
@@ -346,7 +350,7 @@ def embed_chunks(
         raise ValueError("titles and contents must have the same length")
     if not 0.0 <= title_weight <= 1.0:
         raise ValueError("title_weight must be between 0 and 1")
-    cleaned = [_TABLE_TAGS.sub(" ", content) or "None" for content in contents]
+    cleaned = embedding_inputs(contents)
     vectors = model.embed(cleaned) if title_weight < 1.0 else None
     if title_weight == 0.0:
         assert vectors is not None
@@ -355,7 +359,28 @@ def embed_chunks(
     title_vectors = model.embed(distinct)
     rows = {title: row for row, title in enumerate(distinct)}
     per_chunk = title_vectors[[rows[title] for title in titles]]
+    return mix_title(per_chunk, vectors, title_weight)
+
+
+def embedding_inputs(contents: Sequence[str]) -> list[str]:
+    """What the model reads of each content: table markup dropped, an empty content "None"."""
+    return [_TABLE_TAGS.sub(" ", content) or "None" for content in contents]
+
+
+def mix_title(
+    title_vectors: FloatArray, vectors: FloatArray | None, title_weight: float
+) -> FloatArray:
+    """``normalise(w * title + (1 - w) * content)`` row by row (``vectors`` None: w = 1);
+    ``title_vectors`` has one row per content, or one row for all of them."""
     if vectors is None:
-        return normalise_rows(per_chunk)
+        return normalise_rows(title_vectors)
     weight = np.float32(title_weight)
-    return normalise_rows(weight * per_chunk + (np.float32(1.0) - weight) * vectors)
+    return normalise_rows(weight * title_vectors + (np.float32(1.0) - weight) * vectors)
+
+
+def text_lengths(model: EmbeddingModel, texts: Sequence[str]) -> list[int]:
+    """How long each text is for ``model``: word pieces for the builtin model (what a batch
+    pads to), characters for the others."""
+    if isinstance(model, BuiltinEmbedding):
+        return model.token_lengths(texts)
+    return [len(text) for text in texts]

@@ -20,15 +20,14 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import ParamSpec, TypeVar
 
-import numpy as np
-
 from ragserve.db.models import Dataset, Document, TaskStatus
 from ragserve.domain import ChunkMethod, RunState, Validity
 from ragserve.errors import InternalError, RagserveError
-from ragserve.ingest import isolation, splitting, staging, store_sync, tasks
-from ragserve.ingest.chunk_text import embed_for_document, embedding_text, keyword_tokens
+from ragserve.ingest import embedding_pipeline, isolation, splitting, staging, store_sync, tasks
+from ragserve.ingest.chunk_text import DEFAULT_TITLE_WEIGHT, embedding_text, keyword_tokens
 from ragserve.ingest.chunkers import ChunkingOptions, chunker_for
 from ragserve.ingest.chunkers.base import ChunkDraft
+from ragserve.ingest.embedding_pipeline import BackgroundEmbedding, BatchDone
 from ragserve.ingest.isolation import caused_by_memory
 from ragserve.ingest.parsers import parse_file, preload
 from ragserve.ingest.types import ParseError
@@ -162,8 +161,7 @@ class DocumentJob:
         tag_sets = tags.TagSets.of(document.tenant_id, document.parser_config)
         if tag_sets is not None:  # the tag sets' examples tag each chunk
             self.report(None, tags.tag_drafts(self.runtime, tag_sets, drafts))
-        vectors = self._embed(dataset, document, drafts)
-        self._finish(staging.Part([_staged(draft) for draft in drafts], vectors))
+        self._finish(self._embed(dataset, document, drafts))
 
     def _call(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a step that reads the file: in a child process when ``isolate`` (a worker), so
@@ -202,21 +200,33 @@ class DocumentJob:
         for task_id in waiting:
             self.runtime.queue.submit(task_id)
 
-    def _embed(self, dataset: Dataset, document: Document, drafts: list[ChunkDraft]) -> np.ndarray:
+    def _embed(
+        self, dataset: Dataset, document: Document, drafts: list[ChunkDraft]
+    ) -> staging.Part:
+        """The chunks staged with their vectors. Embedding runs in a thread of its own
+        (``embedding_pipeline``) while this one tokenizes the chunks for full-text search and
+        reports each finished batch (renewing the lease; a cancel raises ``Cancelled`` here)."""
         model = self.runtime.embedding_model(dataset.embedding_model, dataset.tenant_id)
         self.embedded_with = dataset.embedding_model
-        batch = self.runtime.settings.embedding_batch_size
-        parts = []
-        for start in range(0, len(drafts), batch):
-            texts = [embedding_text(d.content, d.questions) for d in drafts[start : start + batch]]
-            parts.append(embed_for_document(model, document.name, document.parser_config, texts))
-            done = min(start + batch, len(drafts))
-            self.report(
-                0.3 + 0.6 * done / len(drafts),
-                f"Embedded {done}/{len(drafts)} chunks.",
-                updates="Embedded ",
-            )
-        return np.vstack(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+        config = document.parser_config
+        weight = float(config.get("filename_embd_weight") or DEFAULT_TITLE_WEIGHT)
+        texts = [embedding_text(draft.content, draft.questions) for draft in drafts]
+        with BackgroundEmbedding(
+            model,
+            texts,
+            title=document.name,
+            title_weight=weight,
+            batch_size=self.runtime.settings.embedding_batch_size,
+        ) as embedding:
+            staged = embedding.alongside(drafts, staged_chunk, self._embedded)
+            return staging.Part(staged, embedding.result())
+
+    def _embedded(self, batch: BatchDone) -> None:
+        self.report(
+            0.3 + 0.6 * batch.done / batch.total,
+            f"Embedded {batch.done}/{batch.total} chunks.",
+            updates="Embedded ",
+        )
 
     def _finish(self, part: staging.Part) -> None:
         """Stage this task's chunks or, when every other task of the parse is done, replace the
@@ -275,7 +285,8 @@ def _staged_part(sibling: tasks.Sibling) -> staging.Part:
     return staging.decode(sibling.result)
 
 
-def _staged(draft: ChunkDraft) -> staging.StagedChunk:
+def staged_chunk(draft: ChunkDraft) -> staging.StagedChunk:
+    """A chunk as it is stored: its full-text tokens computed (what runs beside embedding)."""
     return staging.StagedChunk(
         content=draft.content,
         content_tokens=tokenize_to_text(draft.content),
@@ -340,6 +351,7 @@ def run_task(runtime: Runtime, task_id: str, *, isolate: bool = False) -> None:
     except KeyboardInterrupt:  # the worker is shutting down (huey raises it on SIGTERM)
         _ignore_stop_signals()
         _release(runtime, claim, worker_id, job.label)
+        embedding_pipeline.join_stopped(timeout=30)  # its batch in progress, if any
         raise
     except Exception as error:  # every failure is the document's, never the worker's
         message = job.label + _describe(error, runtime.settings.task_timeout)
