@@ -27,7 +27,8 @@ from contract.chunk_store_cases import (
     unit_vector,
 )
 from helpers.data import CRANFIELD, cranfield_text
-from ragserve.store import ChunkRecord, ChunkStore, ChunkStoreError, SqliteChunkStore
+from ragserve.store import ChunkRecord, ChunkStore, ChunkStoreError, SqliteChunkStore, _pg_text
+from ragserve.store._search import query_terms
 from ragserve.store.postgres import PgChunkStore
 from ragserve.tokenizer import tokenize
 
@@ -162,6 +163,35 @@ class TestPgBm25:
         finally:
             sqlite.close()
         assert sum(overlaps) / len(overlaps) >= 0.95
+
+
+class TestPgPrunedSearch:
+    """A search skips the postings of common terms (MaxScore) without changing its result."""
+
+    def test_pruned_top_k_is_the_full_sums_top_k(
+        self, pgvector_url: str, open_pg: OpenPg, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(_pg_text, "SCANNED_POSTINGS", 40)  # most terms count as common
+        chunks = cranfield_chunks(300)
+        store = open_pg()
+        store.insert(chunks)
+        pruned = 0
+        for terms in cranfield_questions(30):
+            expected = reference_bm25(chunks, terms)
+            for top_k, documents in ((10, None), (40, None), (10, ["doc-1", "doc-7"])):
+                allowed = {c.id for c in chunks if documents is None or c.document_id in documents}
+                kept = {key: score for key, score in expected.items() if key in allowed}
+                best = sorted(kept.items(), key=lambda item: (-item[1], item[0]))[:top_k]
+                filters = scope(documents=documents)
+                hits = store.search_text(terms, filters, top_k)
+                assert [hit.score for hit in hits] == pytest.approx([s for _, s in best], rel=1e-9)
+                conn = psycopg.connect(pgvector_url)
+                try:
+                    text = _pg_text.TextScope(conn, query_terms(terms), filters)
+                    pruned += text.pruned(conn, top_k, filters) is not None
+                finally:
+                    conn.close()
+        assert pruned >= 20  # the pruned statement answered many searches itself
 
 
 class TestPgSharing:

@@ -181,16 +181,19 @@ class TextScope:
         self.parts = [int(row[0]) for row in found]
         self.averages = [float(row[2]) / float(row[1]) for row in found]
         total = sum(int(row[1]) for row in found)
-        held: dict[str, int] = dict.fromkeys(self.terms, 0)
+        self.held: dict[str, int] = dict.fromkeys(self.terms, 0)
         if self.parts:
             for term, rows in conn.execute(
                 "SELECT term, sum(rows) FROM chunk_term_stat "
                 "WHERE part_id = ANY(%s) AND term = ANY(%s) GROUP BY term",
                 (self.parts, self.terms),
             ).fetchall():
-                held[term] = int(rows)
-        self.idf = {term: _idf(total, held[term]) for term in self.terms}
-        self.matching = [term for term in self.terms if held[term]]
+                self.held[term] = int(rows)
+        self.idf = {term: _idf(total, self.held[term]) for term in self.terms}
+        self.matching = sorted(
+            (term for term in self.terms if self.held[term]), key=lambda t: (self.held[t], t)
+        )
+        """The terms some row holds, rarest first."""
 
     def bound(self) -> float:
         """The highest BM25 a row could reach for these terms: ``(k1 + 1) * sum(idf)``."""
@@ -200,19 +203,76 @@ class TextScope:
         self, conn: Conn, top_k: int, filters: ChunkFilter, row_ids: Iterable[int] | None = None
     ) -> list[Hit]:
         """The ``top_k`` best rows matching any term (of ``row_ids`` when given) that pass
-        the filter, best first (ties by row id)."""
+        the filter, best first (ties by row id).
+
+        Common terms are not scanned when they cannot change the result (MaxScore): the
+        rarest terms, up to ``SCANNED_POSTINGS`` postings, score every row holding them; the
+        others add their part only to the rows that could still reach the top k, and rows
+        holding only them are skipped when even their highest possible score, the sum of
+        ``(k1 + 1) * idf``, stays below the k-th best score of the rare terms alone. When
+        it does not, the search scans every term's postings."""
         if not self.matching or not self.parts or top_k <= 0:
             return []
-        clauses = ["p.part_id = ANY(%(parts)s)", "p.term = ANY(%(terms)s)"]
-        params: dict[str, Any] = {
+        if row_ids is None:
+            hits = self.pruned(conn, top_k, filters)
+            if hits is not None:
+                return hits
+        params = self._params(top_k)
+        where = self._where(filters, row_ids, params)
+        found = conn.execute(_EXHAUSTIVE.format(where=where), params).fetchall()
+        return [(int(row_id), float(score)) for row_id, score in found]
+
+    def pruned(self, conn: Conn, top_k: int, filters: ChunkFilter) -> list[Hit] | None:
+        """``search`` without ``row_ids`` by MaxScore; None when no term is common or rows
+        of common terms alone could reach the top k (then every posting must be summed).
+
+        When the first split's common terms could reach the k-th best rare score, the rarest
+        of them join the rare ones until they cannot, and the statement runs once more: the
+        k-th best rare score only grows as terms join, so that second run always decides."""
+        scanned = 0
+        rare: list[str] = []
+        for term in self.matching:
+            scanned += self.held[term]
+            if rare and scanned > SCANNED_POSTINGS:
+                break
+            rare.append(term)
+        common = self.matching[len(rare) :]
+        for _ in range(2):
+            if not common:
+                return None
+            rest = self._reach(common)
+            params = self._params(top_k)
+            params.update(rare=rare, common=common, rest=rest)
+            where = self._where(filters, None, params)
+            found = conn.execute(_PRUNED.format(where=where), params).fetchall()
+            kth = float(found[0][2]) if found else 0.0
+            if rest < kth:
+                return [(int(row_id), float(score)) for row_id, score, _ in found]
+            if kth <= 0.0:
+                return None
+            while common and self._reach(common) >= kth:
+                rare.append(common.pop(0))
+        return None
+
+    def _reach(self, terms: Sequence[str]) -> float:
+        """The highest BM25 the terms can add to a row (a hair over, against rounding)."""
+        return (BM25_K1 + 1.0) * sum(self.idf[term] for term in terms) * (1 + 1e-9)
+
+    def _params(self, top_k: int) -> dict[str, Any]:
+        return {
             "parts": self.parts,
-            "averages": self.averages,
+            "c1s": [BM25_K1 * (1 - BM25_B)] * len(self.parts),
+            "c2s": [BM25_K1 * BM25_B / average for average in self.averages],
             "terms": self.matching,
-            "idfs": [self.idf[term] for term in self.matching],
-            "k1": BM25_K1,
-            "b": BM25_B,
+            "weights": [self.idf[term] * (BM25_K1 + 1) for term in self.matching],
             "top_k": top_k,
         }
+
+    def _where(
+        self, filters: ChunkFilter, row_ids: Iterable[int] | None, params: dict[str, Any]
+    ) -> str:
+        """The conditions on postings ``p`` beside their partition and term."""
+        clauses = ["true"]
         if filters.available_only:
             clauses.append("p.available")
         if filters.document_ids is not None:
@@ -223,19 +283,49 @@ class TextScope:
         if row_ids is not None:
             clauses.append("p.row_id = ANY(%(rows)s)")
             params["rows"] = list(row_ids)
-        hits = conn.execute(
-            "SELECT p.row_id, sum(w.idf * p.tf * (%(k1)s + 1) / "  # noqa: S608
-            "(p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.length / a.average))) AS score "
-            "FROM chunk_posting p "
-            "JOIN unnest(%(terms)s::text[], %(idfs)s::float8[]) AS w(term, idf) "
-            "ON w.term = p.term "
-            "JOIN unnest(%(parts)s::integer[], %(averages)s::float8[]) AS a(part_id, average) "
-            "ON a.part_id = p.part_id "
-            f"WHERE {' AND '.join(clauses)} "
-            "GROUP BY p.row_id ORDER BY score DESC, p.row_id LIMIT %(top_k)s",
-            params,
-        ).fetchall()
-        return [(int(row_id), float(score)) for row_id, score in hits]
+        return " AND ".join(clauses)
+
+
+SCANNED_POSTINGS = 20_000
+"""How many postings of a search's rarest terms are scored in full (at least one term's)."""
+
+_WEIGHTS = (
+    "w(term, weight) AS (SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[])), "
+    "a(part_id, c1, c2) AS (SELECT * FROM "
+    "unnest(%(parts)s::integer[], %(c1s)s::float8[], %(c2s)s::float8[]))"
+)
+"""Each term's ``idf * (k1 + 1)``; each partition's ``k1 * (1 - b)`` and ``k1 * b / avg``."""
+_BM25 = "sum(w.weight * p.tf / (p.tf + a.c1 + a.c2 * p.length))"
+_SCORED = (
+    "FROM chunk_posting p JOIN w ON w.term = p.term JOIN a ON a.part_id = p.part_id "
+    "WHERE p.part_id = ANY(%(parts)s) AND p.term = ANY({terms}) AND {where}"
+)
+_EXHAUSTIVE = (
+    f"WITH {_WEIGHTS} SELECT p.row_id, {_BM25} AS score "
+    + _SCORED.format(terms="%(terms)s", where="{where}")
+    + " GROUP BY p.row_id ORDER BY score DESC, p.row_id LIMIT %(top_k)s"
+)
+"""Every posting of every term, summed per row."""
+_PRUNED = (
+    f"WITH {_WEIGHTS}, "  # noqa: S608
+    f"rare AS MATERIALIZED (SELECT p.row_id, {_BM25} AS score "
+    + _SCORED.format(terms="%(rare)s", where="{where}")
+    + " GROUP BY p.row_id), "  # noqa: S608
+    "kth AS (SELECT coalesce((SELECT score FROM rare ORDER BY score DESC "
+    "LIMIT 1 OFFSET %(top_k)s - 1), 0) AS score), "
+    "near AS (SELECT rare.row_id, rare.score FROM rare, kth "
+    "WHERE rare.score + %(rest)s >= kth.score) "
+    "SELECT near.row_id, near.score + coalesce(more.score, 0) AS score, kth.score "
+    f"FROM near CROSS JOIN kth LEFT JOIN LATERAL (SELECT {_BM25} AS score "
+    "FROM chunk_posting p JOIN w ON w.term = p.term JOIN a ON a.part_id = p.part_id "
+    "WHERE p.part_id = ANY(%(parts)s) AND p.term = ANY(%(common)s) "
+    "AND p.row_id = near.row_id) AS more ON true "
+    "ORDER BY 2 DESC, near.row_id LIMIT %(top_k)s"
+)
+"""The rare terms' postings summed per row; the common terms' added (by index probes) to the
+rows whose rare score plus the common terms' highest (``rest``) reaches the k-th best rare
+score, which comes with every row: the caller checks that rows of common terms alone cannot
+reach it."""
 
 
 def _idf(total: int, found: int) -> float:
