@@ -223,12 +223,15 @@ class TextScope:
         return [(int(row_id), float(score)) for row_id, score in found]
 
     def pruned(self, conn: Conn, top_k: int, filters: ChunkFilter) -> list[Hit] | None:
-        """``search`` without ``row_ids`` by MaxScore; None when no term is common or rows
-        of common terms alone could reach the top k (then every posting must be summed).
+        """``search`` without ``row_ids``, skipping the scan of common terms; None when no
+        term is common, probing would cost more than scanning, or fewer than ``top_k`` rows
+        hold a rare term (then every posting is summed).
 
-        When the first split's common terms could reach the k-th best rare score, the rarest
-        of them join the rare ones until they cannot, and the statement runs once more: the
-        k-th best rare score only grows as terms join, so that second run always decides."""
+        Exact when the common terms' highest possible part (``rest``) stays below the k-th
+        best whole score of the best rare rows and at most ``NEAR_ROWS`` times ``top_k``
+        other rows could still reach it; otherwise the rows holding only common terms, and
+        rare rows past that many, are left out: rows whose score is mostly made of words
+        found in a large part of the corpus (``bench/retrieval.py`` measures the overlap)."""
         scanned = 0
         rare: list[str] = []
         for term in self.matching:
@@ -237,22 +240,16 @@ class TextScope:
                 break
             rare.append(term)
         common = self.matching[len(rare) :]
-        for _ in range(2):
-            if not common:
-                return None
-            rest = self._reach(common)
-            params = self._params(top_k)
-            params.update(rare=rare, common=common, rest=rest)
-            where = self._where(filters, None, params)
-            found = conn.execute(_PRUNED.format(where=where), params).fetchall()
-            kth = float(found[0][2]) if found else 0.0
-            if rest < kth:
-                return [(int(row_id), float(score)) for row_id, score, _ in found]
-            if kth <= 0.0:
-                return None
-            while common and self._reach(common) >= kth:
-                rare.append(common.pop(0))
-        return None
+        probes = (1 + NEAR_ROWS) * top_k * len(common)
+        if not common or PROBE_COST * probes >= sum(self.held[term] for term in common):
+            return None
+        params = self._params(top_k)
+        params.update(rare=rare, common=common, rest=self._reach(common), near=NEAR_ROWS * top_k)
+        where = self._where(filters, None, params)
+        found = conn.execute(_PRUNED.format(where=where), params).fetchall()
+        if not found or float(found[0][2]) <= 0.0:
+            return None
+        return [(int(row_id), float(score)) for row_id, score, _ in found]
 
     def _reach(self, terms: Sequence[str]) -> float:
         """The highest BM25 the terms can add to a row (a hair over, against rounding)."""
@@ -288,6 +285,11 @@ class TextScope:
 
 SCANNED_POSTINGS = 20_000
 """How many postings of a search's rarest terms are scored in full (at least one term's)."""
+NEAR_ROWS = 4
+"""Rare rows past the best k whose common terms are added: this many times k at most."""
+PROBE_COST = 10
+"""What an index probe for a row's common terms costs, in scanned postings: a search whose
+probes would cost more than scanning the common terms' postings scans them."""
 
 _WEIGHTS = (
     "w(term, weight) AS (SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[])), "
@@ -306,26 +308,39 @@ _EXHAUSTIVE = (
     + " GROUP BY p.row_id ORDER BY score DESC, p.row_id LIMIT %(top_k)s"
 )
 """Every posting of every term, summed per row."""
+_MORE = (
+    f"LEFT JOIN LATERAL (SELECT {_BM25} AS score "  # noqa: S608
+    "FROM chunk_posting p JOIN w ON w.term = p.term JOIN a ON a.part_id = p.part_id "
+    "WHERE p.part_id = ANY(%(parts)s) AND p.term = ANY(%(common)s) "
+    "AND p.row_id = {rows}.row_id) AS more ON true"
+)
+"""A row's common terms' part of its score, by index probes."""
 _PRUNED = (
     f"WITH {_WEIGHTS}, "  # noqa: S608
     f"rare AS MATERIALIZED (SELECT p.row_id, {_BM25} AS score "
     + _SCORED.format(terms="%(rare)s", where="{where}")
     + " GROUP BY p.row_id), "  # noqa: S608
-    "kth AS (SELECT coalesce((SELECT score FROM rare ORDER BY score DESC "
+    "best AS MATERIALIZED (SELECT row_id, score FROM rare "
+    "ORDER BY score DESC, row_id LIMIT %(top_k)s), "
+    "whole AS MATERIALIZED (SELECT best.row_id, best.score + coalesce(more.score, 0) AS score "
+    f"FROM best {_MORE.format(rows='best')}), "
+    "kth AS (SELECT coalesce((SELECT score FROM whole ORDER BY score DESC "
     "LIMIT 1 OFFSET %(top_k)s - 1), 0) AS score), "
     "near AS (SELECT rare.row_id, rare.score FROM rare, kth "
-    "WHERE rare.score + %(rest)s >= kth.score) "
-    "SELECT near.row_id, near.score + coalesce(more.score, 0) AS score, kth.score "
-    f"FROM near CROSS JOIN kth LEFT JOIN LATERAL (SELECT {_BM25} AS score "
-    "FROM chunk_posting p JOIN w ON w.term = p.term JOIN a ON a.part_id = p.part_id "
-    "WHERE p.part_id = ANY(%(parts)s) AND p.term = ANY(%(common)s) "
-    "AND p.row_id = near.row_id) AS more ON true "
-    "ORDER BY 2 DESC, near.row_id LIMIT %(top_k)s"
+    "WHERE rare.score + %(rest)s >= kth.score "
+    "AND rare.row_id NOT IN (SELECT row_id FROM best) "
+    "ORDER BY rare.score DESC, rare.row_id LIMIT %(near)s) "
+    "SELECT found.row_id, found.score, (SELECT score FROM kth) AS kth FROM ("
+    "SELECT row_id, score FROM whole UNION ALL "
+    "SELECT near.row_id, near.score + coalesce(more.score, 0) FROM near "
+    f"{_MORE.format(rows='near')}"
+    ") AS found ORDER BY found.score DESC, found.row_id LIMIT %(top_k)s"
 )
-"""The rare terms' postings summed per row; the common terms' added (by index probes) to the
-rows whose rare score plus the common terms' highest (``rest``) reaches the k-th best rare
-score, which comes with every row: the caller checks that rows of common terms alone cannot
-reach it."""
+"""The rare terms' postings summed per row; the best k rows by that made whole with their
+common terms' parts, whose k-th score bounds the result's from below; the common terms'
+parts added to the other rows whose rare score plus the common terms' highest (``rest``)
+reaches that bound. The bound comes with every row: the caller checks that rows of common
+terms alone cannot reach it."""
 
 
 def _idf(total: int, found: int) -> float:
