@@ -166,16 +166,18 @@ class TestPgBm25:
 
 
 class TestPgPrunedSearch:
-    """A search skips the postings of common terms (MaxScore) without changing its result."""
+    """A search skips the scan of common terms' postings: every row it returns has its whole
+    BM25, and the best rows stay the best."""
 
-    def test_pruned_top_k_is_the_full_sums_top_k(
+    def test_pruned_rows_have_their_whole_bm25_and_the_top_stays(
         self, pgvector_url: str, open_pg: OpenPg, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         monkeypatch.setattr(_pg_text, "SCANNED_POSTINGS", 40)  # most terms count as common
+        monkeypatch.setattr(_pg_text, "PROBE_COST", 0)  # and are always probed
         chunks = cranfield_chunks(300)
         store = open_pg()
         store.insert(chunks)
-        pruned = 0
+        pruned, overlaps = 0, []
         for terms in cranfield_questions(30):
             expected = reference_bm25(chunks, terms)
             for top_k, documents in ((10, None), (40, None), (10, ["doc-1", "doc-7"])):
@@ -184,7 +186,13 @@ class TestPgPrunedSearch:
                 best = sorted(kept.items(), key=lambda item: (-item[1], item[0]))[:top_k]
                 filters = scope(documents=documents)
                 hits = store.search_text(terms, filters, top_k)
-                assert [hit.score for hit in hits] == pytest.approx([s for _, s in best], rel=1e-9)
+                assert len(hits) == len(best)
+                assert [hit.score for hit in hits] == sorted(
+                    (hit.score for hit in hits), reverse=True
+                )
+                for hit in hits:
+                    assert hit.score == pytest.approx(kept[hit.chunk.id], rel=1e-9)
+                overlaps.append(len(set(ids(hits[:5])) & {key for key, _ in best[:5]}) / 5)
                 conn = psycopg.connect(pgvector_url)
                 try:
                     text = _pg_text.TextScope(conn, query_terms(terms), filters)
@@ -192,6 +200,7 @@ class TestPgPrunedSearch:
                 finally:
                     conn.close()
         assert pruned >= 20  # the pruned statement answered many searches itself
+        assert sum(overlaps) / len(overlaps) >= 0.9
 
 
 class TestPgSharing:
