@@ -125,6 +125,8 @@ CLIENTS = 8
 REQUESTS_PER_CLIENT = 40
 TWO_SERVERS_SPEEDUP = 1.6
 """Target: two API servers serve at least this times one server's requests per second."""
+CONCURRENT_WARM_UP = 5
+"""Requests each client sends before the timed ones."""
 CONCURRENT_CASES = ("default", "document filter", "metadata filter")
 KINDS = ("text", "vector", "hybrid")
 FILTERS = ("no filter", "document filter", "metadata filter")
@@ -740,11 +742,16 @@ def measure_store(
 
 def measure_concurrency(built: Built, sequence: Questions, servers: list[str]) -> dict[str, float]:
     """``CLIENTS`` threads, each with its own keep-alive client on one of the servers (round
-    robin), sending ``REQUESTS_PER_CLIENT`` endpoint requests (the default, document and
+    robin), sending ``CONCURRENT_WARM_UP`` requests and then ``REQUESTS_PER_CLIENT`` endpoint
+    requests (the default, document and
     metadata cases in turn) one after the other: requests per second over the whole run, and
     the requests' latencies."""
     import threading
 
+    warm_up = [
+        body_for(built, CONCURRENT_CASES[i % len(CONCURRENT_CASES)], sequence.next(), i)
+        for i in range(CLIENTS * CONCURRENT_WARM_UP)
+    ]
     bodies = [
         body_for(built, CONCURRENT_CASES[i % len(CONCURRENT_CASES)], sequence.next(), i)
         for i in range(CLIENTS * REQUESTS_PER_CLIENT)
@@ -759,7 +766,8 @@ def measure_concurrency(built: Built, sequence: Questions, servers: list[str]) -
             headers={"Authorization": f"Bearer {built.api_key}"},
             timeout=600,
         ) as client:
-            client.get("/v1/system/ping")
+            for body in warm_up[number::CLIENTS]:  # a new server loads its indexes on demand
+                client.post("/api/v1/retrieval", json=body)
             ready.wait()
             for body in bodies[number::CLIENTS]:
                 before = time.perf_counter()
