@@ -780,10 +780,11 @@ def measure_concurrency(built: Built, sequence: Questions, servers: list[str]) -
     for thread in threads:
         thread.start()
     ready.wait()
-    started = time.perf_counter()
+    started, busy = time.perf_counter(), cpu_times()
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - started
+    ended = cpu_times()
     if failures:
         raise RuntimeError(f"{len(failures)} requests failed, first: {failures[0]}")
     every = [duration for client in durations for duration in client]
@@ -792,8 +793,19 @@ def measure_concurrency(built: Built, sequence: Questions, servers: list[str]) -
         "requests": len(every),
         "seconds": round(seconds, 2),
         "requests_per_s": round(len(every) / seconds, 1),
+        "machine_busy": round((ended[0] - busy[0]) / max(ended[1] - busy[1], 1), 2),
         **summary(every),
     }
+
+
+def cpu_times() -> tuple[int, int]:
+    """The machine's busy and total CPU ticks so far (``/proc/stat``; zeros elsewhere)."""
+    try:
+        fields = [int(field) for field in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except OSError:
+        return 0, 0
+    idle = fields[3] + fields[4]
+    return sum(fields[:8]) - idle, sum(fields[:8])
 
 
 @contextmanager
@@ -943,7 +955,8 @@ def print_table(report: dict[str, Any]) -> None:
     for setup, numbers in report["concurrency"].items():
         print(
             f"{CLIENTS} clients, {setup:<12}{numbers['requests_per_s']:>8.1f} req/s, "
-            f"p50 {numbers['p50_ms']:.1f} ms, p95 {numbers['p95_ms']:.1f} ms"
+            f"p50 {numbers['p50_ms']:.1f} ms, p95 {numbers['p95_ms']:.1f} ms, "
+            f"machine CPU busy {numbers.get('machine_busy', 0):.0%}"
         )
     if report["chunks"] == TARGETS["size"]:
         met = verdict(report)
@@ -1022,7 +1035,7 @@ def print_comparison(reports: list[dict[str, Any]]) -> dict[str, Any]:
         f"{CLIENTS * REQUESTS_PER_CLIENT} per run"
     )
     header = f"{'':<14}" + "".join(
-        f"{store + ' req/s':>14}{'p50':>9}{'p95':>9}" for store in stores
+        f"{store + ' req/s':>14}{'p50':>9}{'p95':>9}{'busy':>6}" for store in stores
     )
     print(header)
     print("-" * len(header))
@@ -1032,11 +1045,13 @@ def print_comparison(reports: list[dict[str, Any]]) -> dict[str, Any]:
             + "".join(
                 f"{r['concurrency'][setup]['requests_per_s']:>14.1f}"
                 f"{r['concurrency'][setup]['p50_ms']:>9.1f}{r['concurrency'][setup]['p95_ms']:>9.1f}"
+                f"{r['concurrency'][setup].get('machine_busy', 0):>6.0%}"
                 for r in reports
             )
         )
     found = compare(reports)
-    print(f"{'two / one':<14}" + "".join(f"{speedup(r):>14.2f}{'':>18}" for r in reports))
+    print(f"{'two / one':<14}" + "".join(f"{speedup(r):>14.2f}{'':>24}" for r in reports))
+    print("busy: the whole machine's CPU (all processes, all helpers) during the run")
     for store in stores:
         met = found[f"{store}_speedup_met"]
         print(
