@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -213,6 +213,14 @@ class TextScope:
         it does not, the search scans every term's postings."""
         if not self.matching or not self.parts or top_k <= 0:
             return []
+        if row_ids is None and filters.document_ids is not None:
+            found = conn.execute(
+                "SELECT row_id FROM chunk WHERE document_id = ANY(%s) ORDER BY row_id LIMIT %s",
+                (list(filters.document_ids), ROWS_OF_DOCUMENTS),
+            ).fetchall()
+            if len(found) < ROWS_OF_DOCUMENTS:  # their postings, not the terms', are read
+                row_ids = [int(row[0]) for row in found]
+                filters = replace(filters, document_ids=None)
         if row_ids is None:
             hits = self.pruned(conn, top_k, filters)
             if hits is not None:
@@ -283,8 +291,11 @@ class TextScope:
         return " AND ".join(clauses)
 
 
-SCANNED_POSTINGS = 20_000
+SCANNED_POSTINGS = 50000
 """How many postings of a search's rarest terms are scored in full (at least one term's)."""
+ROWS_OF_DOCUMENTS = 20_000
+"""A document filter over fewer chunks than this scores those chunks' postings of the query
+terms (probing the posting key by row), not every posting of the terms."""
 NEAR_ROWS = 4
 """Rare rows past the best k whose common terms are added: this many times k at most."""
 PROBE_COST = 10
