@@ -67,6 +67,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+import helpers.server
 from helpers.data import CRANFIELD, PDF_SAMPLES, cranfield_text
 from helpers.processes import stop
 from helpers.server import RunningServer, free_port, server_env, wait_until_healthy
@@ -83,6 +84,7 @@ from ragserve.settings import Settings
 from ragserve.store.base import ChunkFilter, ChunkRecord, chunk_id
 from ragserve.tokenizer import tokenize, tokenize_to_text
 
+helpers.server.START_TIMEOUT_S = 180.0  # a shared machine under load starts servers slowly
 SEED = 20240601
 TEXT_PDFS = (
     "004-pdflatex-4-pages",
@@ -118,6 +120,18 @@ BASELINE_TOP_K = 1024
 START_TIMEOUT_S = 600.0
 """A first start builds the int8 embedding model, which takes minutes on a loaded machine."""
 TARGETS = {"size": 200_000, "service_p50_ms": 18.0, "service_p95_ms": 80.0, "overhead_ms": 5.0}
+
+PG_HYBRID_RATIO = 2.0
+"""Target: the PostgreSQL store's hybrid p50 at most this times the SQLite store's, one client."""
+CLIENTS = 8
+REQUESTS_PER_CLIENT = 40
+TWO_SERVERS_SPEEDUP = 1.6
+"""Target: two API servers serve at least this times one server's requests per second."""
+CONCURRENT_WARM_UP = 5
+"""Requests each client sends before the timed ones."""
+CONCURRENT_CASES = ("default", "document filter", "metadata filter")
+KINDS = ("text", "vector", "hybrid")
+FILTERS = ("no filter", "document filter", "metadata filter")
 
 CASES: dict[str, dict[str, Any]] = {
     "default": {},
@@ -329,6 +343,49 @@ def pg_database(server_url: str, name: str) -> str:
     return server_url.rsplit("/", 1)[0] + "/" + name
 
 
+BULK_INDEXES = {
+    f"chunk_hnsw_{BUILTIN_DIMENSION}": None,
+    "chunk_posting_row": "CREATE INDEX chunk_posting_row ON chunk_posting (row_id, term)",
+    "chunk_posting_pkey": "ALTER TABLE chunk_posting ADD CONSTRAINT chunk_posting_pkey "
+    "PRIMARY KEY (part_id, term, row_id) INCLUDE (tf, length, available)",
+}
+"""Indexes a PostgreSQL build drops while it loads and makes once at the end, as a bulk load
+should (the HNSW index by the store's own ``ensure_vector_index``)."""
+
+
+def without_indexes(url: str) -> None:
+    """Drop the ``BULK_INDEXES`` of a PostgreSQL chunk store after its first insert (which
+    made the HNSW index: the store's instance remembers it and makes no other)."""
+    from ragserve.store._pg_schema import connect
+
+    conn = connect(url)
+    try:
+        conn.execute(f"DROP INDEX IF EXISTS chunk_hnsw_{BUILTIN_DIMENSION}")
+        conn.execute("DROP INDEX IF EXISTS chunk_posting_row")
+        conn.execute("ALTER TABLE chunk_posting DROP CONSTRAINT IF EXISTS chunk_posting_pkey")
+    finally:
+        conn.close()
+
+
+def with_indexes(url: str) -> None:
+    """Make the ``BULK_INDEXES`` of a loaded PostgreSQL chunk store and analyze it."""
+    from ragserve.store._pg_schema import connect, ensure_vector_index
+
+    conn = connect(url)
+    try:
+        conn.execute("SET maintenance_work_mem = '2GB'")
+        for name, statement in BULK_INDEXES.items():
+            started = time.perf_counter()
+            if statement is None:
+                ensure_vector_index(conn, BUILTIN_DIMENSION)
+            else:
+                conn.execute(statement)
+            print(f"  {name}: {time.perf_counter() - started:.0f} s", flush=True)
+        conn.execute("VACUUM ANALYZE")
+    finally:
+        conn.close()
+
+
 def database_mb(built_home_dir: Path, chunk_store_url: str | None) -> float:
     if chunk_store_url is None:
         return round((built_home_dir / "chunks.db").stat().st_size / 2**20, 1)
@@ -445,8 +502,13 @@ def build(
             for start in range(0, len(records), INSERT_BATCH):
                 runtime.chunks.insert(records[start : start + INSERT_BATCH])
             made += count
+            if number == 0 and chunk_store_url is not None:
+                without_indexes(chunk_store_url)
             if number % 200 == 199:
                 print(f"  {made} chunks, {time.perf_counter() - started:.0f} s", flush=True)
+        if chunk_store_url is not None:
+            print(f"  indexing, {time.perf_counter() - started:.0f} s", flush=True)
+            with_indexes(chunk_store_url)
         # One vector search builds and saves the HNSW index, so every process can load it.
         filters = ChunkFilter(tenant_ids=[tenant_id], dataset_ids=[dataset_id])
         runtime.chunks.search_vector(vectors[0], filters, 1)
@@ -637,6 +699,117 @@ def stored_vectors(built: Built) -> np.ndarray:
     return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)
 
 
+def measure_store(
+    built: Built, runtime: Runtime, sequence: Questions, queries: int
+) -> dict[str, dict[str, float]]:
+    """Text-only, vector-only and hybrid ``candidates`` calls of the store, each without a
+    filter, with ``document_ids`` (20 documents, as the endpoint case) and with the documents
+    the metadata case selects; as many candidates as the service asks for a default request."""
+    model = runtime.embedding_model(runtime.settings.default_embedding_model)
+    sequence.cursor = len(sequence.items) // 4
+    asked = [sequence.next() for _ in range(queries)]
+    vectors = [np.asarray(vector) for vector in model.embed(asked)]
+    terms = [tokenize(question) for question in asked]
+    caller = Caller(built.tenant_id, built.tenant_id, CredentialKind.API_TOKEN)
+    request = RetrievalRequest.model_validate(body_for(built, "metadata filter", "bench", 0))
+    with runtime.read() as session:
+        scope = retrieval.resolve_scope(
+            session, caller, request.dataset_ids, (), request.metadata_condition
+        )
+    base = {"tenant_ids": [built.tenant_id], "dataset_ids": [built.dataset_id]}
+    filters: dict[str, Callable[[int], ChunkFilter]] = {
+        "no filter": lambda _: ChunkFilter(**base),
+        "document filter": lambda i: ChunkFilter(
+            **base, document_ids=body_for(built, "document filter", "", i)["document_ids"]
+        ),
+        "metadata filter": lambda _: ChunkFilter(**base, document_ids=scope.document_ids),
+    }
+    options = retrieval.SearchOptions()
+    top_k, text_k = retrieval.candidate_count(options), retrieval.text_candidate_count(options)
+    store = runtime.chunks
+    results: dict[str, dict[str, float]] = {}
+    for name in FILTERS:
+        made = [filters[name](i) for i in range(queries)]
+        for kind in KINDS:
+            words = terms if kind != "vector" else [[] for _ in terms]
+            near = vectors if kind != "text" else [None for _ in vectors]
+            results[f"{kind}, {name}"], _ = timed(
+                queries,
+                lambda i, words=words, near=near, made=made: store.candidates(
+                    words[i], near[i], made[i], top_k, text_k=text_k
+                ),
+            )
+    return results
+
+
+def measure_concurrency(built: Built, sequence: Questions, servers: list[str]) -> dict[str, float]:
+    """``CLIENTS`` threads, each with its own keep-alive client on one of the servers (round
+    robin), sending ``CONCURRENT_WARM_UP`` requests and then ``REQUESTS_PER_CLIENT`` endpoint
+    requests (the default, document and
+    metadata cases in turn) one after the other: requests per second over the whole run, and
+    the requests' latencies."""
+    import threading
+
+    warm_up = [
+        body_for(built, CONCURRENT_CASES[i % len(CONCURRENT_CASES)], sequence.next(), i)
+        for i in range(CLIENTS * CONCURRENT_WARM_UP)
+    ]
+    bodies = [
+        body_for(built, CONCURRENT_CASES[i % len(CONCURRENT_CASES)], sequence.next(), i)
+        for i in range(CLIENTS * REQUESTS_PER_CLIENT)
+    ]
+    durations: list[list[float]] = [[] for _ in range(CLIENTS)]
+    failures: list[str] = []
+    ready = threading.Barrier(CLIENTS + 1)
+
+    def client_run(number: int) -> None:
+        with httpx.Client(
+            base_url=servers[number % len(servers)],
+            headers={"Authorization": f"Bearer {built.api_key}"},
+            timeout=600,
+        ) as client:
+            for body in warm_up[number::CLIENTS]:  # a new server loads its indexes on demand
+                client.post("/api/v1/retrieval", json=body)
+            ready.wait()
+            for body in bodies[number::CLIENTS]:
+                before = time.perf_counter()
+                response = client.post("/api/v1/retrieval", json=body)
+                durations[number].append(time.perf_counter() - before)
+                if response.status_code != 200 or response.json().get("code") != 0:
+                    failures.append(f"HTTP {response.status_code}: {response.text[:200]}")
+
+    threads = [threading.Thread(target=client_run, args=(n,)) for n in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    ready.wait()
+    started, busy = time.perf_counter(), cpu_times()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    ended = cpu_times()
+    if failures:
+        raise RuntimeError(f"{len(failures)} requests failed, first: {failures[0]}")
+    every = [duration for client in durations for duration in client]
+    return {
+        "servers": len(servers),
+        "requests": len(every),
+        "seconds": round(seconds, 2),
+        "requests_per_s": round(len(every) / seconds, 1),
+        "machine_busy": round((ended[0] - busy[0]) / max(ended[1] - busy[1], 1), 2),
+        **summary(every),
+    }
+
+
+def cpu_times() -> tuple[int, int]:
+    """The machine's busy and total CPU ticks so far (``/proc/stat``; zeros elsewhere)."""
+    try:
+        fields = [int(field) for field in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except OSError:
+        return 0, 0
+    idle = fields[3] + fields[4]
+    return sum(fields[:8]) - idle, sum(fields[:8])
+
+
 @contextmanager
 def serving(
     built: Built, extra_env: dict[str, str] | None = None, log_name: str = "server.log"
@@ -691,8 +864,14 @@ def run_size(
             ping, _ = timed(queries, lambda _: client.get("/v1/system/ping"))
             paired = measure_cases(built, runtime, client, sequence, queries)
         baselines = measure_baselines(built, runtime, sequence, queries)
+        store_cases = measure_store(built, runtime, sequence, queries)
     finally:
         runtime.close()
+    with serving(built, log_name="server-1.log") as first:
+        one = measure_concurrency(built, sequence, [str(first.base_url)])
+        with serving(built, log_name="server-2.log") as second:
+            two = measure_concurrency(built, sequence, [str(first.base_url), str(second.base_url)])
+    concurrency = {"one server": one, "two servers": two}
     baselines["http ping"] = ping
     cases = {
         case: {
@@ -720,6 +899,9 @@ def run_size(
         "queries_per_case": queries,
         "cases": cases,
         "baselines": baselines,
+        "store_cases": store_cases,
+        "concurrency": concurrency,
+        "load_average_1m_end": round(os.getloadavg()[0], 2),
     }
     print_table(report)
     return report
@@ -774,6 +956,12 @@ def print_table(report: dict[str, Any]) -> None:
         f"endpoint answers equal to the service's: "
         f"{min(case['answers_agree'] for case in report['cases'].values()):.0%}"
     )
+    for setup, numbers in report["concurrency"].items():
+        print(
+            f"{CLIENTS} clients, {setup:<12}{numbers['requests_per_s']:>8.1f} req/s, "
+            f"p50 {numbers['p50_ms']:.1f} ms, p95 {numbers['p95_ms']:.1f} ms, "
+            f"machine CPU busy {numbers.get('machine_busy', 0):.0%}"
+        )
     if report["chunks"] == TARGETS["size"]:
         met = verdict(report)
         print(
@@ -783,6 +971,107 @@ def print_table(report: dict[str, Any]) -> None:
             f"{met['overhead_p50_ms']:.1f} ms (<= {TARGETS['overhead_ms']:.0f}): "
             f"{'met' if met['met'] else 'MISSED'}"
         )
+
+
+def speedup(report: dict[str, Any]) -> float:
+    """Two servers' requests per second over one server's."""
+    found = report["concurrency"]
+    return float(found["two servers"]["requests_per_s"] / found["one server"]["requests_per_s"])
+
+
+def compare(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """The targets of the stores' reports of one size: PostgreSQL's hybrid p50 over SQLite's
+    (the store's hybrid call without a filter, and the service's default case), and each
+    store's two-server speedup."""
+    by_store = {report["store"]: report for report in reports}
+    found: dict[str, Any] = {"chunks": reports[0]["chunks"]}
+    for store, report in by_store.items():
+        found[f"{store}_two_servers_speedup"] = round(speedup(report), 2)
+        found[f"{store}_speedup_met"] = speedup(report) >= TWO_SERVERS_SPEEDUP
+    if {"sqlite", "pg"} <= set(by_store):
+        pg, sqlite = by_store["pg"], by_store["sqlite"]
+        store_ratio = (
+            pg["store_cases"]["hybrid, no filter"]["p50_ms"]
+            / sqlite["store_cases"]["hybrid, no filter"]["p50_ms"]
+        )
+        service_ratio = (
+            pg["cases"]["default"]["service"]["p50_ms"]
+            / sqlite["cases"]["default"]["service"]["p50_ms"]
+        )
+        found["pg_over_sqlite_hybrid_p50"] = round(store_ratio, 2)
+        found["pg_over_sqlite_service_default_p50"] = round(service_ratio, 2)
+        found["pg_hybrid_met"] = store_ratio <= PG_HYBRID_RATIO
+    return found
+
+
+def print_comparison(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """One table of the size with the stores side by side, and its targets."""
+    stores = [report["store"] for report in reports]
+    first = reports[0]
+    print(
+        f"\nstores side by side at {first['chunks']} chunks, one client, "
+        f"{first['queries_per_case']} questions per case; load average "
+        + ", ".join(f"{r['store']} {r['load_average_1m']:.1f}" for r in reports)
+        + f" on {os.cpu_count()} cores"
+    )
+    header = f"{'p50 / p95 ms':<30}" + "".join(f"{store:>20}" for store in stores)
+    if len(reports) == 2:
+        header += f"{'p50 ratio':>11}"
+    print(header)
+    print("-" * len(header))
+
+    def row(name: str, numbers: list[dict[str, float]]) -> None:
+        line = f"{name:<30}" + "".join(
+            f"{n['p50_ms']:>11.2f} / {n['p95_ms']:>6.2f}" for n in numbers
+        )
+        if len(numbers) == 2:
+            line += f"{numbers[1]['p50_ms'] / numbers[0]['p50_ms']:>11.2f}"
+        print(line)
+
+    for name in first["store_cases"]:
+        row(f"store {name}", [report["store_cases"][name] for report in reports])
+    for name in first["cases"]:
+        row(f"service {name}", [report["cases"][name]["service"] for report in reports])
+    for name in ("store text only", "store vector only", "store candidates"):
+        row(f"{name} (k {BASELINE_TOP_K})", [report["baselines"][name] for report in reports])
+    print(
+        f"\n{CLIENTS} concurrent clients, endpoint requests ({', '.join(CONCURRENT_CASES)}), "
+        f"{CLIENTS * REQUESTS_PER_CLIENT} per run"
+    )
+    header = f"{'':<14}" + "".join(
+        f"{store + ' req/s':>14}{'p50':>9}{'p95':>9}{'busy':>6}" for store in stores
+    )
+    print(header)
+    print("-" * len(header))
+    for setup in ("one server", "two servers"):
+        print(
+            f"{setup:<14}"
+            + "".join(
+                f"{r['concurrency'][setup]['requests_per_s']:>14.1f}"
+                f"{r['concurrency'][setup]['p50_ms']:>9.1f}{r['concurrency'][setup]['p95_ms']:>9.1f}"
+                f"{r['concurrency'][setup].get('machine_busy', 0):>6.0%}"
+                for r in reports
+            )
+        )
+    found = compare(reports)
+    print(f"{'two / one':<14}" + "".join(f"{speedup(r):>14.2f}{'':>24}" for r in reports))
+    print("busy: the whole machine's CPU (all processes, all helpers) during the run")
+    for store in stores:
+        met = found[f"{store}_speedup_met"]
+        print(
+            f"target {store}: two servers {found[f'{store}_two_servers_speedup']:.2f}x one "
+            f"(>= {TWO_SERVERS_SPEEDUP}): {'met' if met else 'MISSED'}"
+        )
+    if "pg_hybrid_met" in found:
+        target = "met" if found["pg_hybrid_met"] else "MISSED"
+        if first["chunks"] != TARGETS["size"]:
+            target += f" (the target is at {TARGETS['size']})"
+        print(
+            f"target: pg hybrid p50 {found['pg_over_sqlite_hybrid_p50']:.2f}x sqlite's "
+            f"(<= {PG_HYBRID_RATIO}; service default case "
+            f"{found['pg_over_sqlite_service_default_p50']:.2f}x): {target}"
+        )
+    return found
 
 
 @contextmanager
@@ -819,6 +1108,9 @@ def main() -> None:
     parser.add_argument(
         "--pg-url", help="a PostgreSQL server's maintenance database; bench databases go there"
     )
+    parser.add_argument(
+        "--build-only", action="store_true", help="build the corpora (under --home) and stop"
+    )
     args = parser.parse_args()
     stores = [store for store in args.store.split(",") if store]
     if set(stores) - {"sqlite", "pg"}:
@@ -840,7 +1132,9 @@ def main() -> None:
             sentences = sentence_vectors(pool, root / "sentence-vectors.npy")
         suffix = "" if sentences is not None else "-random"
         reports = []
+        compared = []
         for size in sizes:
+            of_size = []
             for store in stores:
                 name = f"{size}{suffix}" + ("-pg" if store == "pg" else "")
                 url = None
@@ -848,9 +1142,15 @@ def main() -> None:
                     built = Built.load(root / name)
                     url = built.chunk_store_url if built and args.pg_url else None
                     url = url or pg_database(server_url, f"ragserve_bench_{name}".replace("-", "_"))
-                reports.append(
+                if args.build_only:
+                    built_home(root / name, size, args.documents, pool, sentences, url)
+                    continue
+                of_size.append(
                     run_size(root / name, size, args.documents, args.queries, pool, sentences, url)
                 )
+            if of_size:
+                compared.append(print_comparison(of_size))
+            reports.extend(of_size)
     result: dict[str, Any] = {
         "bench": "retrieval",
         "stores": stores,
@@ -859,6 +1159,7 @@ def main() -> None:
         "targets": TARGETS,
         "vectors": args.vectors,
         "sizes": {f"{report['chunks']}-{report['store']}": report for report in reports},
+        "compared": compared,
     }
     at_target = [
         report

@@ -27,7 +27,8 @@ from contract.chunk_store_cases import (
     unit_vector,
 )
 from helpers.data import CRANFIELD, cranfield_text
-from ragserve.store import ChunkRecord, ChunkStore, ChunkStoreError, SqliteChunkStore
+from ragserve.store import ChunkRecord, ChunkStore, ChunkStoreError, SqliteChunkStore, _pg_text
+from ragserve.store._search import query_terms
 from ragserve.store.postgres import PgChunkStore
 from ragserve.tokenizer import tokenize
 
@@ -162,6 +163,44 @@ class TestPgBm25:
         finally:
             sqlite.close()
         assert sum(overlaps) / len(overlaps) >= 0.95
+
+
+class TestPgPrunedSearch:
+    """A search skips the scan of common terms' postings: every row it returns has its whole
+    BM25, and the best rows stay the best."""
+
+    def test_pruned_rows_have_their_whole_bm25_and_the_top_stays(
+        self, pgvector_url: str, open_pg: OpenPg, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(_pg_text, "SCANNED_POSTINGS", 40)  # most terms count as common
+        monkeypatch.setattr(_pg_text, "PROBE_COST", 0)  # and are always probed
+        chunks = cranfield_chunks(300)
+        store = open_pg()
+        store.insert(chunks)
+        pruned, overlaps = 0, []
+        for terms in cranfield_questions(30):
+            expected = reference_bm25(chunks, terms)
+            for top_k, documents in ((10, None), (40, None), (10, ["doc-1", "doc-7"])):
+                allowed = {c.id for c in chunks if documents is None or c.document_id in documents}
+                kept = {key: score for key, score in expected.items() if key in allowed}
+                best = sorted(kept.items(), key=lambda item: (-item[1], item[0]))[:top_k]
+                filters = scope(documents=documents)
+                hits = store.search_text(terms, filters, top_k)
+                assert len(hits) == len(best)
+                assert [hit.score for hit in hits] == sorted(
+                    (hit.score for hit in hits), reverse=True
+                )
+                for hit in hits:
+                    assert hit.score == pytest.approx(kept[hit.chunk.id], rel=1e-9)
+                overlaps.append(len(set(ids(hits[:5])) & {key for key, _ in best[:5]}) / 5)
+                conn = psycopg.connect(pgvector_url)
+                try:
+                    text = _pg_text.TextScope(conn, query_terms(terms), filters)
+                    pruned += text.pruned(conn, top_k, filters) is not None
+                finally:
+                    conn.close()
+        assert pruned >= 20  # the pruned statement answered many searches itself
+        assert sum(overlaps) / len(overlaps) >= 0.9
 
 
 class TestPgSharing:

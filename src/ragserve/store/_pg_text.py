@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psycopg
@@ -181,16 +181,19 @@ class TextScope:
         self.parts = [int(row[0]) for row in found]
         self.averages = [float(row[2]) / float(row[1]) for row in found]
         total = sum(int(row[1]) for row in found)
-        held: dict[str, int] = dict.fromkeys(self.terms, 0)
+        self.held: dict[str, int] = dict.fromkeys(self.terms, 0)
         if self.parts:
             for term, rows in conn.execute(
                 "SELECT term, sum(rows) FROM chunk_term_stat "
                 "WHERE part_id = ANY(%s) AND term = ANY(%s) GROUP BY term",
                 (self.parts, self.terms),
             ).fetchall():
-                held[term] = int(rows)
-        self.idf = {term: _idf(total, held[term]) for term in self.terms}
-        self.matching = [term for term in self.terms if held[term]]
+                self.held[term] = int(rows)
+        self.idf = {term: _idf(total, self.held[term]) for term in self.terms}
+        self.matching = sorted(
+            (term for term in self.terms if self.held[term]), key=lambda t: (self.held[t], t)
+        )
+        """The terms some row holds, rarest first."""
 
     def bound(self) -> float:
         """The highest BM25 a row could reach for these terms: ``(k1 + 1) * sum(idf)``."""
@@ -200,19 +203,81 @@ class TextScope:
         self, conn: Conn, top_k: int, filters: ChunkFilter, row_ids: Iterable[int] | None = None
     ) -> list[Hit]:
         """The ``top_k`` best rows matching any term (of ``row_ids`` when given) that pass
-        the filter, best first (ties by row id)."""
+        the filter, best first (ties by row id).
+
+        Common terms are not scanned when they cannot change the result (MaxScore): the
+        rarest terms, up to ``SCANNED_POSTINGS`` postings, score every row holding them; the
+        others add their part only to the rows that could still reach the top k, and rows
+        holding only them are skipped when even their highest possible score, the sum of
+        ``(k1 + 1) * idf``, stays below the k-th best score of the rare terms alone. When
+        it does not, the search scans every term's postings."""
         if not self.matching or not self.parts or top_k <= 0:
             return []
-        clauses = ["p.part_id = ANY(%(parts)s)", "p.term = ANY(%(terms)s)"]
-        params: dict[str, Any] = {
+        if row_ids is None and filters.document_ids is not None:
+            found = conn.execute(
+                "SELECT row_id FROM chunk WHERE document_id = ANY(%s) ORDER BY row_id LIMIT %s",
+                (list(filters.document_ids), ROWS_OF_DOCUMENTS),
+            ).fetchall()
+            if len(found) < ROWS_OF_DOCUMENTS:  # their postings, not the terms', are read
+                row_ids = [int(row[0]) for row in found]
+                filters = replace(filters, document_ids=None)
+        if row_ids is None:
+            hits = self.pruned(conn, top_k, filters)
+            if hits is not None:
+                return hits
+        params = self._params(top_k)
+        where = self._where(filters, row_ids, params)
+        found = conn.execute(_EXHAUSTIVE.format(where=where), params).fetchall()
+        return [(int(row_id), float(score)) for row_id, score in found]
+
+    def pruned(self, conn: Conn, top_k: int, filters: ChunkFilter) -> list[Hit] | None:
+        """``search`` without ``row_ids``, skipping the scan of common terms; None when no
+        term is common, probing would cost more than scanning, or fewer than ``top_k`` rows
+        hold a rare term (then every posting is summed).
+
+        Exact when the common terms' highest possible part (``rest``) stays below the k-th
+        best whole score of the best rare rows and at most ``NEAR_ROWS`` times ``top_k``
+        other rows could still reach it; otherwise the rows holding only common terms, and
+        rare rows past that many, are left out: rows whose score is mostly made of words
+        found in a large part of the corpus (``bench/retrieval.py`` measures the overlap)."""
+        scanned = 0
+        rare: list[str] = []
+        for term in self.matching:
+            scanned += self.held[term]
+            if rare and scanned > SCANNED_POSTINGS:
+                break
+            rare.append(term)
+        common = self.matching[len(rare) :]
+        probes = (1 + NEAR_ROWS) * top_k * len(common)
+        if not common or PROBE_COST * probes >= sum(self.held[term] for term in common):
+            return None
+        params = self._params(top_k)
+        params.update(rare=rare, common=common, rest=self._reach(common), near=NEAR_ROWS * top_k)
+        where = self._where(filters, None, params)
+        found = conn.execute(_PRUNED.format(where=where), params).fetchall()
+        if not found or float(found[0][2]) <= 0.0:
+            return None
+        return [(int(row_id), float(score)) for row_id, score, _ in found]
+
+    def _reach(self, terms: Sequence[str]) -> float:
+        """The highest BM25 the terms can add to a row (a hair over, against rounding)."""
+        return (BM25_K1 + 1.0) * sum(self.idf[term] for term in terms) * (1 + 1e-9)
+
+    def _params(self, top_k: int) -> dict[str, Any]:
+        return {
             "parts": self.parts,
-            "averages": self.averages,
+            "c1s": [BM25_K1 * (1 - BM25_B)] * len(self.parts),
+            "c2s": [BM25_K1 * BM25_B / average for average in self.averages],
             "terms": self.matching,
-            "idfs": [self.idf[term] for term in self.matching],
-            "k1": BM25_K1,
-            "b": BM25_B,
+            "weights": [self.idf[term] * (BM25_K1 + 1) for term in self.matching],
             "top_k": top_k,
         }
+
+    def _where(
+        self, filters: ChunkFilter, row_ids: Iterable[int] | None, params: dict[str, Any]
+    ) -> str:
+        """The conditions on postings ``p`` beside their partition and term."""
+        clauses = ["true"]
         if filters.available_only:
             clauses.append("p.available")
         if filters.document_ids is not None:
@@ -223,19 +288,70 @@ class TextScope:
         if row_ids is not None:
             clauses.append("p.row_id = ANY(%(rows)s)")
             params["rows"] = list(row_ids)
-        hits = conn.execute(
-            "SELECT p.row_id, sum(w.idf * p.tf * (%(k1)s + 1) / "  # noqa: S608
-            "(p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.length / a.average))) AS score "
-            "FROM chunk_posting p "
-            "JOIN unnest(%(terms)s::text[], %(idfs)s::float8[]) AS w(term, idf) "
-            "ON w.term = p.term "
-            "JOIN unnest(%(parts)s::integer[], %(averages)s::float8[]) AS a(part_id, average) "
-            "ON a.part_id = p.part_id "
-            f"WHERE {' AND '.join(clauses)} "
-            "GROUP BY p.row_id ORDER BY score DESC, p.row_id LIMIT %(top_k)s",
-            params,
-        ).fetchall()
-        return [(int(row_id), float(score)) for row_id, score in hits]
+        return " AND ".join(clauses)
+
+
+SCANNED_POSTINGS = 50000
+"""How many postings of a search's rarest terms are scored in full (at least one term's)."""
+ROWS_OF_DOCUMENTS = 20_000
+"""A document filter over fewer chunks than this scores those chunks' postings of the query
+terms (probing the posting key by row), not every posting of the terms."""
+NEAR_ROWS = 4
+"""Rare rows past the best k whose common terms are added: this many times k at most."""
+PROBE_COST = 10
+"""What an index probe for a row's common terms costs, in scanned postings: a search whose
+probes would cost more than scanning the common terms' postings scans them."""
+
+_WEIGHTS = (
+    "w(term, weight) AS (SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[])), "
+    "a(part_id, c1, c2) AS (SELECT * FROM "
+    "unnest(%(parts)s::integer[], %(c1s)s::float8[], %(c2s)s::float8[]))"
+)
+"""Each term's ``idf * (k1 + 1)``; each partition's ``k1 * (1 - b)`` and ``k1 * b / avg``."""
+_BM25 = "sum(w.weight * p.tf / (p.tf + a.c1 + a.c2 * p.length))"
+_SCORED = (
+    "FROM chunk_posting p JOIN w ON w.term = p.term JOIN a ON a.part_id = p.part_id "
+    "WHERE p.part_id = ANY(%(parts)s) AND p.term = ANY({terms}) AND {where}"
+)
+_EXHAUSTIVE = (
+    f"WITH {_WEIGHTS} SELECT p.row_id, {_BM25} AS score "
+    + _SCORED.format(terms="%(terms)s", where="{where}")
+    + " GROUP BY p.row_id ORDER BY score DESC, p.row_id LIMIT %(top_k)s"
+)
+"""Every posting of every term, summed per row."""
+_MORE = (
+    f"LEFT JOIN LATERAL (SELECT {_BM25} AS score "  # noqa: S608
+    "FROM chunk_posting p JOIN w ON w.term = p.term JOIN a ON a.part_id = p.part_id "
+    "WHERE p.part_id = ANY(%(parts)s) AND p.term = ANY(%(common)s) "
+    "AND p.row_id = {rows}.row_id) AS more ON true"
+)
+"""A row's common terms' part of its score, by index probes."""
+_PRUNED = (
+    f"WITH {_WEIGHTS}, "  # noqa: S608
+    f"rare AS MATERIALIZED (SELECT p.row_id, {_BM25} AS score "
+    + _SCORED.format(terms="%(rare)s", where="{where}")
+    + " GROUP BY p.row_id), "  # noqa: S608
+    "best AS MATERIALIZED (SELECT row_id, score FROM rare "
+    "ORDER BY score DESC, row_id LIMIT %(top_k)s), "
+    "whole AS MATERIALIZED (SELECT best.row_id, best.score + coalesce(more.score, 0) AS score "
+    f"FROM best {_MORE.format(rows='best')}), "
+    "kth AS (SELECT coalesce((SELECT score FROM whole ORDER BY score DESC "
+    "LIMIT 1 OFFSET %(top_k)s - 1), 0) AS score), "
+    "near AS (SELECT rare.row_id, rare.score FROM rare, kth "
+    "WHERE rare.score + %(rest)s >= kth.score "
+    "AND rare.row_id NOT IN (SELECT row_id FROM best) "
+    "ORDER BY rare.score DESC, rare.row_id LIMIT %(near)s) "
+    "SELECT found.row_id, found.score, (SELECT score FROM kth) AS kth FROM ("
+    "SELECT row_id, score FROM whole UNION ALL "
+    "SELECT near.row_id, near.score + coalesce(more.score, 0) FROM near "
+    f"{_MORE.format(rows='near')}"
+    ") AS found ORDER BY found.score DESC, found.row_id LIMIT %(top_k)s"
+)
+"""The rare terms' postings summed per row; the best k rows by that made whole with their
+common terms' parts, whose k-th score bounds the result's from below; the common terms'
+parts added to the other rows whose rare score plus the common terms' highest (``rest``)
+reaches that bound. The bound comes with every row: the caller checks that rows of common
+terms alone cannot reach it."""
 
 
 def _idf(total: int, found: int) -> float:
