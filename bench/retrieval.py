@@ -67,7 +67,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-import helpers.server
 from helpers.data import CRANFIELD, PDF_SAMPLES, cranfield_text
 from helpers.processes import stop
 from helpers.server import RunningServer, free_port, server_env, wait_until_healthy
@@ -84,7 +83,6 @@ from ragserve.settings import Settings
 from ragserve.store.base import ChunkFilter, ChunkRecord, chunk_id
 from ragserve.tokenizer import tokenize, tokenize_to_text
 
-helpers.server.START_TIMEOUT_S = 180.0  # a shared machine under load starts servers slowly
 SEED = 20240601
 TEXT_PDFS = (
     "004-pdflatex-4-pages",
