@@ -243,3 +243,25 @@ def test_an_async_answer_stream_is_closed_by_aclose() -> None:
         await http.aclose()
 
     asyncio.run(main())
+
+
+def test_ctrl_c_during_a_request_leaves_the_sdk_a_new_client_of_its_own() -> None:
+    """A Ctrl-C may land while httpcore holds its pool's lock (never released then): the request
+    after it, such as cancelling a parse, must not use that pool."""
+
+    def interrupted(request: httpx.Request) -> httpx.Response:
+        raise KeyboardInterrupt
+
+    rag = RAGFlow("ragflow-key", "http://ragserve", retries=NO_WAIT)
+    broken = httpx.Client(transport=httpx.MockTransport(interrupted))
+    rag._http.client = broken
+    with pytest.raises(KeyboardInterrupt):
+        rag.list_datasets()
+    assert rag._http.client is not broken and not rag._http.client.is_closed
+    given = client(interrupted)
+    theirs = given._http.client
+    with pytest.raises(KeyboardInterrupt):
+        given.list_datasets()
+    assert given._http.client is theirs  # a client the caller gave is theirs to replace
+    broken.close()
+    rag.close()

@@ -214,6 +214,9 @@ class SyncHTTP(_Shared):
             response = None
             try:
                 response = self.client.send(request, stream=stream)
+            except KeyboardInterrupt:
+                self._drop_interrupted_client()
+                raise
             except httpx.RequestError as error:
                 if not self.retry.after_error(method, error, attempt):
                     raise transport_error(error) from error
@@ -235,6 +238,13 @@ class SyncHTTP(_Shared):
     ) -> Any:
         """The envelope's ``data``; raises ``APIError`` when the server refused."""
         return data_of(self.send(method, path, params=params, json=json, files=files))
+
+    def _drop_interrupted_client(self) -> None:
+        """A Ctrl-C may land while httpcore holds its pool's lock, which is then never released:
+        the next request (cancelling a parse, say) would wait for it forever. Its own client is
+        left behind (closing it could wait the same way) for a new one."""
+        if self._owns_client:
+            self.client = httpx.Client()
 
     def close(self) -> None:
         if self._owns_client:
