@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,11 @@ from fastapi.testclient import TestClient
 from ragserve.app import create_app
 from ragserve.runtime import Runtime
 from ragserve.settings import Settings
+
+# A shell without job control starts background commands with SIGINT ignored, and every process
+# the tests start would inherit that: the Ctrl-C tests need children that Ctrl-C can stop.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 # The int8 builtin model is built from the installed one (~10 s) into the models directory; every
 # test's data directory would build it again. One directory for all runs: the cache is keyed by
