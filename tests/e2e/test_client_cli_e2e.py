@@ -326,9 +326,7 @@ def test_ctrl_c_during_start_up_is_quiet(tmp_path: Path) -> None:
     module ``ragserve.cli`` imports, is in; the delays after it land in the imports of the
     command line and then of the server stack (which ``user list`` imports)."""
     env = environment(tmp_path)
-    delays = (0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8)
-    landed = 0
-    for delay in delays:
+    for delay in (0, 0.02, 0.05, 0.1, 0.2, 0.4, 0.8):
         process = subprocess.Popen(
             [sys.executable, "-X", "importtime", "-m", "ragserve", "user", "list", "--home",
              str(tmp_path / "h")],
@@ -342,19 +340,13 @@ def test_ctrl_c_during_start_up_is_quiet(tmp_path: Path) -> None:
             if re.search(r"\|\s+ctypes$", line.rstrip()):
                 break
         time.sleep(delay)
-        # A stalled test process may read the ctypes line only once the command has ended.
-        ended_first = process.poll() is not None
         process.send_signal(signal.SIGINT)
         _, rest = process.communicate(timeout=120)
         stderr = "".join(seen) + rest
         assert "Traceback" not in stderr, (delay, stderr)
-        if ended_first:
-            continue
-        landed += 1
         # 130, or death by SIGINT itself (which a shell also reports as 130): CPython ends that
         # way when the interrupt lands where no Python code can catch it.
         assert process.returncode in (130, -signal.SIGINT), (delay, process.returncode, stderr)
-    assert landed >= len(delays) - 2, f"only {landed} of {len(delays)} interrupts landed"
 
 
 EMBEDDING_MODEL = "fake-embed@OpenAI-API-Compatible"
